@@ -1,0 +1,195 @@
+//! Reading typed settings from the environment.
+//!
+//! Settings are read through the [`Source`] trait rather than `std::env` directly, so the
+//! parsing of every binary's configuration can be unit-tested with a `HashMap` instead of
+//! mutating the process environment (which is shared by all tests of a binary).
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Where settings come from: the process environment, or a map in tests.
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Env;
+
+impl Source for Env {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl Source for HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name).cloned()
+    }
+}
+
+impl Source for HashMap<&str, &str> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name).map(|v| (*v).to_owned())
+    }
+}
+
+/// A setting that is missing or does not parse. The message always names the variable,
+/// so a misconfigured container says exactly what to fix.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {var}: {problem}")]
+pub struct ConfigError {
+    pub var: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub fn new(var: &str, problem: impl Display) -> Self {
+        Self {
+            var: var.to_owned(),
+            problem: problem.to_string(),
+        }
+    }
+}
+
+/// Typed access to a [`Source`]. Empty values count as unset, as they do for most tools:
+/// `FOO=` in an env file means "use the default".
+pub struct Settings<'a> {
+    source: &'a dyn Source,
+}
+
+impl<'a> Settings<'a> {
+    pub fn new(source: &'a dyn Source) -> Self {
+        Self { source }
+    }
+
+    pub fn raw(&self, var: &str) -> Option<String> {
+        self.source
+            .get(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn required_string(&self, var: &str) -> Result<String, ConfigError> {
+        self.raw(var)
+            .ok_or_else(|| ConfigError::new(var, "is required but not set"))
+    }
+
+    pub fn string_or(&self, var: &str, default: &str) -> String {
+        self.raw(var).unwrap_or_else(|| default.to_owned())
+    }
+
+    pub fn parse_or<T>(&self, var: &str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        match self.raw(var) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|e| ConfigError::new(var, format!("invalid value {v:?}: {e}"))),
+        }
+    }
+
+    pub fn parse_opt<T>(&self, var: &str) -> Result<Option<T>, ConfigError>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        match self.raw(var) {
+            None => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|e| ConfigError::new(var, format!("invalid value {v:?}: {e}"))),
+        }
+    }
+
+    pub fn bool_or(&self, var: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.raw(var).map(|v| v.to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) => match v.as_str() {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                _ => Err(ConfigError::new(
+                    var,
+                    format!("invalid value {v:?}: expected true or false"),
+                )),
+            },
+        }
+    }
+
+    pub fn duration_or(&self, var: &str, default: Duration) -> Result<Duration, ConfigError> {
+        match self.raw(var) {
+            None => Ok(default),
+            Some(v) => parse_duration(&v).map_err(|e| ConfigError::new(var, e)),
+        }
+    }
+}
+
+/// Parses `250ms`, `5s`, `2m`, `1h`, or a bare number of seconds (`30`, `0.5`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?}: expected e.g. 250ms, 5s, 2m"))?;
+    let scale = match unit.trim() {
+        "ms" => 0.001,
+        "" | "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        other => {
+            return Err(format!(
+                "invalid duration {text:?}: unknown unit {other:?} (use ms, s, m or h)"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(value * scale)
+        .map_err(|e| format!("invalid duration {text:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&'static str, &'static str)]) -> HashMap<&'static str, &'static str> {
+        pairs.iter().copied().collect()
+    }
+
+    #[test]
+    fn durations_accept_common_units() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let env = settings(&[("UPBRELLA_PORT", "eighty")]);
+        let s = Settings::new(&env);
+        let err = s.parse_or::<u16>("UPBRELLA_PORT", 8080).unwrap_err();
+        assert!(err.to_string().contains("UPBRELLA_PORT"), "{err}");
+        let err = s.required_string("DATABASE_URL").unwrap_err();
+        assert_eq!(err.var, "DATABASE_URL");
+    }
+
+    #[test]
+    fn empty_values_fall_back_to_defaults() {
+        let env = settings(&[("A", ""), ("B", " on ")]);
+        let s = Settings::new(&env);
+        assert_eq!(s.string_or("A", "dflt"), "dflt");
+        assert!(s.bool_or("B", false).unwrap());
+        assert!(s.bool_or("C", true).unwrap());
+    }
+}

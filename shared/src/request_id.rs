@@ -1,0 +1,45 @@
+//! Request ids: every request gets one (kept from the client or the proxy in front when it
+//! looks sane, generated otherwise), it is passed on and returned in `X-Request-Id`, and
+//! every log line of the request carries it.
+
+use http::HeaderValue;
+
+pub const HEADER: &str = "x-request-id";
+
+/// A request id worth keeping: 1 to 128 visible ASCII characters from a conservative
+/// set, so a client cannot inject log or header syntax through it.
+pub fn is_valid(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/' | b'+' | b'=')
+        })
+}
+
+/// Returns the incoming id if valid, else a fresh UUIDv7 (time-ordered, so ids sort by
+/// arrival in logs).
+pub fn from_header(value: Option<&HeaderValue>) -> HeaderValue {
+    if let Some(v) = value {
+        if v.to_str().is_ok_and(is_valid) {
+            return v.clone();
+        }
+    }
+    HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
+        .expect("a UUID is a valid header value")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sane_ids_are_kept_and_others_replaced() {
+        let kept = from_header(Some(&HeaderValue::from_static("abc-123")));
+        assert_eq!(kept, "abc-123");
+        let replaced = from_header(Some(&HeaderValue::from_static("a b\"c")));
+        assert_ne!(replaced, "a b\"c");
+        assert_eq!(replaced.len(), 36);
+        let long = "x".repeat(129);
+        assert!(!is_valid(&long));
+        assert!(!is_valid(""));
+    }
+}

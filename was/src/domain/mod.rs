@@ -1,0 +1,9 @@
+//! Domain types and rules that do not need the database: values parsed once at the edge
+//! (an invalid one cannot exist past it), the locker codes, business hours, and the
+//! encryption of bank accounts.
+
+pub mod bank;
+pub mod hours;
+pub mod locker;
+pub mod password;
+pub mod values;

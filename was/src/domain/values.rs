@@ -1,0 +1,208 @@
+//! Parse-don't-validate newtypes for what users type in.
+
+use crate::error::Error;
+
+/// A lower-cased e-mail address with one `@`, a dotted domain and no spaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let email = raw.trim().to_lowercase();
+        let valid = email.len() <= 254
+            && !email.chars().any(char::is_whitespace)
+            && match email.split_once('@') {
+                Some((local, domain)) => {
+                    !local.is_empty()
+                        && !domain.contains('@')
+                        && domain.contains('.')
+                        && !domain.starts_with('.')
+                        && !domain.ends_with('.')
+                }
+                None => false,
+            };
+        if valid {
+            Ok(Self(email))
+        } else {
+            Err(Error::invalid(format!(
+                "{raw:?} is not a valid e-mail address"
+            )))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A person's display name: 1 to 50 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name(String);
+
+impl Name {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let name = raw.trim();
+        let len = name.chars().count();
+        if (1..=50).contains(&len) && !name.chars().any(char::is_control) {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err(Error::invalid("name must be 1 to 50 characters"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A Korean mobile number, stored as digits only (`01012345678`); hyphens and spaces are
+/// accepted on input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let digits: String = raw.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+        let valid = digits.chars().all(|c| c.is_ascii_digit())
+            && digits.starts_with("01")
+            && (10..=11).contains(&digits.len());
+        if valid {
+            Ok(Self(digits))
+        } else {
+            Err(Error::invalid(format!(
+                "{raw:?} is not a mobile phone number (e.g. 010-1234-5678)"
+            )))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Free text a user writes about an umbrella (condition on rent, improvements on return):
+/// at most 400 characters; blank means none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report(Option<String>);
+
+impl Report {
+    pub const MAX_CHARS: usize = 400;
+
+    pub fn parse(raw: Option<&str>, what: &str) -> Result<Self, Error> {
+        let text = raw.map(str::trim).filter(|t| !t.is_empty());
+        match text {
+            Some(t) if t.chars().count() > Self::MAX_CHARS => Err(Error::invalid(format!(
+                "{what} must be at most {} characters",
+                Self::MAX_CHARS
+            ))),
+            Some(t) => Ok(Self(Some(t.to_owned()))),
+            None => Ok(Self(None)),
+        }
+    }
+
+    pub fn into_inner(self) -> Option<String> {
+        self.0
+    }
+}
+
+/// A short required label (store name, category, region name): 1 to `max` characters.
+pub fn label(raw: &str, what: &str, max: usize) -> Result<String, Error> {
+    let t = raw.trim();
+    let len = t.chars().count();
+    if (1..=max).contains(&len) {
+        Ok(t.to_owned())
+    } else {
+        Err(Error::invalid(format!(
+            "{what} must be 1 to {max} characters"
+        )))
+    }
+}
+
+/// A free text field with an upper bound on its length.
+pub fn text(raw: &str, what: &str, max: usize) -> Result<String, Error> {
+    let t = raw.trim();
+    if t.chars().count() <= max {
+        Ok(t.to_owned())
+    } else {
+        Err(Error::invalid(format!(
+            "{what} must be at most {max} characters"
+        )))
+    }
+}
+
+/// A latitude/longitude pair within range.
+pub fn coordinates(latitude: f64, longitude: f64) -> Result<(f64, f64), Error> {
+    if !(-90.0..=90.0).contains(&latitude) || !(-180.0..=180.0).contains(&longitude) {
+        return Err(Error::invalid(
+            "latitude must be within ±90 and longitude within ±180",
+        ));
+    }
+    Ok((latitude, longitude))
+}
+
+/// An absolute http(s) URL (store images, Instagram).
+pub fn http_url(raw: &str, what: &str) -> Result<String, Error> {
+    match url::Url::parse(raw.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(u.to_string()),
+        _ => Err(Error::invalid(format!(
+            "{what} must be an absolute http(s) URL"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse(" Kim@Example.COM ").expect("valid").as_str(),
+            "kim@example.com"
+        );
+        for bad in [
+            "",
+            "kim",
+            "kim@",
+            "@example.com",
+            "kim@example",
+            "k im@example.com",
+            "a@b@c.com",
+            "kim@.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn phones_keep_digits_only() {
+        assert_eq!(
+            Phone::parse("010-1234-5678").expect("valid").as_str(),
+            "01012345678"
+        );
+        assert!(Phone::parse("02-123-4567").is_err());
+        assert!(Phone::parse("010-1234-567a").is_err());
+        assert!(Phone::parse("0101234567890").is_err());
+    }
+
+    #[test]
+    fn reports_are_bounded_in_characters_not_bytes() {
+        let korean = "우".repeat(400);
+        assert!(Report::parse(Some(&korean), "report").is_ok());
+        let long = "우".repeat(401);
+        assert!(Report::parse(Some(&long), "report").is_err());
+        assert_eq!(
+            Report::parse(Some("   "), "report")
+                .expect("blank ok")
+                .into_inner(),
+            None
+        );
+    }
+
+    #[test]
+    fn only_http_urls_are_images() {
+        assert!(http_url("https://cdn.example.com/a.jpg", "image").is_ok());
+        assert!(http_url("javascript:alert(1)", "image").is_err());
+        assert!(http_url("/relative.png", "image").is_err());
+    }
+}

@@ -1,0 +1,143 @@
+//! Admin: lockers (at most one per store) and counter resync.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::locker::LockerSecret;
+use crate::error::{Error, Result, ResultExt};
+use crate::http::extract::{Json, Path};
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(update, delete))
+        .routes(routes!(resync))
+}
+
+/// A locker. The secret is shown to admins, who print it into the store's QR codes.
+#[derive(Serialize, ToSchema, sqlx::FromRow)]
+pub struct LockerView {
+    pub id: i64,
+    pub store_id: i64,
+    pub secret: String,
+    pub counter: i64,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_access: Option<OffsetDateTime>,
+}
+
+const COLUMNS: &str = "id, store_id, secret, counter, last_access";
+
+#[derive(Deserialize, ToSchema)]
+pub struct LockerInput {
+    pub store_id: i64,
+    /// At least 32 hex digits.
+    pub secret: String,
+}
+
+fn constraints(c: &str) -> Option<Error> {
+    match c {
+        "lockers_store_key" => Some(Error::conflict("this store already has a locker")),
+        "lockers_store_id_fkey" => Some(Error::invalid("store_id does not name a store")),
+        _ => None,
+    }
+}
+
+/// All lockers.
+#[utoipa::path(get, path = "/lockers", tag = "admin", responses((status = 200, body = [LockerView])))]
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<LockerView>>> {
+    Ok(Json(
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM lockers ORDER BY id"))
+            .fetch_all(&state.db)
+            .await?,
+    ))
+}
+
+/// Installs a locker at a store.
+#[utoipa::path(post, path = "/lockers", tag = "admin",
+    responses((status = 201, body = LockerView), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Json(body): Json<LockerInput>,
+) -> Result<(StatusCode, Json<LockerView>)> {
+    let secret = LockerSecret::parse(&body.secret)?;
+    let view = sqlx::query_as(&format!(
+        "INSERT INTO lockers (store_id, secret) SELECT id, $2 FROM stores WHERE id = $1 AND NOT deleted RETURNING {COLUMNS}"
+    ))
+    .bind(body.store_id)
+    .bind(secret.as_str())
+    .fetch_optional(&state.db)
+    .await
+    .on_constraint(constraints)?
+    .ok_or_else(|| Error::invalid("store_id does not name a store"))?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Replaces a locker's store and secret.
+#[utoipa::path(put, path = "/lockers/{id}", tag = "admin", params(("id" = i64, Path)),
+    responses((status = 200, body = LockerView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<LockerInput>,
+) -> Result<Json<LockerView>> {
+    let secret = LockerSecret::parse(&body.secret)?;
+    sqlx::query_as(&format!(
+        "UPDATE lockers SET store_id = $2, secret = $3 WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(body.store_id)
+    .bind(secret.as_str())
+    .fetch_optional(&state.db)
+    .await
+    .on_constraint(constraints)?
+    .map(Json)
+    .ok_or(Error::NotFound("locker"))
+}
+
+/// Removes a locker.
+#[utoipa::path(delete, path = "/lockers/{id}", tag = "admin", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = crate::error::Problem)))]
+pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>) -> Result<StatusCode> {
+    let done = sqlx::query("DELETE FROM lockers WHERE id = $1")
+        .bind(id)
+        .execute(&state.db)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::NotFound("locker"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CounterInput {
+    /// The counter the physical locker expects next.
+    pub counter: i64,
+}
+
+/// Resynchronises a locker's counter with the device.
+#[utoipa::path(put, path = "/lockers/{id}/counter", tag = "admin", params(("id" = i64, Path)),
+    responses((status = 200, body = LockerView), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn resync(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<CounterInput>,
+) -> Result<Json<LockerView>> {
+    if body.counter < 0 {
+        return Err(Error::invalid("counter must not be negative"));
+    }
+    sqlx::query_as(&format!(
+        "UPDATE lockers SET counter = $2 WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(body.counter)
+    .fetch_optional(&state.db)
+    .await?
+    .map(Json)
+    .ok_or(Error::NotFound("locker"))
+}

@@ -1,0 +1,23 @@
+//! Admin endpoints. The whole router sits behind `session::require_admin`, so no admin
+//! route can forget its check: anonymous callers get 401 and other users 403.
+
+mod classifications;
+mod lockers;
+mod rentals;
+mod stores;
+mod umbrellas;
+mod users;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(users::routes())
+        .merge(classifications::routes())
+        .merge(stores::routes())
+        .merge(umbrellas::routes())
+        .merge(rentals::routes())
+        .merge(lockers::routes())
+}

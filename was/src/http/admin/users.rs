@@ -1,0 +1,160 @@
+//! Admin: users and the blacklist.
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{Error, Result};
+use crate::http::extract::{Json, Paging, Path, Query};
+use crate::http::session::Admin;
+use crate::repo::users::{self, Identity};
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users))
+        .routes(routes!(update_user))
+        .routes(routes!(ban_user))
+        .routes(routes!(list_blacklist))
+        .routes(routes!(lift_ban))
+}
+
+#[derive(Serialize, ToSchema, sqlx::FromRow)]
+pub struct AdminUserView {
+    pub id: i64,
+    pub email: Option<String>,
+    pub name: String,
+    pub phone: Option<String>,
+    pub is_admin: bool,
+    pub kakao_id: Option<i64>,
+    /// `active`, `left` or `banned`.
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// All users, newest first.
+#[utoipa::path(get, path = "/users", tag = "admin", params(Paging), responses((status = 200, body = [AdminUserView])))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    Query(paging): Query<Paging>,
+) -> Result<Json<Vec<AdminUserView>>> {
+    Ok(Json(
+        sqlx::query_as(
+            "SELECT id, email, name, phone, is_admin, kakao_id, status, created_at FROM users \
+             ORDER BY id DESC LIMIT $1 OFFSET $2",
+        )
+        .bind(paging.limit())
+        .bind(paging.offset())
+        .fetch_all(&state.db)
+        .await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UserUpdate {
+    pub is_admin: bool,
+}
+
+/// Grants or revokes admin rights. Takes effect on the user's next request.
+#[utoipa::path(patch, path = "/users/{id}", tag = "admin", params(("id" = i64, Path)),
+    responses((status = 200, body = AdminUserView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+pub async fn update_user(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+    Json(body): Json<UserUpdate>,
+) -> Result<Json<AdminUserView>> {
+    if id == admin.id && !body.is_admin {
+        return Err(Error::conflict(
+            "admins cannot revoke their own admin rights",
+        ));
+    }
+    sqlx::query_as(
+        "UPDATE users SET is_admin = $2 WHERE id = $1 AND status = 'active' \
+         RETURNING id, email, name, phone, is_admin, kakao_id, status, created_at",
+    )
+    .bind(id)
+    .bind(body.is_admin)
+    .fetch_optional(&state.db)
+    .await?
+    .map(Json)
+    .ok_or(Error::NotFound("user"))
+}
+
+/// Bans a user: the identity goes on the blacklist, the account is anonymised, and the
+/// user's sessions stop working at once.
+#[utoipa::path(post, path = "/users/{id}/ban", tag = "admin", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+pub async fn ban_user(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    if id == admin.id {
+        return Err(Error::conflict("admins cannot ban themselves"));
+    }
+    let mut tx = state.db.begin().await?;
+    let row: (Option<String>, Option<i64>) = sqlx::query_as(
+        "SELECT email, kakao_id FROM users WHERE id = $1 AND status = 'active' FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound("user"))?;
+    if let Some(email) = &row.0 {
+        users::blacklist(&mut *tx, &Identity::Local(email), id).await?;
+    }
+    if let Some(kakao_id) = row.1 {
+        users::blacklist(&mut *tx, &Identity::Kakao(kakao_id), id).await?;
+    }
+    users::anonymise(&mut *tx, id, "banned").await?;
+    tx.commit().await?;
+    tracing::info!(user_id = id, admin_id = admin.id, "user banned");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema, sqlx::FromRow)]
+pub struct BlacklistEntry {
+    pub id: i64,
+    /// `local` (the subject is an e-mail address) or `kakao` (a Kakao id).
+    pub provider: String,
+    pub subject: String,
+    pub user_id: Option<i64>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub blocked_at: OffsetDateTime,
+}
+
+/// Banned identities.
+#[utoipa::path(get, path = "/blacklist", tag = "admin", params(Paging), responses((status = 200, body = [BlacklistEntry])))]
+pub async fn list_blacklist(
+    State(state): State<AppState>,
+    Query(paging): Query<Paging>,
+) -> Result<Json<Vec<BlacklistEntry>>> {
+    Ok(Json(
+        sqlx::query_as("SELECT id, provider, subject, user_id, blocked_at FROM blacklist ORDER BY id DESC LIMIT $1 OFFSET $2")
+            .bind(paging.limit())
+            .bind(paging.offset())
+            .fetch_all(&state.db)
+            .await?,
+    ))
+}
+
+/// Lifts a ban: the identity may sign up again (as a new account).
+#[utoipa::path(delete, path = "/blacklist/{id}", tag = "admin", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = crate::error::Problem)))]
+pub async fn lift_ban(State(state): State<AppState>, Path(id): Path<i64>) -> Result<StatusCode> {
+    let done = sqlx::query("DELETE FROM blacklist WHERE id = $1")
+        .bind(id)
+        .execute(&state.db)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::NotFound("blacklist entry"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

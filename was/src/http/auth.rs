@@ -1,0 +1,235 @@
+//! Sign-up and login (local accounts with argon2 passwords, and Kakao), and logout.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tower_sessions::Session;
+use tower_sessions::cookie::{Cookie, SameSite};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::password::{self, Password};
+use crate::domain::values::{Email, Name, Phone};
+use crate::error::{Error, Result, ResultExt};
+use crate::http::extract::{Json, Query};
+use crate::http::me::user_view;
+use crate::http::session;
+use crate::http::views::UserView;
+use crate::repo::users::{self, Identity};
+use crate::state::AppState;
+
+const OAUTH_STATE_COOKIE: &str = "upbrella_oauth_state";
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sign_up))
+        .routes(routes!(log_in))
+        .routes(routes!(log_out))
+        .routes(routes!(kakao_start))
+        .routes(routes!(kakao_callback))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SignUp {
+    #[schema(example = "kim@example.com")]
+    pub email: String,
+    #[schema(example = "correct horse battery")]
+    pub password: String,
+    #[schema(example = "김우산")]
+    pub name: String,
+    #[schema(example = "010-1234-5678")]
+    pub phone: String,
+}
+
+/// Creates a local account and logs it in.
+#[utoipa::path(post, path = "/auth/signup", tag = "auth", responses(
+    (status = 201, body = UserView), (status = 403, description = "banned identity", body = crate::error::Problem),
+    (status = 409, description = "e-mail taken", body = crate::error::Problem),
+    (status = 422, body = crate::error::Problem)))]
+pub async fn sign_up(
+    State(state): State<AppState>,
+    session: Session,
+    Json(body): Json<SignUp>,
+) -> Result<(StatusCode, Json<UserView>)> {
+    let email = Email::parse(&body.email)?;
+    let password = Password::parse(&body.password)?;
+    let name = Name::parse(&body.name)?;
+    let phone = Phone::parse(&body.phone)?;
+    if users::is_blacklisted(&state.db, &Identity::Local(email.as_str())).await? {
+        return Err(Error::forbidden("this identity is banned"));
+    }
+    let hash = password::hash(password).await?;
+    let id: i64 = sqlx::query_scalar("INSERT INTO users (email, password_hash, name, phone) VALUES ($1, $2, $3, $4) RETURNING id")
+        .bind(email.as_str())
+        .bind(hash)
+        .bind(name.as_str())
+        .bind(phone.as_str())
+        .fetch_one(&state.db)
+        .await
+        .on_constraint(|c| (c == "users_email_key").then(|| Error::conflict("an account with this e-mail already exists")))?;
+    tracing::info!(user_id = id, "user signed up");
+    session::log_in(&state, &session, id, false).await?;
+    Ok((StatusCode::CREATED, Json(user_view(&state, id).await?)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LogIn {
+    pub email: String,
+    pub password: String,
+}
+
+/// Logs in with e-mail and password. The session id is replaced.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", responses(
+    (status = 200, body = UserView), (status = 401, body = crate::error::Problem),
+    (status = 403, description = "banned", body = crate::error::Problem),
+    (status = 503, description = "session store down", body = crate::error::Problem)))]
+pub async fn log_in(
+    State(state): State<AppState>,
+    session: Session,
+    Json(body): Json<LogIn>,
+) -> Result<Json<UserView>> {
+    let email = Email::parse(&body.email).map_err(|_| Error::BadCredentials)?;
+    if users::is_blacklisted(&state.db, &Identity::Local(email.as_str())).await? {
+        return Err(Error::forbidden("this identity is banned"));
+    }
+    let row: Option<(i64, Option<String>, bool)> =
+        sqlx::query_as("SELECT id, password_hash, is_admin FROM users WHERE lower(email) = $1 AND status = 'active'")
+            .bind(email.as_str())
+            .fetch_optional(&state.db)
+            .await?;
+    let (id, hash, is_admin) = match row {
+        Some((id, hash, admin)) => (Some(id), hash, admin),
+        None => (None, None, false),
+    };
+    let matches = password::verify(body.password, hash).await?;
+    let Some(id) = id.filter(|_| matches) else {
+        return Err(Error::BadCredentials);
+    };
+    session::log_in(&state, &session, id, is_admin).await?;
+    tracing::info!(user_id = id, "user logged in");
+    Ok(Json(user_view(&state, id).await?))
+}
+
+/// Logs out: the session is deleted from Redis and the cookie removed.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204)))]
+pub async fn log_out(State(state): State<AppState>, session: Session) -> Result<StatusCode> {
+    session::log_out(&state, &session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Starts Kakao login: redirects the browser to Kakao's authorize page.
+#[utoipa::path(get, path = "/auth/kakao", tag = "auth", responses(
+    (status = 302, description = "to Kakao"), (status = 404, description = "Kakao login not configured")))]
+pub async fn kakao_start(State(state): State<AppState>) -> Result<Response> {
+    let kakao = state.kakao.as_ref().ok_or(Error::NotFound("Kakao login"))?;
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let cookie = Cookie::build((OAUTH_STATE_COOKIE, nonce.clone()))
+        .path("/api/auth/kakao")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.session_cookie_secure)
+        .max_age(time::Duration::minutes(10))
+        .build();
+    let mut response = Redirect::to(kakao.authorize_url(&nonce).as_str()).into_response();
+    *response.status_mut() = StatusCode::FOUND;
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie.to_string().parse().map_err(Error::internal)?,
+    );
+    Ok(response)
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct KakaoCallback {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Where Kakao sends the browser back: exchanges the code, finds or creates the user,
+/// logs in and redirects to the front-end.
+#[utoipa::path(get, path = "/auth/kakao/callback", tag = "auth", params(KakaoCallback), responses(
+    (status = 302, description = "logged in; to the front-end"), (status = 400, body = crate::error::Problem),
+    (status = 403, description = "banned", body = crate::error::Problem)))]
+pub async fn kakao_callback(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    Query(query): Query<KakaoCallback>,
+) -> Result<Response> {
+    let kakao = state.kakao.as_ref().ok_or(Error::NotFound("Kakao login"))?;
+    if let Some(error) = query.error {
+        return Err(Error::BadRequest(format!(
+            "Kakao login was not completed: {error}"
+        )));
+    }
+    let code = query
+        .code
+        .ok_or_else(|| Error::BadRequest("missing code".into()))?;
+    let expected = cookie_value(&headers, OAUTH_STATE_COOKIE);
+    if expected.is_none() || expected != query.state {
+        return Err(Error::BadRequest(
+            "login state does not match; start the login again".into(),
+        ));
+    }
+    let profile = kakao.profile_for_code(&code).await?;
+    if users::is_blacklisted(&state.db, &Identity::Kakao(profile.id)).await? {
+        return Err(Error::forbidden("this identity is banned"));
+    }
+    let name = profile
+        .nickname
+        .as_deref()
+        .and_then(|n| Name::parse(n).ok())
+        .map_or_else(|| "카카오 사용자".to_owned(), |n| n.as_str().to_owned());
+    // Insert or find in one statement, so two concurrent callbacks cannot create two users.
+    let found: Option<(i64, bool)> = sqlx::query_as(
+        "WITH inserted AS ( \
+             INSERT INTO users (kakao_id, name) VALUES ($1, $2) \
+             ON CONFLICT (kakao_id) WHERE kakao_id IS NOT NULL DO NOTHING RETURNING id, is_admin) \
+         SELECT id, is_admin FROM inserted \
+         UNION ALL SELECT id, is_admin FROM users WHERE kakao_id = $1 AND status = 'active' \
+         LIMIT 1",
+    )
+    .bind(profile.id)
+    .bind(name)
+    .fetch_optional(&state.db)
+    .await?;
+    // A concurrent callback for the same new user may have inserted after this
+    // statement's snapshot: then the row is visible now.
+    let (id, is_admin) = match found {
+        Some(row) => row,
+        None => sqlx::query_as(
+            "SELECT id, is_admin FROM users WHERE kakao_id = $1 AND status = 'active'",
+        )
+        .bind(profile.id)
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or_else(|| Error::internal("Kakao user vanished during login"))?,
+    };
+    session::log_in(&state, &session, id, is_admin).await?;
+    tracing::info!(user_id = id, "user logged in with Kakao");
+    let clear = Cookie::build((OAUTH_STATE_COOKIE, ""))
+        .path("/api/auth/kakao")
+        .max_age(time::Duration::ZERO)
+        .build();
+    let mut response = Redirect::to(&kakao.config().success_redirect).into_response();
+    *response.status_mut() = StatusCode::FOUND;
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        clear.to_string().parse().map_err(Error::internal)?,
+    );
+    Ok(response)
+}
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| Cookie::parse(pair.trim().to_owned()).ok())
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+}

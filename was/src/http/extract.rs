@@ -1,0 +1,81 @@
+//! Extractors whose rejections are our problem+json errors instead of axum's plain text.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::Error;
+
+/// `axum::Json` with problem+json rejections: 400 for malformed JSON, 415 without a JSON
+/// content type, 413 when too large, 422 when a field has the wrong type or is missing.
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(Error))]
+pub struct Json<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+impl From<JsonRejection> for Error {
+    fn from(rejection: JsonRejection) -> Self {
+        let text = rejection.body_text();
+        match rejection.status() {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::UnsupportedMediaType(
+                "expected a JSON body with Content-Type: application/json".into(),
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge,
+            StatusCode::UNPROCESSABLE_ENTITY => Error::Invalid(text),
+            _ => Error::BadRequest(text),
+        }
+    }
+}
+
+/// `axum::extract::Path` with problem+json rejections (400: an id that is not a number).
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(Error))]
+pub struct Path<T>(pub T);
+
+impl From<PathRejection> for Error {
+    fn from(rejection: PathRejection) -> Self {
+        Error::BadRequest(rejection.body_text())
+    }
+}
+
+/// `axum::extract::Query` with problem+json rejections (400).
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(Error))]
+pub struct Query<T>(pub T);
+
+impl From<QueryRejection> for Error {
+    fn from(rejection: QueryRejection) -> Self {
+        Error::BadRequest(rejection.body_text())
+    }
+}
+
+/// Paging for admin lists: `?page=0&size=20`, size at most 100.
+#[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::IntoParams)]
+pub struct Paging {
+    /// Zero-based page number.
+    #[serde(default)]
+    pub page: u32,
+    /// Items per page (1 to 100, default 20).
+    #[serde(default = "default_size")]
+    pub size: u32,
+}
+
+fn default_size() -> u32 {
+    20
+}
+
+impl Paging {
+    pub fn limit(&self) -> i64 {
+        i64::from(self.size.clamp(1, 100))
+    }
+
+    pub fn offset(&self) -> i64 {
+        i64::from(self.page) * self.limit()
+    }
+}

@@ -1,0 +1,144 @@
+//! Who is calling: the session (in Redis, through tower-sessions) and the extractors that
+//! turn it into a [`CurrentUser`] or an admin.
+//!
+//! Only the user id, the admin flag and a touch time live in the session. The session is
+//! written only at login, at logout, and when it is touched to extend its inactivity
+//! expiry (at most once per `idle_timeout / 30`), because concurrent requests that both
+//! write one session lose a write. Every authenticated request still checks the user's
+//! row, so a ban, a departure or a revoked admin flag takes effect at once.
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use crate::error::Error;
+use crate::state::AppState;
+
+const KEY: &str = "user";
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct SessionUser {
+    user_id: i64,
+    is_admin: bool,
+    touched_at: i64,
+}
+
+/// A logged-in, active user.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub is_admin: bool,
+    pub session: Session,
+}
+
+/// An admin, inserted into request extensions by [`require_admin`].
+#[derive(Debug, Clone, Copy)]
+pub struct Admin {
+    pub id: i64,
+}
+
+/// Runs a session-store operation with a bound: when Redis is down, the request fails
+/// with 503 after `REDIS_TIMEOUT` instead of waiting for a reconnect.
+pub async fn bounded<T>(
+    state: &AppState,
+    op: impl Future<Output = Result<T, tower_sessions::session::Error>>,
+) -> Result<T, Error> {
+    match tokio::time::timeout(state.config.redis_timeout + Duration::from_millis(250), op).await {
+        Ok(result) => Ok(result?),
+        Err(_) => {
+            tracing::warn!("session store timed out");
+            Err(Error::Unavailable("the session store"))
+        }
+    }
+}
+
+fn session_of(parts: &Parts) -> Result<Session, Error> {
+    parts
+        .extensions
+        .get::<Session>()
+        .cloned()
+        .ok_or_else(|| Error::internal("session layer missing"))
+}
+
+/// Starts a session for `user_id` with a fresh id (no session fixation).
+pub async fn log_in(
+    state: &AppState,
+    session: &Session,
+    user_id: i64,
+    is_admin: bool,
+) -> Result<(), Error> {
+    bounded(state, session.cycle_id()).await?;
+    let user = SessionUser {
+        user_id,
+        is_admin,
+        touched_at: OffsetDateTime::now_utc().unix_timestamp(),
+    };
+    bounded(state, session.insert(KEY, user)).await?;
+    // Save now rather than after the response, so a Redis failure is a 503 here and
+    // not a bare 500 from the session layer.
+    bounded(state, session.save()).await
+}
+
+/// Ends the session and deletes it from Redis.
+pub async fn log_out(state: &AppState, session: &Session) -> Result<(), Error> {
+    bounded(state, session.flush()).await
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let session = session_of(parts)?;
+        let Some(mut user) = bounded(state, session.get::<SessionUser>(KEY)).await? else {
+            return Err(Error::Unauthenticated);
+        };
+        let row: Option<(String, bool)> =
+            sqlx::query_as("SELECT status, is_admin FROM users WHERE id = $1")
+                .bind(user.user_id)
+                .fetch_optional(&state.db)
+                .await?;
+        let is_admin = match row {
+            Some((status, is_admin)) if status == "active" => is_admin,
+            _ => {
+                // Banned or left since logging in: end the session for good.
+                bounded(state, session.flush()).await?;
+                return Err(Error::Unauthenticated);
+            }
+        };
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let touch_every =
+            i64::try_from((state.config.session_idle_timeout / 30).as_secs()).unwrap_or(60);
+        if now - user.touched_at >= touch_every || user.is_admin != is_admin {
+            user.touched_at = now;
+            user.is_admin = is_admin;
+            bounded(state, session.insert(KEY, user)).await?;
+        }
+        Ok(CurrentUser {
+            id: user.user_id,
+            is_admin,
+            session,
+        })
+    }
+}
+
+/// Middleware for the admin routes: 401 without a session, 403 for a non-admin.
+pub async fn require_admin(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, Error> {
+    let (mut parts, body) = request.into_parts();
+    let user = CurrentUser::from_request_parts(&mut parts, &state).await?;
+    if !user.is_admin {
+        return Err(Error::forbidden("admin only"));
+    }
+    parts.extensions.insert(Admin { id: user.id });
+    Ok(next.run(Request::from_parts(parts, body)).await)
+}

@@ -1,0 +1,111 @@
+//! `was`: the upbrella application server. See `was --help`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use shared::config::Env;
+use was::{Application, Config};
+
+const HELP: &str = "\
+was: the upbrella application server
+
+Usage:
+  was                 serve HTTP (the default)
+  was serve           serve HTTP
+  was migrate         apply database migrations, then exit
+  was healthcheck     GET /health on the local server; exit 0 if it answers 200
+  was --help          show this text
+  was --version       show the version
+
+Configuration comes from environment variables only; README.md lists them all.
+The ones without a default: DATABASE_URL, REDIS_URL, BANK_ENCRYPTION_KEY.";
+
+fn main() -> ExitCode {
+    let command = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "serve".to_owned());
+    match command.as_str() {
+        "-h" | "--help" | "help" => {
+            println!("{HELP}");
+            ExitCode::SUCCESS
+        }
+        "-V" | "--version" => {
+            println!("was {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        "healthcheck" => healthcheck(),
+        "serve" | "migrate" => run(&command),
+        other => {
+            eprintln!("was: unknown command {other:?}\n\n{HELP}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn healthcheck() -> ExitCode {
+    let port = std::env::var("WAS_LISTEN_ADDR")
+        .ok()
+        .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+        .map_or(8080, |a| a.port());
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    match shared::healthcheck::probe(addr, "/health", Duration::from_secs(2)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("unhealthy: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: &str) -> ExitCode {
+    shared::telemetry::init("info,sqlx=warn,fred=warn");
+    let config = match Config::from_source(&Env) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("was: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("was: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        if command == "migrate" {
+            return migrate(&config).await;
+        }
+        match Application::build(config).await {
+            Ok(app) => {
+                app.run_until(shared::shutdown::signal()).await;
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+async fn migrate(config: &Config) -> ExitCode {
+    let result = async {
+        let db = was::startup::database_pool(config)?;
+        was::migrate::run(&db).await?;
+        db.close().await;
+        Ok::<_, was::startup::StartError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            tracing::info!("migrations applied");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "migration failed");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Building the application: pools, state, router, listener.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fred::prelude::{Builder, ClientLike, ReconnectPolicy};
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::domain::bank::BankCipher;
+use crate::kakao::KakaoClient;
+use crate::state::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("invalid DATABASE_URL: {0}")]
+    DatabaseUrl(sqlx::Error),
+    #[error("invalid REDIS_URL: {0}")]
+    RedisUrl(fred::error::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot build the HTTP client for Kakao: {0}")]
+    Kakao(reqwest::Error),
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds the listener and prepares the pools. Neither PostgreSQL nor Redis needs to be
+    /// up yet: both pools connect lazily and keep retrying, so a replica that starts
+    /// during a dependency outage serves as soon as the dependency is back.
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let db = database_pool(&config)?;
+        if config.migrate_on_start {
+            crate::migrate::run(&db).await?;
+        }
+        let redis = redis_pool(&config)?;
+        let kakao = match &config.kakao {
+            Some(k) => Some(Arc::new(
+                KakaoClient::new(k.clone()).map_err(StartError::Kakao)?,
+            )),
+            None => None,
+        };
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.listen_addr,
+                source,
+            })?;
+        let state = AppState {
+            db,
+            redis,
+            cipher: BankCipher::new(&config.bank_key),
+            kakao,
+            config: Arc::new(config),
+        };
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has a local address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests within the
+    /// configured grace period.
+    pub async fn run_until<F>(self, shutdown: F)
+    where
+        F: std::future::Future<Output = ()> + Send,
+    {
+        let config = &self.state.config;
+        let options = shared::serve::ServeOptions {
+            header_read_timeout: config.header_read_timeout,
+            grace_period: config.shutdown_grace,
+            ..Default::default()
+        };
+        let router = crate::http::router(self.state.clone());
+        tracing::info!(addr = %self.local_addr(), instance = %config.instance_id, "WAS listening");
+        shared::serve::serve(self.listener, router, options, shutdown).await;
+        let _ = self.state.redis.quit().await;
+        self.state.db.close().await;
+    }
+}
+
+pub fn database_pool(config: &Config) -> Result<PgPool, StartError> {
+    let options = PgConnectOptions::from_str(&config.database_url)
+        .map_err(StartError::DatabaseUrl)?
+        .application_name(&format!("upbrella-was/{}", config.instance_id))
+        // A query that runs away must not hold a connection forever.
+        .options([("statement_timeout", "10s"), ("lock_timeout", "5s")]);
+    Ok(PgPoolOptions::new()
+        .max_connections(config.database_max_connections)
+        // Bounded waits: when PostgreSQL is down, requests fail with 503 in about this
+        // long instead of hanging.
+        .acquire_timeout(config.database_timeout)
+        .idle_timeout(Duration::from_secs(300))
+        .connect_lazy_with(options))
+}
+
+fn redis_pool(config: &Config) -> Result<fred::clients::Pool, StartError> {
+    let redis_config =
+        fred::prelude::Config::from_url(&config.redis_url).map_err(StartError::RedisUrl)?;
+    let timeout = config.redis_timeout;
+    let mut builder = Builder::from_config(redis_config);
+    builder
+        .with_config(|c| {
+            // Keep retrying the first connection too, so the WAS can start before Redis.
+            c.fail_fast = false;
+        })
+        .with_connection_config(|c| {
+            c.connection_timeout = timeout;
+            c.internal_command_timeout = timeout;
+            c.max_command_attempts = 2;
+        })
+        .with_performance_config(|p| {
+            p.default_command_timeout = timeout;
+        })
+        // Without a reconnect policy a Redis restart leaves the pool dead for good.
+        .set_policy(ReconnectPolicy::new_exponential(0, 50, 1_000, 2));
+    let pool = builder
+        .build_pool(config.redis_pool_size)
+        .map_err(StartError::RedisUrl)?;
+    pool.prefer_connected(true);
+    drop(pool.connect_pool());
+    Ok(pool)
+}
