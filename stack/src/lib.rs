@@ -1,1 +1,95 @@
-pub fn x() {}
+//! The upbrella topology as real local processes: Redis, a throwaway PostgreSQL cluster,
+//! WAS replicas and web-proxies. The one-command launcher and every test that needs real
+//! components start them through this crate, so there is one way to do it.
+//!
+//! Each process runs under a small guardian shell that kills it when the parent process
+//! goes away, however it goes away (a test binary that panics or is killed leaves no
+//! Redis or PostgreSQL behind), and in its own process group, so Ctrl-C reaches only the
+//! launcher, which then stops everything in order.
+
+pub mod pg;
+pub mod process;
+pub mod redis;
+
+pub use pg::Postgres;
+pub use process::{Process, Signal};
+pub use redis::Redis;
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
+}
+
+/// Polls `GET http://addr{path}` until it answers 200 or `timeout` passes.
+pub fn wait_http_ok(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Duration, String> {
+    let started = Instant::now();
+    let mut last = String::new();
+    while started.elapsed() < timeout {
+        match shared::healthcheck::probe(addr, path, Duration::from_millis(500)) {
+            Ok(()) => return Ok(started.elapsed()),
+            Err(e) => last = e,
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Err(format!(
+        "{addr}{path} not healthy after {timeout:?}: {last}"
+    ))
+}
+
+/// A fresh directory under the system temp dir, removed by [`TempDir`]'s drop, and also
+/// when this process dies (a guardian removes it).
+pub struct TempDir {
+    path: PathBuf,
+    _janitor: Option<Process>,
+}
+
+impl TempDir {
+    pub fn new(prefix: &str) -> std::io::Result<Self> {
+        let path = std::env::temp_dir().join(format!("{prefix}-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&path)?;
+        let janitor = Process::janitor(&path).ok();
+        Ok(Self {
+            path,
+            _janitor: janitor,
+        })
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Finds a program: `$override_var`, then each of `dirs`, then `PATH`.
+pub fn find_program(name: &str, override_var: Option<&str>, dirs: &[PathBuf]) -> Option<PathBuf> {
+    if let Some(var) = override_var {
+        if let Ok(dir) = std::env::var(var) {
+            let p = PathBuf::from(dir).join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    for d in dirs {
+        let p = d.join(name);
+        if p.is_file() {
+            return Some(p);
+        }
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
+}
