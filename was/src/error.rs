@@ -209,3 +209,8 @@ impl<T> ResultExt<T> for std::result::Result<T, sqlx::Error> {
         })
     }
 }
+
+/// Whether a sqlx error is a violation of the named constraint.
+pub fn is_constraint(e: &sqlx::Error, name: &str) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.constraint() == Some(name))
+}

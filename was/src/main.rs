@@ -90,22 +90,41 @@ fn run(command: &str) -> ExitCode {
     })
 }
 
+/// Applies migrations, retrying for a while when the database is not up yet (the stack
+/// and ECS start this step together with PostgreSQL).
 async fn migrate(config: &Config) -> ExitCode {
-    let result = async {
-        let db = was::startup::database_pool(config)?;
-        was::migrate::run(&db).await?;
-        db.close().await;
-        Ok::<_, was::startup::StartError>(())
-    }
-    .await;
-    match result {
-        Ok(()) => {
-            tracing::info!("migrations applied");
-            ExitCode::SUCCESS
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let result = async {
+            let db = was::startup::database_pool(config)?;
+            let outcome = was::migrate::run(&db).await;
+            db.close().await;
+            outcome.map_err(was::startup::StartError::from)
         }
-        Err(e) => {
-            tracing::error!(error = %e, "migration failed");
-            ExitCode::FAILURE
+        .await;
+        match result {
+            Ok(()) => {
+                tracing::info!("migrations applied");
+                return ExitCode::SUCCESS;
+            }
+            Err(e) if std::time::Instant::now() < deadline && is_transient(&e) => {
+                tracing::warn!(error = %e, "database not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "migration failed");
+                return ExitCode::FAILURE;
+            }
         }
     }
+}
+
+fn is_transient(e: &was::startup::StartError) -> bool {
+    use sqlx::migrate::MigrateError;
+    matches!(
+        e,
+        was::startup::StartError::Migrate(MigrateError::Execute(
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)
+        ))
+    )
 }

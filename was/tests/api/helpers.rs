@@ -1,3 +1,5 @@
+#![allow(dead_code)]
+
 //! Test harness: real Redis and PostgreSQL (started once per test binary, or taken from
 //! `REDIS_URL` / `DATABASE_URL`), a fresh database per test cloned from a migrated
 //! template, and the WAS built with `Application::build` on port 0.
@@ -239,10 +241,8 @@ impl TestApp {
     }
 
     pub async fn umbrella(&self, store: i64) -> i64 {
-        let number: i64 = sqlx::query_scalar("SELECT COALESCE(max(number), 0) + 1 FROM umbrellas")
-            .fetch_one(&self.db)
-            .await
-            .expect("number");
+        static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
+        let number = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         sqlx::query_scalar("INSERT INTO umbrellas (store_id, number) VALUES ($1, $2) RETURNING id")
             .bind(store)
             .bind(number)

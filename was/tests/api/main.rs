@@ -1,8 +1,13 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Integration tests of the WAS against real Redis and PostgreSQL. One binary, so the
 //! servers start once; each test gets its own database.
 
 mod helpers;
 
+mod admin;
 mod auth;
 mod health;
+mod kakao;
+mod outages;
 mod public;
+mod rentals;

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The one test command. On a fresh Debian/Ubuntu machine with the Rust toolchain it
+# installs what the suite needs (Redis, PostgreSQL), then runs formatting, lints and
+# every test. The tests start their own throwaway Redis and PostgreSQL on loopback
+# (or use REDIS_URL / DATABASE_URL when set).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1 && [ -z "${PG_BIN:-}" ]; then
+  missing+=(postgresql)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing ${missing[*]} (apt-get)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "The tests need: ${missing[*]}." >&2
+    echo "Install Redis (redis-server) and PostgreSQL 15 or newer with your package manager," >&2
+    echo "or set PG_BIN to the directory holding initdb and postgres." >&2
+    exit 1
+  fi
+fi
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> cargo test"
+cargo test --workspace --locked

@@ -1,0 +1,764 @@
+use std::collections::BTreeSet;
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// Every admin operation in the OpenAPI document, as (METHOD, path template).
+async fn admin_operations(app: &TestApp) -> BTreeSet<(String, String)> {
+    let doc = json_ok(
+        app.get(&app.client(), "/api/openapi.json").await,
+        StatusCode::OK,
+    )
+    .await;
+    let mut ops = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if path.starts_with("/api/admin") {
+            for method in item.as_object().unwrap().keys() {
+                ops.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    ops
+}
+
+#[tokio::test]
+async fn every_admin_route_is_401_anonymous_and_403_for_users() {
+    let app = spawn_app().await;
+    let ops = admin_operations(&app).await;
+    assert!(ops.len() >= 30, "{} admin operations", ops.len());
+    let anonymous = app.client();
+    let (user, _) = app.user().await;
+    for (method, template) in &ops {
+        let path = template.replace("{id}", "1").replace("{image_id}", "1");
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let r = anonymous
+            .request(method.clone(), app.url(&path))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} anonymous"
+        );
+        let r = user
+            .request(method.clone(), app.url(&path))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::FORBIDDEN,
+            "{method} {path} as a user"
+        );
+    }
+}
+
+/// Calls admin routes and remembers which operations answered 2xx.
+struct Admin<'a> {
+    app: &'a TestApp,
+    client: Client,
+    covered: BTreeSet<(String, String)>,
+}
+
+impl Admin<'_> {
+    async fn call(
+        &mut self,
+        method: Method,
+        template: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
+        let mut req = self
+            .client
+            .request(method.clone(), self.app.url(&format!("/api/admin{path}")));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert!(
+            status.is_success(),
+            "{method} /api/admin{path}: {status} {text}"
+        );
+        self.covered
+            .insert((method.to_string(), format!("/api/admin{template}")));
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+}
+
+#[tokio::test]
+async fn admins_can_use_every_admin_route() {
+    let app = spawn_app().await;
+    let (client, admin_id) = app.admin().await;
+    let (_, user_id) = app.user().await;
+    let mut a = Admin {
+        app: &app,
+        client,
+        covered: BTreeSet::new(),
+    };
+
+    // Users.
+    a.call(Method::GET, "/users", "/users?page=0&size=10", None)
+        .await;
+    let u = a
+        .call(
+            Method::PATCH,
+            "/users/{id}",
+            &format!("/users/{user_id}"),
+            Some(json!({"is_admin": true})),
+        )
+        .await;
+    assert_eq!(u["is_admin"], true);
+    a.call(
+        Method::PATCH,
+        "/users/{id}",
+        &format!("/users/{user_id}"),
+        Some(json!({"is_admin": false})),
+    )
+    .await;
+
+    // Regions and tags.
+    let region = a
+        .call(
+            Method::POST,
+            "/classifications",
+            "/classifications",
+            Some(json!({"kind": "region", "name": "신촌", "latitude": 37.55, "longitude": 126.93})),
+        )
+        .await;
+    let region_id = region["id"].as_i64().unwrap();
+    let tag = a
+        .call(
+            Method::POST,
+            "/classifications",
+            "/classifications",
+            Some(json!({"kind": "tag", "name": "연세로", "latitude": 37.56, "longitude": 126.94})),
+        )
+        .await;
+    let tag_id = tag["id"].as_i64().unwrap();
+    a.call(Method::GET, "/classifications", "/classifications", None)
+        .await;
+    let spare = a
+        .call(
+            Method::POST,
+            "/classifications",
+            "/classifications",
+            Some(json!({"kind": "tag", "name": "임시", "latitude": 0, "longitude": 0})),
+        )
+        .await;
+    let spare_id = spare["id"].as_i64().unwrap();
+    a.call(
+        Method::PUT,
+        "/classifications/{id}",
+        &format!("/classifications/{spare_id}"),
+        Some(json!({"kind": "tag", "name": "임시2", "latitude": 1, "longitude": 1})),
+    )
+    .await;
+    a.call(
+        Method::DELETE,
+        "/classifications/{id}",
+        &format!("/classifications/{spare_id}"),
+        None,
+    )
+    .await;
+
+    // Stores.
+    let store_body = json!({"name": "우산 카페", "category": "cafe", "region_id": region_id, "tag_id": tag_id, "latitude": 37.55, "longitude": 126.93,
+        "address": "서울 서대문구", "working_hours": "평일 9-18", "instagram_url": "https://instagram.com/upbrella"});
+    let store = a
+        .call(Method::POST, "/stores", "/stores", Some(store_body.clone()))
+        .await;
+    let store_id = store["id"].as_i64().unwrap();
+    assert_eq!(store["activated"], false);
+    a.call(Method::GET, "/stores", "/stores", None).await;
+    a.call(
+        Method::GET,
+        "/stores/{id}",
+        &format!("/stores/{store_id}"),
+        None,
+    )
+    .await;
+    let mut renamed = store_body.clone();
+    renamed["name"] = json!("우산 카페 2호점");
+    let s = a
+        .call(
+            Method::PUT,
+            "/stores/{id}",
+            &format!("/stores/{store_id}"),
+            Some(renamed),
+        )
+        .await;
+    assert_eq!(s["name"], "우산 카페 2호점");
+    let image = a
+        .call(
+            Method::POST,
+            "/stores/{id}/images",
+            &format!("/stores/{store_id}/images"),
+            Some(json!({"url": "https://img.example.com/1.jpg"})),
+        )
+        .await;
+    a.call(
+        Method::POST,
+        "/stores/{id}/images",
+        &format!("/stores/{store_id}/images"),
+        Some(json!({"url": "https://img.example.com/2.jpg"})),
+    )
+    .await;
+    a.call(
+        Method::DELETE,
+        "/stores/{id}/images/{image_id}",
+        &format!("/stores/{store_id}/images/{}", image["id"]),
+        None,
+    )
+    .await;
+    let s = a
+        .call(
+            Method::PUT,
+            "/stores/{id}/activation",
+            &format!("/stores/{store_id}/activation"),
+            Some(json!({"activated": true})),
+        )
+        .await;
+    assert_eq!(s["activated"], true);
+    let hours = a.call(Method::PUT, "/stores/{id}/business-hours", &format!("/stores/{store_id}/business-hours"),
+        Some(json!([{"weekday": 1, "open": "09:00", "close": "18:00"}, {"weekday": 6, "open": "10:00", "close": "15:30"}]))).await;
+    assert_eq!(hours.as_array().unwrap().len(), 2);
+    let hours = a
+        .call(
+            Method::GET,
+            "/stores/{id}/business-hours",
+            &format!("/stores/{store_id}/business-hours"),
+            None,
+        )
+        .await;
+    assert_eq!(hours[1]["close"], "15:30");
+
+    // Umbrellas.
+    let umbrella = a
+        .call(
+            Method::POST,
+            "/umbrellas",
+            "/umbrellas",
+            Some(json!({"store_id": store_id, "number": 101})),
+        )
+        .await;
+    let umbrella_id = umbrella["id"].as_i64().unwrap();
+    a.call(
+        Method::POST,
+        "/umbrellas",
+        "/umbrellas",
+        Some(json!({"store_id": store_id, "number": 102})),
+    )
+    .await;
+    a.call(
+        Method::GET,
+        "/umbrellas",
+        &format!("/umbrellas?store_id={store_id}&page=0&size=10"),
+        None,
+    )
+    .await;
+    a.call(
+        Method::PUT,
+        "/umbrellas/{id}",
+        &format!("/umbrellas/{umbrella_id}"),
+        Some(json!({"store_id": store_id, "number": 103, "note": "새 것"})),
+    )
+    .await;
+    let m = a
+        .call(
+            Method::PUT,
+            "/umbrellas/{id}/missed",
+            &format!("/umbrellas/{umbrella_id}/missed"),
+            Some(json!({"missed": true})),
+        )
+        .await;
+    assert_eq!(m["missed"], true);
+    let stats = a
+        .call(
+            Method::GET,
+            "/umbrellas/statistics",
+            "/umbrellas/statistics",
+            None,
+        )
+        .await;
+    assert_eq!(stats["total"], 2);
+    assert_eq!(stats["missing"], 1);
+    assert_eq!(stats["missing_rate"], 0.5);
+    let stats = a
+        .call(
+            Method::GET,
+            "/stores/{id}/umbrellas/statistics",
+            &format!("/stores/{store_id}/umbrellas/statistics"),
+            None,
+        )
+        .await;
+    assert_eq!(stats["rentable"], 1);
+
+    // A rental to administer.
+    let (renter, _) = app.user().await;
+    let second: i64 = sqlx::query_scalar("SELECT id FROM umbrellas WHERE number = 102")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    json_ok(
+        app.post(
+            &renter,
+            "/api/rentals",
+            json!({"umbrella_id": second, "store_id": store_id, "condition_report": "깨끗해요"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let stats = a
+        .call(
+            Method::GET,
+            "/umbrellas/statistics",
+            "/umbrellas/statistics",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            stats["rented"].as_i64(),
+            stats["rentable"].as_i64(),
+            stats["total_rents"].as_i64()
+        ),
+        (Some(1), Some(0), Some(1))
+    );
+    json_ok(app.post(&renter, "/api/rentals/current/return",
+        json!({"store_id": store_id, "improvement_report": "좋아요", "bank_name": "국민", "account_number": "123-456-789012"})).await, StatusCode::OK).await;
+    let rentals = a
+        .call(Method::GET, "/rentals", "/rentals?refunded=false", None)
+        .await;
+    let rental = &rentals[0];
+    assert_eq!(
+        rental["account_number"], "123-456-789012",
+        "admins see the refund account"
+    );
+    let rental_id = rental["id"].as_i64().unwrap();
+    a.call(
+        Method::GET,
+        "/condition-reports",
+        "/condition-reports",
+        None,
+    )
+    .await;
+    let reports = a
+        .call(
+            Method::GET,
+            "/improvement-reports",
+            "/improvement-reports",
+            None,
+        )
+        .await;
+    assert_eq!(reports[0]["content"], "좋아요");
+    let r = a
+        .call(
+            Method::PATCH,
+            "/rentals/{id}",
+            &format!("/rentals/{rental_id}"),
+            Some(json!({"paid": true})),
+        )
+        .await;
+    assert!(r["paid_at"].is_string());
+    let r = a
+        .call(
+            Method::PATCH,
+            "/rentals/{id}",
+            &format!("/rentals/{rental_id}"),
+            Some(json!({"refunded": true})),
+        )
+        .await;
+    assert!(r["refunded_at"].is_string());
+    let refunded = a
+        .call(Method::GET, "/rentals", "/rentals?refunded=true", None)
+        .await;
+    assert_eq!(refunded.as_array().unwrap().len(), 1);
+    a.call(
+        Method::DELETE,
+        "/rentals/{id}/bank-account",
+        &format!("/rentals/{rental_id}/bank-account"),
+        None,
+    )
+    .await;
+
+    // Lockers.
+    let locker = a
+        .call(
+            Method::POST,
+            "/lockers",
+            "/lockers",
+            Some(json!({"store_id": store_id, "secret": "00112233445566778899aabbccddeeff"})),
+        )
+        .await;
+    let locker_id = locker["id"].as_i64().unwrap();
+    a.call(Method::GET, "/lockers", "/lockers", None).await;
+    a.call(
+        Method::PUT,
+        "/lockers/{id}",
+        &format!("/lockers/{locker_id}"),
+        Some(json!({"store_id": store_id, "secret": "ffeeddccbbaa99887766554433221100"})),
+    )
+    .await;
+    a.call(
+        Method::PUT,
+        "/lockers/{id}/counter",
+        &format!("/lockers/{locker_id}/counter"),
+        Some(json!({"counter": 5})),
+    )
+    .await;
+    a.call(
+        Method::DELETE,
+        "/lockers/{id}",
+        &format!("/lockers/{locker_id}"),
+        None,
+    )
+    .await;
+
+    // Deleting.
+    a.call(
+        Method::DELETE,
+        "/umbrellas/{id}",
+        &format!("/umbrellas/{umbrella_id}"),
+        None,
+    )
+    .await;
+    a.call(
+        Method::DELETE,
+        "/umbrellas/{id}",
+        &format!("/umbrellas/{second}"),
+        None,
+    )
+    .await;
+    a.call(
+        Method::DELETE,
+        "/stores/{id}",
+        &format!("/stores/{store_id}"),
+        None,
+    )
+    .await;
+
+    // Banning, and the blacklist.
+    let (_, victim) = app.user().await;
+    a.call(
+        Method::POST,
+        "/users/{id}/ban",
+        &format!("/users/{victim}/ban"),
+        None,
+    )
+    .await;
+    let list = a.call(Method::GET, "/blacklist", "/blacklist", None).await;
+    let entry = list[0]["id"].as_i64().unwrap();
+    a.call(
+        Method::DELETE,
+        "/blacklist/{id}",
+        &format!("/blacklist/{entry}"),
+        None,
+    )
+    .await;
+
+    let missing: Vec<_> = admin_operations(&app)
+        .await
+        .difference(&a.covered)
+        .cloned()
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "admin operations without a 2xx test: {missing:?}"
+    );
+    let _ = admin_id;
+}
+
+#[tokio::test]
+async fn admin_rules_are_enforced() {
+    let app = spawn_app().await;
+    let (admin, admin_id) = app.admin().await;
+    let f = app.store().await;
+    // Activation needs an image.
+    let bare = json_ok(app.post(&admin, "/api/admin/stores", json!({"name": "새 가게", "category": "shop", "region_id": f.region, "latitude": 37.5, "longitude": 127.0})).await, StatusCode::CREATED).await;
+    let bare_id = bare["id"].as_i64().unwrap();
+    problem(
+        app.put(
+            &admin,
+            &format!("/api/admin/stores/{bare_id}/activation"),
+            json!({"activated": true}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    // A store's region must be a region.
+    let tag = json_ok(
+        app.post(
+            &admin,
+            "/api/admin/classifications",
+            json!({"kind": "tag", "name": "태그", "latitude": 0, "longitude": 0}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    problem(app.post(&admin, "/api/admin/stores", json!({"name": "x", "category": "x", "region_id": tag["id"], "latitude": 0, "longitude": 0})).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    problem(app.post(&admin, "/api/admin/stores", json!({"name": "x", "category": "x", "region_id": f.region, "latitude": 91, "longitude": 0})).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    // Duplicate classification.
+    problem(
+        app.post(
+            &admin,
+            "/api/admin/classifications",
+            json!({"kind": "tag", "name": "태그", "latitude": 0, "longitude": 0}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    // A region in use cannot be deleted.
+    problem(
+        app.delete(&admin, &format!("/api/admin/classifications/{}", f.region))
+            .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    // Business hours are validated.
+    problem(
+        app.put(
+            &admin,
+            &format!("/api/admin/stores/{}/business-hours", f.store),
+            json!([{"weekday": 1, "open": "18:00", "close": "09:00"}]),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    problem(
+        app.put(
+            &admin,
+            &format!("/api/admin/stores/{}/business-hours", f.store),
+            json!([{"weekday": 1, "open": "9시", "close": "18:00"}]),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    // Umbrella numbers are unique among umbrellas in service, and free again once deleted.
+    let u = json_ok(
+        app.post(
+            &admin,
+            "/api/admin/umbrellas",
+            json!({"store_id": f.store, "number": 7}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    problem(
+        app.post(
+            &admin,
+            "/api/admin/umbrellas",
+            json!({"store_id": f.store, "number": 7}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    problem(
+        app.post(
+            &admin,
+            "/api/admin/umbrellas",
+            json!({"store_id": 999_999, "number": 8}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    // A store with umbrellas cannot be deleted.
+    problem(
+        app.delete(&admin, &format!("/api/admin/stores/{}", f.store))
+            .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(
+        app.delete(&admin, &format!("/api/admin/umbrellas/{}", u["id"]))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    json_ok(
+        app.post(
+            &admin,
+            "/api/admin/umbrellas",
+            json!({"store_id": f.store, "number": 7}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    // One locker per store; secrets are long hex.
+    problem(
+        app.post(
+            &admin,
+            "/api/admin/lockers",
+            json!({"store_id": f.store, "secret": "abc"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    json_ok(
+        app.post(
+            &admin,
+            "/api/admin/lockers",
+            json!({"store_id": f.store, "secret": "00112233445566778899aabbccddeeff"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    problem(
+        app.post(
+            &admin,
+            "/api/admin/lockers",
+            json!({"store_id": f.store, "secret": "00112233445566778899aabbccddeeff"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    // Admins cannot lock themselves out.
+    problem(
+        app.patch(
+            &admin,
+            &format!("/api/admin/users/{admin_id}"),
+            json!({"is_admin": false}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    problem(
+        app.post(
+            &admin,
+            &format!("/api/admin/users/{admin_id}/ban"),
+            json!({}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    problem(
+        app.get(&admin, "/api/admin/stores/999999").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn deposit_rules_refund_only_after_payment_and_return_and_bank_info_after_refund() {
+    let app = spawn_app().await;
+    let (admin, _) = app.admin().await;
+    let f = app.store().await;
+    let u = app.umbrella(f.store).await;
+    let (c, _) = app.user().await;
+    let rent = json_ok(
+        app.post(
+            &c,
+            "/api/rentals",
+            json!({"umbrella_id": u, "store_id": f.store}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = rent["rental"]["id"].as_i64().unwrap();
+    let path = format!("/api/admin/rentals/{id}");
+    problem(
+        app.patch(&admin, &path, json!({"refunded": true})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    json_ok(
+        app.patch(&admin, &path, json!({"paid": true})).await,
+        StatusCode::OK,
+    )
+    .await;
+    problem(
+        app.patch(&admin, &path, json!({"refunded": true})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    json_ok(
+        app.post(
+            &c,
+            "/api/rentals/current/return",
+            json!({"store_id": f.store, "bank_name": "국민", "account_number": "123456789"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    problem(
+        app.delete(&admin, &format!("{path}/bank-account")).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    json_ok(
+        app.patch(&admin, &path, json!({"refunded": true})).await,
+        StatusCode::OK,
+    )
+    .await;
+    // Toggling back off works, as in the original admin page.
+    let r = json_ok(
+        app.patch(&admin, &path, json!({"refunded": false})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(r["refunded_at"].is_null());
+    json_ok(
+        app.patch(&admin, &path, json!({"refunded": true})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        app.delete(&admin, &format!("{path}/bank-account"))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let (bank,): (Option<Vec<u8>>,) =
+        sqlx::query_as("SELECT bank_account FROM rentals WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert!(bank.is_none());
+}
+
+#[tokio::test]
+async fn a_revoked_admin_loses_admin_access_on_the_next_request() {
+    let app = spawn_app().await;
+    let (root, _) = app.admin().await;
+    let (other, other_id) = app.admin().await;
+    json_ok(app.get(&other, "/api/admin/users").await, StatusCode::OK).await;
+    json_ok(
+        app.patch(
+            &root,
+            &format!("/api/admin/users/{other_id}"),
+            json!({"is_admin": false}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    problem(
+        app.get(&other, "/api/admin/users").await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+}

@@ -1,0 +1,222 @@
+//! Kakao login against a stand-in provider that the test starts: the real
+//! authorization-code flow over HTTP, with every Kakao URL pointed at it.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::helpers::*;
+
+type FormFields = Vec<(String, String)>;
+
+#[derive(Clone, Default)]
+struct Provider {
+    /// Form fields of the token requests received.
+    token_requests: Arc<Mutex<Vec<FormFields>>>,
+    kakao_id: i64,
+}
+
+async fn token(
+    State(p): State<Provider>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Json<Value>, AxumStatus> {
+    let code = form
+        .iter()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.clone());
+    p.token_requests.lock().unwrap().push(form);
+    match code.as_deref() {
+        Some("good-code") => Ok(Json(
+            json!({"access_token": "token-123", "token_type": "bearer"}),
+        )),
+        _ => Err(AxumStatus::BAD_REQUEST),
+    }
+}
+
+async fn profile(State(p): State<Provider>, headers: HeaderMap) -> Result<Json<Value>, AxumStatus> {
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer token-123") {
+        return Err(AxumStatus::UNAUTHORIZED);
+    }
+    Ok(Json(
+        json!({"id": p.kakao_id, "kakao_account": {"profile": {"nickname": "카카오김"}}}),
+    ))
+}
+
+async fn start_provider(kakao_id: i64) -> (String, Provider) {
+    let provider = Provider {
+        kakao_id,
+        ..Default::default()
+    };
+    let app = Router::new()
+        .route("/oauth/token", post(token))
+        .route("/v2/user/me", get(profile))
+        .with_state(provider.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (base, provider)
+}
+
+async fn app_with_kakao(base: &str) -> TestApp {
+    spawn_app_with(&[
+        ("KAKAO_CLIENT_ID", "client-1"),
+        ("KAKAO_CLIENT_SECRET", "secret-1"),
+        (
+            "KAKAO_REDIRECT_URI",
+            "http://localhost:8000/api/auth/kakao/callback",
+        ),
+        ("KAKAO_AUTHORIZE_URL", &format!("{base}/oauth/authorize")),
+        ("KAKAO_TOKEN_URL", &format!("{base}/oauth/token")),
+        ("KAKAO_PROFILE_URL", &format!("{base}/v2/user/me")),
+    ])
+    .await
+}
+
+/// Follows the flow up to Kakao's redirect back; returns the state.
+async fn start(app: &TestApp, c: &reqwest::Client, provider_base: &str) -> String {
+    let r = app.get(c, "/api/auth/kakao").await;
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let location = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(
+        location
+            .as_str()
+            .starts_with(&format!("{provider_base}/oauth/authorize"))
+    );
+    let q: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(q["client_id"], "client-1");
+    assert_eq!(q["response_type"], "code");
+    q["state"].clone()
+}
+
+#[tokio::test]
+async fn kakao_login_creates_the_user_once_and_logs_in() {
+    let (base, provider) = start_provider(424_242).await;
+    let app = app_with_kakao(&base).await;
+    let c = app.client();
+    let state = start(&app, &c, &base).await;
+    let r = app
+        .get(
+            &c,
+            &format!("/api/auth/kakao/callback?code=good-code&state={state}"),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(r.headers()["location"], "/");
+    let me = json_ok(app.get(&c, "/api/me").await, StatusCode::OK).await;
+    assert_eq!(me["kakao_linked"], true);
+    assert_eq!(me["name"], "카카오김");
+    let sent = provider.token_requests.lock().unwrap().clone();
+    assert!(sent[0].contains(&("client_secret".into(), "secret-1".into())));
+    assert!(sent[0].contains(&("grant_type".into(), "authorization_code".into())));
+
+    // A second login finds the same user.
+    let c2 = app.client();
+    let state = start(&app, &c2, &base).await;
+    app.get(
+        &c2,
+        &format!("/api/auth/kakao/callback?code=good-code&state={state}"),
+    )
+    .await;
+    let me2 = json_ok(app.get(&c2, "/api/me").await, StatusCode::OK).await;
+    assert_eq!(me["id"], me2["id"]);
+}
+
+#[tokio::test]
+async fn kakao_callback_refuses_a_forged_state_or_a_bad_code() {
+    let (base, _) = start_provider(1).await;
+    let app = app_with_kakao(&base).await;
+    let c = app.client();
+    let _ = start(&app, &c, &base).await;
+    problem(
+        app.get(&c, "/api/auth/kakao/callback?code=good-code&state=forged")
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    problem(
+        app.get(
+            &app.client(),
+            "/api/auth/kakao/callback?code=good-code&state=x",
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let state = start(&app, &c, &base).await;
+    problem(
+        app.get(
+            &c,
+            &format!("/api/auth/kakao/callback?code=bad&state={state}"),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    problem(app.get(&c, "/api/me").await, StatusCode::UNAUTHORIZED).await;
+}
+
+#[tokio::test]
+async fn a_banned_kakao_identity_cannot_log_in_again() {
+    let (base, _) = start_provider(777).await;
+    let app = app_with_kakao(&base).await;
+    let (admin, _) = app.admin().await;
+    let c = app.client();
+    let state = start(&app, &c, &base).await;
+    app.get(
+        &c,
+        &format!("/api/auth/kakao/callback?code=good-code&state={state}"),
+    )
+    .await;
+    let me = json_ok(app.get(&c, "/api/me").await, StatusCode::OK).await;
+    assert_eq!(
+        app.post(
+            &admin,
+            &format!("/api/admin/users/{}/ban", me["id"]),
+            json!({})
+        )
+        .await
+        .status(),
+        StatusCode::NO_CONTENT
+    );
+    let c2 = app.client();
+    let state = start(&app, &c2, &base).await;
+    problem(
+        app.get(
+            &c2,
+            &format!("/api/auth/kakao/callback?code=good-code&state={state}"),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_is_a_503_and_no_kakao_config_is_a_404() {
+    let free = stack::free_port().unwrap();
+    let base = format!("http://127.0.0.1:{free}");
+    let app = app_with_kakao(&base).await;
+    let c = app.client();
+    let state = start(&app, &c, &base).await;
+    problem(
+        app.get(
+            &c,
+            &format!("/api/auth/kakao/callback?code=good-code&state={state}"),
+        )
+        .await,
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
+    .await;
+    let plain = spawn_app().await;
+    problem(
+        plain.get(&plain.client(), "/api/auth/kakao").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}

@@ -1,0 +1,328 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The `was` binary as a real process: its command line, migrations, two replicas
+//! sharing sessions, the container health check, and graceful shutdown.
+
+#[path = "api/helpers.rs"]
+mod helpers;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use helpers::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use stack::process::{Process, Spec};
+
+const WAS: &str = env!("CARGO_BIN_EXE_was");
+
+struct Replica {
+    process: Process,
+    addr: SocketAddr,
+    _logs: stack::TempDir,
+}
+
+impl Replica {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+fn replica(name: &str, database_url: &str, redis_url: &str, extra: &[(&str, &str)]) -> Replica {
+    let logs = stack::TempDir::new("upbrella-was-log").unwrap();
+    let port = stack::free_port().unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut spec = Spec::new(name, Path::new(WAS))
+        .env("WAS_LISTEN_ADDR", addr.to_string())
+        .env("WAS_INSTANCE_ID", name)
+        .env("DATABASE_URL", database_url)
+        .env("REDIS_URL", redis_url)
+        .env("BANK_ENCRYPTION_KEY", KEY_HEX)
+        .env("LOG_FORMAT", "json")
+        .log(logs.path().join("was.log"));
+    for (k, v) in extra {
+        spec = spec.env(*k, *v);
+    }
+    let process = Process::spawn(spec).unwrap();
+    if let Err(e) = stack::wait_http_ok(addr, "/health", Duration::from_secs(20)) {
+        panic!("{name} did not start: {e}\n{}", process.log_tail(30));
+    }
+    Replica {
+        process,
+        addr,
+        _logs: logs,
+    }
+}
+
+fn was(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(WAS);
+    cmd.args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("BANK_ENCRYPTION_KEY");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn help_lists_the_commands_and_unknown_ones_fail() {
+    let out = was(&["--help"], &[]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in ["serve", "migrate", "healthcheck", "DATABASE_URL"] {
+        assert!(text.contains(word), "help mentions {word}");
+    }
+    let out = was(&["frobnicate"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_missing_setting_is_named_and_stops_the_process() {
+    let out = was(
+        &["serve"],
+        &[
+            ("REDIS_URL", "redis://127.0.0.1:1"),
+            ("BANK_ENCRYPTION_KEY", KEY_HEX),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("DATABASE_URL"), "{err}");
+    let out = was(
+        &["serve"],
+        &[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("REDIS_URL", "redis://127.0.0.1:1"),
+            ("BANK_ENCRYPTION_KEY", "short"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("BANK_ENCRYPTION_KEY"));
+}
+
+#[tokio::test]
+async fn two_replicas_serve_one_user_interchangeably() {
+    let deps = deps().await;
+    let db = fresh_database(&deps.pg_base).await;
+    let a = replica("was-a", &db, &deps.redis_url, &[]);
+    let b = replica("was-b", &db, &deps.redis_url, &[]);
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    // Cookies are per host, and both replicas are 127.0.0.1: one jar, two servers.
+    let r = client
+        .post(a.url("/api/auth/signup"))
+        .json(&json!({"email": "both@example.com", "password": "password123", "name": "김", "phone": "01012345678"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.headers()["x-upbrella-instance"], "was-a");
+    let mut seen = std::collections::BTreeSet::new();
+    for replica in [&a, &b, &a, &b] {
+        let r = client.get(replica.url("/api/me")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        seen.insert(
+            r.headers()["x-upbrella-instance"]
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        );
+        let me: Value = r.json().await.unwrap();
+        assert_eq!(me["email"], "both@example.com");
+    }
+    assert_eq!(seen.len(), 2, "both replicas served the session");
+    // Logging out on one ends the session on the other.
+    assert_eq!(
+        client
+            .post(b.url("/api/auth/logout"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        client.get(a.url("/api/me")).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // JSON log lines with the request id.
+    let log = a.process.log_tail(200);
+    let line = log
+        .lines()
+        .find(|l| l.contains("\"request_id\"") && l.contains("\"status\""))
+        .expect("a JSON access log line");
+    let parsed: Value = serde_json::from_str(line).expect("log lines are JSON");
+    assert!(parsed["latency_ms"].is_number());
+}
+
+#[tokio::test]
+async fn concurrent_migrations_do_not_race() {
+    let deps = deps().await;
+    let name = format!("m_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::PgPool::connect(&format!("{}/postgres", deps.pg_base))
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let url = format!("{}/{name}", deps.pg_base);
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("REDIS_URL", "redis://127.0.0.1:1"),
+        ("BANK_ENCRYPTION_KEY", KEY_HEX),
+    ];
+    let handles: Vec<_> = (0..3)
+        .map(|_| {
+            let env: Vec<(String, String)> = env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            std::thread::spawn(move || {
+                let env: Vec<(&str, &str)> =
+                    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                was(&["migrate"], &env)
+            })
+        })
+        .collect();
+    for h in handles {
+        let out = h.join().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(applied as usize, was::migrate::MIGRATOR.iter().count());
+}
+
+#[tokio::test]
+async fn the_healthcheck_subcommand_reflects_the_local_server() {
+    let deps = deps().await;
+    let db = fresh_database(&deps.pg_base).await;
+    let r = replica("was-hc", &db, &deps.redis_url, &[]);
+    let listen = r.addr.to_string();
+    let out = was(&["healthcheck"], &[("WAS_LISTEN_ADDR", &listen)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    r.process.pause().unwrap();
+    let started = Instant::now();
+    let out = was(&["healthcheck"], &[("WAS_LISTEN_ADDR", &listen)]);
+    assert_eq!(out.status.code(), Some(1), "a hung server is unhealthy");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    r.process.resume().unwrap();
+    let free = format!("127.0.0.1:{}", stack::free_port().unwrap());
+    assert_eq!(
+        was(&["healthcheck"], &[("WAS_LISTEN_ADDR", &free)])
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[tokio::test]
+async fn sigterm_finishes_in_flight_requests_then_exits() {
+    let deps = deps().await;
+    let db = fresh_database(&deps.pg_base).await;
+    let mut r = replica(
+        "was-drain",
+        &db,
+        &deps.redis_url,
+        &[("WAS_SHUTDOWN_GRACE", "20s")],
+    );
+    let pool = sqlx::PgPool::connect(&db).await.unwrap();
+    let app = TestAppLite { pool: pool.clone() };
+    let (store, umbrella) = app.fixture().await;
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let signup = client
+        .post(r.url("/api/auth/signup"))
+        .json(&json!({"email": "drain@example.com", "password": "password123", "name": "김", "phone": "01012345678"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signup.status(), StatusCode::CREATED);
+
+    // Hold the umbrella's row lock so the rent request stays in flight.
+    let mut lock = pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM umbrellas WHERE id = $1 FOR UPDATE")
+        .bind(umbrella)
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let rent = {
+        let client = client.clone();
+        let url = r.url("/api/rentals");
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .json(&json!({"umbrella_id": umbrella, "store_id": store}))
+                .send()
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    r.process.signal(stack::Signal::TERM).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        r.process.is_running(),
+        "still draining the in-flight request"
+    );
+    let fresh = reqwest::Client::new()
+        .get(r.url("/health"))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(fresh.is_err(), "no new connections once draining");
+    lock.rollback().await.unwrap();
+    let response = rent
+        .await
+        .unwrap()
+        .expect("the in-flight request completes");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert!(
+        r.process.wait_exit(Duration::from_secs(10)),
+        "exits once drained"
+    );
+}
+
+struct TestAppLite {
+    pool: sqlx::PgPool,
+}
+
+impl TestAppLite {
+    async fn fixture(&self) -> (i64, i64) {
+        let region: i64 = sqlx::query_scalar("INSERT INTO classifications (kind, name, latitude, longitude) VALUES ('region', 'r', 0, 0) RETURNING id")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+        let store: i64 = sqlx::query_scalar("INSERT INTO stores (region_id, name, category, latitude, longitude, activated) VALUES ($1, 's', 'c', 0, 0, true) RETURNING id")
+            .bind(region)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+        let umbrella: i64 = sqlx::query_scalar(
+            "INSERT INTO umbrellas (store_id, number) VALUES ($1, 1) RETURNING id",
+        )
+        .bind(store)
+        .fetch_one(&self.pool)
+        .await
+        .unwrap();
+        (store, umbrella)
+    }
+}
