@@ -27,6 +27,7 @@ pub struct Config {
     pub kakao: Option<KakaoConfig>,
     pub request_timeout: Duration,
     pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
     pub shutdown_grace: Duration,
     pub migrate_on_start: bool,
 }
@@ -117,6 +118,7 @@ impl Config {
             request_timeout: s.duration_or("WAS_REQUEST_TIMEOUT", Duration::from_secs(30))?,
             header_read_timeout: s
                 .duration_or("WAS_HEADER_READ_TIMEOUT", Duration::from_secs(10))?,
+            idle_timeout: s.duration_or("WAS_IDLE_TIMEOUT", Duration::from_secs(75))?,
             shutdown_grace: s.duration_or("WAS_SHUTDOWN_GRACE", Duration::from_secs(20))?,
             migrate_on_start: s.bool_or("WAS_MIGRATE_ON_START", false)?,
         };

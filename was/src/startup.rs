@@ -88,8 +88,9 @@ impl Application {
         let config = &self.state.config;
         let options = shared::serve::ServeOptions {
             header_read_timeout: config.header_read_timeout,
+            idle_timeout: config.idle_timeout,
             grace_period: config.shutdown_grace,
-            ..Default::default()
+            max_header_bytes: 64 * 1024,
         };
         let router = crate::http::router(self.state.clone());
         tracing::info!(addr = %self.local_addr(), instance = %config.instance_id, "WAS listening");
