@@ -1,0 +1,324 @@
+//! web-proxy configuration: environment variables (`WEB_PROXY_*`), optionally on top of a
+//! TOML file named by `WEB_PROXY_CONFIG` whose keys are the variable names without the
+//! prefix, in lower case (`upstreams = ["http://was:8080"]`). The environment wins.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use shared::config::{ConfigError, Settings, Source};
+use url::Url;
+
+const PREFIX: &str = "WEB_PROXY_";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub upstreams: Vec<Upstream>,
+    pub api_prefix: String,
+    pub static_dir: Option<PathBuf>,
+    pub resolve_interval: Duration,
+    pub health_path: String,
+    pub health_interval: Duration,
+    pub health_timeout: Duration,
+    pub unhealthy_threshold: u32,
+    pub healthy_threshold: u32,
+    pub eject_base: Duration,
+    pub eject_max: Duration,
+    pub connect_timeout: Duration,
+    pub upstream_timeout: Duration,
+    pub request_timeout: Duration,
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub upstream_idle_timeout: Duration,
+    pub upstream_max_idle: usize,
+    pub max_header_bytes: usize,
+    pub max_body_bytes: u64,
+    pub max_concurrent: usize,
+    pub retry_buffer_bytes: usize,
+    pub trusted_hops: usize,
+    pub upstream_secret_header: http::HeaderName,
+    pub upstream_secret: Option<String>,
+    pub redirect_https: bool,
+    pub canonical_host: Option<String>,
+    pub hsts: bool,
+    pub security_headers: bool,
+    pub content_security_policy: String,
+    pub compression: bool,
+    pub drain_period: Duration,
+    pub shutdown_grace: Duration,
+    pub tls: Option<TlsFiles>,
+    pub instance_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    pub host: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// The environment over a TOML file's values.
+pub struct Layered {
+    file: HashMap<String, String>,
+}
+
+impl Layered {
+    /// Reads `WEB_PROXY_CONFIG` if set.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let var = format!("{PREFIX}CONFIG");
+        let file = match std::env::var(&var) {
+            Ok(path) if !path.trim().is_empty() => {
+                let text = std::fs::read_to_string(path.trim())
+                    .map_err(|e| ConfigError::new(&var, format!("cannot read {path}: {e}")))?;
+                parse_toml(&text).map_err(|e| ConfigError::new(&var, format!("{path}: {e}")))?
+            }
+            _ => HashMap::new(),
+        };
+        Ok(Self { file })
+    }
+}
+
+impl Source for Layered {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name)
+            .ok()
+            .or_else(|| self.file.get(name).cloned())
+    }
+}
+
+/// Flattens a TOML document into `WEB_PROXY_*` settings; arrays become comma lists.
+pub fn parse_toml(text: &str) -> Result<HashMap<String, String>, String> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
+    let mut out = HashMap::new();
+    for (key, value) in table {
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Array(items) => items
+                .into_iter()
+                .map(|v| match v {
+                    toml::Value::String(s) => Ok(s),
+                    other => Err(format!("{key}: array items must be strings, got {other}")),
+                })
+                .collect::<Result<Vec<_>, _>>()?
+                .join(","),
+            other => return Err(format!("{key}: unsupported value {other}")),
+        };
+        out.insert(format!("{PREFIX}{}", key.to_ascii_uppercase()), text);
+    }
+    Ok(out)
+}
+
+fn var(name: &str) -> String {
+    format!("{PREFIX}{name}")
+}
+
+fn parse_upstream(raw: &str) -> Result<Upstream, String> {
+    let url = Url::parse(raw.trim()).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
+    if url.scheme() != "http" {
+        return Err(format!(
+            "{raw:?}: only http:// upstreams are supported (TLS ends at the load balancer)"
+        ));
+    }
+    if url.path() != "/" || url.query().is_some() {
+        return Err(format!(
+            "{raw:?}: an upstream is scheme://host:port, without a path"
+        ));
+    }
+    let host = match url.host() {
+        Some(url::Host::Ipv6(ip)) => ip.to_string(),
+        Some(h) => h.to_string(),
+        None => return Err(format!("{raw:?} has no host")),
+    };
+    Ok(Upstream {
+        host,
+        port: url.port().unwrap_or(80),
+    })
+}
+
+impl Config {
+    pub fn from_source(source: &dyn Source) -> Result<Self, ConfigError> {
+        let s = Settings::new(source);
+        let d = |name: &str, default: Duration| s.duration_or(&var(name), default);
+        let upstreams = match s.raw(&var("UPSTREAMS")) {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .filter(|u| !u.trim().is_empty())
+                .map(parse_upstream)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ConfigError::new(&var("UPSTREAMS"), e))?,
+        };
+        let static_dir = s.raw(&var("STATIC_DIR")).map(PathBuf::from);
+        if upstreams.is_empty() && static_dir.is_none() {
+            return Err(ConfigError::new(
+                &var("UPSTREAMS"),
+                "set at least one upstream (or WEB_PROXY_STATIC_DIR)",
+            ));
+        }
+        let mut api_prefix = s.string_or(&var("API_PREFIX"), "/api");
+        if !api_prefix.starts_with('/') {
+            return Err(ConfigError::new(&var("API_PREFIX"), "must start with /"));
+        }
+        while api_prefix.len() > 1 && api_prefix.ends_with('/') {
+            api_prefix.pop();
+        }
+        let secret_header = s.string_or(&var("UPSTREAM_SECRET_HEADER"), "x-upbrella-proxy-secret");
+        let upstream_secret_header = http::HeaderName::try_from(secret_header.to_ascii_lowercase())
+            .map_err(|e| ConfigError::new(&var("UPSTREAM_SECRET_HEADER"), e))?;
+        let tls = match (s.raw(&var("TLS_CERT")), s.raw(&var("TLS_KEY"))) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.into(),
+                key: key.into(),
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::new(
+                    &var("TLS_CERT"),
+                    "set both WEB_PROXY_TLS_CERT and WEB_PROXY_TLS_KEY, or neither",
+                ));
+            }
+        };
+        let redirect_https = s.bool_or(&var("REDIRECT_HTTPS"), false)?;
+        let canonical_host = s.raw(&var("CANONICAL_HOST"));
+        if redirect_https && canonical_host.is_none() {
+            return Err(ConfigError::new(
+                &var("CANONICAL_HOST"),
+                "is required when WEB_PROXY_REDIRECT_HTTPS is on (redirects never use the client's Host)",
+            ));
+        }
+        let config = Self {
+            listen_addr: s.parse_or(&var("LISTEN_ADDR"), SocketAddr::from(([0, 0, 0, 0], 8000)))?,
+            admin_addr: s.parse_or(&var("ADMIN_ADDR"), SocketAddr::from(([127, 0, 0, 1], 9100)))?,
+            upstreams,
+            api_prefix,
+            static_dir,
+            resolve_interval: d("RESOLVE_INTERVAL", Duration::from_secs(5))?,
+            health_path: s.string_or(&var("UPSTREAM_HEALTH_PATH"), "/health"),
+            health_interval: d("HEALTH_INTERVAL", Duration::from_millis(500))?,
+            health_timeout: d("HEALTH_TIMEOUT", Duration::from_millis(500))?,
+            unhealthy_threshold: s.parse_or(&var("UNHEALTHY_THRESHOLD"), 2)?,
+            healthy_threshold: s.parse_or(&var("HEALTHY_THRESHOLD"), 2)?,
+            eject_base: d("EJECT_BASE", Duration::from_secs(1))?,
+            eject_max: d("EJECT_MAX", Duration::from_secs(30))?,
+            connect_timeout: d("CONNECT_TIMEOUT", Duration::from_secs(1))?,
+            upstream_timeout: d("UPSTREAM_TIMEOUT", Duration::from_secs(30))?,
+            request_timeout: d("REQUEST_TIMEOUT", Duration::from_secs(60))?,
+            header_read_timeout: d("HEADER_READ_TIMEOUT", Duration::from_secs(10))?,
+            idle_timeout: d("IDLE_TIMEOUT", Duration::from_secs(75))?,
+            upstream_idle_timeout: d("UPSTREAM_IDLE_TIMEOUT", Duration::from_secs(50))?,
+            upstream_max_idle: s.parse_or(&var("UPSTREAM_MAX_IDLE"), 64)?,
+            max_header_bytes: s.parse_or(&var("MAX_HEADER_BYTES"), 16 * 1024)?,
+            max_body_bytes: s.parse_or(&var("MAX_BODY_BYTES"), 10 * 1024 * 1024)?,
+            max_concurrent: s.parse_or(&var("MAX_CONCURRENT"), 4096)?,
+            retry_buffer_bytes: s.parse_or(&var("RETRY_BUFFER_BYTES"), 64 * 1024)?,
+            trusted_hops: s.parse_or(&var("TRUSTED_HOPS"), 0)?,
+            upstream_secret_header,
+            upstream_secret: s.raw(&var("UPSTREAM_SECRET")),
+            redirect_https,
+            canonical_host,
+            hsts: s.bool_or(&var("HSTS"), true)?,
+            security_headers: s.bool_or(&var("SECURITY_HEADERS"), true)?,
+            content_security_policy: s.string_or(
+                &var("CSP"),
+                "default-src 'self'; img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+            ),
+            compression: s.bool_or(&var("COMPRESSION"), true)?,
+            drain_period: d("DRAIN_PERIOD", Duration::from_secs(15))?,
+            shutdown_grace: d("SHUTDOWN_GRACE", Duration::from_secs(20))?,
+            tls,
+            instance_id: s.string_or(&var("INSTANCE_ID"), "web-proxy"),
+        };
+        if config.max_header_bytes < 8192 {
+            return Err(ConfigError::new(
+                &var("MAX_HEADER_BYTES"),
+                "must be at least 8192",
+            ));
+        }
+        if config.upstream_idle_timeout >= Duration::from_secs(60) {
+            tracing::warn!(
+                "WEB_PROXY_UPSTREAM_IDLE_TIMEOUT is not below the ALB's 60 s idle timeout; expect sporadic 502s"
+            );
+        }
+        if config.unhealthy_threshold == 0 || config.healthy_threshold == 0 {
+            return Err(ConfigError::new(
+                &var("UNHEALTHY_THRESHOLD"),
+                "thresholds must be at least 1",
+            ));
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&'static str, &'static str)]) -> HashMap<&'static str, &'static str> {
+        pairs.iter().copied().collect()
+    }
+
+    #[test]
+    fn upstreams_parse_and_defaults_suit_an_alb() {
+        let c = Config::from_source(&env(&[(
+            "WEB_PROXY_UPSTREAMS",
+            "http://was-a:8080, http://127.0.0.1:8081,http://[::1]:9",
+        )]))
+        .unwrap();
+        assert_eq!(c.upstreams.len(), 3);
+        assert_eq!(
+            c.upstreams[0],
+            Upstream {
+                host: "was-a".into(),
+                port: 8080
+            }
+        );
+        assert_eq!(c.upstreams[2].host, "::1");
+        assert!(c.upstream_idle_timeout < Duration::from_secs(60));
+        assert!(c.idle_timeout > Duration::from_secs(60));
+        assert_eq!(c.api_prefix, "/api");
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let err = Config::from_source(&env(&[("WEB_PROXY_UPSTREAMS", "https://x")])).unwrap_err();
+        assert_eq!(err.var, "WEB_PROXY_UPSTREAMS");
+        let err = Config::from_source(&env(&[])).unwrap_err();
+        assert_eq!(err.var, "WEB_PROXY_UPSTREAMS");
+        let err = Config::from_source(&env(&[
+            ("WEB_PROXY_UPSTREAMS", "http://x"),
+            ("WEB_PROXY_REDIRECT_HTTPS", "true"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.var, "WEB_PROXY_CANONICAL_HOST");
+        let err = Config::from_source(&env(&[
+            ("WEB_PROXY_UPSTREAMS", "http://x"),
+            ("WEB_PROXY_CONNECT_TIMEOUT", "soon"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.var, "WEB_PROXY_CONNECT_TIMEOUT");
+    }
+
+    #[test]
+    fn toml_keys_map_to_variables() {
+        let map = parse_toml(
+            "upstreams = [\"http://a:1\", \"http://b:2\"]\nmax_concurrent = 10\nhsts = false\n",
+        )
+        .unwrap();
+        assert_eq!(map["WEB_PROXY_UPSTREAMS"], "http://a:1,http://b:2");
+        assert_eq!(map["WEB_PROXY_MAX_CONCURRENT"], "10");
+        let c = Config::from_source(&map).unwrap();
+        assert_eq!(c.max_concurrent, 10);
+        assert!(!c.hsts);
+    }
+}

@@ -1,0 +1,348 @@
+//! Forwarding a request to the upstream group.
+//!
+//! Bodies stream both ways (hyper's backpressure: a slow reader slows the writer, memory
+//! stays flat). A small body with a known length is buffered so the request can be
+//! retried. At most one retry, on another address, and only when it cannot do harm: the
+//! request is idempotent (GET, HEAD, OPTIONS, PUT, DELETE, or it carries
+//! `Idempotency-Key`) or the connection was never made, and no response byte has arrived.
+//! A retry-able request waiting on an address that gets ejected meanwhile (a hung
+//! replica) gives up on it at once and goes to another.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request, StatusCode, Uri, Version};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::{Body as _, Frame, Incoming, SizeHint};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioIo;
+
+use crate::AppState;
+use crate::error::ProxyError;
+use crate::headers::{self, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PROTO};
+use crate::upstream::{Backend, Failure, InFlight};
+
+pub type UpstreamClient = Client<HttpConnector, Body>;
+
+/// What happened upstream, for the access log.
+#[derive(Debug, Clone)]
+pub struct UpstreamInfo {
+    pub addr: Option<SocketAddr>,
+    pub duration: Option<Duration>,
+    pub retried: bool,
+    pub fail_open: bool,
+    pub client_ip: std::net::IpAddr,
+}
+
+enum Outbound {
+    Empty,
+    Buffered(Bytes),
+    /// Streams through; usable by one attempt only.
+    Streaming(Option<Body>),
+}
+
+impl Outbound {
+    fn replayable(&self) -> bool {
+        !matches!(self, Outbound::Streaming(_))
+    }
+
+    fn take(&mut self) -> Body {
+        match self {
+            Outbound::Empty => Body::empty(),
+            Outbound::Buffered(b) => Body::from(b.clone()),
+            Outbound::Streaming(body) => body.take().unwrap_or_else(Body::empty),
+        }
+    }
+}
+
+fn is_idempotent(method: &Method, headers: &HeaderMap) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
+    ) || headers.contains_key("idempotency-key")
+}
+
+fn is_body_too_large(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+pub async fn proxy(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut req: Request<Body>,
+) -> Response {
+    let config = &state.config;
+    let upgrade =
+        headers::upgrade_protocol(req.headers()).filter(|_| req.version() == Version::HTTP_11);
+    let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
+    let (parts, body) = req.into_parts();
+    let forwarded = headers::forwarded(&parts.headers, peer.ip(), config.trusted_hops, state.tls);
+    let mut info = UpstreamInfo {
+        addr: None,
+        duration: None,
+        retried: false,
+        fail_open: false,
+        client_ip: forwarded.client_ip,
+    };
+
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > config.max_body_bytes) {
+        return with_info(ProxyError::BodyTooLarge.into_response(), info);
+    }
+    let limit = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
+    let mut outbound = if body.is_end_stream() || declared == Some(0) {
+        Outbound::Empty
+    } else if declared.is_some_and(|n| n <= config.retry_buffer_bytes as u64) {
+        match Limited::new(body, limit).collect().await {
+            Ok(collected) => Outbound::Buffered(collected.to_bytes()),
+            Err(e) if is_body_too_large(e.as_ref()) => {
+                return with_info(ProxyError::BodyTooLarge.into_response(), info);
+            }
+            Err(_) => {
+                return with_info(
+                    ProxyError::BadRequest("the request body could not be read").into_response(),
+                    info,
+                );
+            }
+        }
+    } else {
+        Outbound::Streaming(Some(Body::new(Limited::new(body, limit))))
+    };
+    let idempotent = is_idempotent(&parts.method, &parts.headers);
+
+    // The headers every attempt sends.
+    let mut upstream_headers = parts.headers.clone();
+    headers::strip_hop_by_hop(&mut upstream_headers);
+    upstream_headers.remove(&config.upstream_secret_header);
+    if let Some(secret) = config
+        .upstream_secret
+        .as_deref()
+        .and_then(|s| HeaderValue::from_str(s).ok())
+    {
+        upstream_headers.insert(config.upstream_secret_header.clone(), secret);
+    }
+    if let Ok(v) = HeaderValue::from_str(&forwarded.xff) {
+        upstream_headers.insert(X_FORWARDED_FOR.clone(), v);
+    }
+    upstream_headers.insert(
+        X_FORWARDED_PROTO.clone(),
+        if forwarded.proto == "https" {
+            HeaderValue::from_static("https")
+        } else {
+            HeaderValue::from_static("http")
+        },
+    );
+    let host = forwarded.host.clone().or_else(|| {
+        parts
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    });
+    if let Some(host) = host {
+        if !upstream_headers.contains_key(header::HOST) {
+            upstream_headers.insert(header::HOST, host.clone());
+        }
+        upstream_headers.insert(X_FORWARDED_HOST.clone(), host);
+    }
+    if let Some(protocol) = &upgrade {
+        upstream_headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        upstream_headers.insert(header::UPGRADE, protocol.clone());
+    }
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+
+    let attempts = async {
+        let mut exclude = None;
+        loop {
+            let Some((backend, fail_open)) = state.pool.pick(exclude) else {
+                return Err(ProxyError::NoUpstream);
+            };
+            info.addr = Some(backend.addr);
+            info.fail_open |= fail_open;
+            let can_retry = !info.retried && outbound.replayable();
+            let uri: Uri = match format!("http://{}{path}", backend.authority).parse() {
+                Ok(u) => u,
+                Err(_) => {
+                    return Err(ProxyError::BadRequest(
+                        "the request target cannot be forwarded",
+                    ));
+                }
+            };
+            let mut request = Request::new(outbound.take());
+            *request.method_mut() = parts.method.clone();
+            *request.uri_mut() = uri;
+            *request.version_mut() = Version::HTTP_11;
+            *request.headers_mut() = upstream_headers.clone();
+            let in_flight = InFlight::start(&backend);
+            let started = Instant::now();
+            let outcome = send(
+                &state.client,
+                &backend,
+                request,
+                config.upstream_timeout,
+                can_retry && idempotent && !fail_open,
+            )
+            .await;
+            info.duration = Some(started.elapsed());
+            let failure = match outcome {
+                Ok(response) => {
+                    state.metrics.record_upstream(started.elapsed());
+                    return Ok((response, in_flight));
+                }
+                Err(Attempt::Failed(failure, e)) => {
+                    if let Some(e) = &e {
+                        if is_body_too_large(e) {
+                            return Err(ProxyError::BodyTooLarge);
+                        }
+                        tracing::warn!(upstream = %backend.addr, error = %e, kind = failure.as_str(), "upstream request failed");
+                    } else {
+                        tracing::warn!(upstream = %backend.addr, kind = failure.as_str(), "upstream request failed");
+                    }
+                    backend.report_failure(failure, state.pool.policy());
+                    failure
+                }
+                Err(Attempt::Ejected) => {
+                    tracing::info!(upstream = %backend.addr, "upstream ejected while waiting; retrying elsewhere");
+                    Failure::Timeout
+                }
+            };
+            // Connect failures never reached the upstream, so even a POST is safe to resend.
+            let safe = idempotent || failure == Failure::Connect;
+            if can_retry && safe {
+                info.retried = true;
+                exclude = Some(backend.addr);
+                state
+                    .metrics
+                    .retries_total
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                continue;
+            }
+            return Err(if failure == Failure::Timeout {
+                ProxyError::Timeout
+            } else {
+                ProxyError::BadGateway
+            });
+        }
+    };
+    let result = match tokio::time::timeout(config.request_timeout, attempts).await {
+        Ok(r) => r,
+        Err(_) => Err(ProxyError::Timeout),
+    };
+    let (mut response, in_flight) = match result {
+        Ok(pair) => pair,
+        Err(e) => return with_info(e.into_response(), info),
+    };
+
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        if let Some(client_side) = client_upgrade {
+            let upstream_side = hyper::upgrade::on(&mut response);
+            tokio::spawn(async move {
+                let _in_flight = in_flight;
+                match tokio::try_join!(client_side, upstream_side) {
+                    Ok((client, upstream)) => {
+                        let mut client = TokioIo::new(client);
+                        let mut upstream = TokioIo::new(upstream);
+                        if let Err(e) =
+                            tokio::io::copy_bidirectional(&mut client, &mut upstream).await
+                        {
+                            tracing::debug!(error = %e, "upgraded connection ended");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "upgrade failed"),
+                }
+            });
+            let (parts, _) = response.into_parts();
+            return with_info(Response::from_parts(parts, Body::empty()), info);
+        }
+    }
+    let (mut head, body) = response.into_parts();
+    headers::strip_hop_by_hop(&mut head.headers);
+    let body = Body::new(Guarded {
+        inner: body,
+        _in_flight: in_flight,
+    });
+    with_info(Response::from_parts(head, body), info)
+}
+
+fn with_info(mut response: Response, info: UpstreamInfo) -> Response {
+    response.extensions_mut().insert(info);
+    response
+}
+
+enum Attempt {
+    Failed(Failure, Option<hyper_util::client::legacy::Error>),
+    Ejected,
+}
+
+async fn send(
+    client: &UpstreamClient,
+    backend: &Backend,
+    request: Request<Body>,
+    timeout: Duration,
+    abort_on_ejection: bool,
+) -> Result<Response<Incoming>, Attempt> {
+    let ejected = async {
+        if abort_on_ejection {
+            backend.ejected().await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = client.request(request) => result.map_err(|e| {
+            let kind = if e.is_connect() { Failure::Connect } else { Failure::Reset };
+            Attempt::Failed(kind, Some(e))
+        }),
+        () = tokio::time::sleep(timeout) => Err(Attempt::Failed(Failure::Timeout, None)),
+        () = ejected => Err(Attempt::Ejected),
+    }
+}
+
+/// The upstream's response body, keeping the request counted as outstanding on its
+/// backend until the body is done.
+struct Guarded {
+    inner: Incoming,
+    _in_flight: InFlight,
+}
+
+impl hyper::body::Body for Guarded {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,202 @@
+//! Header rules of a proxy: hop-by-hop headers stop here; `X-Forwarded-*` tell the
+//! upstream who the client is, trusting only as many proxies in front as configured.
+
+use std::net::IpAddr;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+/// Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus the
+/// obsolete `Proxy-Connection` and `Keep-Alive`.
+static HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
+
+pub static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+pub static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// Removes hop-by-hop headers, including every header the `Connection` header names.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|token| HeaderName::from_bytes(token.trim().as_bytes()).ok())
+        .collect();
+    for name in named.iter().chain(HOP_BY_HOP.iter()) {
+        headers.remove(name);
+    }
+}
+
+/// The protocol a request asks to switch to (`Connection: upgrade` + `Upgrade: x`).
+pub fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
+    let asks = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
+    if asks {
+        headers.get(header::UPGRADE).cloned()
+    } else {
+        None
+    }
+}
+
+/// What the proxy tells the upstream about the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forwarded {
+    /// The client as far as trusted information goes.
+    pub client_ip: IpAddr,
+    /// The forwarded-for chain to send on: trusted entries, then our peer.
+    pub xff: String,
+    /// `http` or `https` as the client used it.
+    pub proto: String,
+    pub host: Option<HeaderValue>,
+}
+
+/// `trusted_hops` is how many proxies in front of us append to `X-Forwarded-For` (1 behind
+/// an ALB). Entries left of those were written by the client and are dropped, so a
+/// client cannot pass off a made-up address as its own.
+pub fn forwarded(headers: &HeaderMap, peer: IpAddr, trusted_hops: usize, tls: bool) -> Forwarded {
+    let incoming: Vec<String> = headers
+        .get_all(&X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let kept = &incoming[incoming.len().saturating_sub(trusted_hops)..];
+    let client_ip = kept
+        .first()
+        .and_then(|s| s.parse::<IpAddr>().ok())
+        .unwrap_or(peer);
+    let mut chain: Vec<String> = kept.to_vec();
+    chain.push(peer.to_string());
+    let trusted_value = |name: &HeaderName| {
+        (trusted_hops > 0)
+            .then(|| headers.get(name))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| !v.is_empty())
+    };
+    let proto = trusted_value(&X_FORWARDED_PROTO)
+        .filter(|p| p == "http" || p == "https")
+        .unwrap_or_else(|| if tls { "https".into() } else { "http".into() });
+    let host = trusted_value(&X_FORWARDED_HOST)
+        .and_then(|h| HeaderValue::from_str(&h).ok())
+        .or_else(|| headers.get(header::HOST).cloned());
+    Forwarded {
+        client_ip,
+        xff: chain.join(", "),
+        proto,
+        host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (k, v) in pairs {
+            m.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        m
+    }
+
+    const PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 9));
+
+    #[test]
+    fn without_trusted_hops_a_spoofed_xff_is_dropped() {
+        let f = forwarded(
+            &h(&[
+                ("x-forwarded-for", "1.2.3.4"),
+                ("x-forwarded-proto", "https"),
+            ]),
+            PEER,
+            0,
+            false,
+        );
+        assert_eq!(f.client_ip, PEER);
+        assert_eq!(f.xff, "10.0.0.9");
+        assert_eq!(f.proto, "http", "the client cannot claim https either");
+    }
+
+    #[test]
+    fn behind_one_trusted_proxy_its_entry_is_the_client() {
+        let f = forwarded(
+            &h(&[
+                ("x-forwarded-for", "6.6.6.6, 203.0.113.7"),
+                ("x-forwarded-proto", "https"),
+                ("host", "internal"),
+            ]),
+            PEER,
+            1,
+            false,
+        );
+        assert_eq!(f.client_ip, "203.0.113.7".parse::<IpAddr>().unwrap());
+        assert_eq!(f.xff, "203.0.113.7, 10.0.0.9");
+        assert_eq!(f.proto, "https");
+        assert_eq!(f.host.unwrap(), "internal");
+    }
+
+    #[test]
+    fn multiple_xff_headers_are_one_list() {
+        let f = forwarded(
+            &h(&[
+                ("x-forwarded-for", "6.6.6.6"),
+                ("x-forwarded-for", "198.51.100.1, 203.0.113.7"),
+            ]),
+            PEER,
+            2,
+            true,
+        );
+        assert_eq!(f.xff, "198.51.100.1, 203.0.113.7, 10.0.0.9");
+        assert_eq!(f.client_ip, "198.51.100.1".parse::<IpAddr>().unwrap());
+        assert_eq!(f.proto, "https");
+    }
+
+    #[test]
+    fn hop_by_hop_and_connection_named_headers_are_removed() {
+        let mut m = h(&[
+            ("connection", "keep-alive, x-secret-hop"),
+            ("x-secret-hop", "1"),
+            ("keep-alive", "timeout=5"),
+            ("te", "trailers"),
+            ("upgrade", "h2c"),
+            ("x-kept", "yes"),
+        ]);
+        strip_hop_by_hop(&mut m);
+        assert_eq!(m.len(), 1);
+        assert!(m.contains_key("x-kept"));
+    }
+
+    #[test]
+    fn upgrade_needs_both_headers() {
+        assert!(
+            upgrade_protocol(&h(&[
+                ("connection", "keep-alive, Upgrade"),
+                ("upgrade", "websocket")
+            ]))
+            .is_some()
+        );
+        assert!(upgrade_protocol(&h(&[("upgrade", "websocket")])).is_none());
+    }
+}

@@ -1,0 +1,272 @@
+//! web-proxy: the upbrella web tier. Behind the external ALB (which ends TLS) it serves
+//! the front-end and forwards `/api` to the WAS (through the internal ALB in AWS, or
+//! straight to the replicas locally, balancing over them itself).
+//!
+//! Each concern is its own module; they are composed here, in [`router`]:
+//! `upstream` (resolution, balancing, health), `forward` (headers, retries, timeouts,
+//! streaming), `static_files`, `security` (https redirect, HSTS, security headers),
+//! `observe` (request id, access log, metrics, load shedding), `lifecycle` (health and
+//! draining), `tls`.
+
+pub mod config;
+pub mod error;
+pub mod forward;
+pub mod headers;
+pub mod lifecycle;
+pub mod metrics;
+pub mod observe;
+pub mod security;
+pub mod static_files;
+pub mod tls;
+pub mod upstream;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{any, get};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceBuilder;
+
+pub use config::Config;
+
+use crate::forward::UpstreamClient;
+use crate::lifecycle::Lifecycle;
+use crate::metrics::Metrics;
+use crate::static_files::StaticFiles;
+use crate::upstream::{HealthPolicy, Pool};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub pool: Arc<Pool>,
+    pub client: UpstreamClient,
+    pub metrics: Arc<Metrics>,
+    pub lifecycle: Arc<Lifecycle>,
+    pub static_files: Option<Arc<StaticFiles>>,
+    pub limiter: Arc<Semaphore>,
+    pub tls: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("WEB_PROXY_STATIC_DIR {path}: {source}")]
+    StaticDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("TLS: {0}")]
+    Tls(String),
+}
+
+pub struct Proxy {
+    listener: TcpListener,
+    admin: TcpListener,
+    state: AppState,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// The pooled client to the upstreams. Its idle timeout stays below the internal ALB's
+/// 60 s, or the ALB closes a connection just as we reuse it (a sporadic 502); connecting
+/// has its own timeout; idle connections per address are bounded; the pool has a timer so
+/// it actually evicts.
+fn upstream_client(config: &Config) -> UpstreamClient {
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(config.connect_timeout));
+    connector.set_nodelay(true);
+    connector.set_keepalive(Some(std::time::Duration::from_secs(30)));
+    connector.enforce_http(true);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(config.upstream_idle_timeout)
+        .pool_max_idle_per_host(config.upstream_max_idle)
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
+        .build(connector)
+}
+
+impl Proxy {
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let static_files = match &config.static_dir {
+            Some(dir) => Some(Arc::new(StaticFiles::new(dir).map_err(|source| {
+                StartError::StaticDir {
+                    path: dir.display().to_string(),
+                    source,
+                }
+            })?)),
+            None => None,
+        };
+        let tls = match &config.tls {
+            Some(files) => Some(tls::acceptor(files).map_err(StartError::Tls)?),
+            None => None,
+        };
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.listen_addr,
+                source,
+            })?;
+        let admin = TcpListener::bind(config.admin_addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.admin_addr,
+                source,
+            })?;
+        let pool = Pool::new(HealthPolicy::from_config(&config));
+        pool.start(config.upstreams.clone(), config.resolve_interval);
+        let state = AppState {
+            client: upstream_client(&config),
+            limiter: Arc::new(Semaphore::new(config.max_concurrent)),
+            config: Arc::new(config),
+            pool,
+            metrics: Arc::new(Metrics::default()),
+            lifecycle: Arc::new(Lifecycle::default()),
+            static_files,
+            tls: tls.is_some(),
+        };
+        Ok(Self {
+            listener,
+            admin,
+            state,
+            tls,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves; then /health turns 503 at once, requests keep
+    /// being served for the drain period (so the load balancer sees the failing check and
+    /// stops sending), and then the listener closes and in-flight requests get the grace
+    /// period to finish.
+    pub async fn run_until<F>(self, shutdown: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let Self {
+            listener,
+            admin,
+            state,
+            tls,
+        } = self;
+        let config = Arc::clone(&state.config);
+        let options = shared::serve::ServeOptions {
+            header_read_timeout: config.header_read_timeout,
+            idle_timeout: config.idle_timeout,
+            grace_period: config.shutdown_grace,
+            max_header_bytes: config.max_header_bytes,
+        };
+        let lifecycle = Arc::clone(&state.lifecycle);
+        let drain = config.drain_period;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            lifecycle.start_draining();
+            tracing::info!(drain_period = ?drain, "draining: /health now answers 503");
+            tokio::time::sleep(drain).await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let admin_router = lifecycle::admin_router(state.clone());
+        let admin_task = tokio::spawn(shared::serve::serve(
+            admin,
+            admin_router,
+            options.clone(),
+            stopped(stop_rx.clone()),
+        ));
+        let app = router(state);
+        tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), tls = tls.is_some(), "web-proxy listening");
+        match tls {
+            Some(acceptor) => {
+                shared::serve::serve_with(
+                    listener,
+                    app,
+                    options,
+                    stopped(stop_rx),
+                    move |stream| {
+                        let acceptor = acceptor.clone();
+                        async move { acceptor.accept(stream).await }
+                    },
+                )
+                .await;
+            }
+            None => shared::serve::serve(listener, app, options, stopped(stop_rx)).await,
+        }
+        let _ = admin_task.await;
+    }
+}
+
+/// All routes and layers of the main listener.
+pub fn router(state: AppState) -> Router {
+    let prefix = state.config.api_prefix.clone();
+    let mut api = Router::new();
+    api = if prefix == "/" {
+        api.route("/{*rest}", any(forward::proxy))
+    } else {
+        api.route(&prefix, any(forward::proxy))
+            .route(&format!("{prefix}/{{*rest}}"), any(forward::proxy))
+    };
+    if state.config.compression {
+        api = api.layer(
+            tower_http::compression::CompressionLayer::new()
+                .gzip(true)
+                .br(true)
+                .quality(tower_http::CompressionLevel::Fastest),
+        );
+    }
+    let api = api.layer(from_fn_with_state(state.clone(), observe::shed_load));
+    Router::new()
+        .route("/health", get(lifecycle::health))
+        .merge(api)
+        .fallback(serve_static)
+        .layer(
+            ServiceBuilder::new()
+                .layer(from_fn_with_state(state.clone(), observe::observe))
+                .layer(from_fn_with_state(
+                    state.clone(),
+                    security::redirect_to_https,
+                ))
+                .layer(from_fn_with_state(
+                    state.clone(),
+                    security::response_headers,
+                ))
+                .layer(from_fn(observe::request_id)),
+        )
+        .with_state(state)
+}
+
+async fn serve_static(
+    State(state): State<AppState>,
+    req: Request<Body>,
+) -> axum::response::Response {
+    match &state.static_files {
+        Some(files) => files.serve(req).await,
+        None => error::problem(http::StatusCode::NOT_FOUND, "no such resource"),
+    }
+}

@@ -1,0 +1,93 @@
+//! `web-proxy`: the upbrella web tier. See `web-proxy --help`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use web_proxy::Proxy;
+use web_proxy::config::{Config, Layered};
+
+const HELP: &str = "\
+web-proxy: the upbrella web tier (reverse proxy to the WAS, static front-end)
+
+Usage:
+  web-proxy               serve (the default)
+  web-proxy serve         serve
+  web-proxy healthcheck   GET /health on the local listener; exit 0 if it answers 200
+  web-proxy --help        show this text
+  web-proxy --version     show the version
+
+Configuration: WEB_PROXY_* environment variables, optionally over a TOML file named
+by WEB_PROXY_CONFIG. README.md lists them all. The essential one:
+  WEB_PROXY_UPSTREAMS     comma-separated http://host:port of the WAS (or its ALB)";
+
+fn main() -> ExitCode {
+    let command = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "serve".to_owned());
+    match command.as_str() {
+        "-h" | "--help" | "help" => {
+            println!("{HELP}");
+            ExitCode::SUCCESS
+        }
+        "-V" | "--version" => {
+            println!("web-proxy {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        "healthcheck" => healthcheck(),
+        "serve" => serve(),
+        other => {
+            eprintln!("web-proxy: unknown command {other:?}\n\n{HELP}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load() -> Result<Config, String> {
+    let source = Layered::from_env().map_err(|e| e.to_string())?;
+    Config::from_source(&source).map_err(|e| e.to_string())
+}
+
+fn healthcheck() -> ExitCode {
+    let port = std::env::var("WEB_PROXY_LISTEN_ADDR")
+        .ok()
+        .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+        .map_or(8000, |a| a.port());
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    match shared::healthcheck::probe(addr, "/health", Duration::from_secs(2)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("unhealthy: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve() -> ExitCode {
+    shared::telemetry::init("info");
+    let config = match load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("web-proxy: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("web-proxy: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        match Proxy::build(config).await {
+            Ok(proxy) => {
+                proxy.run_until(shared::shutdown::signal()).await;
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

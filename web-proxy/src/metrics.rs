@@ -1,0 +1,218 @@
+//! Prometheus metrics, kept in atomics and rendered in the text exposition format on the
+//! admin listener. Names follow `upbrella_*` with units in the name.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::upstream::Pool;
+
+/// Where a request went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Api,
+    Static,
+    Health,
+    Redirect,
+}
+
+impl Route {
+    const ALL: [Route; 4] = [Route::Api, Route::Static, Route::Health, Route::Redirect];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Route::Api => "api",
+            Route::Static => "static",
+            Route::Health => "health",
+            Route::Redirect => "redirect",
+        }
+    }
+}
+
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+#[derive(Default)]
+struct Histogram {
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if secs <= *le {
+                self.buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros.fetch_add(
+            u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        for (i, le) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels},le=\"{le}\"}} {}",
+                self.buckets[i].load(Ordering::Relaxed)
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "{name}_sum{{{labels}}} {}",
+            self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
+    }
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    requests: [[AtomicU64; 5]; 4],
+    durations: [Histogram; 4],
+    upstream_duration: Histogram,
+    pub retries_total: AtomicU64,
+    pub shed_total: AtomicU64,
+    pub in_flight: AtomicI64,
+    pub response_bytes_total: AtomicU64,
+}
+
+impl Metrics {
+    pub fn record(&self, route: Route, status: u16, duration: Duration, bytes: u64) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        self.requests[route.index()][class].fetch_add(1, Ordering::Relaxed);
+        self.durations[route.index()].observe(duration);
+        self.response_bytes_total
+            .fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn record_upstream(&self, duration: Duration) {
+        self.upstream_duration.observe(duration);
+    }
+
+    pub fn render(&self, pool: Option<&Pool>) -> String {
+        let mut out = String::with_capacity(8 * 1024);
+        out.push_str("# HELP upbrella_proxy_requests_total Requests answered, by route and status class.\n# TYPE upbrella_proxy_requests_total counter\n");
+        for route in Route::ALL {
+            for (c, class) in CLASSES.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "upbrella_proxy_requests_total{{route=\"{}\",status=\"{class}\"}} {}",
+                    route.label(),
+                    self.requests[route.index()][c].load(Ordering::Relaxed)
+                );
+            }
+        }
+        out.push_str("# HELP upbrella_proxy_request_duration_seconds Time from request to the end of the response body.\n# TYPE upbrella_proxy_request_duration_seconds histogram\n");
+        for route in Route::ALL {
+            self.durations[route.index()].render(
+                &mut out,
+                "upbrella_proxy_request_duration_seconds",
+                &format!("route=\"{}\"", route.label()),
+            );
+        }
+        out.push_str("# HELP upbrella_proxy_upstream_response_seconds Time until the upstream's response head.\n# TYPE upbrella_proxy_upstream_response_seconds histogram\n");
+        self.upstream_duration.render(
+            &mut out,
+            "upbrella_proxy_upstream_response_seconds",
+            "upstream=\"all\"",
+        );
+        let counters = [
+            (
+                "upbrella_proxy_retries_total",
+                "Requests retried on another upstream address.",
+                self.retries_total.load(Ordering::Relaxed),
+            ),
+            (
+                "upbrella_proxy_shed_total",
+                "Requests refused with 503 over the concurrency limit.",
+                self.shed_total.load(Ordering::Relaxed),
+            ),
+            (
+                "upbrella_proxy_response_bytes_total",
+                "Response body bytes sent.",
+                self.response_bytes_total.load(Ordering::Relaxed),
+            ),
+            (
+                "upbrella_proxy_fail_open_total",
+                "Requests sent to an ejected upstream because all were ejected.",
+                pool.map_or(0, |p| p.fail_open_total.load(Ordering::Relaxed)),
+            ),
+        ];
+        for (name, help, value) in counters {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP upbrella_proxy_in_flight_requests Requests being served.\n# TYPE upbrella_proxy_in_flight_requests gauge\nupbrella_proxy_in_flight_requests {}",
+            self.in_flight.load(Ordering::Relaxed)
+        );
+        if let Some(pool) = pool {
+            let backends = pool.snapshot();
+            out.push_str("# HELP upbrella_proxy_upstream_healthy 1 when the upstream address is in rotation, 0 when ejected.\n# TYPE upbrella_proxy_upstream_healthy gauge\n");
+            for b in backends.iter() {
+                let _ = writeln!(
+                    out,
+                    "upbrella_proxy_upstream_healthy{{upstream=\"{}\"}} {}",
+                    b.addr,
+                    u8::from(!b.is_ejected())
+                );
+            }
+            out.push_str("# HELP upbrella_proxy_upstream_outstanding_requests Requests in flight per upstream address.\n# TYPE upbrella_proxy_upstream_outstanding_requests gauge\n");
+            for b in backends.iter() {
+                let _ = writeln!(
+                    out,
+                    "upbrella_proxy_upstream_outstanding_requests{{upstream=\"{}\"}} {}",
+                    b.addr,
+                    b.outstanding()
+                );
+            }
+            let per = [
+                (
+                    "upbrella_proxy_upstream_ejections_total",
+                    "Times the upstream address was ejected.",
+                ),
+                (
+                    "upbrella_proxy_upstream_requests_total",
+                    "Requests sent to the upstream address.",
+                ),
+                (
+                    "upbrella_proxy_upstream_failures_total",
+                    "Failed requests (connect, reset, timeout) per upstream address.",
+                ),
+            ];
+            for (name, help) in per {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+                for b in backends.iter() {
+                    let v = match name {
+                        "upbrella_proxy_upstream_ejections_total" => {
+                            b.ejections_total.load(Ordering::Relaxed)
+                        }
+                        "upbrella_proxy_upstream_requests_total" => {
+                            b.requests_total.load(Ordering::Relaxed)
+                        }
+                        _ => b.failures_total.load(Ordering::Relaxed),
+                    };
+                    let _ = writeln!(out, "{name}{{upstream=\"{}\"}} {v}", b.addr);
+                }
+            }
+        }
+        out
+    }
+}

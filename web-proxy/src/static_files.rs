@@ -1,0 +1,430 @@
+//! The front-end: files from one directory, with validators (ETag, Last-Modified),
+//! byte ranges, precompressed `.br`/`.gz` siblings, and caching that suits a bundler's
+//! output: hashed assets are immutable for a year, `index.html` is revalidated every time.
+//! A path without a file extension that names no file is a client-side route and gets
+//! `index.html`; a missing asset (`/assets/x.js`) is a 404, so a broken deploy shows up
+//! as errors instead of HTML parsed as JavaScript.
+//!
+//! Paths are percent-decoded once and must then be plain UTF-8 segments: no `..`, no
+//! backslash, no NUL, no hidden files; the resolved file must lie inside the root even
+//! through symlinks.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request, StatusCode};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::error::problem;
+
+#[derive(Debug, Clone)]
+pub struct StaticFiles {
+    root: PathBuf,
+}
+
+struct Found {
+    path: PathBuf,
+    /// The name the content type comes from (without `.br`/`.gz`).
+    name: PathBuf,
+    encoding: Option<&'static str>,
+    len: u64,
+    modified: SystemTime,
+    spa_fallback: bool,
+}
+
+impl StaticFiles {
+    pub fn new(root: &Path) -> std::io::Result<Self> {
+        Ok(Self {
+            root: root.canonicalize()?,
+        })
+    }
+
+    pub async fn serve(&self, req: Request<Body>) -> Response {
+        let (req, _body) = req.into_parts();
+        if !matches!(req.method, Method::GET | Method::HEAD) {
+            let mut r = problem(StatusCode::METHOD_NOT_ALLOWED, "static files are read-only");
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return r;
+        }
+        let Some(relative) = safe_relative(req.uri.path()) else {
+            return problem(StatusCode::NOT_FOUND, "no such file");
+        };
+        let accept = accept_encodings(&req.headers);
+        match self.find(&relative, accept).await {
+            Some(found) => respond(found, &req).await,
+            None => problem(StatusCode::NOT_FOUND, "no such file"),
+        }
+    }
+
+    async fn find(&self, relative: &Path, accept: (bool, bool)) -> Option<Found> {
+        let mut candidate = self.root.join(relative);
+        if tokio::fs::metadata(&candidate)
+            .await
+            .is_ok_and(|m| m.is_dir())
+        {
+            candidate = candidate.join("index.html");
+        }
+        let is_file = tokio::fs::metadata(&candidate)
+            .await
+            .is_ok_and(|m| m.is_file());
+        let spa_fallback = !is_file;
+        if spa_fallback {
+            // Only extension-less paths are client-side routes.
+            let has_extension = relative.extension().is_some();
+            if has_extension {
+                return None;
+            }
+            candidate = self.root.join("index.html");
+        }
+        let real = tokio::fs::canonicalize(&candidate).await.ok()?;
+        if !real.starts_with(&self.root) {
+            tracing::warn!(path = %candidate.display(), "static path escapes the root; refused");
+            return None;
+        }
+        let (br, gzip) = accept;
+        let variants = [(br, ".br", "br"), (gzip, ".gz", "gzip")];
+        for (wanted, suffix, encoding) in variants {
+            if !wanted {
+                continue;
+            }
+            let mut name = real.clone().into_os_string();
+            name.push(suffix);
+            let path = PathBuf::from(name);
+            if let Ok(meta) = tokio::fs::metadata(&path).await {
+                if meta.is_file() {
+                    return Some(Found {
+                        len: meta.len(),
+                        modified: meta.modified().unwrap_or(UNIX_EPOCH),
+                        path,
+                        name: real,
+                        encoding: Some(encoding),
+                        spa_fallback,
+                    });
+                }
+            }
+        }
+        let meta = tokio::fs::metadata(&real).await.ok()?;
+        Some(Found {
+            len: meta.len(),
+            modified: meta.modified().unwrap_or(UNIX_EPOCH),
+            path: real.clone(),
+            name: real,
+            encoding: None,
+            spa_fallback,
+        })
+    }
+}
+
+/// Decodes and checks a request path; `None` when it is not a safe relative path.
+pub fn safe_relative(path: &str) -> Option<PathBuf> {
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .ok()?;
+    if decoded.contains('\0') || decoded.contains('\\') {
+        return None;
+    }
+    let mut out = PathBuf::new();
+    for segment in decoded.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => return None,
+            s if s.starts_with('.') => return None,
+            s => out.push(s),
+        }
+    }
+    Some(out)
+}
+
+/// Whether the client takes (br, gzip).
+fn accept_encodings(headers: &HeaderMap) -> (bool, bool) {
+    let mut br = false;
+    let mut gzip = false;
+    for item in headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+    {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let refused = parts.any(|p| {
+            let p = p.trim();
+            p.strip_prefix("q=")
+                .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
+        });
+        match coding.as_str() {
+            "br" => br = !refused,
+            "gzip" => gzip = !refused,
+            _ => {}
+        }
+    }
+    (br, gzip)
+}
+
+fn is_hashed_asset(name: &Path) -> bool {
+    let Some(stem) = name.file_stem().and_then(|s| s.to_str()) else {
+        return false;
+    };
+    // Bundlers name outputs like `index-BQk3x9Zp.js` or `app.3f2a9c1e.css`.
+    stem.rsplit(['-', '.']).next().is_some_and(|hash| {
+        hash.len() >= 8
+            && hash.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && hash.chars().any(|c| c.is_ascii_digit())
+    }) && stem.contains(['-', '.'])
+}
+
+fn etag(found: &Found) -> String {
+    let mtime = found
+        .modified
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let suffix = found.encoding.map(|e| format!("-{e}")).unwrap_or_default();
+    format!("\"{:x}-{:x}{suffix}\"", found.len, mtime)
+}
+
+fn etag_matches(list: &str, tag: &str) -> bool {
+    let tag = tag.trim_start_matches("W/");
+    list.split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t.trim_start_matches("W/") == tag)
+}
+
+async fn respond(found: Found, req: &http::request::Parts) -> Response {
+    let tag = etag(&found);
+    let modified = httpdate::fmt_http_date(found.modified);
+    let mut headers = HeaderMap::new();
+    let mime = mime_guess::from_path(&found.name).first_or_octet_stream();
+    let content_type = if mime.type_() == "text"
+        || mime.essence_str() == "application/javascript"
+        || mime.essence_str() == "application/json"
+    {
+        format!("{}; charset=utf-8", mime.essence_str())
+    } else {
+        mime.essence_str().to_owned()
+    };
+    let is_index = found.spa_fallback || found.name.file_name().is_some_and(|n| n == "index.html");
+    let cache = if is_index {
+        "no-cache"
+    } else if is_hashed_asset(&found.name) {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=3600"
+    };
+    let put = |headers: &mut HeaderMap, name: header::HeaderName, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    };
+    put(&mut headers, header::CONTENT_TYPE, &content_type);
+    put(&mut headers, header::ETAG, &tag);
+    put(&mut headers, header::LAST_MODIFIED, &modified);
+    put(&mut headers, header::CACHE_CONTROL, cache);
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Some(encoding) = found.encoding {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
+
+    let h = &req.headers;
+    let header_str = |name: header::HeaderName| h.get(name).and_then(|v| v.to_str().ok());
+    // RFC 9110 §13.2.2: If-None-Match wins over If-Modified-Since.
+    let not_modified = match header_str(header::IF_NONE_MATCH) {
+        Some(list) => etag_matches(list, &tag),
+        None => header_str(header::IF_MODIFIED_SINCE)
+            .and_then(|d| httpdate::parse_http_date(d).ok())
+            .is_some_and(|since| {
+                found
+                    .modified
+                    .duration_since(UNIX_EPOCH)
+                    .map(|m| m.as_secs())
+                    .unwrap_or(0)
+                    <= since
+                        .duration_since(UNIX_EPOCH)
+                        .map(|s| s.as_secs())
+                        .unwrap_or(0)
+            }),
+    };
+    if not_modified {
+        let mut r = StatusCode::NOT_MODIFIED.into_response();
+        for name in [
+            header::ETAG,
+            header::LAST_MODIFIED,
+            header::CACHE_CONTROL,
+            header::VARY,
+        ] {
+            if let Some(v) = headers.get(&name) {
+                r.headers_mut().insert(name, v.clone());
+            }
+        }
+        return r;
+    }
+
+    let range = header_str(header::RANGE).filter(|_| {
+        // If-Range: only honour the range when the representation is unchanged.
+        match header_str(header::IF_RANGE) {
+            None => true,
+            Some(v) if v.starts_with('"') || v.starts_with("W/") => v == tag,
+            Some(v) => {
+                httpdate::parse_http_date(v).is_ok_and(|d| httpdate::fmt_http_date(d) == modified)
+            }
+        }
+    });
+    let (status, start, len) = match range.map(|r| parse_range(r, found.len)) {
+        None | Some(RangeSpec::Ignore) => (StatusCode::OK, 0, found.len),
+        Some(RangeSpec::Unsatisfiable) => {
+            let mut r = problem(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "the requested range is outside the file",
+            );
+            put(
+                r.headers_mut(),
+                header::CONTENT_RANGE,
+                &format!("bytes */{}", found.len),
+            );
+            return r;
+        }
+        Some(RangeSpec::Range(start, end)) => {
+            put(
+                &mut headers,
+                header::CONTENT_RANGE,
+                &format!("bytes {start}-{end}/{}", found.len),
+            );
+            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
+        }
+    };
+    put(&mut headers, header::CONTENT_LENGTH, &len.to_string());
+    let body = if req.method == Method::HEAD {
+        Body::empty()
+    } else {
+        match open_range(&found.path, start, len).await {
+            Ok(body) => body,
+            Err(e) => {
+                tracing::error!(path = %found.path.display(), error = %e, "cannot read static file");
+                return problem(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file");
+            }
+        }
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+async fn open_range(path: &Path, start: u64, len: u64) -> std::io::Result<Body> {
+    let mut file = tokio::fs::File::open(path).await?;
+    if start > 0 {
+        file.seek(std::io::SeekFrom::Start(start)).await?;
+    }
+    let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), 64 * 1024);
+    Ok(Body::from_stream(stream))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum RangeSpec {
+    /// Not a single byte range we serve: answer with the whole file (RFC 9110 allows it).
+    Ignore,
+    Unsatisfiable,
+    /// Inclusive start and end.
+    Range(u64, u64),
+}
+
+fn parse_range(value: &str, len: u64) -> RangeSpec {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return RangeSpec::Ignore;
+    };
+    if spec.contains(',') {
+        return RangeSpec::Ignore;
+    }
+    let Some((a, b)) = spec.split_once('-') else {
+        return RangeSpec::Ignore;
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let parsed = match (a.is_empty(), b.is_empty()) {
+        (true, true) => return RangeSpec::Ignore,
+        // Suffix: the last `b` bytes.
+        (true, false) => match b.parse::<u64>() {
+            Ok(0) => return RangeSpec::Unsatisfiable,
+            Ok(n) => (len.saturating_sub(n), len.saturating_sub(1)),
+            Err(_) => return RangeSpec::Ignore,
+        },
+        (false, true) => match a.parse::<u64>() {
+            Ok(s) => (s, len.saturating_sub(1)),
+            Err(_) => return RangeSpec::Ignore,
+        },
+        (false, false) => match (a.parse::<u64>(), b.parse::<u64>()) {
+            (Ok(s), Ok(e)) if s <= e => (s, e.min(len.saturating_sub(1))),
+            _ => return RangeSpec::Ignore,
+        },
+    };
+    if len == 0 || parsed.0 >= len {
+        RangeSpec::Unsatisfiable
+    } else {
+        RangeSpec::Range(parsed.0, parsed.1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traversal_in_any_encoding_is_refused() {
+        for bad in [
+            "/../etc/passwd",
+            "/a/../../x",
+            "/%2e%2e/etc/passwd",
+            "/%2E%2E%2Fetc",
+            "/..%2fetc",
+            "/a%5c..%5cb",
+            "/%00",
+            "/.env",
+            "/%c0%ae%c0%ae/x",
+        ] {
+            assert_eq!(safe_relative(bad), None, "{bad}");
+        }
+        assert_eq!(
+            safe_relative("/assets/app-1a2b3c4d.js"),
+            Some(PathBuf::from("assets/app-1a2b3c4d.js"))
+        );
+        assert_eq!(
+            safe_relative("/%252e%252e/x"),
+            Some(PathBuf::from("%2e%2e/x")),
+            "decoded once only"
+        );
+    }
+
+    #[test]
+    fn ranges_follow_rfc_9110() {
+        assert_eq!(parse_range("bytes=0-9", 100), RangeSpec::Range(0, 9));
+        assert_eq!(parse_range("bytes=90-", 100), RangeSpec::Range(90, 99));
+        assert_eq!(parse_range("bytes=-10", 100), RangeSpec::Range(90, 99));
+        assert_eq!(parse_range("bytes=95-200", 100), RangeSpec::Range(95, 99));
+        assert_eq!(parse_range("bytes=100-", 100), RangeSpec::Unsatisfiable);
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), RangeSpec::Ignore);
+        assert_eq!(parse_range("items=0-1", 100), RangeSpec::Ignore);
+    }
+
+    #[test]
+    fn hashed_assets_are_recognised() {
+        assert!(is_hashed_asset(Path::new("index-BQk3x9Z2.js")));
+        assert!(is_hashed_asset(Path::new("app.3f2a9c1e.css")));
+        assert!(!is_hashed_asset(Path::new("favicon.ico")));
+        assert!(!is_hashed_asset(Path::new("robots.txt")));
+        assert!(!is_hashed_asset(Path::new("index.html")));
+    }
+
+    #[test]
+    fn accept_encoding_honours_q_zero() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, br;q=0"),
+        );
+        assert_eq!(accept_encodings(&h), (false, true));
+    }
+}

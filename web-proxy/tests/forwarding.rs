@@ -1,0 +1,263 @@
+//! Forwarding and header rules, retries, compression, HTTP/2 and upgrades.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+#[tokio::test]
+async fn api_requests_are_forwarded_with_forwarding_headers_and_without_hop_by_hop_ones() {
+    let up = upstream("a").await;
+    let p = proxy(&[up.addr], &[("WEB_PROXY_UPSTREAM_SECRET", "s3cret")]).await;
+    let r = client()
+        .post(p.url("/api/things?x=1"))
+        .header("connection", "keep-alive, x-hop")
+        .header("x-hop", "must not pass")
+        .header("keep-alive", "timeout=5")
+        .header("x-forwarded-for", "6.6.6.6")
+        .header("x-forwarded-proto", "https")
+        .header("x-upbrella-proxy-secret", "forged")
+        .header("x-request-id", "req-42")
+        .header("x-app", "kept")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-request-id"], "req-42");
+    let seen: Value = r.json().await.unwrap();
+    let h = &seen["headers"];
+    assert_eq!(seen["uri"], "/api/things?x=1");
+    assert_eq!(seen["method"], "POST");
+    assert_eq!(seen["body_len"], 5);
+    assert_eq!(
+        h["x-forwarded-for"], "127.0.0.1",
+        "a client's own XFF is not trusted"
+    );
+    assert_eq!(h["x-forwarded-proto"], "http");
+    assert_eq!(h["x-forwarded-host"], p.addr.to_string());
+    assert_eq!(h["host"], p.addr.to_string(), "the client's Host is kept");
+    assert_eq!(h["x-request-id"], "req-42");
+    assert_eq!(
+        h["x-upbrella-proxy-secret"], "s3cret",
+        "the client's value is replaced"
+    );
+    assert_eq!(h["x-app"], "kept");
+    assert!(h.get("x-hop").is_none() && h.get("keep-alive").is_none());
+}
+
+#[tokio::test]
+async fn trusted_hops_keep_the_load_balancers_entries_only() {
+    let up = upstream("a").await;
+    let p = proxy(&[up.addr], &[("WEB_PROXY_TRUSTED_HOPS", "1")]).await;
+    let seen: Value = client()
+        .get(p.url("/api/x"))
+        .header("x-forwarded-for", "6.6.6.6, 203.0.113.7")
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["headers"]["x-forwarded-for"], "203.0.113.7, 127.0.0.1");
+    assert_eq!(seen["headers"]["x-forwarded-proto"], "https");
+}
+
+#[tokio::test]
+async fn a_request_id_is_generated_when_missing_or_invalid() {
+    let up = upstream("a").await;
+    let p = proxy(&[up.addr], &[]).await;
+    let r = client()
+        .get(p.url("/api/x"))
+        .header("x-request-id", "bad id!")
+        .send()
+        .await
+        .unwrap();
+    let returned = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let seen: Value = r.json().await.unwrap();
+    assert_eq!(returned.len(), 36);
+    assert_eq!(
+        seen["headers"]["x-request-id"],
+        returned.as_str(),
+        "the upstream sees the same id"
+    );
+}
+
+#[tokio::test]
+async fn requests_are_balanced_over_all_addresses() {
+    let a = upstream("a").await;
+    let b = upstream("b").await;
+    let p = proxy(&[a.addr, b.addr], &[]).await;
+    let c = client();
+    for _ in 0..100 {
+        assert_eq!(c.get(p.url("/api/x")).send().await.unwrap().status(), 200);
+    }
+    let (ha, hb) = (a.hits.load(Ordering::SeqCst), b.hits.load(Ordering::SeqCst));
+    assert_eq!(ha + hb, 100);
+    assert!(ha >= 25 && hb >= 25, "a={ha} b={hb}");
+}
+
+#[tokio::test]
+async fn a_post_is_never_replayed_after_it_was_sent() {
+    let (addr, connections) = resetting().await;
+    let p = proxy(&[addr], &[]).await;
+    let r = client()
+        .post(p.url("/api/rentals"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1,
+        "sent once, not retried"
+    );
+}
+
+#[tokio::test]
+async fn idempotent_requests_are_retried_once_on_another_address() {
+    let (bad, connections) = resetting().await;
+    let good = upstream("good").await;
+    let p = proxy(&[bad, good.addr], &[("WEB_PROXY_EJECT_BASE", "60s")]).await;
+    let c = client();
+    // Until the resetting address is ejected, some requests land there first.
+    let mut ok = 0;
+    for i in 0..20 {
+        let r = if i % 2 == 0 {
+            c.get(p.url("/api/x")).send().await.unwrap()
+        } else {
+            c.post(p.url("/api/rentals"))
+                .header("idempotency-key", format!("k{i}"))
+                .body("{}")
+                .send()
+                .await
+                .unwrap()
+        };
+        if r.status() == 200 {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 20, "every idempotent request succeeded");
+    assert!(
+        connections.load(Ordering::SeqCst) >= 1,
+        "the bad address was tried"
+    );
+    assert!(metric(&p.metrics().await, "upbrella_proxy_retries_total") >= 1.0);
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_retried_even_for_a_post() {
+    let good = upstream("good").await;
+    let p = proxy(
+        &[dead_addr(), good.addr],
+        &[("WEB_PROXY_HEALTH_INTERVAL", "60s")],
+    )
+    .await;
+    let c = client();
+    for _ in 0..10 {
+        let r = c
+            .post(p.url("/api/rentals"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            200,
+            "nothing reached the dead address, so resending is safe"
+        );
+    }
+    assert_eq!(good.hits.load(Ordering::SeqCst), 10);
+}
+
+#[tokio::test]
+async fn upstream_responses_are_compressed_unless_already_encoded() {
+    let up = upstream("a").await;
+    let p = proxy(&[up.addr], &[]).await;
+    let c = reqwest::Client::builder().build().unwrap();
+    let r = c
+        .get(p.url("/api/text"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    let r = c
+        .get(p.url("/api/text"))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-encoding"], "br");
+    let r = c.get(p.url("/api/text")).send().await.unwrap();
+    assert!(r.headers().get("content-encoding").is_none());
+    let r = c
+        .get(p.url("/api/pre-encoded"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-encoding"], "identity-custom");
+}
+
+#[tokio::test]
+async fn http2_clients_are_served_and_forwarded_as_http1() {
+    let up = upstream("a").await;
+    let p = proxy(&[up.addr], &[]).await;
+    let c = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let r = c.get(p.url("/api/h2")).send().await.unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_2);
+    let seen: Value = r.json().await.unwrap();
+    assert_eq!(seen["version"], "HTTP/1.1");
+    assert_eq!(seen["headers"]["host"], p.addr.to_string());
+}
+
+#[tokio::test]
+async fn upgrades_pass_through() {
+    let up = upstream("a").await;
+    let p = proxy(&[up.addr], &[]).await;
+    let mut s = tokio::net::TcpStream::connect(p.addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    s.write_all(
+        b"GET /api/upgrade HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut buf = vec![0u8; 1024];
+    let n = s.read(&mut buf).await.unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    s.write_all(b"ping through the proxy").await.unwrap();
+    let mut got = vec![0u8; 22];
+    tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&got, b"ping through the proxy");
+}
+
+#[tokio::test]
+async fn upstream_timeouts_are_504_and_proxy_errors_are_problems() {
+    let up = upstream("a").await;
+    let p = proxy(&[up.addr], &[("WEB_PROXY_UPSTREAM_TIMEOUT", "300ms")]).await;
+    let started = std::time::Instant::now();
+    let r = client()
+        .get(p.url("/api/slow?ms=3000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 504);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], 504);
+}
