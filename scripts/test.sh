@@ -10,6 +10,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# HAProxy stands in for the external ALB in the resilience suite.
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1 && [ -z "${PG_BIN:-}" ]; then
   missing+=(postgresql)
 fi
@@ -30,13 +32,24 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> cargo build (the binaries the cross-crate tests start)"
+cargo build --workspace --locked --bins
 echo "==> cargo test"
+rm -f target/resilience-summary.md
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
 cargo test --workspace --locked 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+if [ -f target/resilience-summary.md ]; then
+  echo
+  echo "Resilience suite (debug build, loopback):"
+  echo "| scenario | requests | failed | p99 | timing |"
+  echo "| --- | --- | --- | --- | --- |"
+  sort -t. -k1,1n target/resilience-summary.md
+  echo
+fi
 # One closing line for the whole run (cargo prints one per test binary, the last of
 # which is usually an empty doc-test run).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

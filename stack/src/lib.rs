@@ -10,10 +10,12 @@
 pub mod pg;
 pub mod process;
 pub mod redis;
+pub mod topology;
 
 pub use pg::Postgres;
 pub use process::{Process, Signal};
 pub use redis::Redis;
+pub use topology::{Binaries, Options, Service, Stack};
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;

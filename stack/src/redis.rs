@@ -1,4 +1,6 @@
-//! A throwaway Redis on loopback: no persistence, no config file.
+//! Redis on loopback, no config file. Throwaway by default (tests); with a data
+//! directory it persists (append-only file), so the local stack keeps sessions across a
+//! Redis restart as a managed Redis would.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -12,21 +14,31 @@ pub struct Redis {
     program: PathBuf,
     log: PathBuf,
     process: Option<Process>,
+    data_dir: Option<PathBuf>,
 }
 
 impl Redis {
     /// Starts `redis-server` on a free port, logging to `log_dir/redis.log`.
     pub fn start(log_dir: &Path) -> io::Result<Self> {
+        Self::start_with(log_dir, crate::free_port()?, None)
+    }
+
+    /// Starts on `port`; with `data_dir`, sessions survive a restart.
+    pub fn start_with(log_dir: &Path, port: u16, data_dir: Option<PathBuf>) -> io::Result<Self> {
         let program = crate::find_program("redis-server", None, &[]).ok_or_else(|| {
             io::Error::other(
                 "redis-server not found: install it (Debian: apt-get install redis-server)",
             )
         })?;
+        if let Some(d) = &data_dir {
+            std::fs::create_dir_all(d)?;
+        }
         let mut redis = Self {
-            port: crate::free_port()?,
+            port,
             program,
             log: log_dir.join("redis.log"),
             process: None,
+            data_dir,
         };
         redis.restart()?;
         Ok(redis)
@@ -54,18 +66,26 @@ impl Redis {
     /// Starts (again) on the same port and waits until it accepts connections.
     pub fn restart(&mut self) -> io::Result<()> {
         self.stop();
-        let spec = Spec::new("redis", &self.program)
+        let mut spec = Spec::new("redis", &self.program)
             .arg("--port")
             .arg(self.port.to_string())
             .arg("--bind")
             .arg("127.0.0.1")
             .arg("--save")
             .arg("")
-            .arg("--appendonly")
-            .arg("no")
             .arg("--daemonize")
             .arg("no")
             .log(self.log.clone());
+        spec = match &self.data_dir {
+            Some(dir) => spec
+                .arg("--dir")
+                .arg(dir.display().to_string())
+                .arg("--appendonly")
+                .arg("yes")
+                .arg("--appendfsync")
+                .arg("everysec"),
+            None => spec.arg("--appendonly").arg("no"),
+        };
         self.process = Some(Process::spawn(spec)?);
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
         let started = Instant::now();

@@ -42,7 +42,10 @@ pub async fn request_context(
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| {
         let route = matched.as_deref().unwrap_or("-");
-        if status.is_server_error() {
+        if matches!(route, "/health" | "/ready") && status.is_success() {
+            // Load balancers and proxies probe these every few hundred milliseconds.
+            tracing::debug!(status = status.as_u16(), route, latency_ms, "request");
+        } else if status.is_server_error() {
             tracing::warn!(status = status.as_u16(), route, latency_ms, "request");
         } else {
             tracing::info!(status = status.as_u16(), route, latency_ms, "request");

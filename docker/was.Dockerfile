@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# The upbrella application server. Build from the repository root:
+#   docker build -f docker/was.Dockerfile -t upbrella/was .
+ARG RUST_IMAGE=rust:1.95-bookworm
+ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
+
+FROM ${RUST_IMAGE} AS build
+WORKDIR /src
+# Dependencies first: this layer is rebuilt only when the manifests or the lock change.
+COPY Cargo.toml Cargo.lock ./
+COPY .cargo .cargo
+COPY shared/Cargo.toml shared/
+COPY was/Cargo.toml was/
+COPY web-proxy/Cargo.toml web-proxy/
+COPY stack/Cargo.toml stack/
+COPY tests/Cargo.toml tests/
+COPY docker/stub-workspace.sh /usr/local/bin/
+RUN stub-workspace.sh && cargo build --release --locked -p was && rm -rf shared/src was/src
+# Then the sources.
+COPY shared/src shared/src
+COPY was/src was/src
+COPY was/migrations was/migrations
+RUN touch shared/src/lib.rs was/src/lib.rs was/src/main.rs \
+    && cargo build --release --locked -p was \
+    && install -D -m 0755 target/release/was /out/was
+
+FROM ${RUNTIME_IMAGE}
+LABEL org.opencontainers.image.title="upbrella-was" \
+      org.opencontainers.image.description="upbrella application server" \
+      org.opencontainers.image.source="https://github.com/upbrella/upbrella" \
+      org.opencontainers.image.licenses="MIT"
+COPY --from=build /out/was /app/was
+USER 65532:65532
+ENV WAS_LISTEN_ADDR=0.0.0.0:8080 LOG_FORMAT=json
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 CMD ["/app/was", "healthcheck"]
+ENTRYPOINT ["/app/was"]
+CMD ["serve"]

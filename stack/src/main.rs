@@ -1,0 +1,367 @@
+//! `cargo stack`: the whole upbrella topology on this machine as real processes (Redis,
+//! PostgreSQL, migrations, two WAS replicas, web-proxy), with demo data on first start.
+//! Ctrl-C stops everything.
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use stack::{Binaries, Options, Stack};
+
+const HELP: &str = "\
+cargo stack [--port PORT] [--replicas N] [--fresh]
+
+Starts Redis, PostgreSQL (data in .stack/), migrations, N WAS replicas (default 2) and
+web-proxy on 127.0.0.1:PORT (default 8000) serving the front-end, seeds demo data on
+first start, and prints the URL. Ctrl-C stops everything. --fresh deletes .stack/ first.";
+
+struct Args {
+    port: u16,
+    replicas: usize,
+    fresh: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        port: 8000,
+        replicas: 2,
+        fresh: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--port" => {
+                args.port = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("--port needs a number")?
+            }
+            "--replicas" => {
+                args.replicas = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|n| *n >= 1)
+                    .ok_or("--replicas needs a number ≥ 1")?;
+            }
+            "--fresh" => args.fresh = true,
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("error: {e}\n");
+            }
+            eprintln!("{HELP}");
+            return if e.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            };
+        }
+    };
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn say(msg: &str) {
+    println!("==> {msg}");
+}
+
+/// Installs Redis and PostgreSQL with apt-get when they are missing.
+fn ensure_system_packages() -> Result<(), String> {
+    let mut missing = Vec::new();
+    if stack::find_program("redis-server", None, &[]).is_none() {
+        missing.push("redis-server");
+    }
+    if stack::pg::bin_dir().is_err() {
+        missing.push("postgresql");
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if stack::find_program("apt-get", None, &[]).is_none() {
+        return Err(format!(
+            "missing {}: install Redis and PostgreSQL 15+ with your package manager (macOS: brew install redis postgresql@16), or set PG_BIN",
+            missing.join(", ")
+        ));
+    }
+    say(&format!(
+        "installing {} with apt-get (needs root or sudo)",
+        missing.join(" ")
+    ));
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let run = |args: &[&str]| -> Result<(), String> {
+        let mut cmd = if root {
+            Command::new(args[0])
+        } else {
+            let mut c = Command::new("sudo");
+            c.arg(args[0]);
+            c
+        };
+        let status = cmd
+            .args(&args[1..])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map_err(|e| e.to_string())?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("{} failed", args.join(" ")))
+        }
+    };
+    run(&["apt-get", "update", "-qq"])?;
+    let mut install = vec!["apt-get", "install", "-y", "-qq", "--no-install-recommends"];
+    install.extend(missing);
+    run(&install)
+}
+
+fn build_binaries(root: &std::path::Path) -> Result<Binaries, String> {
+    say("building was and web-proxy (release)");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "was",
+            "-p",
+            "web-proxy",
+        ])
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("cargo build failed".into());
+    }
+    Binaries::in_target("release").map_err(|e| e.to_string())
+}
+
+fn run(args: Args) -> Result<(), String> {
+    ensure_system_packages()?;
+    let root = stack::topology::workspace_root();
+    let bins = build_binaries(&root)?;
+    let dir = root.join(".stack");
+    if args.fresh && dir.exists() {
+        say("--fresh: deleting .stack/");
+        std::fs::remove_dir_all(&dir).map_err(|e| e.to_string())?;
+    }
+    let mut options = Options::new(dir.clone());
+    options.was_replicas = args.replicas;
+    options.proxy_port = Some(args.port);
+    options.static_dir = Some(root.join("web"));
+    options.bank_key = bank_key(&dir)?;
+    // Nothing balances in front of the local proxy, so there is nothing to drain for.
+    options.proxy_env = vec![("WEB_PROXY_DRAIN_PERIOD".into(), "0s".into())];
+    say("starting Redis, PostgreSQL, migrations, WAS replicas and web-proxy");
+    let mut stack = Stack::start(&bins, options).map_err(|e| e.to_string())?;
+    let base = stack.proxies[0].url("");
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let admin = runtime.block_on(seed_if_empty(&stack, &base, &dir))?;
+    println!();
+    println!("  upbrella is running:  {base}/");
+    println!("  admin login:          {} / {}", admin.0, admin.1);
+    for w in &stack.was {
+        println!("  {}:                {}", w.name, w.url(""));
+    }
+    if let Some(a) = stack.proxies[0].admin {
+        println!("  proxy metrics:        http://{a}/metrics");
+    }
+    println!("  logs:                 {}", dir.join("logs").display());
+    println!();
+    println!("  Ctrl-C stops everything.");
+    runtime.block_on(async {
+        let _ = tokio::signal::ctrl_c().await;
+    });
+    println!();
+    say("stopping web-proxy, WAS replicas, Redis and PostgreSQL");
+    stack.shutdown();
+    say("stopped; data stays in .stack/ (--fresh starts over)");
+    Ok(())
+}
+
+/// The bank-account key of this local stack, made once and kept in .stack/.
+fn bank_key(dir: &std::path::Path) -> Result<String, String> {
+    let path = dir.join("bank.key");
+    if let Ok(k) = std::fs::read_to_string(&path) {
+        return Ok(k.trim().to_owned());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let key = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    std::fs::write(&path, &key).map_err(|e| e.to_string())?;
+    Ok(key)
+}
+
+/// Demo data through the public API (so seeding exercises it), on first start only.
+async fn seed_if_empty(
+    stack: &Stack,
+    base: &str,
+    dir: &std::path::Path,
+) -> Result<(String, String), String> {
+    let creds_path: PathBuf = dir.join("admin.txt");
+    let email = "admin@upbrella.local".to_owned();
+    if let Ok(saved) = std::fs::read_to_string(&creds_path) {
+        return Ok((email, saved.trim().to_owned()));
+    }
+    say("first start: seeding demo data");
+    let password = format!(
+        "upbrella-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let post = |path: &str, body: Value| {
+        let c = c.clone();
+        let url = format!("{base}{path}");
+        async move {
+            let r = c
+                .post(&url)
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = r.status();
+            let v: Value = r.json().await.unwrap_or(Value::Null);
+            if status.is_success() {
+                Ok(v)
+            } else {
+                Err(format!("POST {url}: {status} {v}"))
+            }
+        }
+    };
+    let put = |path: &str, body: Value| {
+        let c = c.clone();
+        let url = format!("{base}{path}");
+        async move {
+            let r = c
+                .put(&url)
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if r.status().is_success() {
+                Ok(())
+            } else {
+                Err(format!("PUT {url}: {}", r.status()))
+            }
+        }
+    };
+    let admin = post(
+        "/api/auth/signup",
+        json!({"email": email, "password": password, "name": "관리자", "phone": "010-0000-0000"}),
+    )
+    .await?;
+    let id = admin["id"].as_i64().ok_or("sign-up returned no id")?;
+    stack
+        .psql(&format!("UPDATE users SET is_admin = true WHERE id = {id}"))
+        .map_err(|e| e.to_string())?;
+
+    let regions = [("신촌", 37.5585, 126.9368), ("안암", 37.5890, 127.0326)];
+    let stores = [
+        (
+            0,
+            "우산 카페 신촌점",
+            "카페",
+            37.5597,
+            126.9423,
+            "1층 입구 우산꽂이",
+        ),
+        (0, "연세 문구", "문구점", 37.5577, 126.9370, "계산대 옆"),
+        (0, "독수리 서점", "서점", 37.5569, 126.9389, "2층 계단 앞"),
+        (1, "안암 북카페", "카페", 37.5862, 127.0296, "창가 선반"),
+        (
+            1,
+            "고려 편의점",
+            "편의점",
+            37.5891,
+            127.0330,
+            "출입문 오른쪽",
+        ),
+    ];
+    let mut region_ids = Vec::new();
+    for (name, lat, lon) in regions {
+        let r = post(
+            "/api/admin/classifications",
+            json!({"kind": "region", "name": name, "latitude": lat, "longitude": lon}),
+        )
+        .await?;
+        region_ids.push(r["id"].as_i64().unwrap_or_default());
+    }
+    let image = format!("{base}/img/store.svg");
+    let week: Vec<Value> = (1..=7)
+        .map(|d| {
+            if d <= 5 {
+                json!({"weekday": d, "open": "08:00", "close": "22:00"})
+            } else {
+                json!({"weekday": d, "open": "10:00", "close": "20:00"})
+            }
+        })
+        .collect();
+    let mut number = 1;
+    for (i, (region, name, category, lat, lon, spot)) in stores.into_iter().enumerate() {
+        let s = post(
+            "/api/admin/stores",
+            json!({"name": name, "category": category, "region_id": region_ids[region], "latitude": lat, "longitude": lon,
+                   "address": "서울특별시", "umbrella_location": spot, "working_hours": "평일 08-22, 주말 10-20",
+                   "contact": "02-000-0000", "description": "업브렐라 협력 대여소입니다."}),
+        )
+        .await?;
+        let store = s["id"].as_i64().unwrap_or_default();
+        post(
+            &format!("/api/admin/stores/{store}/images"),
+            json!({"url": image}),
+        )
+        .await?;
+        put(
+            &format!("/api/admin/stores/{store}/business-hours"),
+            json!(week),
+        )
+        .await?;
+        put(
+            &format!("/api/admin/stores/{store}/activation"),
+            json!({"activated": true}),
+        )
+        .await?;
+        for _ in 0..4 {
+            post(
+                "/api/admin/umbrellas",
+                json!({"store_id": store, "number": number}),
+            )
+            .await?;
+            number += 1;
+        }
+        if i == 0 {
+            post(
+                "/api/admin/lockers",
+                json!({"store_id": store, "secret": "00112233445566778899aabbccddeeff"}),
+            )
+            .await?;
+        }
+    }
+    std::fs::write(&creds_path, &password).map_err(|e| e.to_string())?;
+    Ok((email, password))
+}

@@ -1,0 +1,292 @@
+//! Support for the cross-crate tests: seeding the stack and a bounded mixed load
+//! through it (public reads, logged-in reads, rent/return cycles with idempotency keys)
+//! that records every request.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use stack::Stack;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    PublicRead,
+    UserRead,
+    Rent,
+    Return,
+}
+
+impl Kind {
+    pub fn is_get(self) -> bool {
+        matches!(self, Kind::PublicRead | Kind::UserRead)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// When the request started, from the start of the load.
+    pub at: Duration,
+    pub kind: Kind,
+    /// 0 when no response arrived at all.
+    pub status: u16,
+    pub latency: Duration,
+    pub instance: Option<String>,
+}
+
+impl Sample {
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// What the seeded data is: one region with one store, an umbrella per user.
+pub struct World {
+    pub region: i64,
+    pub store: i64,
+    pub users: Vec<User>,
+}
+
+#[derive(Clone)]
+pub struct User {
+    pub client: reqwest::Client,
+    pub id: i64,
+    pub umbrella: i64,
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+/// Seeds a store with `users` umbrellas and signs `users` users up through `base`.
+pub async fn seed(stack: &Stack, base: &str, users: usize) -> World {
+    let region: i64 = stack
+        .psql("INSERT INTO classifications (kind, name, latitude, longitude) VALUES ('region', 'r', 37.5, 127) RETURNING id")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let store: i64 = stack
+        .psql(&format!(
+            "INSERT INTO stores (region_id, name, category, latitude, longitude, activated) VALUES ({region}, 's', 'c', 37.5, 127, true) RETURNING id"
+        ))
+        .unwrap()
+        .parse()
+        .unwrap();
+    stack
+        .psql(&format!(
+            "INSERT INTO store_images (store_id, url) VALUES ({store}, 'https://img.example/a.png')"
+        ))
+        .unwrap();
+    let mut list = Vec::new();
+    for i in 0..users {
+        let umbrella: i64 = stack
+            .psql(&format!(
+                "INSERT INTO umbrellas (store_id, number) VALUES ({store}, {}) RETURNING id",
+                i + 1
+            ))
+            .unwrap()
+            .parse()
+            .unwrap();
+        let c = client();
+        let r = c
+            .post(format!("{base}/api/auth/signup"))
+            .json(&json!({"email": format!("load{i}-{}@example.com", uuid::Uuid::new_v4().simple()), "password": "password123", "name": "부하", "phone": "01012345678"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        c.put(format!("{base}/api/me/bank-account"))
+            .json(&json!({"bank_name": "신한", "account_number": "110123456789"}))
+            .send()
+            .await
+            .unwrap();
+        list.push(User {
+            client: c,
+            id,
+            umbrella,
+        });
+    }
+    World {
+        region,
+        store,
+        users: list,
+    }
+}
+
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    started: Instant,
+    samples: Arc<Mutex<Vec<Sample>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Load {
+    /// One worker per user, each cycling public read → logged-in read → rent or return,
+    /// with a pause between requests so the load stays bounded.
+    pub fn start(base: &str, world: &World, pause: Duration) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let started = Instant::now();
+        let tasks = world
+            .users
+            .iter()
+            .map(|u| {
+                let (stop, samples, user) = (Arc::clone(&stop), Arc::clone(&samples), u.clone());
+                let (base, region, store) = (base.to_owned(), world.region, world.store);
+                tokio::spawn(async move {
+                    let mut renting = false;
+                    let mut step = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        let kind = match step % 3 {
+                            0 => Kind::PublicRead,
+                            1 => Kind::UserRead,
+                            _ if renting => Kind::Return,
+                            _ => Kind::Rent,
+                        };
+                        step += 1;
+                        let t = Instant::now();
+                        let at = started.elapsed();
+                        let key = uuid::Uuid::new_v4().to_string();
+                        let request = match kind {
+                            Kind::PublicRead => user
+                                .client
+                                .get(format!("{base}/api/regions/{region}/stores")),
+                            Kind::UserRead => user.client.get(format!("{base}/api/me")),
+                            Kind::Rent => user
+                                .client
+                                .post(format!("{base}/api/rentals"))
+                                .header("idempotency-key", &key)
+                                .json(&json!({"umbrella_id": user.umbrella, "store_id": store})),
+                            Kind::Return => user
+                                .client
+                                .post(format!("{base}/api/rentals/current/return"))
+                                .header("idempotency-key", &key)
+                                .json(&json!({"store_id": store})),
+                        };
+                        let (status, instance) = match request.send().await {
+                            Ok(r) => {
+                                let status = r.status().as_u16();
+                                let instance = r
+                                    .headers()
+                                    .get("x-upbrella-instance")
+                                    .and_then(|v| v.to_str().ok())
+                                    .map(str::to_owned);
+                                let _ = r.bytes().await;
+                                (status, instance)
+                            }
+                            Err(_) => (0, None),
+                        };
+                        if (200..300).contains(&status) {
+                            match kind {
+                                Kind::Rent => renting = true,
+                                Kind::Return => renting = false,
+                                _ => {}
+                            }
+                        }
+                        samples.lock().unwrap().push(Sample {
+                            at,
+                            kind,
+                            status,
+                            latency: t.elapsed(),
+                            instance,
+                        });
+                        tokio::time::sleep(pause).await;
+                    }
+                })
+            })
+            .collect();
+        Self {
+            stop,
+            started,
+            samples,
+            tasks,
+        }
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    pub fn snapshot(&self) -> Vec<Sample> {
+        self.samples.lock().unwrap().clone()
+    }
+
+    pub async fn finish(self) -> Vec<Sample> {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        Arc::try_unwrap(self.samples)
+            .map(|m| m.into_inner().unwrap())
+            .unwrap_or_default()
+    }
+}
+
+pub fn p99(samples: &[Sample]) -> Duration {
+    let mut l: Vec<Duration> = samples.iter().map(|s| s.latency).collect();
+    if l.is_empty() {
+        return Duration::ZERO;
+    }
+    l.sort();
+    l[(l.len() * 99 / 100).min(l.len() - 1)]
+}
+
+pub fn max_latency(samples: &[Sample]) -> Duration {
+    samples.iter().map(|s| s.latency).max().unwrap_or_default()
+}
+
+/// Appends a row to the summary table that the test command prints at the end.
+pub fn summary_row(scenario: &str, samples: &[Sample], failed: usize, timing: &str) {
+    let row = format!(
+        "| {scenario} | {} | {failed} | {:.0} ms | {timing} |",
+        samples.len(),
+        p99(samples).as_secs_f64() * 1000.0
+    );
+    println!("{row}");
+    let path = stack::topology::workspace_root()
+        .join("target")
+        .join("resilience-summary.md");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(f, "{row}");
+    }
+}
+
+/// Polls web-proxy's admin `/upstreams` until `addr` is (un)healthy; returns how long it took.
+pub async fn wait_upstream(
+    admin: std::net::SocketAddr,
+    addr: std::net::SocketAddr,
+    healthy: bool,
+    limit: Duration,
+) -> Duration {
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = reqwest::get(format!("http://{admin}/upstreams")).await {
+            if let Ok(list) = r.json::<Value>().await {
+                let found =
+                    list.as_array().into_iter().flatten().any(|u| {
+                        u["address"] == addr.to_string().as_str() && u["healthy"] == healthy
+                    });
+                if found {
+                    return started.elapsed();
+                }
+            }
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{addr} not {} within {limit:?}",
+            if healthy { "healthy" } else { "ejected" }
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
