@@ -3,7 +3,7 @@
 ARG DEBIAN_IMAGE=debian:bookworm-slim
 FROM ${DEBIAN_IMAGE}
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends postgresql-15 \
+    && apt-get install -y --no-install-recommends postgresql-15=15.* \
     && rm -rf /var/lib/apt/lists/*
 COPY docker/postgres-entrypoint.sh /usr/local/bin/postgres-entrypoint.sh
 USER postgres

@@ -43,7 +43,7 @@ rm -f target/resilience-summary.md
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-cargo test --workspace --locked 2>&1 | tee "$log"
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 if [ -f target/resilience-summary.md ]; then

@@ -28,6 +28,20 @@ async fn wait_for(c: &fantoccini::Client, css: &str) -> fantoccini::elements::El
         .unwrap_or_else(|e| panic!("{css}: {e}"))
 }
 
+/// Waits until the element's text is `text` (the page re-renders in place).
+async fn wait_for_text(c: &fantoccini::Client, css: &str, text: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if e.text().await.is_ok_and(|t| t == text) {
+                return;
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{css} never read {text:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_finds_a_store_signs_up_and_rents_an_umbrella() {
     let Some((chromium, driver)) = chrome() else {
@@ -108,8 +122,7 @@ async fn a_visitor_finds_a_store_signs_up_and_rents_an_umbrella() {
     );
     shot("1-stores.png").await;
     card.click().await.unwrap();
-    let title = wait_for(&c, "main h1").await;
-    assert_eq!(title.text().await.unwrap(), "우산 카페");
+    wait_for_text(&c, "main h1", "우산 카페").await;
     assert!(c.source().await.unwrap().contains("입구 옆"));
     assert_eq!(
         c.current_url().await.unwrap().path(),

@@ -13,10 +13,14 @@ use url::Url;
 pub struct Config {
     pub listen_addr: SocketAddr,
     pub instance_id: String,
-    pub database_url: String,
+    /// `None`: connect with libpq's `PG*` variables (PGHOST, PGUSER, PGPASSWORD, …), as
+    /// ECS does with RDS-managed credentials.
+    pub database_url: Option<String>,
     pub database_max_connections: u32,
     pub database_timeout: Duration,
     pub redis_url: String,
+    /// Kept apart from the URL so it can come from a secret (ElastiCache AUTH).
+    pub redis_password: Option<String>,
     pub redis_pool_size: usize,
     pub redis_timeout: Duration,
     pub session_idle_timeout: Duration,
@@ -94,10 +98,20 @@ impl Config {
         let config = Self {
             listen_addr: s.parse_or("WAS_LISTEN_ADDR", SocketAddr::from(([0, 0, 0, 0], 8080)))?,
             instance_id: s.raw("WAS_INSTANCE_ID").unwrap_or_else(default_instance_id),
-            database_url: s.required_string("DATABASE_URL")?,
+            database_url: match (s.raw("DATABASE_URL"), s.raw("PGHOST")) {
+                (Some(url), _) => Some(url),
+                (None, Some(_)) => None,
+                (None, None) => {
+                    return Err(ConfigError::new(
+                        "DATABASE_URL",
+                        "is required but not set (or set PGHOST, PGUSER, PGPASSWORD and PGDATABASE)",
+                    ));
+                }
+            },
             database_max_connections: s.parse_or("DATABASE_MAX_CONNECTIONS", 10)?,
             database_timeout: s.duration_or("DATABASE_TIMEOUT", Duration::from_secs(2))?,
             redis_url: s.required_string("REDIS_URL")?,
+            redis_password: s.raw("REDIS_PASSWORD"),
             redis_pool_size: s.parse_or("REDIS_POOL_SIZE", 4)?,
             redis_timeout: s.duration_or("REDIS_TIMEOUT", Duration::from_secs(1))?,
             session_idle_timeout: s
@@ -209,6 +223,15 @@ mod tests {
         env.remove("DATABASE_URL");
         let err = Config::from_source(&env).unwrap_err();
         assert_eq!(err.var, "DATABASE_URL");
+    }
+
+    #[test]
+    fn pg_variables_can_replace_database_url() {
+        let mut env = base();
+        env.remove("DATABASE_URL");
+        env.insert("PGHOST", "db.internal");
+        let c = Config::from_source(&env).expect("valid");
+        assert_eq!(c.database_url, None);
     }
 
     #[test]

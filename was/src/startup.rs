@@ -101,8 +101,11 @@ impl Application {
 }
 
 pub fn database_pool(config: &Config) -> Result<PgPool, StartError> {
-    let options = PgConnectOptions::from_str(&config.database_url)
-        .map_err(StartError::DatabaseUrl)?
+    let options = match &config.database_url {
+        Some(url) => PgConnectOptions::from_str(url).map_err(StartError::DatabaseUrl)?,
+        // libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE.
+        None => PgConnectOptions::new(),
+    }
         .application_name(&format!("upbrella-was/{}", config.instance_id))
         // A query that runs away must not hold a connection forever.
         .options([("statement_timeout", "10s"), ("lock_timeout", "5s")]);
@@ -116,8 +119,11 @@ pub fn database_pool(config: &Config) -> Result<PgPool, StartError> {
 }
 
 fn redis_pool(config: &Config) -> Result<fred::clients::Pool, StartError> {
-    let redis_config =
+    let mut redis_config =
         fred::prelude::Config::from_url(&config.redis_url).map_err(StartError::RedisUrl)?;
+    if let Some(password) = &config.redis_password {
+        redis_config.password = Some(password.clone());
+    }
     let timeout = config.redis_timeout;
     let mut builder = Builder::from_config(redis_config);
     builder

@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""Validates the ECS task and service definitions offline.
+
+1. Against the real ECS API model that botocore ships: the RegisterTaskDefinition and
+   CreateService input shapes (keys, types, required members). botocore's validator does
+   not check enum values or length/range limits, so this walks the shapes and checks
+   those too.
+2. Against our own rules: health checks, stopTimeout covering the graceful drain,
+   secrets never in plain environment, read-only non-root containers, awslogs, and
+   memory that fits t3.small hosts during a 200 % rolling deployment.
+"""
+
+import json
+import pathlib
+import re
+import string
+import sys
+
+import botocore.session
+import botocore.validate
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+SAMPLE = {
+    "AWS_ACCOUNT_ID": "123456789012",
+    "AWS_REGION": "ap-northeast-2",
+    "DOMAIN_NAME": "upbrella.example.com",
+    "DATABASE_HOST": "upbrella.abcdefghijkl.ap-northeast-2.rds.amazonaws.com",
+    "DATABASE_SECRET_ARN": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:rds!db-0123",
+    "REDIS_HOST": "master.upbrella.abcdef.apn2.cache.amazonaws.com",
+    "INTERNAL_ALB_DNS": "internal-upbrella-was-123.ap-northeast-2.elb.amazonaws.com",
+    "TARGET_GROUP_ID": "0123456789abcdef",
+}
+
+# t3.small: 2 GiB, of which ECS registers about 1.9 GiB; keep headroom for the agent.
+HOST_MEMORY_MIB = 1800
+HOST_CPU_UNITS = 2048
+SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|KEY|DATABASE_URL|CREDENTIAL)", re.I)
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
+
+
+def load(path):
+    text = string.Template(path.read_text()).substitute(SAMPLE)
+    return json.loads(text)
+
+
+def walk_limits(value, shape, where, errors):
+    """Enum values and min/max limits, which botocore's ParamValidator leaves out."""
+    if shape is None:
+        return
+    kind = shape.type_name
+    meta = shape.metadata
+    if kind == "structure" and isinstance(value, dict):
+        for key, member in value.items():
+            if key in shape.members:
+                walk_limits(member, shape.members[key], f"{where}.{key}", errors)
+    elif kind == "list" and isinstance(value, list):
+        if "min" in meta and len(value) < meta["min"]:
+            errors.append(f"{where}: at least {meta['min']} items")
+        if "max" in meta and len(value) > meta["max"]:
+            errors.append(f"{where}: at most {meta['max']} items")
+        for i, item in enumerate(value):
+            walk_limits(item, shape.member, f"{where}[{i}]", errors)
+    elif kind == "map" and isinstance(value, dict):
+        for k, v in value.items():
+            walk_limits(v, shape.value, f"{where}.{k}", errors)
+    elif kind == "string" and isinstance(value, str):
+        if shape.enum and value not in shape.enum:
+            errors.append(f"{where}: {value!r} is not one of {shape.enum}")
+        if "min" in meta and len(value) < meta["min"]:
+            errors.append(f"{where}: shorter than {meta['min']}")
+        if "max" in meta and len(value) > meta["max"]:
+            errors.append(f"{where}: longer than {meta['max']}")
+        if "pattern" in meta:
+            try:
+                pattern = re.compile(meta["pattern"])
+            except re.error:
+                pattern = None  # Java-only syntax (\p{...}); the service checks those.
+            if pattern and not pattern.fullmatch(value):
+                errors.append(f"{where}: does not match {meta['pattern']}")
+    elif kind in ("integer", "long") and isinstance(value, int):
+        if "min" in meta and value < meta["min"]:
+            errors.append(f"{where}: below {meta['min']}")
+        if "max" in meta and value > meta["max"]:
+            errors.append(f"{where}: above {meta['max']}")
+
+
+def against_model(params, operation, where):
+    model = botocore.session.get_session().get_service_model("ecs")
+    shape = model.operation_model(operation).input_shape
+    errors = []
+    report = botocore.validate.ParamValidator().validate(params, shape)
+    if report.has_errors():
+        errors.append(report.generate_report())
+    walk_limits(params, shape, where, errors)
+    return errors
+
+
+def seconds(text):
+    m = DURATION.match(text.strip())
+    if not m:
+        raise ValueError(f"not a duration: {text!r}")
+    scale = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[m.group(2)]
+    return float(m.group(1)) * scale
+
+
+def task_rules(task, where):
+    errors = []
+    for c in task["containerDefinitions"]:
+        name = f"{where}:{c['name']}"
+        env = {e["name"]: e["value"] for e in c.get("environment", [])}
+        hc = c.get("healthCheck")
+        if not hc or not hc.get("command") or hc["command"][0] != "CMD":
+            errors.append(f"{name}: needs a healthCheck in exec form ['CMD', ...] (ECS ignores the image's HEALTHCHECK)")
+        for e in env:
+            if SECRET_NAME.search(e) and e not in ("WEB_PROXY_UPSTREAM_SECRET_HEADER",):
+                errors.append(f"{name}: {e} looks secret; pass it in 'secrets', not 'environment'")
+        drain = seconds(env.get("WEB_PROXY_DRAIN_PERIOD", "0s")) + seconds(
+            env.get("WEB_PROXY_SHUTDOWN_GRACE", env.get("WAS_SHUTDOWN_GRACE", "0s"))
+        )
+        if c.get("stopTimeout", 30) < drain:
+            errors.append(f"{name}: stopTimeout {c.get('stopTimeout', 30)} s is shorter than the drain and grace ({drain:g} s)")
+        if not c.get("readonlyRootFilesystem"):
+            errors.append(f"{name}: readonlyRootFilesystem must be true")
+        if str(c.get("user", "root")).split(":")[0] in ("0", "root"):
+            errors.append(f"{name}: must run as a non-root user")
+        if c.get("logConfiguration", {}).get("logDriver") != "awslogs":
+            errors.append(f"{name}: logs go to awslogs")
+        if not c.get("ulimits"):
+            errors.append(f"{name}: set ulimits (nofile)")
+        for s in c.get("secrets", []):
+            if not s["valueFrom"].startswith(("arn:aws:secretsmanager:", "arn:aws:ssm:")):
+                errors.append(f"{name}: secret {s['name']} must come from Secrets Manager or SSM")
+    return errors
+
+
+def service_rules(svc, where):
+    errors = []
+    dc = svc.get("deploymentConfiguration", {})
+    cb = dc.get("deploymentCircuitBreaker", {})
+    if not (cb.get("enable") and cb.get("rollback")):
+        errors.append(f"{where}: the deployment circuit breaker must be on, with rollback")
+    if dc.get("minimumHealthyPercent") != 100:
+        errors.append(f"{where}: minimumHealthyPercent must be 100 (never below the desired count)")
+    fields = [p.get("field") for p in svc.get("placementStrategy", []) if p.get("type") == "spread"]
+    if fields[:2] != ["attribute:ecs.availability-zone", "instanceId"]:
+        errors.append(f"{where}: spread across availability zones, then instances")
+    if not 30 <= svc.get("healthCheckGracePeriodSeconds", 0) <= 60:
+        errors.append(f"{where}: healthCheckGracePeriodSeconds belongs in 30..60")
+    if svc.get("desiredCount", 0) < 2:
+        errors.append(f"{where}: at least 2 tasks")
+    return errors
+
+
+def capacity(tasks, services):
+    """During a deployment each service may run maximumPercent of its tasks; with tasks
+    spread over the minimum two hosts, one host carries half of them."""
+    mem = cpu = 0
+    for svc in services:
+        task = tasks[svc["taskDefinition"]]
+        peak = svc["desiredCount"] * svc["deploymentConfiguration"]["maximumPercent"] // 100
+        per_host = -(-peak // 2)
+        mem += per_host * sum(c.get("memoryReservation", c.get("memory", 0)) for c in task["containerDefinitions"])
+        cpu += per_host * sum(c.get("cpu", 0) for c in task["containerDefinitions"])
+    errors = []
+    if mem > HOST_MEMORY_MIB:
+        errors.append(f"a deployment needs {mem} MiB reserved on one t3.small; {HOST_MEMORY_MIB} MiB are available")
+    if cpu > HOST_CPU_UNITS:
+        errors.append(f"a deployment needs {cpu} CPU units on one t3.small; {HOST_CPU_UNITS} exist")
+    return errors, mem, cpu
+
+
+def self_test():
+    """The checks must be able to fail: break a copy of each rule and expect an error."""
+    good = load(HERE / "task-definitions" / "web-proxy.json")
+    cases = {
+        "networkMode": lambda t: t.update(networkMode="bridged"),
+        "healthCheck": lambda t: t["containerDefinitions"][0].pop("healthCheck"),
+        "looks secret": lambda t: t["containerDefinitions"][0]["environment"].append({"name": "DB_PASSWORD", "value": "x"}),
+        "stopTimeout": lambda t: t["containerDefinitions"][0].update(stopTimeout=5),
+        "non-root": lambda t: t["containerDefinitions"][0].update(user="0"),
+        "cpu": lambda t: t["containerDefinitions"][0].update(cpu="many"),
+    }
+    for expected, breakit in cases.items():
+        broken = json.loads(json.dumps(good))
+        breakit(broken)
+        found = against_model(broken, "RegisterTaskDefinition", "self-test") + task_rules(broken, "self-test")
+        if not any(expected in e for e in found):
+            raise SystemExit(f"self-test: breaking {expected!r} went unnoticed: {found}")
+
+
+def main():
+    self_test()
+    errors = []
+    tasks = {}
+    for path in sorted((HERE / "task-definitions").glob("*.json")):
+        task = load(path)
+        tasks[task["family"]] = task
+        errors += against_model(task, "RegisterTaskDefinition", path.name)
+        errors += task_rules(task, path.name)
+    services = []
+    for path in sorted((HERE / "services").glob("*.json")):
+        svc = load(path)
+        services.append(svc)
+        errors += against_model(svc, "CreateService", path.name)
+        errors += service_rules(svc, path.name)
+        if svc["taskDefinition"] not in tasks:
+            errors.append(f"{path.name}: no task definition {svc['taskDefinition']}")
+    cap_errors, mem, cpu = capacity(tasks, services)
+    errors += cap_errors
+    for e in errors:
+        print(f"error: {e}")
+    print(f"{len(tasks)} task definitions, {len(services)} services checked; "
+          f"peak per host during a deployment: {mem} MiB reserved, {cpu} CPU units")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
