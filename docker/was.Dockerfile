@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The upbrella application server. Build from the repository root:
 #   docker build -f docker/was.Dockerfile -t upbrella/was .
 ARG RUST_IMAGE=rust:1.95-bookworm
@@ -6,7 +5,8 @@ ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
 
 FROM ${RUST_IMAGE} AS build
 WORKDIR /src
-# Dependencies first: this layer is rebuilt only when the manifests or the lock change.
+# Dependencies first: this layer is rebuilt only when the manifests or the lock change,
+# and it is the same layer in both images (it builds the dependencies of both).
 COPY Cargo.toml Cargo.lock ./
 COPY .cargo .cargo
 COPY shared/Cargo.toml shared/
@@ -14,8 +14,9 @@ COPY was/Cargo.toml was/
 COPY web-proxy/Cargo.toml web-proxy/
 COPY stack/Cargo.toml stack/
 COPY tests/Cargo.toml tests/
+COPY bench/Cargo.toml bench/
 COPY docker/stub-workspace.sh /usr/local/bin/
-RUN stub-workspace.sh && cargo build --release --locked -p was && rm -rf shared/src was/src
+RUN stub-workspace.sh && cargo build --release --locked -p was -p web-proxy
 # Then the sources.
 COPY shared/src shared/src
 COPY was/src was/src

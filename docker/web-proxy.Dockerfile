@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The upbrella web tier, with the front-end baked in. Build from the repository root:
 #   docker build -f docker/web-proxy.Dockerfile -t upbrella/web-proxy .
 ARG RUST_IMAGE=rust:1.95-bookworm
@@ -13,8 +12,9 @@ COPY was/Cargo.toml was/
 COPY web-proxy/Cargo.toml web-proxy/
 COPY stack/Cargo.toml stack/
 COPY tests/Cargo.toml tests/
+COPY bench/Cargo.toml bench/
 COPY docker/stub-workspace.sh /usr/local/bin/
-RUN stub-workspace.sh && cargo build --release --locked -p web-proxy && rm -rf shared/src web-proxy/src
+RUN stub-workspace.sh && cargo build --release --locked -p was -p web-proxy
 COPY shared/src shared/src
 COPY web-proxy/src web-proxy/src
 RUN touch shared/src/lib.rs web-proxy/src/lib.rs web-proxy/src/main.rs \

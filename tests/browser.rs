@@ -37,7 +37,10 @@ async fn wait_for_text(c: &fantoccini::Client, css: &str, text: &str) {
                 return;
             }
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "{css} never read {text:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{css} never read {text:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -106,9 +106,9 @@ pub fn database_pool(config: &Config) -> Result<PgPool, StartError> {
         // libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE.
         None => PgConnectOptions::new(),
     }
-        .application_name(&format!("upbrella-was/{}", config.instance_id))
-        // A query that runs away must not hold a connection forever.
-        .options([("statement_timeout", "10s"), ("lock_timeout", "5s")]);
+    .application_name(&format!("upbrella-was/{}", config.instance_id))
+    // A query that runs away must not hold a connection forever.
+    .options([("statement_timeout", "10s"), ("lock_timeout", "5s")]);
     Ok(PgPoolOptions::new()
         .max_connections(config.database_max_connections)
         // Bounded waits: when PostgreSQL is down, requests fail with 503 in about this

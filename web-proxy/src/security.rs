@@ -1,4 +1,5 @@
-//! Redirecting plain HTTP to HTTPS, HSTS, and the security headers of HTML pages.
+//! Redirecting plain HTTP to HTTPS, HSTS, the security headers of HTML pages, and the
+//! header naming the proxy that answered.
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -57,6 +58,13 @@ pub async fn response_headers(State(state): State<AppState>, req: Request, next:
     let https = client_proto(&state, &req) == "https";
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
+    // Which proxy answered, as the WAS names its replica: handy behind a load balancer.
+    if let Ok(id) = HeaderValue::from_str(&config.instance_id) {
+        headers.insert(
+            http::header::HeaderName::from_static("x-upbrella-proxy"),
+            id,
+        );
+    }
     if https && config.hsts {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,

@@ -29,6 +29,7 @@ async fn api_requests_are_forwarded_with_forwarding_headers_and_without_hop_by_h
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["x-request-id"], "req-42");
+    assert_eq!(r.headers()["x-upbrella-proxy"], "web-proxy");
     let seen: Value = r.json().await.unwrap();
     let h = &seen["headers"];
     assert_eq!(seen["uri"], "/api/things?x=1");

@@ -1,0 +1,303 @@
+//! Measuring processes from outside: CPU time and memory from /proc, start-up time,
+//! ejection time, image sizes, and the rent/return cycle load.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use stack::Stack;
+use stack::process::{Process, Spec};
+
+use crate::wrk::Run;
+
+fn stat_fields(pid: i32) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may contain spaces: split after it.
+    let rest = &text[text.rfind(')')? + 2..];
+    Some(rest.split_whitespace().map(str::to_owned).collect())
+}
+
+/// utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat).
+fn cpu_ticks(pid: i32) -> u64 {
+    stat_fields(pid).map_or(0, |f| {
+        f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+            + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+    })
+}
+
+fn ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+pub struct Cpu {
+    start: u64,
+}
+
+impl Cpu {
+    pub fn start(pids: &[i32]) -> Self {
+        Self {
+            start: pids.iter().map(|p| cpu_ticks(*p)).sum(),
+        }
+    }
+
+    pub fn per_request_us(&self, pids: &[i32], requests: u64) -> f64 {
+        let used = pids
+            .iter()
+            .map(|p| cpu_ticks(*p))
+            .sum::<u64>()
+            .saturating_sub(self.start);
+        if requests == 0 {
+            0.0
+        } else {
+            used as f64 / ticks_per_second() * 1e6 / requests as f64
+        }
+    }
+}
+
+fn status_kib(pid: i32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+pub fn rss_kib(pid: i32) -> u64 {
+    status_kib(pid, "VmRSS:")
+}
+
+pub fn peak_rss_kib(pid: i32) -> u64 {
+    status_kib(pid, "VmHWM:")
+}
+
+/// Direct children of `pid`.
+pub fn children(pid: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|p| {
+            stat_fields(*p).and_then(|f| f.get(1).and_then(|v| v.parse::<i32>().ok())) == Some(pid)
+        })
+        .collect()
+}
+
+pub fn today() -> String {
+    Command::new("date")
+        .arg("+%Y-%m-%d")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Median time from spawning the binary to its first 200 on /health, polled every
+/// millisecond, over `n` starts.
+pub fn start_to_health(program: &Path, s: &Stack, n: usize) -> Result<Duration, String> {
+    let mut times = Vec::new();
+    let is_proxy = program.file_name().is_some_and(|f| f == "web-proxy");
+    for i in 0..n {
+        let port = stack::free_port().map_err(|e| e.to_string())?;
+        let admin = stack::free_port().map_err(|e| e.to_string())?;
+        let addr: SocketAddr = format!("127.0.0.1:{port}")
+            .parse()
+            .map_err(|e| format!("{e}"))?;
+        let mut spec = Spec::new("start", program).env("RUST_LOG", "warn");
+        spec = if is_proxy {
+            spec.env("WEB_PROXY_LISTEN_ADDR", addr.to_string())
+                .env("WEB_PROXY_ADMIN_ADDR", format!("127.0.0.1:{admin}"))
+                .env("WEB_PROXY_UPSTREAMS", format!("http://{}", s.was[0].addr))
+        } else {
+            spec.env("WAS_LISTEN_ADDR", addr.to_string())
+                .env("DATABASE_URL", s.database_url.clone())
+                .env("REDIS_URL", s.redis.url())
+                .env(
+                    "BANK_ENCRYPTION_KEY",
+                    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+                )
+                .env("WAS_INSTANCE_ID", format!("start-{i}"))
+        };
+        let started = Instant::now();
+        let mut p = Process::spawn(spec).map_err(|e| e.to_string())?;
+        loop {
+            if shared_probe(addr) {
+                times.push(started.elapsed());
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                return Err(format!("{} did not become healthy", program.display()));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        p.stop(Duration::from_secs(5));
+    }
+    times.sort();
+    Ok(times[times.len() / 2])
+}
+
+fn shared_probe(addr: SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(50)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+    if s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = [0u8; 12];
+    s.read_exact(&mut buf).is_ok() && &buf[9..12] == b"200"
+}
+
+/// Under a wrk load through web-proxy, SIGSTOP one WAS and time its ejection.
+pub async fn sigstop_to_ejection(
+    s: &mut Stack,
+    admin: SocketAddr,
+    script: &Path,
+    proxy: SocketAddr,
+) -> Result<Duration, String> {
+    let script = script.to_path_buf();
+    let load = std::thread::spawn(move || {
+        crate::wrk::run(
+            &script,
+            &format!("http://{proxy}/api/tags"),
+            16,
+            Duration::from_secs(5),
+            &[],
+        )
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let victim = s.was[0].addr.to_string();
+    let process = s.was[0].process().ok_or("was-1 is not running")?;
+    process.pause().map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let result = loop {
+        let list: serde_json::Value = match reqwest::get(format!("http://{admin}/upstreams")).await
+        {
+            Ok(r) => r.json().await.unwrap_or_default(),
+            Err(_) => serde_json::Value::Null,
+        };
+        if list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|u| u["address"] == victim.as_str() && u["healthy"] == false)
+        {
+            break Ok(started.elapsed());
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            break Err("the stopped WAS was not ejected within 10 s".to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    process.resume().map_err(|e| e.to_string())?;
+    let _ = load.join();
+    result
+}
+
+/// Sizes of the images scripts/docker-e2e.sh builds, when a Docker engine has them.
+pub fn image_sizes() -> Option<(f64, f64)> {
+    let size = |image: &str| -> Option<f64> {
+        let out = Command::new("docker")
+            .args(["image", "inspect", "--format", "{{.Size}}", image])
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .map(|b| b / 1e6)
+    };
+    Some((
+        size("upbrella/was:local")?,
+        size("upbrella/web-proxy:local")?,
+    ))
+}
+
+/// Each user rents its umbrella and returns it, again and again, for `duration`.
+pub async fn rent_return(
+    base: &str,
+    users: &[(reqwest::Client, i64, i64)],
+    duration: Duration,
+) -> Result<Run, String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let tasks: Vec<_> = users
+        .iter()
+        .cloned()
+        .map(|(client, umbrella, store)| {
+            let (stop, base) = (Arc::clone(&stop), base.to_owned());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut errors = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let t = Instant::now();
+                    let rent = client
+                        .post(format!("{base}/api/rentals"))
+                        .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+                        .json(&json!({"umbrella_id": umbrella, "store_id": store}))
+                        .send()
+                        .await;
+                    let back = client
+                        .post(format!("{base}/api/rentals/current/return"))
+                        .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+                        .json(&json!({"store_id": store}))
+                        .send()
+                        .await;
+                    let ok = matches!(&rent, Ok(r) if r.status().as_u16() == 201)
+                        && matches!(&back, Ok(r) if r.status().is_success());
+                    if ok {
+                        latencies.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
+                    } else {
+                        errors += 1;
+                    }
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.map_err(|e| e.to_string())?;
+        all.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed();
+    all.sort_unstable();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
+    Ok(Run {
+        // Two requests per cycle, so the rate compares with single-request rows.
+        requests: all.len() as u64 * 2,
+        duration: elapsed,
+        errors,
+        p50_us: pct(0.5),
+        p90_us: pct(0.9),
+        p99_us: pct(0.99),
+        p999_us: pct(0.999),
+        connections: users.len(),
+    })
+}

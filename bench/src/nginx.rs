@@ -1,0 +1,94 @@
+//! nginx configured as a competent production reverse proxy: worker per core, upstream
+//! keep-alive, HTTP/1.1 to the upstream, sendfile for static files, access log off (as
+//! web-proxy's is in the benchmark).
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use stack::process::{Process, Signal, Spec};
+
+pub struct Nginx {
+    pub addr: SocketAddr,
+    process: Process,
+}
+
+impl Nginx {
+    pub fn start(dir: &Path, upstreams: &[SocketAddr], static_dir: &Path) -> Result<Self, String> {
+        let program = stack::find_program("nginx", None, &[std::path::PathBuf::from("/usr/sbin")])
+            .ok_or("nginx is not installed (Debian: apt-get install nginx); scripts/bench.sh installs it")?;
+        let port = stack::free_port().map_err(|e| e.to_string())?;
+        let root = dir.join("nginx");
+        std::fs::create_dir_all(root.join("tmp")).map_err(|e| e.to_string())?;
+        let servers: String = upstreams
+            .iter()
+            .map(|a| format!("        server {a};\n"))
+            .collect();
+        let conf = format!(
+            r#"worker_processes auto;
+daemon off;
+user root;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 75s;
+    keepalive_requests 100000;
+    client_body_temp_path {root}/tmp/body;
+    proxy_temp_path {root}/tmp/proxy;
+    fastcgi_temp_path {root}/tmp/fastcgi;
+    uwsgi_temp_path {root}/tmp/uwsgi;
+    scgi_temp_path {root}/tmp/scgi;
+    upstream was {{
+{servers}        keepalive 64;
+        keepalive_timeout 50s;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        root {static_dir};
+        location /api/ {{
+            proxy_pass http://was;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_connect_timeout 1s;
+            proxy_read_timeout 30s;
+            proxy_next_upstream error timeout;
+        }}
+        location / {{
+            try_files $uri /index.html;
+        }}
+    }}
+}}
+"#,
+            root = root.display(),
+            static_dir = static_dir.display()
+        );
+        let conf_path = root.join("nginx.conf");
+        std::fs::write(&conf_path, conf).map_err(|e| e.to_string())?;
+        let mut spec = Spec::new("nginx", &program)
+            .arg("-c")
+            .arg(conf_path.display().to_string())
+            .log(root.join("stderr.log"));
+        spec.stop_signal = Signal::QUIT;
+        let process = Process::spawn(spec).map_err(|e| e.to_string())?;
+        let addr: SocketAddr = format!("127.0.0.1:{port}")
+            .parse()
+            .map_err(|e| format!("{e}"))?;
+        stack::wait_http_ok(addr, "/index.html", std::time::Duration::from_secs(10))?;
+        Ok(Self { addr, process })
+    }
+
+    /// The master and its workers.
+    pub fn pids(&self) -> Vec<i32> {
+        let master = self.process.pid();
+        let mut pids = vec![master];
+        pids.extend(crate::measure::children(master));
+        pids
+    }
+}
