@@ -4,7 +4,8 @@ ARG DEBIAN_IMAGE=debian:bookworm-slim
 FROM ${DEBIAN_IMAGE}
 RUN apt-get update \
     && apt-get install -y --no-install-recommends postgresql-15=15.* \
-    && rm -rf /var/lib/apt/lists/*
+    && rm -rf /var/lib/apt/lists/* \
+    && install -d -o postgres -g postgres -m 0700 /var/lib/postgresql/data
 COPY docker/postgres-entrypoint.sh /usr/local/bin/postgres-entrypoint.sh
 USER postgres
 ENV PGDATA=/var/lib/postgresql/data PATH=/usr/lib/postgresql/15/bin:$PATH

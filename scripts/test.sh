@@ -46,6 +46,26 @@ set +e
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+# The checks beyond cargo: shipping artifacts, real images, the benchmark command.
+stage_passed=0
+stage_failed=0
+stage() {
+  local name=$1
+  shift
+  echo "==> $name"
+  if "$@"; then
+    stage_passed=$((stage_passed + 1))
+    echo "stage $name: ok"
+  else
+    stage_failed=$((stage_failed + 1))
+    status=1
+    echo "stage $name: FAILED"
+  fi
+}
+stage validators scripts/validate.sh
+stage docker-e2e scripts/docker-e2e.sh
+stage bench-smoke scripts/bench.sh --smoke
+
 if [ -f target/resilience-summary.md ]; then
   echo
   echo "Resilience suite (debug build, loopback):"
@@ -54,8 +74,9 @@ if [ -f target/resilience-summary.md ]; then
   sort -t. -k1,1n target/resilience-summary.md
   echo
 fi
-# One closing line for the whole run (cargo prints one per test binary, the last of
-# which is usually an empty doc-test run).
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
-     END { printf "%d passed, %d failed\n", p, f }' "$log"
+# One closing line for the whole run: cargo's tests (it prints one line per test binary,
+# the last usually an empty doc-test run) plus the three stages above.
+awk -v sp="$stage_passed" -v sf="$stage_failed" \
+  '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+   END { printf "%d passed, %d failed\n", p + sp, f + sf }' "$log"
 exit "$status"

@@ -40,3 +40,19 @@ pub fn probe(addr: SocketAddr, path: &str, timeout: Duration) -> Result<(), Stri
         ))
     }
 }
+
+/// The `healthcheck` subcommand: probes `/health` on the port of the listen address in
+/// `listen_var` (or `default_port`) on 127.0.0.1, and exits 0 or 1.
+pub fn subcommand(listen_var: &str, default_port: u16) -> std::process::ExitCode {
+    let port = std::env::var(listen_var)
+        .ok()
+        .and_then(|a| a.parse::<SocketAddr>().ok())
+        .map_or(default_port, |a| a.port());
+    match probe(SocketAddr::from(([127, 0, 0, 1], port)), "/health", Duration::from_secs(2)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("unhealthy: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -33,7 +33,7 @@ fn main() -> ExitCode {
             println!("was {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        "healthcheck" => healthcheck(),
+        "healthcheck" => shared::healthcheck::subcommand("WAS_LISTEN_ADDR", 8080),
         "serve" | "migrate" => run(&command),
         other => {
             eprintln!("was: unknown command {other:?}\n\n{HELP}");
@@ -42,20 +42,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn healthcheck() -> ExitCode {
-    let port = std::env::var("WAS_LISTEN_ADDR")
-        .ok()
-        .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
-        .map_or(8080, |a| a.port());
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    match shared::healthcheck::probe(addr, "/health", Duration::from_secs(2)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("unhealthy: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
 
 fn run(command: &str) -> ExitCode {
     shared::telemetry::init("info,sqlx=warn,fred=warn");

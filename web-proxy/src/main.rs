@@ -1,7 +1,6 @@
 //! `web-proxy`: the upbrella web tier. See `web-proxy --help`.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use web_proxy::Proxy;
 use web_proxy::config::{Config, Layered};
@@ -33,7 +32,7 @@ fn main() -> ExitCode {
             println!("web-proxy {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        "healthcheck" => healthcheck(),
+        "healthcheck" => shared::healthcheck::subcommand("WEB_PROXY_LISTEN_ADDR", 8000),
         "serve" => serve(),
         other => {
             eprintln!("web-proxy: unknown command {other:?}\n\n{HELP}");
@@ -47,20 +46,6 @@ fn load() -> Result<Config, String> {
     Config::from_source(&source).map_err(|e| e.to_string())
 }
 
-fn healthcheck() -> ExitCode {
-    let port = std::env::var("WEB_PROXY_LISTEN_ADDR")
-        .ok()
-        .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
-        .map_or(8000, |a| a.port());
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    match shared::healthcheck::probe(addr, "/health", Duration::from_secs(2)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("unhealthy: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
 
 fn serve() -> ExitCode {
     shared::telemetry::init("info");
