@@ -48,7 +48,11 @@ pub fn subcommand(listen_var: &str, default_port: u16) -> std::process::ExitCode
         .ok()
         .and_then(|a| a.parse::<SocketAddr>().ok())
         .map_or(default_port, |a| a.port());
-    match probe(SocketAddr::from(([127, 0, 0, 1], port)), "/health", Duration::from_secs(2)) {
+    match probe(
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        "/health",
+        Duration::from_secs(2),
+    ) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("unhealthy: {e}");

@@ -42,7 +42,6 @@ fn main() -> ExitCode {
     }
 }
 
-
 fn run(command: &str) -> ExitCode {
     shared::telemetry::init("info,sqlx=warn,fred=warn");
     let config = match Config::from_source(&Env) {

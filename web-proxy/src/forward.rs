@@ -167,11 +167,11 @@ pub async fn proxy(
         upstream_headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         upstream_headers.insert(header::UPGRADE, protocol.clone());
     }
-    let path = parts
+    let path_and_query = parts
         .uri
         .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
+        .cloned()
+        .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
 
     let attempts = async {
         let mut exclude = None;
@@ -182,13 +182,14 @@ pub async fn proxy(
             info.addr = Some(backend.addr);
             info.fail_open |= fail_open;
             let can_retry = !info.retried && outbound.replayable();
-            let uri: Uri = match format!("http://{}{path}", backend.authority).parse() {
-                Ok(u) => u,
-                Err(_) => {
-                    return Err(ProxyError::BadRequest(
-                        "the request target cannot be forwarded",
-                    ));
-                }
+            let mut uri_parts = http::uri::Parts::default();
+            uri_parts.scheme = Some(http::uri::Scheme::HTTP);
+            uri_parts.authority = Some(backend.authority.clone());
+            uri_parts.path_and_query = Some(path_and_query.clone());
+            let Ok(uri) = Uri::from_parts(uri_parts) else {
+                return Err(ProxyError::BadRequest(
+                    "the request target cannot be forwarded",
+                ));
             };
             let mut request = Request::new(outbound.take());
             *request.method_mut() = parts.method.clone();

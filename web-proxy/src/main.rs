@@ -46,7 +46,6 @@ fn load() -> Result<Config, String> {
     Config::from_source(&source).map_err(|e| e.to_string())
 }
 
-
 fn serve() -> ExitCode {
     shared::telemetry::init("info");
     let config = match load() {

@@ -19,6 +19,10 @@ fn client_proto(state: &AppState, req: &Request) -> String {
     headers::forwarded(req.headers(), peer, state.config.trusted_hops, state.tls).proto
 }
 
+/// Whether the client came over HTTPS, computed once per request by the redirect layer.
+#[derive(Debug, Clone, Copy)]
+struct ClientHttps(bool);
+
 /// `X-Forwarded-Proto: http` (or a plain connection) → the same path on the canonical
 /// https host: 301 for GET/HEAD, 308 otherwise so the method and body are kept. The
 /// target host is configuration, never the request's `Host` (no open redirect), and the
@@ -26,14 +30,13 @@ fn client_proto(state: &AppState, req: &Request) -> String {
 /// unhealthy).
 pub async fn redirect_to_https(
     State(state): State<AppState>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
     let config = &state.config;
-    if !config.redirect_https
-        || req.uri().path() == "/health"
-        || client_proto(&state, &req) == "https"
-    {
+    let https = client_proto(&state, &req) == "https";
+    req.extensions_mut().insert(ClientHttps(https));
+    if !config.redirect_https || req.uri().path() == "/health" || https {
         return next.run(req).await;
     }
     let Some(host) = config.canonical_host.as_deref() else {
@@ -55,7 +58,10 @@ pub async fn redirect_to_https(
 
 pub async fn response_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let config = &state.config;
-    let https = client_proto(&state, &req) == "https";
+    let https = match req.extensions().get::<ClientHttps>() {
+        Some(ClientHttps(https)) => *https,
+        None => client_proto(&state, &req) == "https",
+    };
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
     // Which proxy answered, as the WAS names its replica: handy behind a load balancer.

@@ -9,22 +9,51 @@
 //! backslash, no NUL, no hidden files; the resolved file must lie inside the root even
 //! through symlinks.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::error::problem;
 
-#[derive(Debug, Clone)]
+/// Files up to this size are kept in memory after their first request.
+const CACHE_FILE_MAX: u64 = 256 * 1024;
+/// Bodies cached in all, at most; beyond it files are read from disk each time.
+const CACHE_BYTES_MAX: usize = 32 * 1024 * 1024;
+const CACHE_ENTRIES_MAX: usize = 4096;
+
+type CacheKey = (PathBuf, (bool, bool));
+
+#[derive(Debug)]
 pub struct StaticFiles {
     root: PathBuf,
+    /// Resolved files with their headers (and small bodies), keyed by file and accepted
+    /// encodings. Each request still stats the file, and an entry whose size or mtime
+    /// changed is loaded again, so edits show up at once.
+    cache: RwLock<HashMap<CacheKey, Arc<Entry>>>,
+    cached_bytes: AtomicUsize,
 }
 
+#[derive(Debug)]
+struct Entry {
+    found: Found,
+    base_len: u64,
+    base_modified: SystemTime,
+    etag: String,
+    modified_http: String,
+    headers: HeaderMap,
+    body: Option<Bytes>,
+}
+
+#[derive(Debug)]
 struct Found {
     path: PathBuf,
     /// The name the content type comes from (without `.br`/`.gz`).
@@ -39,6 +68,8 @@ impl StaticFiles {
     pub fn new(root: &Path) -> std::io::Result<Self> {
         Ok(Self {
             root: root.canonicalize()?,
+            cache: RwLock::new(HashMap::new()),
+            cached_bytes: AtomicUsize::new(0),
         })
     }
 
@@ -54,33 +85,102 @@ impl StaticFiles {
             return problem(StatusCode::NOT_FOUND, "no such file");
         };
         let accept = accept_encodings(&req.headers);
-        match self.find(&relative, accept).await {
-            Some(found) => respond(found, &req).await,
-            None => problem(StatusCode::NOT_FOUND, "no such file"),
+        // The hot path: one stat, one map lookup.
+        let Some((candidate, spa_fallback, meta)) = self.locate(&relative) else {
+            return problem(StatusCode::NOT_FOUND, "no such file");
+        };
+        let key = (candidate, accept);
+        if let Some(entry) = self.cached(&key, &meta) {
+            return respond(&entry, &req).await;
+        }
+        let Some(found) = self.find(&key.0, spa_fallback, accept).await else {
+            return problem(StatusCode::NOT_FOUND, "no such file");
+        };
+        let entry = Arc::new(self.load(found, &meta).await);
+        self.remember(key, Arc::clone(&entry));
+        respond(&entry, &req).await
+    }
+
+    /// The file a relative path names: itself, its directory's index.html, or (for a
+    /// path without an extension) the front-end's index.html.
+    fn locate(&self, relative: &Path) -> Option<(PathBuf, bool, std::fs::Metadata)> {
+        let mut candidate = self.root.join(relative);
+        let mut meta = std::fs::metadata(&candidate).ok();
+        if meta.as_ref().is_some_and(std::fs::Metadata::is_dir) {
+            candidate = candidate.join("index.html");
+            meta = std::fs::metadata(&candidate).ok();
+        }
+        match meta {
+            Some(m) if m.is_file() => Some((candidate, false, m)),
+            _ if relative.extension().is_some() => None,
+            _ => {
+                let index = self.root.join("index.html");
+                let m = std::fs::metadata(&index)
+                    .ok()
+                    .filter(std::fs::Metadata::is_file)?;
+                Some((index, true, m))
+            }
         }
     }
 
-    async fn find(&self, relative: &Path, accept: (bool, bool)) -> Option<Found> {
-        let mut candidate = self.root.join(relative);
-        if tokio::fs::metadata(&candidate)
-            .await
-            .is_ok_and(|m| m.is_dir())
-        {
-            candidate = candidate.join("index.html");
+    fn cached(&self, key: &CacheKey, meta: &std::fs::Metadata) -> Option<Arc<Entry>> {
+        let cache = self
+            .cache
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = cache.get(key)?;
+        let fresh =
+            entry.base_len == meta.len() && Some(entry.base_modified) == meta.modified().ok();
+        fresh.then(|| Arc::clone(entry))
+    }
+
+    fn remember(&self, key: CacheKey, entry: Arc<Entry>) {
+        let mut cache = self
+            .cache
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() >= CACHE_ENTRIES_MAX {
+            cache.clear();
+            self.cached_bytes.store(0, Ordering::Relaxed);
         }
-        let is_file = tokio::fs::metadata(&candidate)
-            .await
-            .is_ok_and(|m| m.is_file());
-        let spa_fallback = !is_file;
-        if spa_fallback {
-            // Only extension-less paths are client-side routes.
-            let has_extension = relative.extension().is_some();
-            if has_extension {
-                return None;
-            }
-            candidate = self.root.join("index.html");
+        if let Some(body) = &entry.body {
+            self.cached_bytes.fetch_add(body.len(), Ordering::Relaxed);
         }
-        let real = tokio::fs::canonicalize(&candidate).await.ok()?;
+        cache.insert(key, entry);
+    }
+
+    async fn load(&self, found: Found, base: &std::fs::Metadata) -> Entry {
+        let (headers, etag, modified_http) = representation_headers(&found);
+        let room = self.cached_bytes.load(Ordering::Relaxed) < CACHE_BYTES_MAX;
+        let body = if room && found.len <= CACHE_FILE_MAX {
+            tokio::fs::read(&found.path)
+                .await
+                .ok()
+                .filter(|b| b.len() as u64 == found.len)
+                .map(Bytes::from)
+        } else {
+            None
+        };
+        Entry {
+            found,
+            base_len: base.len(),
+            base_modified: base.modified().unwrap_or(UNIX_EPOCH),
+            etag,
+            modified_http,
+            headers,
+            body,
+        }
+    }
+
+    /// The slow path, once per file: symlinks resolved and checked against the root,
+    /// and the precompressed variant chosen.
+    async fn find(
+        &self,
+        candidate: &Path,
+        spa_fallback: bool,
+        accept: (bool, bool),
+    ) -> Option<Found> {
+        let real = tokio::fs::canonicalize(candidate).await.ok()?;
         if !real.starts_with(&self.root) {
             tracing::warn!(path = %candidate.display(), "static path escapes the root; refused");
             return None;
@@ -194,8 +294,9 @@ fn etag_matches(list: &str, tag: &str) -> bool {
         .any(|t| t == "*" || t.trim_start_matches("W/") == tag)
 }
 
-async fn respond(found: Found, req: &http::request::Parts) -> Response {
-    let tag = etag(&found);
+/// The headers that describe a file's representation, computed once per file.
+fn representation_headers(found: &Found) -> (HeaderMap, String, String) {
+    let tag = etag(found);
     let modified = httpdate::fmt_http_date(found.modified);
     let mut headers = HeaderMap::new();
     let mime = mime_guess::from_path(&found.name).first_or_octet_stream();
@@ -215,38 +316,42 @@ async fn respond(found: Found, req: &http::request::Parts) -> Response {
     } else {
         "public, max-age=3600"
     };
-    let put = |headers: &mut HeaderMap, name: header::HeaderName, value: &str| {
+    for (name, value) in [
+        (header::CONTENT_TYPE, content_type.as_str()),
+        (header::ETAG, tag.as_str()),
+        (header::LAST_MODIFIED, modified.as_str()),
+        (header::CACHE_CONTROL, cache),
+        (header::ACCEPT_RANGES, "bytes"),
+        (header::VARY, "Accept-Encoding"),
+    ] {
         if let Ok(v) = HeaderValue::from_str(value) {
             headers.insert(name, v);
         }
-    };
-    put(&mut headers, header::CONTENT_TYPE, &content_type);
-    put(&mut headers, header::ETAG, &tag);
-    put(&mut headers, header::LAST_MODIFIED, &modified);
-    put(&mut headers, header::CACHE_CONTROL, cache);
-    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
     if let Some(encoding) = found.encoding {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
     }
+    (headers, tag, modified)
+}
 
+async fn respond(entry: &Entry, req: &http::request::Parts) -> Response {
+    let found = &entry.found;
+    let tag = &entry.etag;
+    let modified = &entry.modified_http;
     let h = &req.headers;
     let header_str = |name: header::HeaderName| h.get(name).and_then(|v| v.to_str().ok());
     // RFC 9110 §13.2.2: If-None-Match wins over If-Modified-Since.
     let not_modified = match header_str(header::IF_NONE_MATCH) {
-        Some(list) => etag_matches(list, &tag),
+        Some(list) => etag_matches(list, tag),
         None => header_str(header::IF_MODIFIED_SINCE)
             .and_then(|d| httpdate::parse_http_date(d).ok())
             .is_some_and(|since| {
-                found
-                    .modified
-                    .duration_since(UNIX_EPOCH)
-                    .map(|m| m.as_secs())
-                    .unwrap_or(0)
-                    <= since
-                        .duration_since(UNIX_EPOCH)
-                        .map(|s| s.as_secs())
+                let secs = |t: SystemTime| {
+                    t.duration_since(UNIX_EPOCH)
+                        .map(|d| d.as_secs())
                         .unwrap_or(0)
+                };
+                secs(found.modified) <= secs(since)
             }),
     };
     if not_modified {
@@ -257,7 +362,7 @@ async fn respond(found: Found, req: &http::request::Parts) -> Response {
             header::CACHE_CONTROL,
             header::VARY,
         ] {
-            if let Some(v) = headers.get(&name) {
+            if let Some(v) = entry.headers.get(&name) {
                 r.headers_mut().insert(name, v.clone());
             }
         }
@@ -270,10 +375,11 @@ async fn respond(found: Found, req: &http::request::Parts) -> Response {
             None => true,
             Some(v) if v.starts_with('"') || v.starts_with("W/") => v == tag,
             Some(v) => {
-                httpdate::parse_http_date(v).is_ok_and(|d| httpdate::fmt_http_date(d) == modified)
+                httpdate::parse_http_date(v).is_ok_and(|d| httpdate::fmt_http_date(d) == *modified)
             }
         }
     });
+    let mut headers = entry.headers.clone();
     let (status, start, len) = match range.map(|r| parse_range(r, found.len)) {
         None | Some(RangeSpec::Ignore) => (StatusCode::OK, 0, found.len),
         Some(RangeSpec::Unsatisfiable) => {
@@ -281,25 +387,29 @@ async fn respond(found: Found, req: &http::request::Parts) -> Response {
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 "the requested range is outside the file",
             );
-            put(
-                r.headers_mut(),
-                header::CONTENT_RANGE,
-                &format!("bytes */{}", found.len),
-            );
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{}", found.len)) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
             return r;
         }
         Some(RangeSpec::Range(start, end)) => {
-            put(
-                &mut headers,
-                header::CONTENT_RANGE,
-                &format!("bytes {start}-{end}/{}", found.len),
-            );
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{}", found.len)) {
+                headers.insert(header::CONTENT_RANGE, v);
+            }
             (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
         }
     };
-    put(&mut headers, header::CONTENT_LENGTH, &len.to_string());
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     let body = if req.method == Method::HEAD {
         Body::empty()
+    } else if let Some(bytes) = &entry.body {
+        let from = usize::try_from(start)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        let to = usize::try_from(start + len)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        Body::from(bytes.slice(from..to))
     } else {
         match open_range(&found.path, start, len).await {
             Ok(body) => body,

@@ -213,6 +213,24 @@ async fn traversal_attempts_never_leave_the_root() {
 }
 
 #[tokio::test]
+async fn an_edited_file_is_served_fresh_despite_the_cache() {
+    let s = site().await;
+    let c = client();
+    let url = s.proxy.url("/robots.txt");
+    assert_eq!(
+        c.get(&url).send().await.unwrap().text().await.unwrap(),
+        "User-agent: *\n"
+    );
+    std::fs::write(
+        s.dir.path().join("www/robots.txt"),
+        "User-agent: *\nDisallow: /admin\n",
+    )
+    .unwrap();
+    let r = c.get(&url).send().await.unwrap();
+    assert_eq!(r.text().await.unwrap(), "User-agent: *\nDisallow: /admin\n");
+}
+
+#[tokio::test]
 async fn static_files_are_read_only() {
     let s = site().await;
     let r = client()

@@ -129,19 +129,20 @@ impl Pool {
 
 /// Power of two choices: two distinct random candidates, the one with fewer requests in
 /// flight wins. Nearly as good as least-outstanding over all, without scanning them all
-/// or herding onto one backend.
-fn p2c<'a>(candidates: impl Iterator<Item = &'a Arc<Backend>>) -> Option<Arc<Backend>> {
-    let list: Vec<&Arc<Backend>> = candidates.collect();
-    match list.len() {
+/// or herding onto one backend. Allocation-free: it walks the candidates again instead.
+fn p2c<'a>(candidates: impl Iterator<Item = &'a Arc<Backend>> + Clone) -> Option<Arc<Backend>> {
+    let n = candidates.clone().count();
+    match n {
         0 => None,
-        1 => Some(Arc::clone(list[0])),
+        1 => candidates.clone().next().map(Arc::clone),
         n => {
             let a = fastrand::usize(..n);
             let mut b = fastrand::usize(..n - 1);
             if b >= a {
                 b += 1;
             }
-            let (x, y) = (list[a], list[b]);
+            let x = candidates.clone().nth(a)?;
+            let y = candidates.clone().nth(b)?;
             Some(Arc::clone(if y.outstanding() < x.outstanding() {
                 y
             } else {
