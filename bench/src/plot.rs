@@ -19,7 +19,7 @@ fn bars(
 ) -> String {
     let width = 900.0;
     let row_h = 22.0 * series.len() as f64 + 14.0;
-    let left = 330.0;
+    let left = 370.0;
     let height = 60.0 + row_h * labels.len() as f64 + 30.0;
     let max = series
         .iter()
