@@ -90,7 +90,7 @@ pub async fn proxy(
     let upgrade =
         headers::upgrade_protocol(req.headers()).filter(|_| req.version() == Version::HTTP_11);
     let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let forwarded = headers::forwarded(&parts.headers, peer.ip(), config.trusted_hops, state.tls);
     let mut info = UpstreamInfo {
         addr: None,
@@ -130,7 +130,8 @@ pub async fn proxy(
     let idempotent = is_idempotent(&parts.method, &parts.headers);
 
     // The headers every attempt sends.
-    let mut upstream_headers = parts.headers.clone();
+    // The client's headers become the upstream's; nothing reads them after this.
+    let mut upstream_headers = std::mem::take(&mut parts.headers);
     headers::strip_hop_by_hop(&mut upstream_headers);
     upstream_headers.remove(&config.upstream_secret_header);
     if let Some(secret) = config
@@ -195,7 +196,12 @@ pub async fn proxy(
             *request.method_mut() = parts.method.clone();
             *request.uri_mut() = uri;
             *request.version_mut() = Version::HTTP_11;
-            *request.headers_mut() = upstream_headers.clone();
+            // Keep a copy only while a retry could still need one.
+            *request.headers_mut() = if can_retry {
+                upstream_headers.clone()
+            } else {
+                std::mem::take(&mut upstream_headers)
+            };
             let in_flight = InFlight::start(&backend);
             let started = Instant::now();
             let outcome = send(
