@@ -269,22 +269,9 @@ async fn redis_outage_fails_session_calls_fast_keeps_public_ones_and_recovers() 
     s.redis.restart().unwrap();
     let up_at = load.elapsed();
     // Recovery: the first logged-in read that succeeds after Redis is back.
-    let started = Instant::now();
-    loop {
-        let snapshot = load.snapshot();
-        if snapshot
-            .iter()
-            .any(|x| x.kind == Kind::UserRead && x.at > up_at && x.ok())
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "no recovery after Redis came back"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let recovered = started.elapsed();
+    let recovered = load
+        .first_success(Kind::UserRead, up_at, Duration::from_secs(15))
+        .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let samples = load.finish().await;
     let outage: Vec<Sample> = samples
@@ -351,22 +338,9 @@ async fn database_outage_is_a_fast_503_and_recovers() {
         .unwrap();
     s.postgres.restart().unwrap();
     let up_at = load.elapsed();
-    let started = Instant::now();
-    loop {
-        if load
-            .snapshot()
-            .iter()
-            .any(|x| x.kind == Kind::PublicRead && x.at > up_at && x.ok())
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "no recovery after the database came back"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let recovered = started.elapsed();
+    let recovered = load
+        .first_success(Kind::PublicRead, up_at, Duration::from_secs(15))
+        .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let samples = load.finish().await;
     let outage: Vec<Sample> = samples

@@ -214,8 +214,26 @@ impl Load {
         self.started.elapsed()
     }
 
-    pub fn snapshot(&self) -> Vec<Sample> {
-        self.samples.lock().unwrap().clone()
+    /// Waits until a request of `kind` that started after `since` has succeeded; returns
+    /// how long the wait took (the time to recover).
+    pub async fn first_success(&self, kind: Kind, since: Duration, limit: Duration) -> Duration {
+        let started = Instant::now();
+        loop {
+            let done = self
+                .samples
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|x| x.kind == kind && x.at > since && x.ok());
+            if done {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < limit,
+                "no successful {kind:?} within {limit:?}: no recovery"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn finish(self) -> Vec<Sample> {
