@@ -158,22 +158,28 @@ impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => Self::Internal("unexpected missing row".into()),
-            // The pool could not hand out a connection in time, or the server went away:
-            // the database is down or overloaded, which the client should retry.
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed => {
-                tracing::warn!(error = %e, "database unavailable");
-                Self::Unavailable("the database")
-            }
-            sqlx::Error::Database(db) if is_unavailable_code(db.code().as_deref()) => {
+            _ if is_unavailable(&e) => {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::Unavailable("the database")
             }
             _ => Self::Internal(e.to_string()),
         }
+    }
+}
+
+/// Whether a database error means "down or overloaded, retry later" rather than a bug:
+/// the pool could not hand out a connection in time, the server went away, or it
+/// answered with a SQLSTATE that says so. Requests answer 503 for these, and
+/// `was migrate` keeps retrying them while PostgreSQL starts.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => is_unavailable_code(db.code().as_deref()),
+        _ => false,
     }
 }
 

@@ -51,14 +51,7 @@ fn run(command: &str) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("was: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async {
+    shared::block_on("was", async {
         if command == "migrate" {
             return migrate(&config).await;
         }
@@ -105,11 +98,5 @@ async fn migrate(config: &Config) -> ExitCode {
 }
 
 fn is_transient(e: &was::startup::StartError) -> bool {
-    use sqlx::migrate::MigrateError;
-    matches!(
-        e,
-        was::startup::StartError::Migrate(MigrateError::Execute(
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)
-        ))
-    )
+    matches!(e, was::startup::StartError::Migrate(sqlx::migrate::MigrateError::Execute(db)) if was::error::is_unavailable(db))
 }

@@ -326,3 +326,130 @@ impl TestAppLite {
         (store, umbrella)
     }
 }
+
+/// ECS passes RDS's managed credentials as libpq's `PG*` variables and the ElastiCache
+/// AUTH token as `REDIS_PASSWORD`, neither inside a URL. Both paths against real servers:
+/// a Redis that requires a password, and PostgreSQL reached without `DATABASE_URL`.
+#[tokio::test]
+async fn credentials_can_come_from_pg_variables_and_redis_password() {
+    let deps = deps().await;
+    let database = fresh_database(&deps.pg_base).await;
+    let pg = url::Url::parse(&database).unwrap();
+    let dir = stack::TempDir::new("upbrella-auth-redis").unwrap();
+    let redis_port = stack::free_port().unwrap();
+    let redis_bin = stack::find_program("redis-server", None, &[]).unwrap();
+    let _redis = Process::spawn(
+        Spec::new("redis-auth", &redis_bin)
+            .args([
+                "--port",
+                &redis_port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--requirepass",
+                "s3cret",
+            ])
+            .log(dir.path().join("redis.log")),
+    )
+    .unwrap();
+    let redis_url = format!("redis://127.0.0.1:{redis_port}");
+    let pg_port = pg.port().unwrap_or(5432).to_string();
+    let pg_env = [
+        ("PGHOST", pg.host_str().unwrap()),
+        ("PGPORT", pg_port.as_str()),
+        ("PGUSER", pg.username()),
+        ("PGDATABASE", pg.path().trim_start_matches('/')),
+    ];
+    let mut env: Vec<(&str, &str)> = pg_env.to_vec();
+    env.push(("REDIS_PASSWORD", "s3cret"));
+    // An empty DATABASE_URL counts as unset, so the PG* variables are used.
+    let good = replica("was-pgvars", "", &redis_url, &env);
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let ready = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let r = client.get(good.url("/ready")).send().await.unwrap();
+            if r.status() == StatusCode::OK {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(
+        ready.is_ok(),
+        "ready with PG* variables and the Redis password"
+    );
+    let r = client
+        .post(good.url("/api/auth/signup"))
+        .json(&json!({"email": "pgvars@example.com", "password": "password123", "name": "김", "phone": "01012345678"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "a session was stored in the password-protected Redis"
+    );
+    assert_eq!(
+        client
+            .get(good.url("/api/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    let mut wrong = pg_env.to_vec();
+    wrong.push(("REDIS_PASSWORD", "wrong"));
+    let bad = replica("was-badpass", "", &redis_url, &wrong);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let r = reqwest::get(bad.url("/ready")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["redis"]["ok"], false,
+        "a wrong Redis password is not ready: {body}"
+    );
+    assert_eq!(body["database"]["ok"], true);
+}
+
+/// The stack and ECS start `was migrate` together with PostgreSQL: it waits for the
+/// database (refused connections, then "starting up") instead of failing at once.
+#[test]
+fn migrate_waits_for_a_database_that_is_still_starting() {
+    let dir = stack::TempDir::new("upbrella-late-pg").unwrap();
+    let port = stack::free_port().unwrap();
+    let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+    let migrate = {
+        let url = url.clone();
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let out = was(
+                &["migrate"],
+                &[
+                    ("DATABASE_URL", &url),
+                    ("REDIS_URL", "redis://127.0.0.1:1"),
+                    ("BANK_ENCRYPTION_KEY", KEY_HEX),
+                ],
+            );
+            (out, started.elapsed())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    let _pg = stack::Postgres::start_on(dir.path(), port).unwrap();
+    let (out, took) = migrate.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        took >= Duration::from_millis(1500),
+        "it waited for the database ({took:?})"
+    );
+}

@@ -55,14 +55,7 @@ fn serve() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("web-proxy: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async {
+    shared::block_on("web-proxy", async {
         match Proxy::build(config).await {
             Ok(proxy) => {
                 proxy.run_until(shared::shutdown::signal()).await;

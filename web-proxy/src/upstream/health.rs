@@ -163,15 +163,7 @@ mod tests {
     use super::*;
 
     fn policy() -> HealthPolicy {
-        HealthPolicy {
-            path: "/health".into(),
-            interval: Duration::from_millis(100),
-            timeout: Duration::from_millis(100),
-            unhealthy_threshold: 2,
-            healthy_threshold: 2,
-            eject_base: Duration::from_secs(1),
-            eject_max: Duration::from_secs(4),
-        }
+        HealthPolicy::for_tests()
     }
 
     #[test]

@@ -30,6 +30,20 @@ pub struct HealthPolicy {
 }
 
 impl HealthPolicy {
+    /// Fast checks, ejection for 1 s doubling up to 4 s.
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> Self {
+        Self {
+            path: "/health".into(),
+            interval: std::time::Duration::from_millis(100),
+            timeout: std::time::Duration::from_millis(100),
+            unhealthy_threshold: 2,
+            healthy_threshold: 2,
+            eject_base: std::time::Duration::from_secs(1),
+            eject_max: std::time::Duration::from_secs(4),
+        }
+    }
+
     pub fn from_config(c: &Config) -> Self {
         Self {
             path: c.health_path.clone(),
@@ -155,18 +169,9 @@ fn p2c<'a>(candidates: impl Iterator<Item = &'a Arc<Backend>> + Clone) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn policy() -> HealthPolicy {
-        HealthPolicy {
-            path: "/health".into(),
-            interval: Duration::from_millis(100),
-            timeout: Duration::from_millis(100),
-            unhealthy_threshold: 2,
-            healthy_threshold: 2,
-            eject_base: Duration::from_secs(1),
-            eject_max: Duration::from_secs(8),
-        }
+        HealthPolicy::for_tests()
     }
 
     fn addr(port: u16) -> SocketAddr {
