@@ -3,6 +3,7 @@
 //! `healthcheck` probe used by container health checks.
 
 pub mod config;
+pub mod conn;
 pub mod healthcheck;
 pub mod request_id;
 pub mod serve;

@@ -6,40 +6,60 @@
 //! gracefully: stop accepting, let in-flight requests finish within a grace period, then
 //! close whatever is left.
 //!
-//! Two timers, because hyper has one: its HTTP/1 "header read timeout" also runs while a
-//! keep-alive connection waits for its next request, so it is our *idle* timeout, and it
-//! must outlast the load balancer's (the ALB keeps idle connections 60 s; closing them
-//! first turns into sporadic 502s). A new connection must still deliver its first
-//! request head within the much shorter `header_read_timeout`, which this loop enforces.
+//! What the loop guarantees about connections:
+//! - every request head (not only a connection's first) completes within
+//!   `header_read_timeout` of its first byte, and a connection that reads and writes
+//!   nothing for `idle_timeout` is closed, HTTP/2 and upgraded tunnels included
+//!   ([`crate::conn`]);
+//! - at most `max_connections` are open at once, and optionally at most
+//!   `max_connections_per_ip` from one peer address; a connection over either cap is
+//!   answered `503` and closed at once, so the caps cost the server nothing;
+//! - a request whose `Host` header is missing (HTTP/1.1), repeated or malformed is
+//!   answered `400` before any application code sees it (RFC 9112 §3.2).
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
-use hyper::body::Incoming;
+use axum::response::IntoResponse;
+use http::{HeaderValue, Response, StatusCode, Version, header};
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt;
+
+use crate::conn::{ConnState, Guarded, RequestGuard};
 
 /// Connection-level settings of a server.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// How long a new connection may take to deliver its first request head.
+    /// How long a request head may take from its first byte (and a new connection to
+    /// deliver its first head).
     pub header_read_timeout: Duration,
-    /// How long a keep-alive connection may stay idle (and take over a later request
-    /// head). Keep it above the load balancer's idle timeout.
+    /// How long a connection may read and write nothing. Keep it above the load
+    /// balancer's idle timeout (the ALB's is 60 s), or it reuses connections we close.
     pub idle_timeout: Duration,
     /// How long in-flight requests may take to finish once shutdown starts.
     pub grace_period: Duration,
     /// Largest request head accepted (HTTP/1 buffer size).
     pub max_header_bytes: usize,
+    /// Open connections at most.
+    pub max_connections: usize,
+    /// Open connections from one peer address at most (`None`: no such cap). Behind a
+    /// load balancer the peer is the balancer, so this is for direct exposure only.
+    pub max_connections_per_ip: Option<usize>,
 }
 
 impl Default for ServeOptions {
@@ -49,6 +69,8 @@ impl Default for ServeOptions {
             idle_timeout: Duration::from_secs(75),
             grace_period: Duration::from_secs(20),
             max_header_bytes: 64 * 1024,
+            max_connections: 4096,
+            max_connections_per_ip: None,
         }
     }
 }
@@ -84,15 +106,16 @@ pub async fn serve_with<F, W, Fut, Io>(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(options.idle_timeout)
+        // Heads and idleness are timed by `conn::Guarded`, per request.
+        .header_read_timeout(None)
         .max_buf_size(options.max_header_bytes.max(8192))
         .keep_alive(true);
     builder
         .http2()
         .timer(TokioTimer::new())
-        .keep_alive_interval(Some(Duration::from_secs(30)))
         .max_header_list_size(u32::try_from(options.max_header_bytes).unwrap_or(u32::MAX));
 
+    let limits = Arc::new(ConnectionLimits::new(&options));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -109,52 +132,58 @@ pub async fn serve_with<F, W, Fut, Io>(
             },
             () = &mut shutdown => break,
         };
+        let Some(slot) = limits.admit(peer.ip()) else {
+            tokio::spawn(refuse(stream));
+            continue;
+        };
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
-        let app = app.clone();
-        let got_request = Arc::new(AtomicBool::new(false));
-        let seen = Arc::clone(&got_request);
-        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            seen.store(true, Ordering::Relaxed);
-            req.extensions_mut().insert(ConnectInfo(peer));
+        let state = Arc::new(ConnState::default());
+        let service = {
             let app = app.clone();
-            async move {
-                let response = app
-                    .oneshot(req.map(axum::body::Body::new))
-                    .await
-                    .unwrap_or_else(|never: Infallible| match never {});
-                Ok::<_, Infallible>(response)
-            }
-        });
+            let state = Arc::clone(&state);
+            hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+                let guard = state.request_started();
+                let state = Arc::clone(&state);
+                req.extensions_mut().insert(ConnectInfo(peer));
+                let app = app.clone();
+                async move {
+                    if let Err(problem) = check_host(&req) {
+                        return Ok(with_guard(bad_request(problem), guard));
+                    }
+                    let response = app
+                        .oneshot(req.map(Body::new))
+                        .await
+                        .unwrap_or_else(|never: Infallible| match never {});
+                    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                        state.upgraded();
+                    }
+                    Ok::<_, Infallible>(with_guard(response, guard))
+                }
+            })
+        };
         let builder = builder.clone();
         let wrap = wrap.clone();
         let watcher = graceful.watcher();
-        let first_head = options.header_read_timeout;
+        let head_timeout = options.header_read_timeout;
+        let idle_timeout = options.idle_timeout;
         tokio::spawn(async move {
-            let serve = async {
-                let io = match wrap(stream).await {
-                    Ok(io) => io,
-                    Err(e) => {
-                        tracing::debug!(error = %e, %peer, "connection setup failed");
-                        return Ok(());
-                    }
-                };
-                let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-                watcher.watch(connection.into_owned()).await
-            };
-            tokio::pin!(serve);
-            let result = tokio::select! {
-                result = &mut serve => result,
-                () = tokio::time::sleep(first_head) => {
-                    if !got_request.load(Ordering::Relaxed) {
-                        tracing::debug!(%peer, "no request head in time; closing the connection");
-                        return;
-                    }
-                    serve.await
+            let _slot = slot;
+            let io = match tokio::time::timeout(head_timeout, wrap(stream)).await {
+                Ok(Ok(io)) => io,
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, %peer, "connection setup failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "connection setup timed out");
+                    return;
                 }
             };
-            if let Err(e) = result {
+            let io = Guarded::new(io, state, head_timeout, idle_timeout);
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+            if let Err(e) = watcher.watch(connection.into_owned()).await {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
         });
@@ -166,6 +195,185 @@ pub async fn serve_with<F, W, Fut, Io>(
         () = tokio::time::sleep(options.grace_period) => {
             tracing::warn!("grace period over with connections still open; closing them");
         }
+    }
+}
+
+/// Open connections per peer address.
+type OpenPerIp = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
+/// The caps on open connections.
+struct ConnectionLimits {
+    total: Arc<Semaphore>,
+    per_ip: Option<(usize, OpenPerIp)>,
+}
+
+/// A connection's place under the caps, given back when dropped.
+struct Slot {
+    _total: OwnedSemaphorePermit,
+    per_ip: Option<(IpAddr, OpenPerIp)>,
+}
+
+impl ConnectionLimits {
+    fn new(options: &ServeOptions) -> Self {
+        Self {
+            total: Arc::new(Semaphore::new(options.max_connections.max(1))),
+            per_ip: options
+                .max_connections_per_ip
+                .map(|cap| (cap.max(1), Arc::new(Mutex::new(HashMap::new())))),
+        }
+    }
+
+    fn admit(&self, ip: IpAddr) -> Option<Slot> {
+        let Ok(total) = Arc::clone(&self.total).try_acquire_owned() else {
+            tracing::warn!(%ip, "connection limit reached; refusing a connection");
+            return None;
+        };
+        let per_ip = match &self.per_ip {
+            None => None,
+            Some((cap, counts)) => {
+                let mut map = counts
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let open = map.entry(ip).or_insert(0);
+                if *open >= *cap {
+                    tracing::warn!(%ip, cap, "per-address connection limit reached; refusing");
+                    return None;
+                }
+                *open += 1;
+                Some((ip, Arc::clone(counts)))
+            }
+        };
+        Some(Slot {
+            _total: total,
+            per_ip,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some((ip, counts)) = &self.per_ip {
+            let mut map = counts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(open) = map.get_mut(ip) {
+                *open -= 1;
+                if *open == 0 {
+                    map.remove(ip);
+                }
+            }
+        }
+    }
+}
+
+/// Answers a connection over a cap with a fixed 503 and closes it, without reading it.
+async fn refuse(mut stream: TcpStream) {
+    const ANSWER: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 97\r\n\r\n{\"type\":\"about:blank\",\"title\":\"Service Unavailable\",\"status\":503,\"detail\":\"too many connections\"}";
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(ANSWER)).await;
+    let _ = stream.shutdown().await;
+}
+
+/// RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without `Host`, and to
+/// any request with more than one `Host` line or an invalid one. Two differing hosts are
+/// how request-routing confusion starts (one hop reads the first, another the last).
+fn check_host<B>(req: &hyper::Request<B>) -> Result<(), &'static str> {
+    let mut hosts = req.headers().get_all(header::HOST).iter();
+    let first = hosts.next();
+    if hosts.next().is_some() {
+        return Err("more than one Host header");
+    }
+    match first {
+        None if req.version() == Version::HTTP_11 => Err("missing Host header"),
+        None => Ok(()),
+        Some(value) if is_valid_host(value) => Ok(()),
+        Some(_) => Err("invalid Host header"),
+    }
+}
+
+/// `uri-host [ ":" port ]`: a registered name, an IPv4 address or a bracketed IPv6
+/// address, then an optional port of digits.
+fn is_valid_host(value: &HeaderValue) -> bool {
+    let bytes = value.as_bytes();
+    if bytes.is_empty() || bytes.len() > 255 {
+        return false;
+    }
+    let (host, port) = if bytes[0] == b'[' {
+        let Some(end) = bytes.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        let inside = &bytes[1..end];
+        if !inside
+            .iter()
+            .all(|b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.'))
+        {
+            return false;
+        }
+        match &bytes[end + 1..] {
+            [] => (&bytes[..=end], None),
+            [b':', port @ ..] => (&bytes[..=end], Some(port)),
+            _ => return false,
+        }
+    } else {
+        match bytes.iter().rposition(|&b| b == b':') {
+            Some(i) => (&bytes[..i], Some(&bytes[i + 1..])),
+            None => (bytes, None),
+        }
+    };
+    let host_ok = host.starts_with(b"[")
+        || (!host.is_empty()
+            && host
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')));
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.iter().all(u8::is_ascii_digit));
+    host_ok && port_ok
+}
+
+fn bad_request(problem: &'static str) -> Response<Body> {
+    let body = format!(
+        r#"{{"type":"about:blank","title":"Bad Request","status":400,"detail":"{problem}"}}"#
+    );
+    let mut response = (StatusCode::BAD_REQUEST, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+fn with_guard(response: Response<Body>, guard: RequestGuard) -> Response<GuardedBody> {
+    response.map(|inner| GuardedBody {
+        inner,
+        _guard: guard,
+    })
+}
+
+/// A response body that keeps its request counted as in flight until it is done.
+pub struct GuardedBody {
+    inner: Body,
+    _guard: RequestGuard,
+}
+
+impl hyper::body::Body for GuardedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -205,6 +413,7 @@ mod tests {
             idle_timeout: Duration::from_secs(3),
             grace_period: Duration::from_secs(1),
             max_header_bytes: 8192,
+            ..ServeOptions::default()
         }
     }
 
@@ -246,5 +455,92 @@ mod tests {
         let mut buf = vec![0u8; 1024];
         let n = stream.read(&mut buf).await.unwrap();
         assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 431"));
+    }
+
+    #[tokio::test]
+    async fn duplicate_missing_or_invalid_hosts_get_400() {
+        let (addr, _stop) = start(options()).await;
+        for head in [
+            "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+            "GET / HTTP/1.1\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a:80x\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+        ] {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream.write_all(head.as_bytes()).await.unwrap();
+            let mut buf = vec![0u8; 1024];
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(
+                String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 400"),
+                "{head:?}"
+            );
+        }
+        for head in [
+            "GET / HTTP/1.1\r\nHost: localhost:8000\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: [::1]:8000\r\n\r\n",
+            "GET / HTTP/1.0\r\n\r\n",
+        ] {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream.write_all(head.as_bytes()).await.unwrap();
+            let mut buf = vec![0u8; 1024];
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(
+                String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1."),
+                "{head:?}"
+            );
+            assert!(
+                String::from_utf8_lossy(&buf[..n]).contains(" 200 "),
+                "{head:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn connections_over_the_cap_are_refused_with_503() {
+        let (addr, _stop) = start(ServeOptions {
+            max_connections: 2,
+            ..options()
+        })
+        .await;
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            let mut s = TcpStream::connect(addr).await.unwrap();
+            assert!(request(&mut s).await.starts_with("HTTP/1.1 200"));
+            held.push(s);
+        }
+        let mut third = TcpStream::connect(addr).await.unwrap();
+        let mut buf = vec![0u8; 1024];
+        let n = third.read(&mut buf).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 503"));
+        drop(held);
+        // A slot frees when a connection closes.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            let mut s = TcpStream::connect(addr).await.unwrap();
+            if request(&mut s).await.starts_with("HTTP/1.1 200") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "slots were not given back");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_second_request_head_gets_the_short_deadline_too() {
+        let (addr, _stop) = start(options()).await;
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        assert!(request(&mut stream).await.starts_with("HTTP/1.1 200"));
+        // Start the next head and stall: closed after the 300 ms head timeout, long
+        // before the 3 s idle timeout.
+        stream.write_all(b"GET / HT").await.unwrap();
+        let started = Instant::now();
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buf))
+            .await
+            .expect("closed before the idle timeout")
+            .unwrap_or(0);
+        assert_eq!(n, 0);
+        assert!(started.elapsed() >= Duration::from_millis(250));
     }
 }

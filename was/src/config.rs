@@ -6,40 +6,117 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use base64::Engine;
+use http::HeaderName;
+use secrecy::SecretString;
 use shared::config::{ConfigError, Settings, Source};
 use url::Url;
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Config {
     pub listen_addr: SocketAddr,
     pub instance_id: String,
     /// `None`: connect with libpq's `PG*` variables (PGHOST, PGUSER, PGPASSWORD, …), as
-    /// ECS does with RDS-managed credentials.
-    pub database_url: Option<String>,
+    /// ECS does with RDS-managed credentials. A URL may carry a password, so it is kept
+    /// as a secret (never in `Debug` output or logs).
+    pub database_url: Option<SecretString>,
     pub database_max_connections: u32,
     pub database_timeout: Duration,
-    pub redis_url: String,
+    pub redis_url: SecretString,
     /// Kept apart from the URL so it can come from a secret (ElastiCache AUTH).
-    pub redis_password: Option<String>,
+    pub redis_password: Option<SecretString>,
     pub redis_pool_size: usize,
     pub redis_timeout: Duration,
     pub session_idle_timeout: Duration,
+    /// A session ends this long after login however active it is, so a stolen cookie
+    /// does not live forever.
+    pub session_absolute_timeout: Duration,
+    /// The cookie's name as configured; [`Config::session_cookie`] gives the name sent.
     pub session_cookie_name: String,
     pub session_cookie_secure: bool,
-    pub bank_key: [u8; 32],
+    pub bank_key: BankKey,
     pub allowed_origins: Vec<String>,
     pub kakao: Option<KakaoConfig>,
+    /// The secret web-proxy adds to every request it forwards. When set, the WAS refuses
+    /// API requests without it and trusts `X-Forwarded-For` only on requests with it.
+    pub proxy_secret: Option<SecretString>,
+    pub proxy_secret_header: HeaderName,
+    pub password_hashing: HashingLimits,
+    pub rate_limits: RateLimits,
+    /// How long a stored `Idempotency-Key` response (which may hold a locker password)
+    /// is kept.
+    pub idempotency_ttl: Duration,
     pub request_timeout: Duration,
     pub header_read_timeout: Duration,
     pub idle_timeout: Duration,
+    pub max_connections: usize,
     pub shutdown_grace: Duration,
     pub migrate_on_start: bool,
+}
+
+/// The 32-byte bank-account key; its `Debug` never shows it.
+#[derive(Clone)]
+pub struct BankKey(pub [u8; 32]);
+
+impl std::fmt::Debug for BankKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BankKey([REDACTED])")
+    }
+}
+
+/// How many argon2 hashes run at once, and how many requests may wait for one. Each hash
+/// takes 19 MiB for tens of milliseconds, so these bound both CPU and memory: a login
+/// flood gets fast 503s instead of growing the process until the kernel kills it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashingLimits {
+    pub concurrency: usize,
+    pub queue: usize,
+}
+
+/// Rate limits shared by all replicas (counted in Redis). `None` turns one off.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    pub login_per_account: Option<Rate>,
+    pub login_per_address: Option<Rate>,
+    pub signup_per_address: Option<Rate>,
+    pub kakao_per_address: Option<Rate>,
+    pub locker_per_user: Option<Rate>,
+}
+
+/// `count` requests per `period`, all of which may come at once; after that one more
+/// every `period / count` (a generic cell rate: a sliding window without its memory).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    pub count: u32,
+    pub period: Duration,
+}
+
+impl Rate {
+    /// `"10/15m"`, `"600/1h"`, or `off`.
+    pub fn parse(text: &str) -> Result<Option<Self>, String> {
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        let (count, period) = text
+            .split_once('/')
+            .ok_or_else(|| format!("{text:?}: expected COUNT/PERIOD such as 10/15m, or off"))?;
+        let count: u32 = count
+            .trim()
+            .parse()
+            .map_err(|_| format!("{text:?}: {count:?} is not a whole number"))?;
+        let period = shared::config::parse_duration(period.trim())?;
+        if count == 0 || period.is_zero() {
+            return Err(format!(
+                "{text:?}: count and period must be above zero (or say off)"
+            ));
+        }
+        Ok(Some(Self { count, period }))
+    }
 }
 
 #[derive(Clone, Debug)]
 pub struct KakaoConfig {
     pub client_id: String,
-    pub client_secret: Option<String>,
+    pub client_secret: Option<SecretString>,
     pub redirect_uri: Url,
     pub authorize_url: Url,
     pub token_url: Url,
@@ -47,20 +124,6 @@ pub struct KakaoConfig {
     pub timeout: Duration,
     /// Where the browser lands after a successful Kakao login.
     pub success_redirect: String,
-}
-
-// The key never appears in logs or panics.
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("listen_addr", &self.listen_addr)
-            .field("instance_id", &self.instance_id)
-            .field("redis_pool_size", &self.redis_pool_size)
-            .field("session_idle_timeout", &self.session_idle_timeout)
-            .field("session_cookie_secure", &self.session_cookie_secure)
-            .field("kakao", &self.kakao.is_some())
-            .finish_non_exhaustive()
-    }
 }
 
 impl Config {
@@ -74,7 +137,7 @@ impl Config {
             None => None,
             Some(client_id) => Some(KakaoConfig {
                 client_id,
-                client_secret: s.raw("KAKAO_CLIENT_SECRET"),
+                client_secret: s.raw("KAKAO_CLIENT_SECRET").map(SecretString::from),
                 redirect_uri: url(&s, "KAKAO_REDIRECT_URI", None)?,
                 authorize_url: url(
                     &s,
@@ -99,7 +162,7 @@ impl Config {
             listen_addr: s.parse_or("WAS_LISTEN_ADDR", SocketAddr::from(([0, 0, 0, 0], 8080)))?,
             instance_id: s.raw("WAS_INSTANCE_ID").unwrap_or_else(default_instance_id),
             database_url: match (s.raw("DATABASE_URL"), s.raw("PGHOST")) {
-                (Some(url), _) => Some(url),
+                (Some(url), _) => Some(SecretString::from(url)),
                 (None, Some(_)) => None,
                 (None, None) => {
                     return Err(ConfigError::new(
@@ -110,15 +173,17 @@ impl Config {
             },
             database_max_connections: s.parse_or("DATABASE_MAX_CONNECTIONS", 10)?,
             database_timeout: s.duration_or("DATABASE_TIMEOUT", Duration::from_secs(2))?,
-            redis_url: s.required_string("REDIS_URL")?,
-            redis_password: s.raw("REDIS_PASSWORD"),
+            redis_url: SecretString::from(s.required_string("REDIS_URL")?),
+            redis_password: s.raw("REDIS_PASSWORD").map(SecretString::from),
             redis_pool_size: s.parse_or("REDIS_POOL_SIZE", 4)?,
             redis_timeout: s.duration_or("REDIS_TIMEOUT", Duration::from_secs(1))?,
             session_idle_timeout: s
                 .duration_or("SESSION_IDLE_TIMEOUT", Duration::from_secs(30 * 60))?,
+            session_absolute_timeout: s
+                .duration_or("SESSION_ABSOLUTE_TIMEOUT", Duration::from_secs(24 * 3600))?,
             session_cookie_name: s.string_or("SESSION_COOKIE_NAME", "upbrella_sid"),
             session_cookie_secure: s.bool_or("SESSION_COOKIE_SECURE", false)?,
-            bank_key,
+            bank_key: BankKey(bank_key),
             allowed_origins: s
                 .raw("ALLOWED_ORIGINS")
                 .map(|v| {
@@ -129,10 +194,26 @@ impl Config {
                 })
                 .unwrap_or_default(),
             kakao,
+            proxy_secret: s.raw("WAS_PROXY_SECRET").map(SecretString::from),
+            proxy_secret_header: HeaderName::try_from(
+                s.string_or("WAS_PROXY_SECRET_HEADER", "x-upbrella-proxy-secret")
+                    .to_ascii_lowercase(),
+            )
+            .map_err(|e| ConfigError::new("WAS_PROXY_SECRET_HEADER", e))?,
+            password_hashing: hashing_limits(&s)?,
+            rate_limits: RateLimits {
+                login_per_account: rate(&s, "RATE_LIMIT_LOGIN_PER_ACCOUNT", "10/15m")?,
+                login_per_address: rate(&s, "RATE_LIMIT_LOGIN_PER_ADDRESS", "600/10m")?,
+                signup_per_address: rate(&s, "RATE_LIMIT_SIGNUP_PER_ADDRESS", "100/1h")?,
+                kakao_per_address: rate(&s, "RATE_LIMIT_KAKAO_PER_ADDRESS", "300/10m")?,
+                locker_per_user: rate(&s, "RATE_LIMIT_LOCKER_PER_USER", "10/1h")?,
+            },
+            idempotency_ttl: s.duration_or("IDEMPOTENCY_TTL", Duration::from_secs(24 * 3600))?,
             request_timeout: s.duration_or("WAS_REQUEST_TIMEOUT", Duration::from_secs(30))?,
             header_read_timeout: s
                 .duration_or("WAS_HEADER_READ_TIMEOUT", Duration::from_secs(10))?,
             idle_timeout: s.duration_or("WAS_IDLE_TIMEOUT", Duration::from_secs(75))?,
+            max_connections: s.parse_or("WAS_MAX_CONNECTIONS", 4096)?,
             shutdown_grace: s.duration_or("WAS_SHUTDOWN_GRACE", Duration::from_secs(20))?,
             migrate_on_start: s.bool_or("WAS_MIGRATE_ON_START", false)?,
         };
@@ -145,6 +226,12 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        if config.session_absolute_timeout < config.session_idle_timeout {
+            return Err(ConfigError::new(
+                "SESSION_ABSOLUTE_TIMEOUT",
+                "must not be shorter than SESSION_IDLE_TIMEOUT",
+            ));
+        }
         if config.session_idle_timeout < Duration::from_secs(1) {
             return Err(ConfigError::new(
                 "SESSION_IDLE_TIMEOUT",
@@ -153,6 +240,46 @@ impl Config {
         }
         Ok(config)
     }
+}
+
+impl Config {
+    /// The session cookie's name as sent. With `Secure`, it carries the `__Host-` prefix,
+    /// which browsers accept only from HTTPS, with `Path=/` and no `Domain`: a sibling
+    /// subdomain or a plain-HTTP page cannot plant or overwrite it.
+    pub fn session_cookie(&self) -> String {
+        if self.session_cookie_secure && !self.session_cookie_name.starts_with("__Host-") {
+            format!("__Host-{}", self.session_cookie_name)
+        } else {
+            self.session_cookie_name.clone()
+        }
+    }
+}
+
+fn rate(s: &Settings<'_>, var: &str, default: &str) -> Result<Option<Rate>, ConfigError> {
+    Rate::parse(&s.string_or(var, default)).map_err(|e| ConfigError::new(var, e))
+}
+
+/// Defaults sized to the machine: one hash per core, and no more at once than a quarter
+/// of the container's memory limit (cgroup v2 `memory.max`) can hold at 19 MiB each.
+fn hashing_limits(s: &Settings<'_>) -> Result<HashingLimits, ConfigError> {
+    const HASH_BYTES: u64 = 19 * 1024 * 1024;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let by_memory = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|m| m.trim().parse::<u64>().ok())
+        .map_or(usize::MAX, |limit| {
+            usize::try_from(limit / 4 / HASH_BYTES).unwrap_or(usize::MAX)
+        });
+    let default = cores.min(by_memory).max(1);
+    let concurrency = s.parse_or("PASSWORD_HASH_CONCURRENCY", default)?;
+    if concurrency == 0 {
+        return Err(ConfigError::new(
+            "PASSWORD_HASH_CONCURRENCY",
+            "must be at least 1",
+        ));
+    }
+    let queue = s.parse_or("PASSWORD_HASH_QUEUE", concurrency * 8)?;
+    Ok(HashingLimits { concurrency, queue })
 }
 
 fn url(s: &Settings<'_>, var: &str, default: Option<&str>) -> Result<Url, ConfigError> {
@@ -214,7 +341,10 @@ mod tests {
         assert_eq!(c.session_idle_timeout, Duration::from_secs(1800));
         assert!(!c.session_cookie_secure);
         assert!(c.kakao.is_none());
-        assert_eq!(c.bank_key[31], 0x1f);
+        assert_eq!(c.bank_key.0[31], 0x1f);
+        assert_eq!(c.session_cookie(), "upbrella_sid");
+        assert!(c.proxy_secret.is_none());
+        assert!(c.password_hashing.concurrency >= 1);
     }
 
     #[test]
@@ -231,7 +361,7 @@ mod tests {
         env.remove("DATABASE_URL");
         env.insert("PGHOST", "db.internal");
         let c = Config::from_source(&env).expect("valid");
-        assert_eq!(c.database_url, None);
+        assert!(c.database_url.is_none());
     }
 
     #[test]
@@ -270,5 +400,61 @@ mod tests {
             c.allowed_origins,
             vec!["https://upbrella.example", "http://localhost:8000"]
         );
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let mut env = base();
+        env.insert("DATABASE_URL", "postgres://was:pg-pass-123@db/upbrella");
+        env.insert("REDIS_PASSWORD", "redis-pass-456");
+        env.insert("WAS_PROXY_SECRET", "proxy-secret-789");
+        env.insert("KAKAO_CLIENT_ID", "abc");
+        env.insert("KAKAO_CLIENT_SECRET", "kakao-secret-000");
+        env.insert("KAKAO_REDIRECT_URI", "http://localhost/cb");
+        let text = format!("{:?}", Config::from_source(&env).expect("valid"));
+        for secret in [
+            "pg-pass-123",
+            "redis-pass-456",
+            "proxy-secret-789",
+            "kakao-secret-000",
+            "30, 31",
+        ] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        assert!(text.contains("REDACTED"), "{text}");
+    }
+
+    #[test]
+    fn a_secure_cookie_gets_the_host_prefix() {
+        let mut env = base();
+        env.insert("SESSION_COOKIE_SECURE", "true");
+        let c = Config::from_source(&env).expect("valid");
+        assert_eq!(c.session_cookie(), "__Host-upbrella_sid");
+    }
+
+    #[test]
+    fn rates_parse_and_name_their_variable() {
+        assert_eq!(
+            Rate::parse("10/15m"),
+            Ok(Some(Rate {
+                count: 10,
+                period: Duration::from_secs(900)
+            }))
+        );
+        assert_eq!(Rate::parse("OFF"), Ok(None));
+        assert!(Rate::parse("0/1m").is_err());
+        assert!(Rate::parse("ten/1m").is_err());
+        let mut env = base();
+        env.insert("RATE_LIMIT_SIGNUP_PER_ADDRESS", "lots");
+        let err = Config::from_source(&env).unwrap_err();
+        assert_eq!(err.var, "RATE_LIMIT_SIGNUP_PER_ADDRESS");
+    }
+
+    #[test]
+    fn absolute_lifetime_cannot_be_shorter_than_idle() {
+        let mut env = base();
+        env.insert("SESSION_ABSOLUTE_TIMEOUT", "10m");
+        let err = Config::from_source(&env).unwrap_err();
+        assert_eq!(err.var, "SESSION_ABSOLUTE_TIMEOUT");
     }
 }

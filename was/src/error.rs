@@ -49,6 +49,10 @@ pub enum Error {
     /// 503: a dependency (Redis, PostgreSQL, Kakao) is not reachable right now.
     #[error("{0} is unavailable")]
     Unavailable(&'static str),
+    /// 503: this replica is at capacity for this kind of work (password hashing); the
+    /// client should retry in a moment.
+    #[error("{0} are at capacity")]
+    Busy(&'static str),
     /// 502: an upstream identity provider answered something unusable.
     #[error("{0}")]
     BadGateway(String),
@@ -82,7 +86,7 @@ impl Error {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -133,6 +137,9 @@ impl IntoResponse for Error {
                 tracing::warn!(dependency = what, "dependency unavailable");
                 format!("{what} is temporarily unavailable; please retry shortly")
             }
+            Self::Busy(_) => {
+                "요청이 몰려 지금은 처리할 수 없습니다. 잠시 후 다시 시도해 주세요.".to_owned()
+            }
             other => other.to_string(),
         };
         let mut response = problem(status, detail);
@@ -147,6 +154,11 @@ impl IntoResponse for Error {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+            }
+            Self::Busy(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
         }

@@ -3,6 +3,7 @@
 //! endpoint and reads the profile. Every URL is configuration, so tests and local runs
 //! point it at a stand-in provider.
 
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use url::Url;
 
@@ -84,7 +85,7 @@ impl KakaoClient {
             ("code", code),
         ];
         if let Some(secret) = &self.config.client_secret {
-            form.push(("client_secret", secret.as_str()));
+            form.push(("client_secret", secret.expose_secret()));
         }
         let response = self
             .http

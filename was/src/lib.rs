@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod kakao;
+pub mod limits;
 pub mod migrate;
 pub mod repo;
 pub mod startup;

@@ -6,6 +6,13 @@ use std::time::Duration;
 use shared::config::Env;
 use was::{Application, Config};
 
+/// mimalloc instead of glibc's malloc: argon2 allocates 19 MiB per hash, and glibc keeps
+/// such blocks in per-thread arenas after they are freed (its mmap threshold rises to
+/// meet them), so a login flood left a replica at gigabytes of resident memory for good.
+/// mimalloc returns freed large blocks to the system, and the process shrinks back.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const HELP: &str = "\
 was: the upbrella application server
 

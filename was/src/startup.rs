@@ -6,13 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fred::prelude::{Builder, ClientLike, ReconnectPolicy};
+use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::domain::bank::BankCipher;
+use crate::domain::password::PasswordHasher;
 use crate::kakao::KakaoClient;
+use crate::limits::RateLimiter;
 use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
@@ -61,8 +64,10 @@ impl Application {
             })?;
         let state = AppState {
             db,
-            redis,
-            cipher: BankCipher::new(&config.bank_key),
+            redis: redis.clone(),
+            cipher: BankCipher::new(&config.bank_key.0),
+            hasher: Arc::new(PasswordHasher::new(config.password_hashing)),
+            limiter: RateLimiter::new(redis.clone(), &config),
             kakao,
             config: Arc::new(config),
         };
@@ -91,18 +96,55 @@ impl Application {
             idle_timeout: config.idle_timeout,
             grace_period: config.shutdown_grace,
             max_header_bytes: 64 * 1024,
+            max_connections: config.max_connections,
+            max_connections_per_ip: None,
         };
         let router = crate::http::router(self.state.clone());
+        let sweeper = tokio::spawn(sweep_idempotency_keys(
+            self.state.db.clone(),
+            config.idempotency_ttl,
+        ));
         tracing::info!(addr = %self.local_addr(), instance = %config.instance_id, "WAS listening");
         shared::serve::serve(self.listener, router, options, shutdown).await;
+        sweeper.abort();
         let _ = self.state.redis.quit().await;
         self.state.db.close().await;
     }
 }
 
+/// Deletes stored idempotent responses older than `ttl`, every few minutes (each replica
+/// does; the deletes are idempotent). They hold locker passwords, which must not outlive
+/// their use.
+async fn sweep_idempotency_keys(db: PgPool, ttl: Duration) {
+    let every = (ttl / 4).clamp(Duration::from_secs(1), Duration::from_secs(600));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let swept = sqlx::query(
+            "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)",
+        )
+        .bind(ttl.as_secs_f64())
+        .execute(&db)
+        .await;
+        match swept {
+            Ok(done) if done.rows_affected() > 0 => {
+                tracing::info!(
+                    deleted = done.rows_affected(),
+                    "expired idempotency keys deleted"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "idempotency sweep failed; retrying later"),
+        }
+    }
+}
+
 pub fn database_pool(config: &Config) -> Result<PgPool, StartError> {
     let options = match &config.database_url {
-        Some(url) => PgConnectOptions::from_str(url).map_err(StartError::DatabaseUrl)?,
+        Some(url) => {
+            PgConnectOptions::from_str(url.expose_secret()).map_err(StartError::DatabaseUrl)?
+        }
         // libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE.
         None => PgConnectOptions::new(),
     }
@@ -119,10 +161,10 @@ pub fn database_pool(config: &Config) -> Result<PgPool, StartError> {
 }
 
 fn redis_pool(config: &Config) -> Result<fred::clients::Pool, StartError> {
-    let mut redis_config =
-        fred::prelude::Config::from_url(&config.redis_url).map_err(StartError::RedisUrl)?;
+    let mut redis_config = fred::prelude::Config::from_url(config.redis_url.expose_secret())
+        .map_err(StartError::RedisUrl)?;
     if let Some(password) = &config.redis_password {
-        redis_config.password = Some(password.clone());
+        redis_config.password = Some(password.expose_secret().to_owned());
     }
     let timeout = config.redis_timeout;
     let mut builder = Builder::from_config(redis_config);

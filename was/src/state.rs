@@ -1,5 +1,6 @@
 //! What every handler can reach: the database pool, the Redis pool (sessions, readiness),
-//! the bank-account cipher, the Kakao client and the configuration.
+//! the bank-account cipher, the bounded password hasher, the rate limiter, the Kakao
+//! client and the configuration.
 
 use std::sync::Arc;
 
@@ -8,13 +9,17 @@ use sqlx::PgPool;
 
 use crate::config::Config;
 use crate::domain::bank::BankCipher;
+use crate::domain::password::PasswordHasher;
 use crate::kakao::KakaoClient;
+use crate::limits::RateLimiter;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
     pub redis: fred::clients::Pool,
     pub cipher: BankCipher,
+    pub hasher: Arc<PasswordHasher>,
+    pub limiter: RateLimiter,
     pub kakao: Option<Arc<KakaoClient>>,
     pub config: Arc<Config>,
 }

@@ -36,6 +36,9 @@ pub struct Config {
     pub upstream_max_idle: usize,
     pub max_header_bytes: usize,
     pub max_body_bytes: u64,
+    pub body_timeout: Duration,
+    pub max_connections: usize,
+    pub max_connections_per_ip: Option<usize>,
     pub max_concurrent: usize,
     pub retry_buffer_bytes: usize,
     pub trusted_hops: usize,
@@ -220,6 +223,10 @@ impl Config {
             upstream_max_idle: s.parse_or(&var("UPSTREAM_MAX_IDLE"), 64)?,
             max_header_bytes: s.parse_or(&var("MAX_HEADER_BYTES"), 16 * 1024)?,
             max_body_bytes: s.parse_or(&var("MAX_BODY_BYTES"), 10 * 1024 * 1024)?,
+            body_timeout: d("BODY_TIMEOUT", Duration::from_secs(10))?,
+            max_connections: s.parse_or(&var("MAX_CONNECTIONS"), 4096)?,
+            max_connections_per_ip: Some(s.parse_or(&var("MAX_CONNECTIONS_PER_IP"), 0usize)?)
+                .filter(|n| *n > 0),
             max_concurrent: s.parse_or(&var("MAX_CONCURRENT"), 4096)?,
             retry_buffer_bytes: s.parse_or(&var("RETRY_BUFFER_BYTES"), 64 * 1024)?,
             trusted_hops: s.parse_or(&var("TRUSTED_HOPS"), 0)?,
@@ -239,6 +246,15 @@ impl Config {
             tls,
             instance_id: s.string_or(&var("INSTANCE_ID"), "web-proxy"),
         };
+        if config.max_connections == 0 {
+            return Err(ConfigError::new(
+                &var("MAX_CONNECTIONS"),
+                "must be at least 1",
+            ));
+        }
+        if config.body_timeout.is_zero() {
+            return Err(ConfigError::new(&var("BODY_TIMEOUT"), "must be above zero"));
+        }
         if config.max_header_bytes < 8192 {
             return Err(ConfigError::new(
                 &var("MAX_HEADER_BYTES"),

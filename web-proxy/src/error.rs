@@ -30,6 +30,9 @@ pub enum ProxyError {
     /// 504: no response in time.
     #[error("the upstream server did not answer in time")]
     Timeout,
+    /// 408: the client stopped sending its body.
+    #[error("the request body was not received in time")]
+    BodyTimeout,
     /// 413: the request body is larger than allowed.
     #[error("request body too large")]
     BodyTooLarge,
@@ -45,9 +48,15 @@ impl IntoResponse for ProxyError {
             Self::NoUpstream => StatusCode::SERVICE_UNAVAILABLE,
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
         };
         let mut r = problem(status, &self.to_string());
+        if status == StatusCode::REQUEST_TIMEOUT {
+            // The rest of the body may still trickle in; this connection is done.
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

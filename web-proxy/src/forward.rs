@@ -7,9 +7,17 @@
 //! `Idempotency-Key`) or the connection was never made, and no response byte has arrived.
 //! A retry-able request waiting on an address that gets ejected meanwhile (a hung
 //! replica) gives up on it at once and goes to another.
+//!
+//! The client's body passes through [`ClientBody`] (size limit, progress deadline). A
+//! failure counts against the upstream (passive ejection) only when it is the
+//! upstream's: a refused connection, or a reset or timeout after the request was sent
+//! whole. A client that stalls or vanishes mid-upload gets 408 or nothing, and the
+//! replica keeps its good name.
 
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -19,13 +27,14 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, StatusCode, Uri, Version};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::{Body as _, Frame, Incoming, SizeHint};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioIo;
 
 use crate::AppState;
+use crate::body::{BodyError, ClientBody};
 use crate::error::ProxyError;
 use crate::headers::{self, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PROTO};
 use crate::upstream::{Backend, Failure, InFlight};
@@ -70,15 +79,13 @@ fn is_idempotent(method: &Method, headers: &HeaderMap) -> bool {
     ) || headers.contains_key("idempotency-key")
 }
 
-fn is_body_too_large(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        cur = err.source();
+/// What a failed read of the client's body becomes.
+fn body_failure(e: &BodyError) -> ProxyError {
+    match e {
+        BodyError::TooLarge => ProxyError::BodyTooLarge,
+        BodyError::Stalled => ProxyError::BodyTimeout,
+        BodyError::Client(_) => ProxyError::BadRequest("the request body could not be read"),
     }
-    false
 }
 
 pub async fn proxy(
@@ -108,24 +115,18 @@ pub async fn proxy(
     if declared.is_some_and(|n| n > config.max_body_bytes) {
         return with_info(ProxyError::BodyTooLarge.into_response(), info);
     }
-    let limit = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
-    let mut outbound = if body.is_end_stream() || declared == Some(0) {
+    let client_body = ClientBody::new(body, config.max_body_bytes, config.body_timeout);
+    // Whether the upstream has had the whole request; a buffered body always has.
+    let sent_whole = client_body.sent_whole();
+    let mut outbound = if client_body.is_end_stream() || declared == Some(0) {
         Outbound::Empty
     } else if declared.is_some_and(|n| n <= config.retry_buffer_bytes as u64) {
-        match Limited::new(body, limit).collect().await {
+        match client_body.collect().await {
             Ok(collected) => Outbound::Buffered(collected.to_bytes()),
-            Err(e) if is_body_too_large(e.as_ref()) => {
-                return with_info(ProxyError::BodyTooLarge.into_response(), info);
-            }
-            Err(_) => {
-                return with_info(
-                    ProxyError::BadRequest("the request body could not be read").into_response(),
-                    info,
-                );
-            }
+            Err(e) => return with_info(body_failure(&e).into_response(), info),
         }
     } else {
-        Outbound::Streaming(Some(Body::new(Limited::new(body, limit))))
+        Outbound::Streaming(Some(Body::new(client_body)))
     };
     let idempotent = is_idempotent(&parts.method, &parts.headers);
 
@@ -219,15 +220,21 @@ pub async fn proxy(
                     return Ok((response, in_flight));
                 }
                 Err(Attempt::Failed(failure, e)) => {
-                    if let Some(e) = &e {
-                        if is_body_too_large(e) {
-                            return Err(ProxyError::BodyTooLarge);
-                        }
-                        tracing::warn!(upstream = %backend.addr, error = %e, kind = failure.as_str(), "upstream request failed");
-                    } else {
-                        tracing::warn!(upstream = %backend.addr, kind = failure.as_str(), "upstream request failed");
+                    if let Some(client_fault) = e.as_ref().and_then(|e| BodyError::find(e)) {
+                        tracing::info!(upstream = %backend.addr, error = %client_fault, "request body failed; upstream not blamed");
+                        return Err(body_failure(client_fault));
                     }
-                    backend.report_failure(failure, state.pool.policy());
+                    match &e {
+                        Some(e) => {
+                            tracing::warn!(upstream = %backend.addr, error = %e, kind = failure.as_str(), "upstream request failed")
+                        }
+                        None => {
+                            tracing::warn!(upstream = %backend.addr, kind = failure.as_str(), "upstream request failed")
+                        }
+                    }
+                    if is_upstream_fault(failure, outbound.replayable(), &sent_whole) {
+                        backend.report_failure(failure, state.pool.policy());
+                    }
                     failure
                 }
                 Err(Attempt::Ejected) => {
@@ -291,6 +298,14 @@ pub async fn proxy(
         _in_flight: in_flight,
     });
     with_info(Response::from_parts(head, body), info)
+}
+
+/// Whether a failed attempt says something about the upstream. A refused connection
+/// always does. A reset or a missing answer does only once the upstream had the whole
+/// request: before that the client may be the slow one. (A buffered body is handed over
+/// whole at once.)
+fn is_upstream_fault(failure: Failure, buffered: bool, sent_whole: &Arc<AtomicBool>) -> bool {
+    failure == Failure::Connect || buffered || sent_whole.load(Ordering::Relaxed)
 }
 
 fn with_info(mut response: Response, info: UpstreamInfo) -> Response {

@@ -95,9 +95,9 @@ pub fn forwarded(headers: &HeaderMap, peer: IpAddr, trusted_hops: usize, tls: bo
     let proto = trusted_value(&X_FORWARDED_PROTO)
         .filter(|p| p == "http" || p == "https")
         .unwrap_or_else(|| if tls { "https".into() } else { "http".into() });
-    let host = trusted_value(&X_FORWARDED_HOST)
-        .and_then(|h| HeaderValue::from_str(&h).ok())
-        .or_else(|| headers.get(header::HOST).cloned());
+    // The client's own `Host`, never a forwarded one: the ALB does not set
+    // `X-Forwarded-Host`, so any value of it came from the client.
+    let host = headers.get(header::HOST).cloned();
     Forwarded {
         client_ip,
         xff: chain.join(", "),

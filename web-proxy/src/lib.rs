@@ -8,6 +8,7 @@
 //! `observe` (request id, access log, metrics, load shedding), `lifecycle` (health and
 //! draining), `tls`.
 
+pub mod body;
 pub mod config;
 pub mod error;
 pub mod forward;
@@ -192,6 +193,8 @@ impl Proxy {
             idle_timeout: config.idle_timeout,
             grace_period: config.shutdown_grace,
             max_header_bytes: config.max_header_bytes,
+            max_connections: config.max_connections,
+            max_connections_per_ip: config.max_connections_per_ip,
         };
         let lifecycle = Arc::clone(&state.lifecycle);
         let drain = config.drain_period;

@@ -1,15 +1,21 @@
 //! Bank accounts for deposit refunds: parsed at the edge, encrypted at rest with
 //! AES-256-GCM (an AEAD: tampering is detected, unlike the original's AES-CBC).
 //!
-//! Stored form: a version byte (1), a random 96-bit nonce, then ciphertext and tag. The
+//! Stored form: a version byte (2), a random 96-bit nonce, then ciphertext and tag. The
 //! version byte leaves room for key rotation.
+//!
+//! Each ciphertext is bound to the row that holds it: the row's table and id are the
+//! AEAD's associated data. Someone who can write the database (but not read the key)
+//! therefore cannot move one user's sealed account onto another row to have a refund
+//! paid to it; a moved ciphertext fails to decrypt. (Version 1, without this binding,
+//! never reached production and is not read.)
 
-use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
+use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 
 use crate::error::Error;
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 const NONCE_LEN: usize = 12;
 
 /// A bank name and account number as entered by a user.
@@ -44,6 +50,22 @@ impl BankAccount {
     }
 }
 
+/// The row a sealed bank account belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    User(i64),
+    Rental(i64),
+}
+
+impl Owner {
+    fn associated_data(self) -> String {
+        match self {
+            Self::User(id) => format!("upbrella/users/{id}/bank_account"),
+            Self::Rental(id) => format!("upbrella/rentals/{id}/bank_account"),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct BankCipher {
     cipher: Aes256Gcm,
@@ -56,11 +78,16 @@ impl BankCipher {
         }
     }
 
-    pub fn encrypt(&self, plaintext: &str) -> Result<Vec<u8>, Error> {
+    pub fn encrypt(&self, plaintext: &str, owner: Owner) -> Result<Vec<u8>, Error> {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let aad = owner.associated_data();
+        let payload = Payload {
+            msg: plaintext.as_bytes(),
+            aad: aad.as_bytes(),
+        };
         let ciphertext = self
             .cipher
-            .encrypt(&nonce, plaintext.as_bytes())
+            .encrypt(&nonce, payload)
             .map_err(|_| Error::internal("bank account encryption failed"))?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + ciphertext.len());
         out.push(VERSION);
@@ -69,7 +96,7 @@ impl BankCipher {
         Ok(out)
     }
 
-    pub fn decrypt(&self, stored: &[u8]) -> Result<String, Error> {
+    pub fn decrypt(&self, stored: &[u8], owner: Owner) -> Result<String, Error> {
         let (version, rest) = stored
             .split_first()
             .ok_or_else(|| Error::internal("empty encrypted bank account"))?;
@@ -77,11 +104,18 @@ impl BankCipher {
             return Err(Error::internal("unknown encrypted bank account format"));
         }
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+        let aad = owner.associated_data();
+        let payload = Payload {
+            msg: ciphertext,
+            aad: aad.as_bytes(),
+        };
         let plain = self
             .cipher
-            .decrypt(Nonce::from_slice(nonce), ciphertext)
+            .decrypt(Nonce::from_slice(nonce), payload)
             .map_err(|_| {
-                Error::internal("bank account decryption failed (wrong key or tampered data)")
+                Error::internal(
+                    "bank account decryption failed (wrong key, tampered data, or moved from another row)",
+                )
             })?;
         String::from_utf8(plain).map_err(Error::internal)
     }
@@ -111,25 +145,51 @@ mod tests {
     #[test]
     fn encryption_round_trips_and_never_repeats() {
         let c = BankCipher::new(&[7; 32]);
-        let a = c.encrypt("110-123-456789").expect("encrypt");
-        let b = c.encrypt("110-123-456789").expect("encrypt");
+        let a = c
+            .encrypt("110-123-456789", Owner::User(1))
+            .expect("encrypt");
+        let b = c
+            .encrypt("110-123-456789", Owner::User(1))
+            .expect("encrypt");
         assert_ne!(a, b, "a fresh nonce each time");
         assert!(
             !a.windows(6).any(|w| w == b"110-12"),
             "plaintext must not appear"
         );
-        assert_eq!(c.decrypt(&a).expect("decrypt"), "110-123-456789");
+        assert_eq!(
+            c.decrypt(&a, Owner::User(1)).expect("decrypt"),
+            "110-123-456789"
+        );
     }
 
     #[test]
     fn tampering_or_a_wrong_key_is_detected() {
         let c = BankCipher::new(&[7; 32]);
-        let mut a = c.encrypt("110-123-456789").expect("encrypt");
+        let mut a = c
+            .encrypt("110-123-456789", Owner::User(1))
+            .expect("encrypt");
         let last = a.len() - 1;
         a[last] ^= 1;
-        assert!(c.decrypt(&a).is_err());
-        let good = c.encrypt("110-123-456789").expect("encrypt");
-        assert!(BankCipher::new(&[8; 32]).decrypt(&good).is_err());
+        assert!(c.decrypt(&a, Owner::User(1)).is_err());
+        let good = c
+            .encrypt("110-123-456789", Owner::User(1))
+            .expect("encrypt");
+        assert!(
+            BankCipher::new(&[8; 32])
+                .decrypt(&good, Owner::User(1))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_ciphertext_moved_to_another_row_does_not_decrypt() {
+        let c = BankCipher::new(&[7; 32]);
+        let sealed = c
+            .encrypt("110-123-456789", Owner::User(1))
+            .expect("encrypt");
+        assert!(c.decrypt(&sealed, Owner::User(2)).is_err());
+        assert!(c.decrypt(&sealed, Owner::Rental(1)).is_err());
+        assert!(c.decrypt(&sealed, Owner::User(1)).is_ok());
     }
 
     #[test]

@@ -10,13 +10,15 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::password::{self, Password};
+use crate::domain::password::Password;
 use crate::domain::values::{Email, Name, Phone};
 use crate::error::{Error, Result, ResultExt};
+use crate::http::edge::ClientAddr;
 use crate::http::extract::{Json, Query};
 use crate::http::me::user_view;
 use crate::http::session;
 use crate::http::views::UserView;
+use crate::limits::{Limit, Subject};
 use crate::repo::users::{self, Identity};
 use crate::state::AppState;
 
@@ -43,16 +45,23 @@ pub struct SignUp {
     pub phone: String,
 }
 
-/// Creates a local account and logs it in.
+/// Creates a local account and logs it in. Limited per client address.
 #[utoipa::path(post, path = "/auth/signup", tag = "auth", responses(
     (status = 201, body = UserView), (status = 403, description = "banned identity", body = crate::error::Problem),
     (status = 409, description = "e-mail taken", body = crate::error::Problem),
-    (status = 422, body = crate::error::Problem)))]
+    (status = 422, body = crate::error::Problem),
+    (status = 429, description = "too many sign-ups from this address", body = crate::error::Problem),
+    (status = 503, description = "busy, or the session store is down", body = crate::error::Problem)))]
 pub async fn sign_up(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     session: Session,
     Json(body): Json<SignUp>,
 ) -> Result<(StatusCode, Json<UserView>)> {
+    state
+        .limiter
+        .check(Limit::SignupPerAddress, Subject::Address(client))
+        .await?;
     let email = Email::parse(&body.email)?;
     let password = Password::parse(&body.password)?;
     let name = Name::parse(&body.name)?;
@@ -60,7 +69,7 @@ pub async fn sign_up(
     if users::is_blacklisted(&state.db, &Identity::Local(email.as_str())).await? {
         return Err(Error::forbidden("this identity is banned"));
     }
-    let hash = password::hash(password).await?;
+    let hash = state.hasher.hash(password).await?;
     let id: i64 = sqlx::query_scalar("INSERT INTO users (email, password_hash, name, phone) VALUES ($1, $2, $3, $4) RETURNING id")
         .bind(email.as_str())
         .bind(hash)
@@ -80,20 +89,29 @@ pub struct LogIn {
     pub password: String,
 }
 
-/// Logs in with e-mail and password. The session id is replaced.
+/// Logs in with e-mail and password. The session id is replaced. Attempts are limited
+/// per account and per client address; whether an identity is banned is told only to
+/// someone who knows its password.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", responses(
     (status = 200, body = UserView), (status = 401, body = crate::error::Problem),
     (status = 403, description = "banned", body = crate::error::Problem),
-    (status = 503, description = "session store down", body = crate::error::Problem)))]
+    (status = 429, description = "too many attempts for this account or from this address", body = crate::error::Problem),
+    (status = 503, description = "busy, or the session store is down", body = crate::error::Problem)))]
 pub async fn log_in(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     session: Session,
     Json(body): Json<LogIn>,
 ) -> Result<Json<UserView>> {
+    state
+        .limiter
+        .check(Limit::LoginPerAddress, Subject::Address(client))
+        .await?;
     let email = Email::parse(&body.email).map_err(|_| Error::BadCredentials)?;
-    if users::is_blacklisted(&state.db, &Identity::Local(email.as_str())).await? {
-        return Err(Error::forbidden("this identity is banned"));
-    }
+    state
+        .limiter
+        .check(Limit::LoginPerAccount, Subject::Account(email.as_str()))
+        .await?;
     let row: Option<(i64, Option<String>, bool)> =
         sqlx::query_as("SELECT id, password_hash, is_admin FROM users WHERE lower(email) = $1 AND status = 'active'")
             .bind(email.as_str())
@@ -103,10 +121,13 @@ pub async fn log_in(
         Some((id, hash, admin)) => (Some(id), hash, admin),
         None => (None, None, false),
     };
-    let matches = password::verify(body.password, hash).await?;
+    let matches = state.hasher.verify(body.password, hash).await?;
     let Some(id) = id.filter(|_| matches) else {
         return Err(Error::BadCredentials);
     };
+    if users::is_blacklisted(&state.db, &Identity::Local(email.as_str())).await? {
+        return Err(Error::forbidden("this identity is banned"));
+    }
     session::log_in(&state, &session, id, is_admin).await?;
     tracing::info!(user_id = id, "user logged in");
     Ok(Json(user_view(&state, id).await?))
@@ -152,14 +173,20 @@ pub struct KakaoCallback {
 /// logs in and redirects to the front-end.
 #[utoipa::path(get, path = "/auth/kakao/callback", tag = "auth", params(KakaoCallback), responses(
     (status = 302, description = "logged in; to the front-end"), (status = 400, body = crate::error::Problem),
-    (status = 403, description = "banned", body = crate::error::Problem)))]
+    (status = 403, description = "banned", body = crate::error::Problem),
+    (status = 429, description = "too many callbacks from this address", body = crate::error::Problem)))]
 pub async fn kakao_callback(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     session: Session,
     headers: HeaderMap,
     Query(query): Query<KakaoCallback>,
 ) -> Result<Response> {
     let kakao = state.kakao.as_ref().ok_or(Error::NotFound("Kakao login"))?;
+    state
+        .limiter
+        .check(Limit::KakaoPerAddress, Subject::Address(client))
+        .await?;
     if let Some(error) = query.error {
         return Err(Error::BadRequest(format!(
             "Kakao login was not completed: {error}"

@@ -4,7 +4,8 @@
 //! 403 when the browser says it comes from another site. Browsers say so in
 //! `Sec-Fetch-Site` (`cross-site` or `same-site` is refused; `same-origin` and `none`,
 //! a typed URL or bookmark, pass). Older browsers send only `Origin`, which must then
-//! name the same host as the request or one of `ALLOWED_ORIGINS`. A request with neither
+//! name the same scheme and host as the request or one of `ALLOWED_ORIGINS`;
+//! `Origin: null` is always refused. A request with neither
 //! header does not come from a browser form and passes (curl, server-to-server), which
 //! is safe because a cross-site page cannot make a browser omit both. This is the
 //! algorithm of Go's `http.CrossOriginProtection`; it needs no token, so the front-end
@@ -42,6 +43,11 @@ pub async fn same_origin_only(
 fn is_allowed(headers: &HeaderMap, allowed_origins: &[String]) -> bool {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let origin = header("origin").map(|o| o.trim_end_matches('/').to_ascii_lowercase());
+    // `Origin: null` (sandboxed frames, data: URLs, some redirects) names no site at all;
+    // nothing legitimate of ours sends it.
+    if origin.as_deref() == Some("null") {
+        return false;
+    }
     let trusted = origin
         .as_deref()
         .is_some_and(|o| allowed_origins.iter().any(|a| a == o));
@@ -56,10 +62,15 @@ fn is_allowed(headers: &HeaderMap, allowed_origins: &[String]) -> bool {
     if trusted {
         return true;
     }
-    // `Origin: null` (sandboxed frames, some redirects) never matches a host.
-    let origin_host = origin.split_once("://").map(|(_, host)| host);
-    let hosts = [header("x-forwarded-host"), header("host")];
-    origin_host.is_some_and(|oh| hosts.iter().flatten().any(|h| h.eq_ignore_ascii_case(oh)))
+    // Scheme and host must both match what the client used: `http://` pages of the same
+    // host (a network attacker can inject those) must not act on the `https://` site.
+    // A browser cannot set these headers, so they are safe to compare with: web-proxy
+    // sets `X-Forwarded-Proto` and `X-Forwarded-Host` from the client's connection.
+    let scheme = header("x-forwarded-proto")
+        .and_then(|p| p.split(',').next())
+        .map_or("http", str::trim);
+    let host = header("x-forwarded-host").or(header("host"));
+    host.is_some_and(|h| origin == format!("{}://{}", scheme, h.to_ascii_lowercase()))
 }
 
 #[cfg(test)]
@@ -128,9 +139,37 @@ mod tests {
         assert!(is_allowed(
             &headers(&[
                 ("origin", "https://upbrella.example"),
+                ("x-forwarded-proto", "https"),
                 ("x-forwarded-host", "upbrella.example"),
                 ("host", "internal-alb")
             ]),
+            &[]
+        ));
+    }
+
+    #[test]
+    fn the_scheme_must_match_too() {
+        assert!(!is_allowed(
+            &headers(&[
+                ("origin", "http://upbrella.example"),
+                ("x-forwarded-proto", "https"),
+                ("x-forwarded-host", "upbrella.example"),
+            ]),
+            &[]
+        ));
+        assert!(!is_allowed(
+            &headers(&[
+                ("origin", "https://localhost:8000"),
+                ("host", "localhost:8000")
+            ]),
+            &[]
+        ));
+    }
+
+    #[test]
+    fn a_null_origin_is_refused_even_with_fetch_metadata() {
+        assert!(!is_allowed(
+            &headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")]),
             &[]
         ));
     }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::bank::{self, BankAccount};
+use crate::domain::bank::{self, BankAccount, Owner};
 use crate::error::{Error, Result};
 use crate::http::extract::Json;
 use crate::http::session::{self, CurrentUser};
@@ -47,7 +47,7 @@ pub async fn user_view(state: &AppState, id: i64) -> Result<UserView> {
     let bank = match (row.bank_name, row.bank_account) {
         (Some(bank_name), Some(sealed)) => Some(BankView {
             bank_name,
-            account_number: bank::mask(&state.cipher.decrypt(&sealed)?),
+            account_number: bank::mask(&state.cipher.decrypt(&sealed, Owner::User(row.id))?),
         }),
         _ => None,
     };
@@ -166,7 +166,9 @@ pub async fn set_bank_account(
     Json(body): Json<BankAccountInput>,
 ) -> Result<Json<UserView>> {
     let account = BankAccount::parse(&body.bank_name, &body.account_number)?;
-    let sealed = state.cipher.encrypt(&account.number)?;
+    let sealed = state
+        .cipher
+        .encrypt(&account.number, Owner::User(user.id))?;
     sqlx::query("UPDATE users SET bank_name = $2, bank_account = $3 WHERE id = $1")
         .bind(user.id)
         .bind(&account.bank_name)

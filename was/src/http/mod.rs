@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod csrf;
+pub mod edge;
 pub mod extract;
 pub mod me;
 pub mod observe;
@@ -72,7 +73,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn router(state: AppState) -> Router {
     let config = &state.config;
     let sessions = SessionManagerLayer::new(RedisStore::new(state.redis.clone()))
-        .with_name(config.session_cookie_name.clone())
+        .with_name(config.session_cookie())
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.session_cookie_secure)
@@ -102,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(from_fn_with_state(state.clone(), observe::request_context))
+                .layer(from_fn_with_state(state.clone(), edge::client_address))
                 .layer(tower_http::catch_panic::CatchPanicLayer::custom(
                     observe::panic_response,
                 ))

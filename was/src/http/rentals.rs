@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::bank::BankAccount;
+use crate::domain::bank::{BankAccount, Owner};
 use crate::domain::locker;
 use crate::domain::values::Report;
 use crate::error::{Error, Result, ResultExt};
@@ -29,6 +29,7 @@ use crate::http::extract::{Json, Path, Query};
 use crate::http::me::rental_by_id;
 use crate::http::session::CurrentUser;
 use crate::http::views::{RentResult, RentalView};
+use crate::limits::{Limit, Subject};
 use crate::repo::stores;
 use crate::state::AppState;
 
@@ -95,7 +96,7 @@ pub struct RentRequest {
         (status = 404, body = crate::error::Problem),
         (status = 409, description = "not rentable, not at that store, or the user already rents one", body = crate::error::Problem),
         (status = 422, body = crate::error::Problem),
-        (status = 429, description = "the store's locker issued a password less than 60 s ago", body = crate::error::Problem)))]
+        (status = 429, description = "the store's locker issued a password less than 60 s ago, or this user asked for too many locker passwords", body = crate::error::Problem)))]
 pub async fn rent(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -106,7 +107,7 @@ pub async fn rent(
     let key = idempotency_key(&headers)?;
     let mut tx = state.db.begin().await?;
     if let Some(key) = &key {
-        if let Some(replay) = claim_key(&mut tx, user.id, key, "rent", &body).await? {
+        if let Some(replay) = claim_key(&mut tx, &state, user.id, key, "rent", &body).await? {
             return Ok(replay);
         }
     }
@@ -137,7 +138,7 @@ pub async fn rent(
     if !stores::is_in_service(&mut *tx, body.store_id).await? {
         return Err(Error::conflict("this store is not in service"));
     }
-    let locker_password = issue_locker_password(&mut tx, body.store_id).await?;
+    let locker_password = issue_locker_password(&mut tx, &state, user.id, body.store_id).await?;
     let rental_id: i64 = sqlx::query_scalar(
         "INSERT INTO rentals (umbrella_id, user_id, rent_store_id, condition_report) VALUES ($1, $2, $3, $4) RETURNING id",
     )
@@ -180,6 +181,8 @@ pub async fn rent(
 
 async fn issue_locker_password(
     tx: &mut Transaction<'_, Postgres>,
+    state: &AppState,
+    user_id: i64,
     store_id: i64,
 ) -> Result<Option<String>> {
     let locker: Option<(i64, String, i64, Option<OffsetDateTime>)> = sqlx::query_as(
@@ -191,6 +194,10 @@ async fn issue_locker_password(
     let Some((id, secret, counter, last_access)) = locker else {
         return Ok(None);
     };
+    state
+        .limiter
+        .check(Limit::LockerPerUser, Subject::User(user_id))
+        .await?;
     let now = OffsetDateTime::now_utc();
     if let Some(last) = last_access {
         let since = now - last;
@@ -324,7 +331,7 @@ pub async fn return_umbrella(
     let key = idempotency_key(&headers)?;
     let mut tx = state.db.begin().await?;
     if let Some(key) = &key {
-        if let Some(replay) = claim_key(&mut tx, user.id, key, "return", &body).await? {
+        if let Some(replay) = claim_key(&mut tx, &state, user.id, key, "return", &body).await? {
             return Ok(replay);
         }
     }
@@ -342,11 +349,9 @@ pub async fn return_umbrella(
             signature: body.signature.clone(),
         },
     )?;
-    let (bank_name, sealed) = match given_account {
-        Some(account) => (
-            account.bank_name.clone(),
-            state.cipher.encrypt(&account.number)?,
-        ),
+    // The account in plain text for a moment: it is sealed again for the rental's row.
+    let (bank_name, number) = match given_account {
+        Some(account) => (account.bank_name.clone(), account.number.clone()),
         None => {
             let saved: (Option<String>, Option<Vec<u8>>) =
                 sqlx::query_as("SELECT bank_name, bank_account FROM users WHERE id = $1")
@@ -354,7 +359,9 @@ pub async fn return_umbrella(
                     .fetch_one(&mut *tx)
                     .await?;
             match saved {
-                (Some(name), Some(sealed)) => (name, sealed),
+                (Some(name), Some(sealed)) => {
+                    (name, state.cipher.decrypt(&sealed, Owner::User(user.id))?)
+                }
                 _ => {
                     return Err(Error::invalid(
                         "a bank account is needed to refund the deposit",
@@ -371,6 +378,7 @@ pub async fn return_umbrella(
     .await?;
     let (rental_id, umbrella_id) =
         rental.ok_or_else(|| Error::conflict("you have no rented umbrella to return"))?;
+    let sealed = state.cipher.encrypt(&number, Owner::Rental(rental_id))?;
     sqlx::query(
         "UPDATE rentals SET returned_at = now(), return_store_id = $2, improvement_report = $3, bank_name = $4, bank_account = $5 \
          WHERE id = $1",
@@ -428,12 +436,24 @@ fn request_hash(operation: &str, body: &impl Serialize) -> Result<Vec<u8>> {
 /// was already used (waiting for a concurrent holder of the key to finish first).
 async fn claim_key(
     tx: &mut Transaction<'_, Postgres>,
+    state: &AppState,
     user_id: i64,
     key: &str,
     operation: &str,
     body: &impl Serialize,
 ) -> Result<Option<Response>> {
     let hash = request_hash(operation, body)?;
+    // An expired record is gone for good (it may hold a locker password): the key
+    // starts afresh. The sweep in `startup` removes the ones nobody reuses.
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 \
+         AND created_at < now() - make_interval(secs => $3)",
+    )
+    .bind(user_id)
+    .bind(key)
+    .bind(state.config.idempotency_ttl.as_secs_f64())
+    .execute(&mut **tx)
+    .await?;
     let claimed: Option<bool> = sqlx::query_scalar(
         "INSERT INTO idempotency_keys (user_id, key, operation, request_hash) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (user_id, key) DO NOTHING RETURNING true",

@@ -1,7 +1,9 @@
 //! Who is calling: the session (in Redis, through tower-sessions) and the extractors that
 //! turn it into a [`CurrentUser`] or an admin.
 //!
-//! Only the user id, the admin flag and a touch time live in the session. The session is
+//! Only the user id, the admin flag, the login time and a touch time live in the
+//! session. It ends after `SESSION_IDLE_TIMEOUT` without use (Redis expiry) and, however
+//! busy, `SESSION_ABSOLUTE_TIMEOUT` after login. The session is
 //! written only at login, at logout, and when it is touched to extend its inactivity
 //! expiry (at most once per `idle_timeout / 30`), because concurrent requests that both
 //! write one session lose a write. Every authenticated request still checks the user's
@@ -28,6 +30,10 @@ struct SessionUser {
     user_id: i64,
     is_admin: bool,
     touched_at: i64,
+    /// When the user logged in: the session ends `SESSION_ABSOLUTE_TIMEOUT` later,
+    /// however active. Sessions written before this field existed get it on first use.
+    #[serde(default)]
+    logged_in_at: Option<i64>,
 }
 
 /// A logged-in, active user.
@@ -75,10 +81,12 @@ pub async fn log_in(
     is_admin: bool,
 ) -> Result<(), Error> {
     bounded(state, session.cycle_id()).await?;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
     let user = SessionUser {
         user_id,
         is_admin,
-        touched_at: OffsetDateTime::now_utc().unix_timestamp(),
+        touched_at: now,
+        logged_in_at: Some(now),
     };
     bounded(state, session.insert(KEY, user)).await?;
     // Save now rather than after the response, so a Redis failure is a 503 here and
@@ -99,6 +107,16 @@ impl FromRequestParts<AppState> for CurrentUser {
         let Some(mut user) = bounded(state, session.get::<SessionUser>(KEY)).await? else {
             return Err(Error::Unauthenticated);
         };
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let lifetime =
+            i64::try_from(state.config.session_absolute_timeout.as_secs()).unwrap_or(i64::MAX);
+        if user
+            .logged_in_at
+            .is_some_and(|at| now.saturating_sub(at) >= lifetime)
+        {
+            bounded(state, session.flush()).await?;
+            return Err(Error::Unauthenticated);
+        }
         let row: Option<(String, bool)> =
             sqlx::query_as("SELECT status, is_admin FROM users WHERE id = $1")
                 .bind(user.user_id)
@@ -112,11 +130,14 @@ impl FromRequestParts<AppState> for CurrentUser {
                 return Err(Error::Unauthenticated);
             }
         };
-        let now = OffsetDateTime::now_utc().unix_timestamp();
         let touch_every =
             i64::try_from((state.config.session_idle_timeout / 30).as_secs()).unwrap_or(60);
-        if now - user.touched_at >= touch_every || user.is_admin != is_admin {
+        if now - user.touched_at >= touch_every
+            || user.is_admin != is_admin
+            || user.logged_in_at.is_none()
+        {
             user.touched_at = now;
+            user.logged_in_at.get_or_insert(now);
             user.is_admin = is_admin;
             bounded(state, session.insert(KEY, user)).await?;
         }

@@ -167,7 +167,17 @@ async fn session_cookie_is_http_only_lax_and_secure_only_when_configured() {
     let r = secure
         .post(&secure.client(), "/api/auth/signup", json!({"email": "s@example.com", "password": "password123", "name": "김", "phone": "01012345678"}))
         .await;
-    assert!(session_cookie(r.headers()).unwrap().contains("Secure"));
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-upbrella_sid="))
+        .expect("a Secure session cookie carries the __Host- prefix")
+        .to_owned();
+    assert!(cookie.contains("Secure"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    assert!(!cookie.contains("Domain"), "{cookie}");
 }
 
 #[tokio::test]

@@ -637,6 +637,9 @@ async fn a_banned_user_loses_the_session_at_once_and_cannot_come_back() {
         StatusCode::FORBIDDEN,
     )
     .await;
+    // The banned account was anonymised, so its old password matches nothing: the
+    // answer is the plain 401 anyone guessing gets, which tells nobody the identity
+    // is banned.
     problem(
         app.post(
             &app.client(),
@@ -644,7 +647,7 @@ async fn a_banned_user_loses_the_session_at_once_and_cannot_come_back() {
             json!({"email": "bad@example.com", "password": "password123"}),
         )
         .await,
-        StatusCode::FORBIDDEN,
+        StatusCode::UNAUTHORIZED,
     )
     .await;
     // Lifting the ban lets the identity sign up again, as a new account.

@@ -1,5 +1,6 @@
 //! Admin: rentals, deposit confirmations, reports.
 
+use crate::domain::bank::Owner;
 use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -83,7 +84,7 @@ fn to_view(state: &AppState, r: AdminRentalRow) -> Result<AdminRentalView> {
     let account_number = r
         .bank_account
         .as_deref()
-        .map(|b| state.cipher.decrypt(b))
+        .map(|b| state.cipher.decrypt(b, Owner::Rental(r.id)))
         .transpose()?;
     Ok(AdminRentalView {
         id: r.id,
