@@ -32,7 +32,8 @@ LABEL org.opencontainers.image.title="upbrella-was" \
       org.opencontainers.image.licenses="MIT"
 COPY --from=build /out/was /app/was
 USER 65532:65532
-ENV WAS_LISTEN_ADDR=0.0.0.0:8080 LOG_FORMAT=json
+# MIMALLOC_PURGE_DELAY=0: give freed memory back to the system at once (see was/src/main.rs).
+ENV WAS_LISTEN_ADDR=0.0.0.0:8080 LOG_FORMAT=json MIMALLOC_PURGE_DELAY=0
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 CMD ["/app/was", "healthcheck"]
 ENTRYPOINT ["/app/was"]

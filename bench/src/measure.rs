@@ -63,25 +63,7 @@ impl Cpu {
     }
 }
 
-fn status_kib(pid: i32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-pub fn rss_kib(pid: i32) -> u64 {
-    status_kib(pid, "VmRSS:")
-}
-
-pub fn peak_rss_kib(pid: i32) -> u64 {
-    status_kib(pid, "VmHWM:")
-}
+pub use stack::process::{peak_rss_kib, rss_kib};
 
 /// Direct children of `pid`.
 pub fn children(pid: i32) -> Vec<i32> {
@@ -299,5 +281,80 @@ pub async fn rent_return(
         p99_us: pct(0.99),
         p999_us: pct(0.999),
         connections: users.len(),
+    })
+}
+
+/// What a login flood did to the WAS replicas.
+pub struct Flood {
+    pub clients: usize,
+    pub duration: Duration,
+    pub requests: usize,
+    pub checked: usize,
+    pub refused: usize,
+    pub other: usize,
+    /// Per replica: before, highest sampled during, and a few seconds after (KiB).
+    pub rss: Vec<(u64, u64, u64)>,
+}
+
+/// `clients` clients post wrong passwords, each request for a new e-mail (a distributed
+/// guessing flood: per-account limits never trip, and the stack runs with the
+/// per-address limit off), for `duration`; the replicas' memory is sampled throughout.
+pub async fn login_flood(
+    base: &str,
+    clients: usize,
+    duration: Duration,
+    pids: &[i32],
+) -> Result<Flood, String> {
+    let before: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|i| {
+            let base = base.to_owned();
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut statuses = Vec::new();
+                let mut n = 0u64;
+                while started.elapsed() < duration {
+                    n += 1;
+                    let status = client
+                        .post(format!("{base}/api/auth/login"))
+                        .json(&json!({"email": format!("flood{i}-{n}@example.com"), "password": "guess-guess"}))
+                        .timeout(Duration::from_secs(10))
+                        .send()
+                        .await
+                        .map_or(0, |r| r.status().as_u16());
+                    statuses.push(status);
+                }
+                statuses
+            })
+        })
+        .collect();
+    let mut peak = before.clone();
+    while started.elapsed() < duration {
+        for (p, pid) in peak.iter_mut().zip(pids) {
+            *p = (*p).max(rss_kib(*pid));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.extend(t.await.map_err(|e| e.to_string())?);
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
+    let count = |code: u16| statuses.iter().filter(|s| **s == code).count();
+    Ok(Flood {
+        clients,
+        duration,
+        requests: statuses.len(),
+        checked: count(401),
+        refused: count(503),
+        other: statuses.len() - count(401) - count(503),
+        rss: before
+            .into_iter()
+            .zip(peak)
+            .zip(after)
+            .map(|((b, p), a)| (b, p, a))
+            .collect(),
     })
 }

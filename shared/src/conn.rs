@@ -13,6 +13,13 @@
 //!   `idle_timeout` is closed: an idle keep-alive connection, an idle HTTP/2 connection,
 //!   an upgraded tunnel nobody talks on, a client that stopped reading its response.
 //!
+//! And one courtesy: **lingering close**. When we close a connection whose client is still
+//! sending (an early 413 or 408 while the body is on its way), closing at once makes the
+//! kernel answer the unread bytes with a reset, which can destroy our answer in flight:
+//! the client sees a broken connection instead of the 413. So the close first ends our
+//! side (FIN), then reads and discards what still comes for a short while, as nginx's
+//! `lingering_close` does.
+//!
 //! The wrapper learns where requests begin and end from [`ConnState`], which the server
 //! loop updates when hyper hands it a parsed head and when the response is done. Bytes
 //! that arrive while no request is in flight start a new head (HTTP/1 only: HTTP/2
@@ -65,6 +72,10 @@ impl Drop for RequestGuard {
     }
 }
 
+/// How long, and how much, a closing connection reads and discards (lingering close).
+const LINGER_TIME: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 1 << 20;
+
 /// The HTTP/2 connection preface starts with these bytes.
 const H2_PREFACE_START: &[u8] = b"PRI * HTTP/2.0";
 
@@ -80,6 +91,9 @@ pub struct Guarded<IO> {
     idle: Pin<Box<Sleep>>,
     last_progress: Instant,
     first_read: bool,
+    /// Set once our side of a closing connection is shut: the deadline and the bytes
+    /// still to discard.
+    linger: Option<(Pin<Box<Sleep>>, usize)>,
 }
 
 impl<IO> Guarded<IO> {
@@ -101,6 +115,7 @@ impl<IO> Guarded<IO> {
             idle: Box::pin(tokio::time::sleep_until(now + idle_timeout)),
             last_progress: now,
             first_read: true,
+            linger: None,
         }
     }
 
@@ -194,7 +209,7 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Guarded<IO> {
     }
 }
 
-impl<IO: AsyncWrite + Unpin> AsyncWrite for Guarded<IO> {
+impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Guarded<IO> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -238,8 +253,37 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Guarded<IO> {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let result = ready!(Pin::new(&mut self.inner).poll_shutdown(cx));
-        Poll::Ready(result)
+        let this = &mut *self;
+        if this.linger.is_none() {
+            if let Err(e) = ready!(Pin::new(&mut this.inner).poll_shutdown(cx)) {
+                return Poll::Ready(Err(e));
+            }
+            this.linger = Some((Box::pin(tokio::time::sleep(LINGER_TIME)), LINGER_BYTES));
+        }
+        let Some((deadline, budget)) = this.linger.as_mut() else {
+            return Poll::Ready(Ok(()));
+        };
+        let mut scratch = [0u8; 4096];
+        loop {
+            let mut buf = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut this.inner).poll_read(cx, &mut buf) {
+                // The client finished (or broke off): now the close is clean.
+                Poll::Ready(Ok(())) if buf.filled().is_empty() => return Poll::Ready(Ok(())),
+                Poll::Ready(Err(_)) => return Poll::Ready(Ok(())),
+                Poll::Ready(Ok(())) => {
+                    *budget = budget.saturating_sub(buf.filled().len());
+                    if *budget == 0 {
+                        return Poll::Ready(Ok(()));
+                    }
+                }
+                Poll::Pending => {
+                    return match deadline.as_mut().poll(cx) {
+                        Poll::Ready(()) => Poll::Ready(Ok(())),
+                        Poll::Pending => Poll::Pending,
+                    };
+                }
+            }
+        }
     }
 }
 

@@ -149,7 +149,7 @@ pub async fn serve_with<F, W, Fut, Io>(
                 req.extensions_mut().insert(ConnectInfo(peer));
                 let app = app.clone();
                 async move {
-                    if let Err(problem) = check_host(&req) {
+                    if let Err(problem) = check_head(&req) {
                         return Ok(with_guard(bad_request(problem), guard));
                     }
                     let response = app
@@ -275,8 +275,11 @@ async fn refuse(mut stream: TcpStream) {
 
 /// RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without `Host`, and to
 /// any request with more than one `Host` line or an invalid one. Two differing hosts are
-/// how request-routing confusion starts (one hop reads the first, another the last).
-fn check_host<B>(req: &hyper::Request<B>) -> Result<(), &'static str> {
+/// how routing confusion starts (one hop reads the first, another the last). (hyper
+/// already settles the other classic, `Content-Length` with `Transfer-Encoding`: it reads
+/// the body as chunked, drops the length and closes the connection afterwards, as
+/// RFC 9112 §6.3 asks.)
+fn check_head<B>(req: &hyper::Request<B>) -> Result<(), &'static str> {
     let mut hosts = req.headers().get_all(header::HOST).iter();
     let first = hosts.next();
     if hosts.next().is_some() {

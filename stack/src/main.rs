@@ -168,6 +168,8 @@ fn run(args: Args) -> Result<(), String> {
     options.proxy_port = Some(args.port);
     options.static_dir = Some(root.join("web"));
     options.bank_key = bank_key(&dir)?;
+    // As in production, the replicas answer only what web-proxy forwards.
+    options.proxy_secret = Some(uuid::Uuid::new_v4().simple().to_string());
     // Nothing balances in front of the local proxy, so there is nothing to drain for.
     options.proxy_env = vec![("WEB_PROXY_DRAIN_PERIOD".into(), "0s".into())];
     say("starting Redis, PostgreSQL, migrations, WAS replicas and web-proxy");
@@ -179,7 +181,11 @@ fn run(args: Args) -> Result<(), String> {
     println!("  upbrella is running:  {base}/");
     println!("  admin login:          {} / {}", admin.0, admin.1);
     for w in &stack.was {
-        println!("  {}:                {}", w.name, w.url(""));
+        println!(
+            "  {}:                {} (API only through web-proxy)",
+            w.name,
+            w.url("")
+        );
     }
     if let Some(a) = stack.proxies[0].admin {
         println!("  proxy metrics:        http://{a}/metrics");

@@ -68,6 +68,10 @@ pub struct Options {
     pub was_env: Vec<(String, String)>,
     pub proxy_env: Vec<(String, String)>,
     pub bank_key: String,
+    /// The secret web-proxy adds to what it forwards and the WAS demands
+    /// (`WEB_PROXY_UPSTREAM_SECRET`, `WAS_PROXY_SECRET`); `None` leaves both unset, so
+    /// the WAS can also be called directly.
+    pub proxy_secret: Option<String>,
 }
 
 impl Options {
@@ -82,6 +86,7 @@ impl Options {
             was_env: Vec::new(),
             proxy_env: Vec::new(),
             bank_key: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f".into(),
+            proxy_secret: None,
         }
     }
 }
@@ -201,6 +206,11 @@ impl Stack {
             env.push(("WAS_LISTEN_ADDR".into(), local(port).to_string()));
             env.push(("WAS_INSTANCE_ID".into(), format!("was-{i}")));
             env.push(("WAS_SHUTDOWN_GRACE".into(), "10s".into()));
+            // As the image sets it (docker/was.Dockerfile).
+            env.push(("MIMALLOC_PURGE_DELAY".into(), "0".into()));
+            if let Some(secret) = &options.proxy_secret {
+                env.push(("WAS_PROXY_SECRET".into(), secret.clone()));
+            }
             env.extend(options.was_env.iter().cloned());
             let mut s = Service {
                 name: format!("was-{i}"),
@@ -235,6 +245,9 @@ impl Stack {
                     "WEB_PROXY_STATIC_DIR".into(),
                     static_dir.display().to_string(),
                 ));
+            }
+            if let Some(secret) = &options.proxy_secret {
+                env.push(("WEB_PROXY_UPSTREAM_SECRET".into(), secret.clone()));
             }
             env.extend(options.proxy_env.iter().cloned());
             let mut s = Service {

@@ -6,10 +6,15 @@ use std::time::Duration;
 use shared::config::Env;
 use was::{Application, Config};
 
-/// mimalloc instead of glibc's malloc: argon2 allocates 19 MiB per hash, and glibc keeps
-/// such blocks in per-thread arenas after they are freed (its mmap threshold rises to
-/// meet them), so a login flood left a replica at gigabytes of resident memory for good.
-/// mimalloc returns freed large blocks to the system, and the process shrinks back.
+/// mimalloc instead of glibc's malloc. argon2 allocates 19 MiB per hash; glibc keeps such
+/// blocks in per-thread arenas after they are freed (its mmap threshold rises to meet
+/// them), so a login flood left a replica at gigabytes of resident memory for good.
+/// mimalloc returns freed memory to the system, but only on later allocator activity in
+/// the heap that freed it, and the blocking threads that hash go idle and exit: with its
+/// default purge delay a replica stayed ~40 MiB above idle after a flood. The image and
+/// the local stack therefore run it with `MIMALLOC_PURGE_DELAY=0` (purge at once), which
+/// the login-flood test and benchmark measure. (Setting the option from code would take
+/// `unsafe` FFI, which this workspace forbids.)
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

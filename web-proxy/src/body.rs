@@ -23,7 +23,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
 use hyper::body::{Body as _, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
@@ -54,6 +55,8 @@ impl BodyError {
 
 pub struct ClientBody {
     inner: Body,
+    /// Bytes read ahead by [`ClientBody::read_ahead`], handed out first.
+    prefix: Option<Bytes>,
     remaining: u64,
     stall_timeout: Duration,
     last_progress: Instant,
@@ -66,12 +69,32 @@ impl ClientBody {
         let sent_whole = Arc::new(AtomicBool::new(inner.is_end_stream()));
         Self {
             inner,
+            prefix: None,
             remaining: limit,
             stall_timeout,
             last_progress: Instant::now(),
             timer: None,
             sent_whole,
         }
+    }
+
+    /// Reads the body until it ends or more than `max` bytes have come. A body that ends
+    /// within them is returned whole (the request can then be retried, and a malformed
+    /// one is refused before any upstream sees it); a longer one keeps what was read and
+    /// streams on from there.
+    pub async fn read_ahead(&mut self, max: usize) -> Result<Option<Bytes>, BodyError> {
+        let mut buf = BytesMut::new();
+        while let Some(frame) = self.frame().await {
+            // Trailers have no use upstream of us; only data frames are kept.
+            if let Ok(data) = frame?.into_data() {
+                buf.extend_from_slice(&data);
+                if buf.len() > max {
+                    self.prefix = Some(buf.freeze());
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(Some(buf.freeze()))
     }
 
     /// Turns true once the body has been read to its end.
@@ -106,6 +129,9 @@ impl hyper::body::Body for ClientBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = &mut *self;
+        if let Some(prefix) = this.prefix.take() {
+            return Poll::Ready(Some(Ok(Frame::data(prefix))));
+        }
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 this.last_progress = Instant::now();
@@ -134,18 +160,24 @@ impl hyper::body::Body for ClientBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.prefix.is_none() && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        let prefix = self.prefix.as_ref().map_or(0, |p| p.len() as u64);
+        let inner = self.inner.size_hint();
+        let mut hint = SizeHint::new();
+        hint.set_lower(inner.lower() + prefix);
+        if let Some(upper) = inner.upper() {
+            hint.set_upper(upper + prefix);
+        }
+        hint
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http_body_util::BodyExt;
 
     fn trickle(chunks: Vec<(u64, &'static [u8])>) -> Body {
         let stream = futures::stream::iter(chunks).then(|(delay_ms, bytes)| async move {
@@ -190,5 +222,24 @@ mod tests {
             body.collect().await.expect_err("too large"),
             BodyError::TooLarge
         ));
+    }
+
+    #[tokio::test]
+    async fn read_ahead_returns_a_short_body_whole_and_streams_a_long_one() {
+        let mut short = ClientBody::new(
+            trickle(vec![(0, b"ab"), (0, b"cd")]),
+            100,
+            Duration::from_secs(1),
+        );
+        let whole = short.read_ahead(10).await.expect("read");
+        assert_eq!(whole.as_deref(), Some(&b"abcd"[..]));
+        let mut long = ClientBody::new(
+            trickle(vec![(0, b"abcdef"), (0, b"ghijkl"), (0, b"mn")]),
+            100,
+            Duration::from_secs(1),
+        );
+        assert_eq!(long.read_ahead(10).await.expect("read"), None);
+        let rest = long.collect().await.expect("rest").to_bytes();
+        assert_eq!(&rest[..], b"abcdefghijklmn", "nothing lost or repeated");
     }
 }

@@ -222,7 +222,10 @@ impl Config {
             upstream_idle_timeout: d("UPSTREAM_IDLE_TIMEOUT", Duration::from_secs(50))?,
             upstream_max_idle: s.parse_or(&var("UPSTREAM_MAX_IDLE"), 64)?,
             max_header_bytes: s.parse_or(&var("MAX_HEADER_BYTES"), 16 * 1024)?,
-            max_body_bytes: s.parse_or(&var("MAX_BODY_BYTES"), 10 * 1024 * 1024)?,
+            // The WAS refuses API bodies over 64 KiB; refusing them here is cheaper, and
+            // avoids racing the WAS's early 413 (it closes while the body is still coming,
+            // and the reset can swallow its answer).
+            max_body_bytes: s.parse_or(&var("MAX_BODY_BYTES"), 64 * 1024)?,
             body_timeout: d("BODY_TIMEOUT", Duration::from_secs(10))?,
             max_connections: s.parse_or(&var("MAX_CONNECTIONS"), 4096)?,
             max_connections_per_ip: Some(s.parse_or(&var("MAX_CONNECTIONS_PER_IP"), 0usize)?)

@@ -27,7 +27,6 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, StatusCode, Uri, Version};
-use http_body_util::BodyExt;
 use hyper::body::{Body as _, Frame, Incoming, SizeHint};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -94,6 +93,10 @@ pub async fn proxy(
     mut req: Request<Body>,
 ) -> Response {
     let config = &state.config;
+    if headers::has_dot_segment(req.uri().path()) {
+        return ProxyError::BadRequest("dot segments are not allowed in request paths")
+            .into_response();
+    }
     let upgrade =
         headers::upgrade_protocol(req.headers()).filter(|_| req.version() == Version::HTTP_11);
     let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
@@ -115,14 +118,18 @@ pub async fn proxy(
     if declared.is_some_and(|n| n > config.max_body_bytes) {
         return with_info(ProxyError::BodyTooLarge.into_response(), info);
     }
-    let client_body = ClientBody::new(body, config.max_body_bytes, config.body_timeout);
+    let mut client_body = ClientBody::new(body, config.max_body_bytes, config.body_timeout);
     // Whether the upstream has had the whole request; a buffered body always has.
     let sent_whole = client_body.sent_whole();
+    // Bodies up to the retry buffer (declared so, or chunked and short) are read whole
+    // before anything is sent: they can be retried, and a malformed one never reaches
+    // an upstream. Longer ones stream.
     let mut outbound = if client_body.is_end_stream() || declared == Some(0) {
         Outbound::Empty
-    } else if declared.is_some_and(|n| n <= config.retry_buffer_bytes as u64) {
-        match client_body.collect().await {
-            Ok(collected) => Outbound::Buffered(collected.to_bytes()),
+    } else if declared.is_none_or(|n| n <= config.retry_buffer_bytes as u64) {
+        match client_body.read_ahead(config.retry_buffer_bytes).await {
+            Ok(Some(whole)) => Outbound::Buffered(whole),
+            Ok(None) => Outbound::Streaming(Some(Body::new(client_body))),
             Err(e) => return with_info(body_failure(&e).into_response(), info),
         }
     } else {

@@ -52,6 +52,18 @@ pub fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
     }
 }
 
+/// Whether a request path has a `.` or `..` segment, written plainly or percent-encoded
+/// (`%2e`). The proxy routes by prefix and forwards the path as it came, so
+/// `/api/../admin` or `/api/%2e%2e/x` would reach the upstream naming something other
+/// than what the prefix promised; no client of ours sends such paths, so they are
+/// refused rather than normalised.
+pub fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        let decoded = segment.replace("%2e", ".").replace("%2E", ".");
+        decoded == "." || decoded == ".."
+    })
+}
+
 /// What the proxy tells the upstream about the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forwarded {
@@ -186,6 +198,23 @@ mod tests {
         strip_hop_by_hop(&mut m);
         assert_eq!(m.len(), 1);
         assert!(m.contains_key("x-kept"));
+    }
+
+    #[test]
+    fn dot_segments_are_found_in_any_spelling() {
+        for path in [
+            "/api/..",
+            "/api/../index.html",
+            "/api/./tags",
+            "/api/%2e%2e/admin",
+            "/api/%2E%2e/",
+            "/api/.%2e",
+        ] {
+            assert!(has_dot_segment(path), "{path}");
+        }
+        for path in ["/api/tags", "/api/stores/1", "/api/..x", "/api/.well-known"] {
+            assert!(!has_dot_segment(path), "{path}");
+        }
     }
 
     #[test]

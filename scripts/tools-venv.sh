@@ -1,0 +1,19 @@
+# Sourced by the scripts that use Python-packaged tools (validate.sh, deny.sh): makes
+# sure target/tools/venv holds exactly the versions pinned in
+# scripts/requirements-tools.txt, reinstalling only when that file changes, and sets
+# $venv. Needs python3 (and python3-venv on Debian, installed here when missing).
+venv=target/tools/venv
+tools_req=scripts/requirements-tools.txt
+tools_stamp=$venv/requirements-tools.sha256
+tools_want=$(sha256sum "$tools_req" | cut -d' ' -f1)
+if [ "$(cat "$tools_stamp" 2>/dev/null)" != "$tools_want" ]; then
+  echo "==> installing the pinned tools ($tools_req) into $venv"
+  if ! python3 -c 'import ensurepip' 2>/dev/null && command -v apt-get >/dev/null 2>&1; then
+    as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+  fi
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$tools_req"
+  echo "$tools_want" >"$tools_stamp"
+fi
