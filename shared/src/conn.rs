@@ -122,15 +122,14 @@ impl<IO> Guarded<IO> {
     /// Called when an operation would block: whether a deadline has passed (and if not,
     /// the timers are registered to wake the connection when one does).
     fn poll_deadlines(&mut self, cx: &mut Context<'_>, reading: bool) -> Poll<io::Error> {
-        if reading {
-            if let Some(deadline) = self.head_deadline.as_mut() {
-                if deadline.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "request head not received in time",
-                    ));
-                }
-            }
+        if reading
+            && let Some(deadline) = self.head_deadline.as_mut()
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "request head not received in time",
+            ));
         }
         // The idle timer is re-armed lazily: progress only records the time, and the
         // timer, when it fires, moves itself to the real deadline if there was any.

@@ -18,10 +18,10 @@ pub fn is_valid(id: &str) -> bool {
 /// Returns the incoming id if valid, else a fresh UUIDv7 (time-ordered, so ids sort by
 /// arrival in logs).
 pub fn from_header(value: Option<&HeaderValue>) -> HeaderValue {
-    if let Some(v) = value {
-        if v.to_str().is_ok_and(is_valid) {
-            return v.clone();
-        }
+    if let Some(v) = value
+        && v.to_str().is_ok_and(is_valid)
+    {
+        return v.clone();
     }
     HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
         .expect("a UUID is a valid header value")

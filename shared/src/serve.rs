@@ -546,4 +546,46 @@ mod tests {
         assert_eq!(n, 0);
         assert!(started.elapsed() >= Duration::from_millis(250));
     }
+
+    #[tokio::test]
+    async fn an_idle_h2_connection_is_closed_at_the_idle_timeout_not_the_head_timeout() {
+        let (addr, _stop) = start(options()).await;
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        // The HTTP/2 preface and an empty SETTINGS frame, then nothing.
+        stream
+            .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let mut buf = vec![0u8; 4096];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(6), stream.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => break,
+                Ok(Ok(_)) => continue, // the server's SETTINGS and its ACK, a GOAWAY
+                Err(_) => panic!("an idle h2 connection stayed open"),
+            }
+        }
+        let lived = started.elapsed();
+        assert!(
+            lived >= Duration::from_millis(2500),
+            "closed after {lived:?}: h2 has no request heads to time out between streams"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_per_address_cap_refuses_a_second_connection_from_one_peer() {
+        let (addr, _stop) = start(ServeOptions {
+            max_connections_per_ip: Some(1),
+            ..options()
+        })
+        .await;
+        let mut first = TcpStream::connect(addr).await.unwrap();
+        assert!(request(&mut first).await.starts_with("HTTP/1.1 200"));
+        let mut second = TcpStream::connect(addr).await.unwrap();
+        let mut buf = vec![0u8; 1024];
+        let n = second.read(&mut buf).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 503"));
+        // The first is still served.
+        assert!(request(&mut first).await.starts_with("HTTP/1.1 200"));
+    }
 }

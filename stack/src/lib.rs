@@ -75,12 +75,12 @@ impl Drop for TempDir {
 
 /// Finds a program: `$override_var`, then each of `dirs`, then `PATH`.
 pub fn find_program(name: &str, override_var: Option<&str>, dirs: &[PathBuf]) -> Option<PathBuf> {
-    if let Some(var) = override_var {
-        if let Ok(dir) = std::env::var(var) {
-            let p = PathBuf::from(dir).join(name);
-            if p.is_file() {
-                return Some(p);
-            }
+    if let Some(var) = override_var
+        && let Ok(dir) = std::env::var(var)
+    {
+        let p = PathBuf::from(dir).join(name);
+        if p.is_file() {
+            return Some(p);
         }
     }
     for d in dirs {

@@ -289,15 +289,16 @@ pub async fn wait_upstream(
 ) -> Duration {
     let started = Instant::now();
     loop {
-        if let Ok(r) = reqwest::get(format!("http://{admin}/upstreams")).await {
-            if let Ok(list) = r.json::<Value>().await {
-                let found =
-                    list.as_array().into_iter().flatten().any(|u| {
-                        u["address"] == addr.to_string().as_str() && u["healthy"] == healthy
-                    });
-                if found {
-                    return started.elapsed();
-                }
+        if let Ok(r) = reqwest::get(format!("http://{admin}/upstreams")).await
+            && let Ok(list) = r.json::<Value>().await
+        {
+            let found = list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|u| u["address"] == addr.to_string().as_str() && u["healthy"] == healthy);
+            if found {
+                return started.elapsed();
             }
         }
         assert!(

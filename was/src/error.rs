@@ -170,6 +170,14 @@ impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => Self::Internal("unexpected missing row".into()),
+            // Text PostgreSQL cannot store (NUL, an untranslatable character): the
+            // client's input, not our bug. The parsers refuse these first; this is the
+            // net under them.
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("22021" | "22P05")) =>
+            {
+                Self::Invalid("text contains characters that cannot be stored".into())
+            }
             _ if is_unavailable(&e) => {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::Unavailable("the database")

@@ -43,7 +43,9 @@ pub struct Config {
     pub retry_buffer_bytes: usize,
     pub trusted_hops: usize,
     pub upstream_secret_header: http::HeaderName,
-    pub upstream_secret: Option<String>,
+    /// Marked sensitive: `Debug` (and so any log of the configuration) shows
+    /// `Sensitive`, never the value.
+    pub upstream_secret: Option<http::HeaderValue>,
     pub redirect_https: bool,
     pub canonical_host: Option<String>,
     pub hsts: bool,
@@ -234,7 +236,19 @@ impl Config {
             retry_buffer_bytes: s.parse_or(&var("RETRY_BUFFER_BYTES"), 64 * 1024)?,
             trusted_hops: s.parse_or(&var("TRUSTED_HOPS"), 0)?,
             upstream_secret_header,
-            upstream_secret: s.raw(&var("UPSTREAM_SECRET")),
+            upstream_secret: s
+                .raw(&var("UPSTREAM_SECRET"))
+                .map(|secret| {
+                    let mut value = http::HeaderValue::try_from(secret).map_err(|_| {
+                        ConfigError::new(
+                            &var("UPSTREAM_SECRET"),
+                            "must be visible ASCII (it is sent as a header)",
+                        )
+                    })?;
+                    value.set_sensitive(true);
+                    Ok(value)
+                })
+                .transpose()?,
             redirect_https,
             canonical_host,
             hsts: s.bool_or(&var("HSTS"), true)?,
@@ -326,6 +340,18 @@ mod tests {
         ]))
         .unwrap_err();
         assert_eq!(err.var, "WEB_PROXY_CONNECT_TIMEOUT");
+    }
+
+    #[test]
+    fn the_upstream_secret_never_shows_in_debug_output() {
+        let c = Config::from_source(&env(&[
+            ("WEB_PROXY_UPSTREAMS", "http://x"),
+            ("WEB_PROXY_UPSTREAM_SECRET", "proxy-secret-789"),
+        ]))
+        .unwrap();
+        let text = format!("{c:?}");
+        assert!(!text.contains("proxy-secret-789"), "{text}");
+        assert!(c.upstream_secret.is_some());
     }
 
     #[test]

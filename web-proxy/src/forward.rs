@@ -142,12 +142,8 @@ pub async fn proxy(
     let mut upstream_headers = std::mem::take(&mut parts.headers);
     headers::strip_hop_by_hop(&mut upstream_headers);
     upstream_headers.remove(&config.upstream_secret_header);
-    if let Some(secret) = config
-        .upstream_secret
-        .as_deref()
-        .and_then(|s| HeaderValue::from_str(s).ok())
-    {
-        upstream_headers.insert(config.upstream_secret_header.clone(), secret);
+    if let Some(secret) = &config.upstream_secret {
+        upstream_headers.insert(config.upstream_secret_header.clone(), secret.clone());
     }
     if let Ok(v) = HeaderValue::from_str(&forwarded.xff) {
         upstream_headers.insert(X_FORWARDED_FOR.clone(), v);
@@ -276,27 +272,26 @@ pub async fn proxy(
         Err(e) => return with_info(e.into_response(), info),
     };
 
-    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-        if let Some(client_side) = client_upgrade {
-            let upstream_side = hyper::upgrade::on(&mut response);
-            tokio::spawn(async move {
-                let _in_flight = in_flight;
-                match tokio::try_join!(client_side, upstream_side) {
-                    Ok((client, upstream)) => {
-                        let mut client = TokioIo::new(client);
-                        let mut upstream = TokioIo::new(upstream);
-                        if let Err(e) =
-                            tokio::io::copy_bidirectional(&mut client, &mut upstream).await
-                        {
-                            tracing::debug!(error = %e, "upgraded connection ended");
-                        }
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS
+        && let Some(client_side) = client_upgrade
+    {
+        let upstream_side = hyper::upgrade::on(&mut response);
+        tokio::spawn(async move {
+            let _in_flight = in_flight;
+            match tokio::try_join!(client_side, upstream_side) {
+                Ok((client, upstream)) => {
+                    let mut client = TokioIo::new(client);
+                    let mut upstream = TokioIo::new(upstream);
+                    if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await
+                    {
+                        tracing::debug!(error = %e, "upgraded connection ended");
                     }
-                    Err(e) => tracing::warn!(error = %e, "upgrade failed"),
                 }
-            });
-            let (parts, _) = response.into_parts();
-            return with_info(Response::from_parts(parts, Body::empty()), info);
-        }
+                Err(e) => tracing::warn!(error = %e, "upgrade failed"),
+            }
+        });
+        let (parts, _) = response.into_parts();
+        return with_info(Response::from_parts(parts, Body::empty()), info);
     }
     let (mut head, body) = response.into_parts();
     headers::strip_hop_by_hop(&mut head.headers);

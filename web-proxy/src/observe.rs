@@ -202,12 +202,6 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     } else {
         Route::Static
     };
-    let request_id = req
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
     let response = next.run(req).await;
     let route = if response.extensions().get::<Redirected>().is_some() {
         Route::Redirect
@@ -215,6 +209,14 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
         route
     };
     let (parts, body) = response.into_parts();
+    // The id layer runs inside this one and puts the id (the client's or a new one) on
+    // the response; the request did not have it yet when it passed here.
+    let request_id = parts
+        .headers
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let record = Record {
         metrics: Arc::clone(&state.metrics),
         route,

@@ -194,17 +194,17 @@ impl StaticFiles {
             let mut name = real.clone().into_os_string();
             name.push(suffix);
             let path = PathBuf::from(name);
-            if let Ok(meta) = tokio::fs::metadata(&path).await {
-                if meta.is_file() {
-                    return Some(Found {
-                        len: meta.len(),
-                        modified: meta.modified().unwrap_or(UNIX_EPOCH),
-                        path,
-                        name: real,
-                        encoding: Some(encoding),
-                        spa_fallback,
-                    });
-                }
+            if let Ok(meta) = tokio::fs::metadata(&path).await
+                && meta.is_file()
+            {
+                return Some(Found {
+                    len: meta.len(),
+                    modified: meta.modified().unwrap_or(UNIX_EPOCH),
+                    path,
+                    name: real,
+                    encoding: Some(encoding),
+                    spa_fallback,
+                });
             }
         }
         let meta = tokio::fs::metadata(&real).await.ok()?;

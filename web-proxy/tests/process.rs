@@ -347,6 +347,21 @@ async fn every_request_gets_one_json_access_log_line() {
     assert_eq!(v["retried"], false);
     assert!(v["bytes"].as_u64().unwrap() > 0);
     assert!(v["duration_ms"].is_number() && v["upstream_ms"].is_number());
+    // An id the proxy made up is logged too, the same one the client got.
+    let r = client().get(p.url("/api/anonymous")).send().await.unwrap();
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    r.bytes().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    let line = loop {
+        let log = p.process.log_tail(100);
+        if let Some(line) = log.lines().find(|l| l.contains("/api/anonymous")) {
+            break line.to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "no access log line");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["request_id"], id.as_str());
 }
 
 #[tokio::test]

@@ -29,8 +29,11 @@ impl BankAccount {
     /// Bank name: 1 to 30 characters. Number: 6 to 30 digits, hyphens allowed between.
     pub fn parse(bank_name: &str, number: &str) -> Result<Self, Error> {
         let bank_name = bank_name.trim();
-        if !(1..=30).contains(&bank_name.chars().count()) {
-            return Err(Error::invalid("bank name must be 1 to 30 characters"));
+        if !(1..=30).contains(&bank_name.chars().count()) || bank_name.chars().any(char::is_control)
+        {
+            return Err(Error::invalid(
+                "bank name must be 1 to 30 characters, without control characters",
+            ));
         }
         let number = number.trim();
         let digits = number.chars().filter(char::is_ascii_digit).count();

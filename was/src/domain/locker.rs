@@ -17,7 +17,7 @@ pub struct LockerSecret(String);
 impl LockerSecret {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         let s = raw.trim();
-        if s.len() >= 32 && s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if s.len() >= 32 && s.len().is_multiple_of(2) && s.bytes().all(|b| b.is_ascii_hexdigit()) {
             Ok(Self(s.to_owned()))
         } else {
             Err(Error::invalid(

@@ -10,7 +10,7 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         let email = raw.trim().to_lowercase();
         let valid = email.len() <= 254
-            && !email.chars().any(char::is_whitespace)
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control())
             && match email.split_once('@') {
                 Some((local, domain)) => {
                     !local.is_empty()
@@ -95,6 +95,9 @@ impl Report {
                 "{what} must be at most {} characters",
                 Self::MAX_CHARS
             ))),
+            Some(t) if has_hidden_control(t) => Err(Error::invalid(format!(
+                "{what} must not contain control characters"
+            ))),
             Some(t) => Ok(Self(Some(t.to_owned()))),
             None => Ok(Self(None)),
         }
@@ -105,10 +108,23 @@ impl Report {
     }
 }
 
-/// A short required label (store name, category, region name): 1 to `max` characters.
+/// Control characters other than line breaks and tabs: never meant, never shown, and
+/// NUL is refused by PostgreSQL (which made them a 500 before this check).
+fn has_hidden_control(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
+/// A short required label (store name, category, region name): 1 to `max` characters,
+/// no control characters.
 pub fn label(raw: &str, what: &str, max: usize) -> Result<String, Error> {
     let t = raw.trim();
     let len = t.chars().count();
+    if t.chars().any(char::is_control) {
+        return Err(Error::invalid(format!(
+            "{what} must not contain control characters"
+        )));
+    }
     if (1..=max).contains(&len) {
         Ok(t.to_owned())
     } else {
@@ -118,9 +134,15 @@ pub fn label(raw: &str, what: &str, max: usize) -> Result<String, Error> {
     }
 }
 
-/// A free text field with an upper bound on its length.
+/// A free text field with an upper bound on its length; line breaks and tabs allowed,
+/// other control characters not.
 pub fn text(raw: &str, what: &str, max: usize) -> Result<String, Error> {
     let t = raw.trim();
+    if has_hidden_control(t) {
+        return Err(Error::invalid(format!(
+            "{what} must not contain control characters"
+        )));
+    }
     if t.chars().count() <= max {
         Ok(t.to_owned())
     } else {
@@ -197,6 +219,20 @@ mod tests {
                 .into_inner(),
             None
         );
+    }
+
+    #[test]
+    fn control_characters_are_refused_but_line_breaks_kept() {
+        assert!(Email::parse("a\u{0}@example.com").is_err());
+        assert!(label("우산\u{0}카페", "name", 50).is_err());
+        assert!(label("우산\n카페", "name", 50).is_err());
+        assert!(text("a\u{0}b", "description", 100).is_err());
+        assert_eq!(
+            text("first line\nsecond\tline", "description", 100).expect("kept"),
+            "first line\nsecond\tline"
+        );
+        assert!(Report::parse(Some("a\u{0}b"), "report").is_err());
+        assert!(Report::parse(Some("젖음\n손잡이 헐거움"), "report").is_ok());
     }
 
     #[test]

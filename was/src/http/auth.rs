@@ -142,7 +142,7 @@ pub async fn log_out(State(state): State<AppState>, session: Session) -> Result<
 
 /// Starts Kakao login: redirects the browser to Kakao's authorize page.
 #[utoipa::path(get, path = "/auth/kakao", tag = "auth", responses(
-    (status = 302, description = "to Kakao"), (status = 404, description = "Kakao login not configured")))]
+    (status = 302, description = "to Kakao"), (status = 404, description = "Kakao login not configured", body = crate::error::Problem)))]
 pub async fn kakao_start(State(state): State<AppState>) -> Result<Response> {
     let kakao = state.kakao.as_ref().ok_or(Error::NotFound("Kakao login"))?;
     let nonce = uuid::Uuid::new_v4().simple().to_string();
@@ -174,6 +174,7 @@ pub struct KakaoCallback {
 #[utoipa::path(get, path = "/auth/kakao/callback", tag = "auth", params(KakaoCallback), responses(
     (status = 302, description = "logged in; to the front-end"), (status = 400, body = crate::error::Problem),
     (status = 403, description = "banned", body = crate::error::Problem),
+    (status = 404, description = "Kakao login not configured", body = crate::error::Problem),
     (status = 429, description = "too many callbacks from this address", body = crate::error::Problem)))]
 pub async fn kakao_callback(
     State(state): State<AppState>,

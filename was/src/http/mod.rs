@@ -56,7 +56,7 @@ struct ApiDoc;
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let admin =
         admin::routes().route_layer(from_fn_with_state(state.clone(), session::require_admin));
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(
             "/api",
             OpenApiRouter::new()
@@ -67,7 +67,94 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .nest("/admin", admin),
         )
         .merge(ops::routes())
-        .split_for_parts()
+        .split_for_parts();
+    let mut doc = doc;
+    document_errors_and_sessions(&mut doc, &state.config.session_cookie());
+    (router, doc)
+}
+
+/// What every operation can answer without saying so in its own annotation, written
+/// into the document once so that it describes the API as it behaves (and a fuzzer can
+/// hold the API to it): errors are `application/problem+json`; any request can be
+/// malformed (400) or meet a dependency outage (503); a request with a body can be too
+/// large (413), not JSON (415) or invalid (422); the `me`, `rentals` and `admin`
+/// operations need the session cookie (401), and the admin ones an admin (403).
+fn document_errors_and_sessions(doc: &mut utoipa::openapi::OpenApi, cookie: &str) {
+    use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+    const PROBLEM: &str = "application/problem+json";
+    let problem = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    PROBLEM,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "session",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+            cookie,
+            "The session cookie set by sign-up and login",
+        ))),
+    );
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let tags = operation.tags.clone().unwrap_or_default();
+            let has_tag = |t: &str| tags.iter().any(|x| x == t);
+            let responses = &mut operation.responses.responses;
+            for (status, response) in responses.iter_mut() {
+                if let RefOr::T(response) = response
+                    && status.as_str() >= "400"
+                    && let Some(content) = response.content.shift_remove("application/json")
+                {
+                    response.content.insert(PROBLEM.to_owned(), content);
+                }
+            }
+            let mut add = |status: &str, description: &str| {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem(description));
+            };
+            add(
+                "400",
+                "Malformed request (path, query, headers or JSON syntax)",
+            );
+            add(
+                "503",
+                "A dependency (database, session store) is unavailable, or the server is busy",
+            );
+            if operation.request_body.is_some() {
+                add("413", "Request body too large");
+                add("415", "Request body is not JSON");
+                add("422", "A value is invalid");
+            }
+            if has_tag("me") || has_tag("rentals") || has_tag("admin") {
+                add("401", "Not logged in");
+                operation.security = Some(vec![SecurityRequirement::new(
+                    "session",
+                    Vec::<String>::new(),
+                )]);
+            }
+            if has_tag("admin") {
+                add("403", "Logged in, but not an admin");
+            }
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {

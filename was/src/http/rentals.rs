@@ -106,10 +106,10 @@ pub async fn rent(
     let report = Report::parse(body.condition_report.as_deref(), "condition report")?;
     let key = idempotency_key(&headers)?;
     let mut tx = state.db.begin().await?;
-    if let Some(key) = &key {
-        if let Some(replay) = claim_key(&mut tx, &state, user.id, key, "rent", &body).await? {
-            return Ok(replay);
-        }
+    if let Some(key) = &key
+        && let Some(replay) = claim_key(&mut tx, &state, user.id, key, "rent", &body).await?
+    {
+        return Ok(replay);
     }
     let already: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM rentals WHERE user_id = $1 AND returned_at IS NULL)",
@@ -330,10 +330,10 @@ pub async fn return_umbrella(
     };
     let key = idempotency_key(&headers)?;
     let mut tx = state.db.begin().await?;
-    if let Some(key) = &key {
-        if let Some(replay) = claim_key(&mut tx, &state, user.id, key, "return", &body).await? {
-            return Ok(replay);
-        }
+    if let Some(key) = &key
+        && let Some(replay) = claim_key(&mut tx, &state, user.id, key, "return", &body).await?
+    {
+        return Ok(replay);
     }
     let store: (Option<String>,) = sqlx::query_as(
         "SELECT l.secret FROM stores s LEFT JOIN lockers l ON l.store_id = s.id WHERE s.id = $1 AND s.activated AND NOT s.deleted",

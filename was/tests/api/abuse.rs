@@ -509,3 +509,87 @@ async fn a_bank_account_moved_to_another_row_is_not_readable() {
     let mine: Value = json_ok(app.get(&a, "/api/me").await, StatusCode::OK).await;
     assert_eq!(mine["bank"]["account_number"], "***-***-**6789");
 }
+
+#[tokio::test]
+async fn control_characters_in_text_are_refused_not_a_500() {
+    // Found by fuzzing: PostgreSQL refuses NUL in text, which surfaced as 500s.
+    let app = spawn_app().await;
+    let r = app
+        .post(&app.client(), "/api/auth/signup", json!({"email": "a\u{0}@example.com", "password": "password123", "name": "김", "phone": "01012345678"}))
+        .await;
+    problem(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let r = app
+        .post(
+            &app.client(),
+            "/api/auth/login",
+            json!({"email": "a\u{0}@example.com", "password": "password123"}),
+        )
+        .await;
+    problem(r, StatusCode::UNAUTHORIZED).await;
+    let (c, _) = app.user().await;
+    let r = app
+        .put(
+            &c,
+            "/api/me/bank-account",
+            json!({"bank_name": "신\u{0}한", "account_number": "110-123-456789"}),
+        )
+        .await;
+    problem(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let f = app.store().await;
+    let umbrella = app.umbrella(f.store).await;
+    let r = app
+        .post(
+            &c,
+            "/api/rentals",
+            json!({"umbrella_id": umbrella, "store_id": f.store, "condition_report": "a\u{0}b"}),
+        )
+        .await;
+    problem(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let (admin, _) = app.admin().await;
+    let r = app
+        .post(
+            &admin,
+            "/api/admin/classifications",
+            json!({"kind": "region", "name": "신\u{0}촌", "latitude": 37.5, "longitude": 127.0}),
+        )
+        .await;
+    problem(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+}
+
+#[tokio::test]
+async fn a_locker_counter_cannot_be_set_where_the_next_rent_would_overflow() {
+    // Found by fuzzing: a counter at i64::MAX made every rent at that store a 500.
+    let app = spawn_app().await;
+    let (admin, _) = app.admin().await;
+    let f = app.store().await;
+    let locker = json_ok(
+        app.post(
+            &admin,
+            "/api/admin/lockers",
+            json!({"store_id": f.store, "secret": "00112233445566778899aabbccddeeff"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let r = app
+        .put(
+            &admin,
+            &format!("/api/admin/lockers/{}/counter", locker["id"]),
+            json!({"counter": i64::MAX}),
+        )
+        .await;
+    problem(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let (c, _) = app.user().await;
+    let umbrella = app.umbrella(f.store).await;
+    json_ok(
+        app.post(
+            &c,
+            "/api/rentals",
+            json!({"umbrella_id": umbrella, "store_id": f.store}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+}

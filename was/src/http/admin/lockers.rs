@@ -31,6 +31,9 @@ pub struct LockerView {
     pub last_access: Option<OffsetDateTime>,
 }
 
+/// The largest counter an admin may set (2^40).
+const MAX_COUNTER: i64 = 1 << 40;
+
 const COLUMNS: &str = "id, store_id, secret, counter, last_access";
 
 #[derive(Deserialize, ToSchema)]
@@ -117,6 +120,7 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>) -> Resul
 #[derive(Deserialize, ToSchema)]
 pub struct CounterInput {
     /// The counter the physical locker expects next.
+    #[schema(minimum = 0, maximum = 1_099_511_627_776_i64)]
     pub counter: i64,
 }
 
@@ -128,8 +132,12 @@ pub async fn resync(
     Path(id): Path<i64>,
     Json(body): Json<CounterInput>,
 ) -> Result<Json<LockerView>> {
-    if body.counter < 0 {
-        return Err(Error::invalid("counter must not be negative"));
+    // A real locker counts one per rental: 2^40 is far beyond any device's life, and
+    // leaves the counter room to grow (at i64::MAX the next rent would overflow).
+    if !(0..=MAX_COUNTER).contains(&body.counter) {
+        return Err(Error::invalid(format!(
+            "counter must be between 0 and {MAX_COUNTER}"
+        )));
     }
     sqlx::query_as(&format!(
         "UPDATE lockers SET counter = $2 WHERE id = $1 RETURNING {COLUMNS}"

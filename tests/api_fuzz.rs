@@ -1,0 +1,177 @@
+//! The API held to its own OpenAPI document by a fuzzer: schemathesis (PyPI, pinned in
+//! `scripts/requirements-tools.txt`, installed by `scripts/test.sh`) generates requests
+//! for every operation from `/api/openapi.json` and sends them through web-proxy to the
+//! real topology, anonymous, as a user and as an admin. The checks: no 5xx, and every
+//! response's status, content type and body as documented.
+//!
+//! The database is seeded so that generated ids meet real rows (stores, umbrellas, a
+//! locker, rentals); the fuzzing user's id is far from them, so an admin run that bans or
+//! demotes random ids does not end its own session. Operations that end the session
+//! (logout, leave) are left out of the logged-in runs. Examples per operation are bounded
+//! and the seed fixed, so a run takes well under a minute and repeats itself.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use stack::{Binaries, Options, Stack};
+
+const SEED: &str = "
+INSERT INTO classifications (kind, name, latitude, longitude) VALUES
+ ('region', '신촌', 37.55, 126.93), ('region', '강남', 37.49, 127.02), ('tag', '카페', 37.5, 127.0);
+INSERT INTO stores (region_id, tag_id, name, category, latitude, longitude, activated, address, working_hours, contact, instagram_url, description) VALUES
+ (1, 3, '우산가게1', '카페', 37.55, 126.93, true, '서울', '9-18', '010-0000-0000', 'https://instagram.com/x', 'desc'),
+ (1, NULL, '우산가게2', '식당', 37.551, 126.931, true, '', '', '', NULL, ''),
+ (2, 3, '비활성', '카페', 37.49, 127.02, false, '', '', '', NULL, '');
+INSERT INTO store_images (store_id, url) VALUES (1, 'https://img.example/a.png'), (2, 'https://img.example/b.png');
+INSERT INTO business_hours VALUES (1, 1, '09:00', '18:00'), (1, 2, '09:00', '18:00'), (2, 7, '10:00', '20:00');
+INSERT INTO umbrellas (store_id, number) VALUES (1, 1), (1, 2), (1, 3), (2, 4), (2, 5), (3, 6);
+INSERT INTO users (email, name, phone) VALUES
+ ('a@example.com', '가', '010-1111-1111'), ('b@example.com', '나', '010-2222-2222'), ('c@example.com', '다', NULL);
+INSERT INTO rentals (umbrella_id, user_id, rent_store_id, return_store_id, returned_at, condition_report, improvement_report) VALUES
+ (1, 1, 1, 2, now(), '손잡이 부러짐', '좋아요'), (2, 2, 1, 1, now(), NULL, '개선');
+INSERT INTO rentals (umbrella_id, user_id, rent_store_id) VALUES (4, 3, 2);
+INSERT INTO lockers (store_id, secret) VALUES (1, '00112233445566778899aabbccddeeff');
+INSERT INTO blacklist (provider, subject) VALUES ('local', 'banned@example.com');
+SELECT setval('users_id_seq', 900000);
+";
+
+/// The schemathesis CLI from the tools venv; a missing one fails the test with the fix.
+fn schemathesis() -> PathBuf {
+    let st = stack::topology::workspace_root().join("target/tools/venv/bin/st");
+    assert!(
+        st.exists(),
+        "schemathesis is missing at {}: run scripts/test.sh, or `python3 -m venv target/tools/venv && \
+         target/tools/venv/bin/pip install -r scripts/requirements-tools.txt`",
+        st.display()
+    );
+    st
+}
+
+/// One bounded schemathesis run; returns whether it passed and what it printed.
+fn run(base: &str, name: &str, extra: &[&str]) -> (bool, String) {
+    let report = stack::topology::workspace_root().join(format!("target/api-fuzz/{name}"));
+    let _ = std::fs::create_dir_all(&report);
+    let out = Command::new(schemathesis())
+        .arg("run")
+        .arg(format!("{base}/api/openapi.json"))
+        .args(["--url", base])
+        // Not under /api: web-proxy answers its own /health, and /ready is the WAS's.
+        .args(["--exclude-path-regex", "^/(health|ready)$"])
+        .args([
+            "--checks",
+            "not_a_server_error,response_schema_conformance,content_type_conformance,status_code_conformance",
+        ])
+        .args(["--max-examples", "25", "--seed", "1", "--workers", "2"])
+        .args(["--request-timeout", "10", "--generation-database", "none"])
+        .arg("--continue-on-failure")
+        .args(["--report", "junit", "--report-dir"])
+        .arg(&report)
+        .arg("--no-color")
+        .args(extra)
+        .output()
+        .expect("schemathesis runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// The lines of schemathesis's summary worth repeating in the test's output.
+fn summary(text: &str) -> String {
+    text.lines()
+        .filter(|l| {
+            l.contains("test cases")
+                || l.contains("passed")
+                || l.contains("failed")
+                || l.contains("Server error")
+                || l.contains("Undocumented")
+        })
+        .take(12)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_keeps_its_openapi_promises_under_fuzzing() {
+    let dir = stack::TempDir::new("upbrella-api-fuzz").unwrap();
+    let bins = Binaries::in_target("debug")
+        .expect("was and web-proxy are built by `cargo test --workspace`");
+    let mut options = Options::new(dir.path().to_path_buf());
+    options.persistent_redis = false;
+    options.was_replicas = 1;
+    options.proxy_secret = Some("api-fuzz-secret".into());
+    // The fuzzer sends thousands of logins and sign-ups from one address.
+    options.was_env = [
+        "RATE_LIMIT_LOGIN_PER_ACCOUNT",
+        "RATE_LIMIT_LOGIN_PER_ADDRESS",
+        "RATE_LIMIT_SIGNUP_PER_ADDRESS",
+        "RATE_LIMIT_KAKAO_PER_ADDRESS",
+        "RATE_LIMIT_LOCKER_PER_USER",
+    ]
+    .iter()
+    .map(|k| ((*k).to_owned(), "off".to_owned()))
+    .collect();
+    options.proxy_env = vec![("WEB_PROXY_DRAIN_PERIOD".into(), "0s".into())];
+    let s = Stack::start(&bins, options).unwrap();
+    s.psql(SEED).unwrap();
+    let base = s.proxies[0].url("");
+
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("{base}/api/auth/signup"))
+        .json(&serde_json::json!({"email": "fuzz@example.com", "password": "password123", "name": "김우산", "phone": "010-1234-5678"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let cookie_header = format!("Cookie: {cookie}");
+    let keep_session = [
+        "--exclude-operation-id",
+        "log_out",
+        "--exclude-operation-id",
+        "leave",
+        "--exclude-operation-id",
+        "log_in",
+        "--exclude-operation-id",
+        "sign_up",
+    ];
+
+    let mut failures = Vec::new();
+    let (ok, text) = run(&base, "anonymous", &[]);
+    println!("anonymous:\n{}", summary(&text));
+    if !ok {
+        failures.push(("anonymous", text));
+    }
+    let mut user_args = vec!["-H", cookie_header.as_str()];
+    user_args.extend(keep_session);
+    let (ok, text) = run(&base, "user", &user_args);
+    println!("user:\n{}", summary(&text));
+    if !ok {
+        failures.push(("user", text));
+    }
+    s.psql("UPDATE users SET is_admin = true WHERE email = 'fuzz@example.com'")
+        .unwrap();
+    let (ok, text) = run(&base, "admin", &user_args);
+    println!("admin:\n{}", summary(&text));
+    if !ok {
+        failures.push(("admin", text));
+    }
+    for (who, text) in &failures {
+        eprintln!("==== schemathesis, {who} ====\n{text}");
+    }
+    assert!(
+        failures.is_empty(),
+        "the API broke its OpenAPI promises in the {:?} run(s); reports in target/api-fuzz/",
+        failures.iter().map(|(w, _)| *w).collect::<Vec<_>>()
+    );
+}
