@@ -35,7 +35,7 @@ use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt;
@@ -266,11 +266,19 @@ impl Drop for Slot {
     }
 }
 
-/// Answers a connection over a cap with a fixed 503 and closes it, without reading it.
+/// Answers a connection over a cap with a fixed 503 and closes it. The close lingers a
+/// moment (our side shut, what the client still sends read and dropped), or the kernel
+/// would answer its unread request with a reset that destroys the 503 in flight.
 async fn refuse(mut stream: TcpStream) {
     const ANSWER: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 97\r\n\r\n{\"type\":\"about:blank\",\"title\":\"Service Unavailable\",\"status\":503,\"detail\":\"too many connections\"}";
-    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(ANSWER)).await;
-    let _ = stream.shutdown().await;
+    let answered = async {
+        stream.write_all(ANSWER).await?;
+        stream.shutdown().await?;
+        let mut scratch = [0u8; 4096];
+        while stream.read(&mut scratch).await? > 0 {}
+        Ok::<_, std::io::Error>(())
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), answered).await;
 }
 
 /// RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without `Host`, and to

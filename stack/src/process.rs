@@ -301,3 +301,20 @@ pub fn rss_kib(pid: i32) -> u64 {
 pub fn peak_rss_kib(pid: i32) -> u64 {
     status_kib(pid, "VmHWM:")
 }
+
+/// Raises this process's open-file limit to its hard limit (children inherit it), for
+/// tests that hold thousands of connections; returns the limit now in force.
+pub fn raise_open_files_limit() -> io::Result<u64> {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            },
+        )?;
+    }
+    Ok(getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX))
+}
