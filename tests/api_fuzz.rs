@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use stack::{Binaries, Options, Stack};
+use upbrella_tests::{session_cookie, sign_up};
 
 const SEED: &str = "
 INSERT INTO classifications (kind, name, latitude, longitude) VALUES
@@ -119,21 +120,8 @@ async fn the_api_keeps_its_openapi_promises_under_fuzzing() {
     s.psql(SEED).unwrap();
     let base = s.proxies[0].url("");
 
-    let client = reqwest::Client::new();
-    let r = client
-        .post(format!("{base}/api/auth/signup"))
-        .json(&serde_json::json!({"email": "fuzz@example.com", "password": "password123", "name": "김우산", "phone": "010-1234-5678"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let cookie = r
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
+    let signed_up = sign_up(&reqwest::Client::new(), &base, "fuzz@example.com").await;
+    let cookie = session_cookie(&signed_up);
     let cookie_header = format!("Cookie: {cookie}");
     let keep_session = [
         "--exclude-operation-id",

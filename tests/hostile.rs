@@ -17,6 +17,7 @@ use stack::process::{peak_rss_kib, rss_kib};
 use stack::{Binaries, Options, Stack};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use upbrella_tests::{session_cookie, sign_up};
 
 /// Floods and timing-sensitive cases run one at a time, so they do not starve each
 /// other on a small machine.
@@ -429,20 +430,7 @@ async fn forged_and_dead_session_cookies_get_401() {
         .cookie_store(true)
         .build()
         .unwrap();
-    let r = c
-        .post(format!("{base}/api/auth/signup"))
-        .json(&json!({"email": "c@example.com", "password": "password123", "name": "김", "phone": "01012345678"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let cookie = r
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_owned();
+    let cookie = session_cookie(&sign_up(&c, &base, "c@example.com").await);
     assert_eq!(
         c.post(format!("{base}/api/auth/logout"))
             .send()
@@ -468,13 +456,7 @@ async fn hostile_json_and_numbers_get_4xx_not_5xx() {
         .cookie_store(true)
         .build()
         .unwrap();
-    let r = c
-        .post(format!("{base}/api/auth/signup"))
-        .json(&json!({"email": "admin@example.com", "password": "password123", "name": "김", "phone": "01012345678"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    sign_up(&c, &base, "admin@example.com").await;
     s.psql("UPDATE users SET is_admin = true").unwrap();
     let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let oversized = format!(r#"{{"email":"{}"}}"#, "a".repeat(200_000));
@@ -699,13 +681,7 @@ async fn a_login_flood_keeps_memory_bounded_and_reads_served() {
         .cookie_store(true)
         .build()
         .unwrap();
-    let r = reader
-        .post(format!("{base}/api/auth/signup"))
-        .json(&json!({"email": "reader@example.com", "password": "password123", "name": "김", "phone": "01012345678"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    sign_up(&reader, &base, "reader@example.com").await;
     let flood_for = Duration::from_secs(10);
     let started = Instant::now();
     let flooders: Vec<_> = (0..64)

@@ -355,20 +355,24 @@ fn bad_request(problem: &'static str) -> Response<Body> {
     response
 }
 
-fn with_guard(response: Response<Body>, guard: RequestGuard) -> Response<GuardedBody> {
-    response.map(|inner| GuardedBody {
-        inner,
-        _guard: guard,
-    })
+fn with_guard(response: Response<Body>, guard: RequestGuard) -> Response<Holding<RequestGuard>> {
+    response.map(|inner| Holding::new(inner, guard))
 }
 
-/// A response body that keeps its request counted as in flight until it is done.
-pub struct GuardedBody {
+/// A response body that keeps something alive until the body is done or dropped: the
+/// request's place among the connection's in-flight requests, a load-shedding permit.
+pub struct Holding<T> {
     inner: Body,
-    _guard: RequestGuard,
+    _held: T,
 }
 
-impl hyper::body::Body for GuardedBody {
+impl<T> Holding<T> {
+    pub fn new(inner: Body, held: T) -> Self {
+        Self { inner, _held: held }
+    }
+}
+
+impl<T: Unpin + Send + 'static> hyper::body::Body for Holding<T> {
     type Data = Bytes;
     type Error = axum::Error;
 

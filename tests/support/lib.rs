@@ -64,6 +64,30 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// Signs a user up through `base` with `client` (whose cookie jar, if any, keeps the
+/// session) and asserts it worked; returns the response (its `Set-Cookie` holds the
+/// session).
+pub async fn sign_up(client: &reqwest::Client, base: &str, email: &str) -> reqwest::Response {
+    let r = client
+        .post(format!("{base}/api/auth/signup"))
+        .json(&json!({"email": email, "password": "password123", "name": "김우산", "phone": "010-1234-5678"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "sign-up of {email} through {base}");
+    r
+}
+
+/// The session cookie (`name=value`) a response set.
+pub fn session_cookie(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned()
+}
+
 /// Seeds a store with `users` umbrellas and signs `users` users up through `base`.
 pub async fn seed(stack: &Stack, base: &str, users: usize) -> World {
     let region: i64 = stack
@@ -94,13 +118,8 @@ pub async fn seed(stack: &Stack, base: &str, users: usize) -> World {
             .parse()
             .unwrap();
         let c = client();
-        let r = c
-            .post(format!("{base}/api/auth/signup"))
-            .json(&json!({"email": format!("load{i}-{}@example.com", uuid::Uuid::new_v4().simple()), "password": "password123", "name": "부하", "phone": "01012345678"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
+        let email = format!("load{i}-{}@example.com", uuid::Uuid::new_v4().simple());
+        let r = sign_up(&c, base, &email).await;
         let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
         c.put(format!("{base}/api/me/bank-account"))
             .json(&json!({"bank_name": "신한", "account_number": "110123456789"}))

@@ -16,6 +16,8 @@ use http::header::{HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 use hyper::body::{Body as _, Frame, SizeHint};
 
+use shared::serve::Holding;
+
 use crate::AppState;
 use crate::error::problem;
 use crate::forward::UpstreamInfo;
@@ -44,13 +46,7 @@ pub async fn shed_load(State(state): State<AppState>, req: Request, next: Next) 
             let response = next.run(req).await;
             let (parts, body) = response.into_parts();
             // The permit is held until the body is done.
-            Response::from_parts(
-                parts,
-                Body::new(Holding {
-                    inner: body,
-                    _permit: permit,
-                }),
-            )
+            Response::from_parts(parts, Body::new(Holding::new(body, permit)))
         }
         Err(_) => {
             state.metrics.shed_total.fetch_add(1, Ordering::Relaxed);
@@ -62,31 +58,6 @@ pub async fn shed_load(State(state): State<AppState>, req: Request, next: Next) 
                 .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
             r
         }
-    }
-}
-
-struct Holding<P> {
-    inner: Body,
-    _permit: P,
-}
-
-impl<P: Unpin + Send + 'static> hyper::body::Body for Holding<P> {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
     }
 }
 
