@@ -47,12 +47,10 @@ async fn wait_for_text(c: &fantoccini::Client, css: &str, text: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_finds_a_store_signs_up_and_rents_an_umbrella() {
-    let Some((chromium, driver)) = chrome() else {
-        eprintln!(
-            "SKIPPED: chromium and chromedriver are not installed (Debian: apt-get install chromium chromium-driver)"
-        );
-        return;
-    };
+    // A test runs or fails: scripts/test.sh installs both.
+    let (chromium, driver) = chrome().expect(
+        "chromium and chromedriver are needed (Debian: apt-get install chromium chromium-driver; scripts/test.sh does)",
+    );
     let root = stack::topology::workspace_root();
     let dir = stack::TempDir::new("upbrella-browser").unwrap();
     let mut options = Options::new(dir.path().to_path_buf());

@@ -19,7 +19,7 @@ pub use rustix::process::Signal;
 
 const GUARDIAN: &str = r#"
 exec 3<&0
-"$@" 3<&- </dev/null &
+"$@" 3<&- </dev/null >&2 &
 pid=$!
 echo "$pid"
 ( cat <&3 >/dev/null 2>&1; kill -s "$STOP_SIGNAL" "$pid" 2>/dev/null; sleep 10; kill -s KILL "$pid" 2>/dev/null ) &
@@ -145,21 +145,9 @@ impl Process {
             ))
         })?;
         let pid = Pid::from_raw(raw).ok_or_else(|| io::Error::other("invalid pid"))?;
-        // The child's stdout goes to the log as well: forward what the pipe carries.
-        let log = spec.log.clone();
-        std::thread::spawn(move || {
-            let mut sink: Box<dyn io::Write + Send> = match log.and_then(|p| {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(p)
-                    .ok()
-            }) {
-                Some(f) => Box::new(f),
-                None => Box::new(io::sink()),
-            };
-            let _ = io::copy(&mut reader, &mut sink);
-        });
+        // Only the pid comes through the pipe: the child's stdout goes straight to the log
+        // with its stderr (`>&2` above). Sharing the pipe let a fast child's first log
+        // line arrive before the pid under load.
         let lifeline = guardian.stdin.take();
         Ok(Self {
             name: spec.name.to_owned(),
