@@ -106,6 +106,17 @@ impl Postgres {
                     String::from_utf8_lossy(&out.stderr)
                 )));
             }
+            // As in production, roles other than the superuser must give their password
+            // over TCP (the WAS's least-privilege role and its rotation are tested
+            // against this); the superuser and the Unix socket stay trusted.
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\n\
+                 host all postgres 127.0.0.1/32 trust\n\
+                 host all postgres ::1/128 trust\n\
+                 host all all 127.0.0.1/32 scram-sha-256\n\
+                 host all all ::1/128 scram-sha-256\n",
+            )?;
         }
         let mut pg = Self {
             port,

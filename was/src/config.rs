@@ -11,6 +11,8 @@ use secrecy::SecretString;
 use shared::config::{ConfigError, Settings, Source};
 use url::Url;
 
+use crate::dbauth::{AwsCredentialSource, AwsCredentials, DatabaseAuth};
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub listen_addr: SocketAddr,
@@ -21,6 +23,12 @@ pub struct Config {
     pub database_url: Option<SecretString>,
     pub database_max_connections: u32,
     pub database_timeout: Duration,
+    /// How the pool's credential is obtained and kept fresh (see [`crate::dbauth`]).
+    pub database_auth: DatabaseAuth,
+    pub database_credentials_refresh: Duration,
+    /// The role the WAS connects as, which `was migrate` creates or updates (as the
+    /// schema owner) with only the privileges the WAS needs.
+    pub app_role: Option<AppRole>,
     pub redis_url: SecretString,
     /// Kept apart from the URL so it can come from a secret (ElastiCache AUTH).
     pub redis_password: Option<SecretString>,
@@ -173,6 +181,10 @@ impl Config {
             },
             database_max_connections: s.parse_or("DATABASE_MAX_CONNECTIONS", 10)?,
             database_timeout: s.duration_or("DATABASE_TIMEOUT", Duration::from_secs(2))?,
+            database_auth: database_auth(&s)?,
+            database_credentials_refresh: s
+                .duration_or("DATABASE_CREDENTIALS_REFRESH", Duration::from_secs(30))?,
+            app_role: app_role(&s)?,
             redis_url: SecretString::from(s.required_string("REDIS_URL")?),
             redis_password: s.raw("REDIS_PASSWORD").map(SecretString::from),
             redis_pool_size: s.parse_or("REDIS_POOL_SIZE", 4)?,
@@ -217,6 +229,12 @@ impl Config {
             shutdown_grace: s.duration_or("WAS_SHUTDOWN_GRACE", Duration::from_secs(20))?,
             migrate_on_start: s.bool_or("WAS_MIGRATE_ON_START", false)?,
         };
+        if config.database_credentials_refresh < Duration::from_millis(10) {
+            return Err(ConfigError::new(
+                "DATABASE_CREDENTIALS_REFRESH",
+                "must be at least 10ms",
+            ));
+        }
         if config.redis_pool_size == 0 {
             return Err(ConfigError::new("REDIS_POOL_SIZE", "must be at least 1"));
         }
@@ -253,6 +271,127 @@ impl Config {
             self.session_cookie_name.clone()
         }
     }
+}
+
+/// The role `was migrate` provisions for the WAS (`WAS_APP_ROLE`).
+#[derive(Clone, Debug)]
+pub struct AppRole {
+    pub name: String,
+    pub login: AppRoleLogin,
+}
+
+#[derive(Clone, Debug)]
+pub enum AppRoleLogin {
+    /// `WAS_APP_ROLE_PASSWORD`: set as the role's password on every run, so changing
+    /// the secret and running `was migrate` rotates it.
+    Password(SecretString),
+    /// RDS IAM authentication: the role gets `rds_iam` and has no password at all.
+    RdsIam,
+}
+
+fn database_auth(s: &Settings<'_>) -> Result<DatabaseAuth, ConfigError> {
+    let file = s.raw("DATABASE_PASSWORD_FILE");
+    match s.string_or("DATABASE_AUTH", "password").as_str() {
+        "password" => Ok(file.map_or(DatabaseAuth::Static, |f| {
+            DatabaseAuth::PasswordFile(f.into())
+        })),
+        "rds-iam" => {
+            if file.is_some() {
+                return Err(ConfigError::new(
+                    "DATABASE_PASSWORD_FILE",
+                    "cannot be used with DATABASE_AUTH=rds-iam",
+                ));
+            }
+            let region = s
+                .raw("AWS_REGION")
+                .or_else(|| s.raw("AWS_DEFAULT_REGION"))
+                .ok_or_else(|| {
+                    ConfigError::new("AWS_REGION", "is required with DATABASE_AUTH=rds-iam")
+                })?;
+            Ok(DatabaseAuth::RdsIam {
+                region,
+                credentials: aws_credential_source(s)?,
+            })
+        }
+        other => Err(ConfigError::new(
+            "DATABASE_AUTH",
+            format!("must be password or rds-iam, not {other:?}"),
+        )),
+    }
+}
+
+/// The AWS SDKs' order: keys in the environment, then the container credentials
+/// endpoint that ECS provides for the task role.
+fn aws_credential_source(s: &Settings<'_>) -> Result<AwsCredentialSource, ConfigError> {
+    if let Some(access_key_id) = s.raw("AWS_ACCESS_KEY_ID") {
+        let secret = s.raw("AWS_SECRET_ACCESS_KEY").ok_or_else(|| {
+            ConfigError::new(
+                "AWS_SECRET_ACCESS_KEY",
+                "is required with AWS_ACCESS_KEY_ID",
+            )
+        })?;
+        return Ok(AwsCredentialSource::Static(AwsCredentials {
+            access_key_id,
+            secret_access_key: SecretString::from(secret),
+            session_token: s.raw("AWS_SESSION_TOKEN").map(SecretString::from),
+            expires: None,
+        }));
+    }
+    if let Some(relative) = s.raw("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
+        return Ok(AwsCredentialSource::Endpoint {
+            url: format!("http://169.254.170.2{relative}"),
+            authorization: None,
+        });
+    }
+    if let Some(full) = s.raw("AWS_CONTAINER_CREDENTIALS_FULL_URI") {
+        Url::parse(&full).map_err(|e| {
+            ConfigError::new(
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                format!("invalid URL: {e}"),
+            )
+        })?;
+        return Ok(AwsCredentialSource::Endpoint {
+            url: full,
+            authorization: s
+                .raw("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+                .map(SecretString::from),
+        });
+    }
+    Err(ConfigError::new(
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "DATABASE_AUTH=rds-iam needs AWS credentials: run as an ECS task with a task role, \
+         or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+    ))
+}
+
+fn app_role(s: &Settings<'_>) -> Result<Option<AppRole>, ConfigError> {
+    let Some(name) = s.raw("WAS_APP_ROLE") else {
+        return Ok(None);
+    };
+    let valid = name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return Err(ConfigError::new(
+            "WAS_APP_ROLE",
+            "must be a lower-case SQL identifier (a-z, 0-9, _; at most 63 characters)",
+        ));
+    }
+    let login = match s.string_or("WAS_APP_ROLE_AUTH", "password").as_str() {
+        "password" => AppRoleLogin::Password(SecretString::from(
+            s.required_string("WAS_APP_ROLE_PASSWORD")?,
+        )),
+        "rds-iam" => AppRoleLogin::RdsIam,
+        other => {
+            return Err(ConfigError::new(
+                "WAS_APP_ROLE_AUTH",
+                format!("must be password or rds-iam, not {other:?}"),
+            ));
+        }
+    };
+    Ok(Some(AppRole { name, login }))
 }
 
 fn rate(s: &Settings<'_>, var: &str, default: &str) -> Result<Option<Rate>, ConfigError> {

@@ -6,6 +6,7 @@
 //! on port 0.
 
 pub mod config;
+pub mod dbauth;
 pub mod domain;
 pub mod error;
 pub mod http;

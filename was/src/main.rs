@@ -24,7 +24,8 @@ was: the upbrella application server
 Usage:
   was                 serve HTTP (the default)
   was serve           serve HTTP
-  was migrate         apply database migrations, then exit
+  was migrate         apply database migrations (as the schema owner), provision
+                      WAS_APP_ROLE when set, then exit
   was healthcheck     GET /health on the local server; exit 0 if it answers 200
   was --help          show this text
   was --version       show the version
@@ -86,10 +87,18 @@ async fn migrate(config: &Config) -> ExitCode {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let result = async {
-            let db = was::startup::database_pool(config)?;
-            let outcome = was::migrate::run(&db).await;
+            let (db, _) = was::startup::database(config).await?;
+            let outcome = match was::migrate::run(&db).await {
+                Ok(()) => match &config.app_role {
+                    Some(role) => was::migrate::provision_app_role(&db, role)
+                        .await
+                        .map_err(was::startup::StartError::AppRole),
+                    None => Ok(()),
+                },
+                Err(e) => Err(e.into()),
+            };
             db.close().await;
-            outcome.map_err(was::startup::StartError::from)
+            outcome
         }
         .await;
         match result {

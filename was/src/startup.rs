@@ -12,6 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::dbauth::DbCredentials;
 use crate::domain::bank::BankCipher;
 use crate::domain::password::PasswordHasher;
 use crate::kakao::KakaoClient;
@@ -31,6 +32,10 @@ pub enum StartError {
     },
     #[error("migrations failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Credentials(#[from] crate::dbauth::CredentialError),
+    #[error("cannot provision the application role: {0}")]
+    AppRole(sqlx::Error),
     #[error("cannot build the HTTP client for Kakao: {0}")]
     Kakao(reqwest::Error),
 }
@@ -38,6 +43,7 @@ pub enum StartError {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    credentials: Arc<DbCredentials>,
 }
 
 impl Application {
@@ -45,7 +51,7 @@ impl Application {
     /// up yet: both pools connect lazily and keep retrying, so a replica that starts
     /// during a dependency outage serves as soon as the dependency is back.
     pub async fn build(config: Config) -> Result<Self, StartError> {
-        let db = database_pool(&config)?;
+        let (db, credentials) = database(&config).await?;
         if config.migrate_on_start {
             crate::migrate::run(&db).await?;
         }
@@ -71,7 +77,16 @@ impl Application {
             kakao,
             config: Arc::new(config),
         };
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            state,
+            credentials,
+        })
+    }
+
+    /// The pool's credential source (its generation counts refreshes that changed it).
+    pub fn db_credentials(&self) -> Arc<DbCredentials> {
+        self.credentials.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -104,9 +119,19 @@ impl Application {
             self.state.db.clone(),
             config.idempotency_ttl,
         ));
+        let refresher = (!self.credentials.is_static()).then(|| {
+            tokio::spawn(crate::dbauth::keep_fresh(
+                self.credentials.clone(),
+                self.state.db.clone(),
+                config.database_credentials_refresh,
+            ))
+        });
         tracing::info!(addr = %self.local_addr(), instance = %config.instance_id, "WAS listening");
         shared::serve::serve(self.listener, router, options, shutdown).await;
         sweeper.abort();
+        if let Some(refresher) = refresher {
+            refresher.abort();
+        }
         let _ = self.state.redis.quit().await;
         self.state.db.close().await;
     }
@@ -138,6 +163,22 @@ async fn sweep_idempotency_keys(db: PgPool, ttl: Duration) {
             Err(e) => tracing::debug!(error = %e, "idempotency sweep failed; retrying later"),
         }
     }
+}
+
+/// The pool with its first credential installed. A credential that cannot be had yet
+/// (the credentials endpoint not answering) does not stop the start: the refresher keeps
+/// trying, and the pool connects once it succeeds.
+pub async fn database(config: &Config) -> Result<(PgPool, Arc<DbCredentials>), StartError> {
+    let db = database_pool(config)?;
+    let credentials = DbCredentials::new(config.database_auth.clone());
+    match credentials.refresh(&db).await {
+        Ok(_) => {}
+        Err(e @ crate::dbauth::CredentialError::Endpoint { .. }) => {
+            tracing::warn!(error = %e, "no database credential yet; retrying in the background");
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok((db, credentials))
 }
 
 pub fn database_pool(config: &Config) -> Result<PgPool, StartError> {

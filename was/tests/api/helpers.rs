@@ -63,13 +63,7 @@ pub async fn deps() -> &'static Deps {
             .execute(&admin)
             .await
             .expect("create template");
-        let template = PgPool::connect(&format!("{pg_base}/{TEMPLATE}"))
-            .await
-            .expect("connect template");
-        was::migrate::run(&template)
-            .await
-            .expect("migrate template");
-        template.close().await;
+        migrate_as_owner(&format!("{pg_base}/{TEMPLATE}")).await;
         admin.close().await;
         Deps {
             redis_url,
@@ -82,7 +76,39 @@ pub async fn deps() -> &'static Deps {
     .await
 }
 
-/// A fresh, migrated database; returns its URL.
+/// The role every test WAS connects as, provisioned by `was migrate` like in production:
+/// the suite passing is what shows its privileges are enough.
+pub const APP_ROLE: &str = "upbrella_app";
+pub const APP_ROLE_PASSWORD: &str = "upbrella-app-test";
+
+/// What `was migrate` does with `WAS_APP_ROLE` set: migrations, then the application
+/// role, both as the database's owner.
+pub async fn migrate_as_owner(owner_url: &str) {
+    let owner = PgPool::connect(owner_url).await.expect("connect as owner");
+    was::migrate::run(&owner).await.expect("migrate");
+    provision(&owner, APP_ROLE, APP_ROLE_PASSWORD).await;
+    owner.close().await;
+}
+
+pub async fn provision(owner: &PgPool, name: &str, password: &str) {
+    let role = was::config::AppRole {
+        name: name.to_owned(),
+        login: was::config::AppRoleLogin::Password(password.to_owned().into()),
+    };
+    was::migrate::provision_app_role(owner, &role)
+        .await
+        .expect("provision the application role");
+}
+
+/// The same database, as the given role.
+pub fn as_role(database_url: &str, name: &str, password: Option<&str>) -> String {
+    let mut url = url::Url::parse(database_url).expect("database URL");
+    url.set_username(name).expect("user in URL");
+    url.set_password(password).expect("password in URL");
+    url.to_string()
+}
+
+/// A fresh, migrated database; returns its URL (as the owner).
 pub async fn fresh_database(pg_base: &str) -> String {
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
     let admin = PgPool::connect(&format!("{pg_base}/postgres"))
@@ -133,6 +159,8 @@ pub struct TestApp {
     pub database_url: String,
     pub redis_url: String,
     pub instance: String,
+    /// The WAS's database credential source.
+    pub credentials: std::sync::Arc<was::dbauth::DbCredentials>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -294,9 +322,21 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     spawn_on(&database_url, &deps.redis_url, overrides).await
 }
 
-/// Starts the WAS against the given database and Redis.
+/// Starts the WAS against the given database (its owner's URL; the WAS connects as
+/// [`APP_ROLE`]) and Redis.
 pub async fn spawn_on(database_url: &str, redis_url: &str, overrides: &[(&str, &str)]) -> TestApp {
-    let mut env = base_env(database_url, redis_url);
+    let app_url = as_role(database_url, APP_ROLE, Some(APP_ROLE_PASSWORD));
+    spawn_as(database_url, &app_url, redis_url, overrides).await
+}
+
+/// Starts the WAS connecting with `app_url`; the test's own pool uses `database_url`.
+pub async fn spawn_as(
+    database_url: &str,
+    app_url: &str,
+    redis_url: &str,
+    overrides: &[(&str, &str)],
+) -> TestApp {
+    let mut env = base_env(app_url, redis_url);
     for (k, v) in overrides {
         env.insert((*k).to_owned(), (*v).to_owned());
     }
@@ -304,6 +344,7 @@ pub async fn spawn_on(database_url: &str, redis_url: &str, overrides: &[(&str, &
     let instance = config.instance_id.clone();
     let app = Application::build(config).await.expect("build app");
     let addr = app.local_addr();
+    let credentials = app.db_credentials();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(app.run_until(async {
         let _ = rx.await;
@@ -320,6 +361,7 @@ pub async fn spawn_on(database_url: &str, redis_url: &str, overrides: &[(&str, &
         database_url: database_url.to_owned(),
         redis_url: redis_url.to_owned(),
         instance,
+        credentials,
         stop: Some(tx),
         task: Some(task),
     }

@@ -120,9 +120,7 @@ async fn database_down_is_a_fast_503_and_recovers_without_restart() {
         .unwrap();
     admin.close().await;
     let url = pg.url("outage");
-    let migrate = sqlx::PgPool::connect(&url).await.unwrap();
-    was::migrate::run(&migrate).await.unwrap();
-    migrate.close().await;
+    migrate_as_owner(&url).await;
     let deps = deps().await;
     let app = spawn_on(&url, &deps.redis_url, &[("DATABASE_TIMEOUT", "1s")]).await;
     let c = app.client();
