@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
-"""Validates the ECS task and service definitions offline.
+"""Validates what ecs/deploy.py deploys, offline.
 
-1. Against the real ECS API model that botocore ships: the RegisterTaskDefinition and
-   CreateService input shapes (keys, types, required members). botocore's validator does
-   not check enum values or length/range limits, so this walks the shapes and checks
-   those too.
-2. Against our own rules: health checks, stopTimeout covering the graceful drain,
+1. Against the real AWS API models that botocore ships: the task definitions against
+   ECS RegisterTaskDefinition, the services against CreateService, the auto scaling
+   rules against Application Auto Scaling RegisterScalableTarget and PutScalingPolicy
+   (keys, types, required members). botocore's validator does not check enum values or
+   length/range limits, so this walks the shapes and checks those too.
+2. Against the stack: every ${VAR} the definitions use is an output of the CloudFormation
+   template (deploy.py fills them from the outputs), and every alarm a service rolls
+   back on is an alarm the template creates.
+3. Against our own rules: health checks, stopTimeout covering the graceful drain,
    secrets never in plain environment, read-only non-root containers, awslogs, and
-   memory that fits t3.small hosts during a 200 % rolling deployment.
+   memory that fits a 2 GiB host (t3.small or t4g.small) during a 200 % rolling
+   deployment.
 """
 
 import json
@@ -21,18 +26,38 @@ import botocore.validate
 
 HERE = pathlib.Path(__file__).resolve().parent
 
+# What the stack's outputs look like (ecs/deploy.py names them in UPPER_SNAKE case).
 SAMPLE = {
-    "AWS_ACCOUNT_ID": "123456789012",
     "AWS_REGION": "ap-northeast-2",
+    "IMAGE_TAG": "0123456789abcdef0123456789abcdef01234567",
     "DOMAIN_NAME": "upbrella.example.com",
+    "CLUSTER_NAME": "upbrella",
+    "CAPACITY_PROVIDER_NAME": "upbrella-asg",
+    "WAS_REPOSITORY_URI": "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/upbrella/was",
+    "WEB_PROXY_REPOSITORY_URI": "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/upbrella/web-proxy",
     "DATABASE_HOST": "upbrella.abcdefghijkl.ap-northeast-2.rds.amazonaws.com",
-    "DATABASE_SECRET_ARN": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:rds!db-0123",
+    "DATABASE_PORT": "5432",
+    "DATABASE_SECRET_ARN": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:rds!db-0123-AbCdEf",
     "REDIS_HOST": "master.upbrella.abcdef.apn2.cache.amazonaws.com",
-    "INTERNAL_ALB_DNS": "internal-upbrella-was-123.ap-northeast-2.elb.amazonaws.com",
-    "TARGET_GROUP_ID": "0123456789abcdef",
+    "REDIS_AUTH_SECRET_ARN": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:upbrella/redis-auth-AbCdEf",
+    "BANK_KEY_SECRET_ARN": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:upbrella/bank-key-AbCdEf",
+    "PROXY_SECRET_ARN": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:upbrella/proxy-secret-AbCdEf",
+    "TASK_EXECUTION_ROLE_ARN": "arn:aws:iam::123456789012:role/upbrella-task-execution",
+    "WAS_TASK_ROLE_ARN": "arn:aws:iam::123456789012:role/upbrella-was-task",
+    "WAS_LOG_GROUP": "/upbrella/was",
+    "WEB_PROXY_LOG_GROUP": "/upbrella/web-proxy",
+    "INTERNAL_LOAD_BALANCER_DNS": "internal-upbrella-internal-123.ap-northeast-2.elb.amazonaws.com",
+    "WAS_TARGET_GROUP_ARN": "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/upbrella-was/0123456789abcdef",
+    "WEB_PROXY_TARGET_GROUP_ARN": "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/upbrella-web-proxy/0123456789abcdef",
+    "WAS_SCALING_RESOURCE_LABEL": "app/upbrella-internal/0123456789abcdef/targetgroup/upbrella-was/0123456789abcdef",
+    "WEB_PROXY_SCALING_RESOURCE_LABEL": "app/upbrella-external/0123456789abcdef/targetgroup/upbrella-web-proxy/0123456789abcdef",
 }
+# Filled by deploy.py itself, not from the stack.
+NOT_FROM_STACK = {"AWS_REGION", "IMAGE_TAG"}
+# Tasks that run once and exit (no health check, no drain).
+ONE_OFF = {"upbrella-migrate"}
 
-# t3.small: 2 GiB, of which ECS registers about 1.9 GiB; keep headroom for the agent.
+# t3.small / t4g.small: 2 GiB, of which ECS registers about 1.9 GiB; keep headroom for the agent.
 HOST_MEMORY_MIB = 1800
 HOST_CPU_UNITS = 2048
 SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|KEY|DATABASE_URL|CREDENTIAL)", re.I)
@@ -42,6 +67,22 @@ DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 def load(path):
     text = string.Template(path.read_text()).substitute(SAMPLE)
     return json.loads(text)
+
+
+def variables(path):
+    return {m.group("named") or m.group("braced") for m in string.Template.pattern.finditer(path.read_text())
+            if m.group("named") or m.group("braced")}
+
+
+def template_facts():
+    """The stack's output names (as deploy.py spells them) and its alarm names, read
+    from the template text (short-form tags need no YAML loader for these two)."""
+    text = (HERE / "cloudformation" / "upbrella.yaml").read_text()
+    outputs_block = text.split("\nOutputs:\n", 1)[1]
+    outputs = set(re.findall(r"^  ([A-Za-z0-9]+):$", outputs_block, re.M))
+    snake = {re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", o).upper() for o in outputs}
+    alarms = set(re.findall(r"^      AlarmName: (\S+)$", text, re.M))
+    return snake, alarms
 
 
 def walk_limits(value, shape, where, errors):
@@ -85,8 +126,8 @@ def walk_limits(value, shape, where, errors):
             errors.append(f"{where}: above {meta['max']}")
 
 
-def against_model(params, operation, where):
-    model = botocore.session.get_session().get_service_model("ecs")
+def against_model(params, operation, where, service="ecs"):
+    model = botocore.session.get_session().get_service_model(service)
     shape = model.operation_model(operation).input_shape
     errors = []
     report = botocore.validate.ParamValidator().validate(params, shape)
@@ -106,11 +147,12 @@ def seconds(text):
 
 def task_rules(task, where):
     errors = []
+    one_off = task["family"] in ONE_OFF
     for c in task["containerDefinitions"]:
         name = f"{where}:{c['name']}"
         env = {e["name"]: e["value"] for e in c.get("environment", [])}
         hc = c.get("healthCheck")
-        if not hc or not hc.get("command") or hc["command"][0] != "CMD":
+        if not one_off and (not hc or not hc.get("command") or hc["command"][0] != "CMD"):
             errors.append(f"{name}: needs a healthCheck in exec form ['CMD', ...] (ECS ignores the image's HEALTHCHECK)")
         for e in env:
             if SECRET_NAME.search(e) and e not in ("WEB_PROXY_UPSTREAM_SECRET_HEADER",):
@@ -118,7 +160,7 @@ def task_rules(task, where):
         drain = seconds(env.get("WEB_PROXY_DRAIN_PERIOD", "0s")) + seconds(
             env.get("WEB_PROXY_SHUTDOWN_GRACE", env.get("WAS_SHUTDOWN_GRACE", "0s"))
         )
-        if c.get("stopTimeout", 30) < drain:
+        if not one_off and c.get("stopTimeout", 30) < drain:
             errors.append(f"{name}: stopTimeout {c.get('stopTimeout', 30)} s is shorter than the drain and grace ({drain:g} s)")
         if not c.get("readonlyRootFilesystem"):
             errors.append(f"{name}: readonlyRootFilesystem must be true")
@@ -134,7 +176,7 @@ def task_rules(task, where):
     return errors
 
 
-def service_rules(svc, where):
+def service_rules(svc, where, alarms):
     errors = []
     dc = svc.get("deploymentConfiguration", {})
     cb = dc.get("deploymentCircuitBreaker", {})
@@ -147,8 +189,24 @@ def service_rules(svc, where):
         errors.append(f"{where}: spread across availability zones, then instances")
     if not 30 <= svc.get("healthCheckGracePeriodSeconds", 0) <= 60:
         errors.append(f"{where}: healthCheckGracePeriodSeconds belongs in 30..60")
-    if svc.get("desiredCount", 0) < 2:
-        errors.append(f"{where}: at least 2 tasks")
+    if "desiredCount" in svc:
+        errors.append(f"{where}: no desiredCount (auto scaling owns it; deploy.py sets the minimum on creation)")
+    rollback_on = dc.get("alarms", {})
+    if not (rollback_on.get("enable") and rollback_on.get("rollback") and rollback_on.get("alarmNames")):
+        errors.append(f"{where}: roll back on the tier's alarms (deploymentConfiguration.alarms)")
+    for alarm in rollback_on.get("alarmNames", []):
+        if alarm not in alarms:
+            errors.append(f"{where}: alarm {alarm} is not created by the stack")
+    return errors
+
+
+def scaling_rules(name, rules, where):
+    errors = against_model(rules["scalableTarget"], "RegisterScalableTarget", where, "application-autoscaling")
+    errors += against_model(rules["scalingPolicy"], "PutScalingPolicy", where, "application-autoscaling")
+    if rules["scalableTarget"]["MinCapacity"] < 2:
+        errors.append(f"{where}: {name} needs at least 2 tasks (one per AZ)")
+    if not rules["scalableTarget"]["ResourceId"].endswith(f"/{name}"):
+        errors.append(f"{where}: {name}'s rules name another service")
     return errors
 
 
@@ -156,9 +214,9 @@ def capacity(tasks, services):
     """During a deployment each service may run maximumPercent of its tasks; with tasks
     spread over the minimum two hosts, one host carries half of them."""
     mem = cpu = 0
-    for svc in services:
+    for svc, tasks_wanted in services:
         task = tasks[svc["taskDefinition"]]
-        peak = svc["desiredCount"] * svc["deploymentConfiguration"]["maximumPercent"] // 100
+        peak = tasks_wanted * svc["deploymentConfiguration"]["maximumPercent"] // 100
         per_host = -(-peak // 2)
         mem += per_host * sum(c.get("memoryReservation", c.get("memory", 0)) for c in task["containerDefinitions"])
         cpu += per_host * sum(c.get("cpu", 0) for c in task["containerDefinitions"])
@@ -192,6 +250,11 @@ def self_test():
 def main():
     self_test()
     errors = []
+    outputs, alarms = template_facts()
+    for path in sorted(HERE.glob("*/*.json")) + [HERE / "scaling.json"]:
+        for var in sorted(variables(path) - outputs - NOT_FROM_STACK):
+            errors.append(f"{path.name}: ${{{var}}} is not an output of the stack")
+    scaling = load(HERE / "scaling.json")
     tasks = {}
     for path in sorted((HERE / "task-definitions").glob("*.json")):
         task = load(path)
@@ -201,16 +264,23 @@ def main():
     services = []
     for path in sorted((HERE / "services").glob("*.json")):
         svc = load(path)
-        services.append(svc)
+        services.append((svc, 0))
         errors += against_model(svc, "CreateService", path.name)
-        errors += service_rules(svc, path.name)
+        errors += service_rules(svc, path.name, alarms)
         if svc["taskDefinition"] not in tasks:
             errors.append(f"{path.name}: no task definition {svc['taskDefinition']}")
+        rules = scaling.get(svc["serviceName"])
+        if rules is None:
+            errors.append(f"scaling.json: no rules for {svc['serviceName']}")
+            continue
+        errors += scaling_rules(svc["serviceName"], rules, f"scaling.json:{svc['serviceName']}")
+        services[-1] = (svc, rules["scalableTarget"]["MinCapacity"])
     cap_errors, mem, cpu = capacity(tasks, services)
     errors += cap_errors
     for e in errors:
         print(f"error: {e}")
-    print(f"{len(tasks)} task definitions, {len(services)} services checked; "
+    print(f"{len(tasks)} task definitions, {len(services)} services and their scaling checked against the "
+          f"API models and the stack's {len(outputs)} outputs and {len(alarms)} alarms; "
           f"peak per host during a deployment: {mem} MiB reserved, {cpu} CPU units")
     return 1 if errors else 0
 

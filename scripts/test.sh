@@ -69,6 +69,7 @@ stage() {
 }
 stage cargo-deny scripts/deny.sh
 stage validators scripts/validate.sh
+stage deploy-rehearsal scripts/rehearse.sh
 stage docker-e2e scripts/docker-e2e.sh
 stage bench-smoke scripts/bench.sh --smoke
 
@@ -88,7 +89,7 @@ if [ -f target/hostile-summary.md ]; then
   echo
 fi
 # One closing line for the whole run: cargo's tests (it prints one line per test binary,
-# the last usually an empty doc-test run) plus the three stages above.
+# the last usually an empty doc-test run) plus the stages above.
 awk -v sp="$stage_passed" -v sf="$stage_failed" \
   '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
    END { printf "%d passed, %d failed\n", p + sp, f + sf }' "$log"

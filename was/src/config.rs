@@ -17,18 +17,7 @@ use crate::dbauth::{AwsCredentialSource, AwsCredentials, DatabaseAuth};
 pub struct Config {
     pub listen_addr: SocketAddr,
     pub instance_id: String,
-    /// `None`: connect with libpq's `PG*` variables (PGHOST, PGUSER, PGPASSWORD, …), as
-    /// ECS does with RDS-managed credentials. A URL may carry a password, so it is kept
-    /// as a secret (never in `Debug` output or logs).
-    pub database_url: Option<SecretString>,
-    pub database_max_connections: u32,
-    pub database_timeout: Duration,
-    /// How the pool's credential is obtained and kept fresh (see [`crate::dbauth`]).
-    pub database_auth: DatabaseAuth,
-    pub database_credentials_refresh: Duration,
-    /// The role the WAS connects as, which `was migrate` creates or updates (as the
-    /// schema owner) with only the privileges the WAS needs.
-    pub app_role: Option<AppRole>,
+    pub database: DatabaseConfig,
     pub redis_url: SecretString,
     /// Kept apart from the URL so it can come from a secret (ElastiCache AUTH).
     pub redis_password: Option<SecretString>,
@@ -59,6 +48,60 @@ pub struct Config {
     pub max_connections: usize,
     pub shutdown_grace: Duration,
     pub migrate_on_start: bool,
+}
+
+/// What `was migrate` needs besides nothing else, and the WAS besides the rest.
+#[derive(Clone, Debug)]
+pub struct DatabaseConfig {
+    /// `None`: connect with libpq's `PG*` variables (PGHOST, PGUSER, PGPASSWORD, …), as
+    /// in ECS. A URL may carry a password, so it is kept as a secret (never in `Debug`
+    /// output or logs).
+    pub url: Option<SecretString>,
+    pub max_connections: u32,
+    pub timeout: Duration,
+    /// How the pool's credential is obtained and kept fresh (see [`crate::dbauth`]).
+    pub auth: DatabaseAuth,
+    pub credentials_refresh: Duration,
+    /// The role the WAS connects as, which `was migrate` creates or updates (as the
+    /// schema owner) with only the privileges the WAS needs.
+    pub app_role: Option<AppRole>,
+}
+
+impl DatabaseConfig {
+    pub fn from_source(source: &dyn Source) -> Result<Self, ConfigError> {
+        let s = Settings::new(source);
+        let config = Self {
+            url: match (s.raw("DATABASE_URL"), s.raw("PGHOST")) {
+                (Some(url), _) => Some(SecretString::from(url)),
+                (None, Some(_)) => None,
+                (None, None) => {
+                    return Err(ConfigError::new(
+                        "DATABASE_URL",
+                        "is required but not set (or set PGHOST, PGUSER, PGPASSWORD and PGDATABASE)",
+                    ));
+                }
+            },
+            max_connections: s.parse_or("DATABASE_MAX_CONNECTIONS", 10)?,
+            timeout: s.duration_or("DATABASE_TIMEOUT", Duration::from_secs(2))?,
+            auth: database_auth(&s)?,
+            credentials_refresh: s
+                .duration_or("DATABASE_CREDENTIALS_REFRESH", Duration::from_secs(30))?,
+            app_role: app_role(&s)?,
+        };
+        if config.max_connections == 0 {
+            return Err(ConfigError::new(
+                "DATABASE_MAX_CONNECTIONS",
+                "must be at least 1",
+            ));
+        }
+        if config.credentials_refresh < Duration::from_millis(10) {
+            return Err(ConfigError::new(
+                "DATABASE_CREDENTIALS_REFRESH",
+                "must be at least 10ms",
+            ));
+        }
+        Ok(config)
+    }
 }
 
 /// The 32-byte bank-account key; its `Debug` never shows it.
@@ -169,22 +212,7 @@ impl Config {
         let config = Self {
             listen_addr: s.parse_or("WAS_LISTEN_ADDR", SocketAddr::from(([0, 0, 0, 0], 8080)))?,
             instance_id: s.raw("WAS_INSTANCE_ID").unwrap_or_else(default_instance_id),
-            database_url: match (s.raw("DATABASE_URL"), s.raw("PGHOST")) {
-                (Some(url), _) => Some(SecretString::from(url)),
-                (None, Some(_)) => None,
-                (None, None) => {
-                    return Err(ConfigError::new(
-                        "DATABASE_URL",
-                        "is required but not set (or set PGHOST, PGUSER, PGPASSWORD and PGDATABASE)",
-                    ));
-                }
-            },
-            database_max_connections: s.parse_or("DATABASE_MAX_CONNECTIONS", 10)?,
-            database_timeout: s.duration_or("DATABASE_TIMEOUT", Duration::from_secs(2))?,
-            database_auth: database_auth(&s)?,
-            database_credentials_refresh: s
-                .duration_or("DATABASE_CREDENTIALS_REFRESH", Duration::from_secs(30))?,
-            app_role: app_role(&s)?,
+            database: DatabaseConfig::from_source(source)?,
             redis_url: SecretString::from(s.required_string("REDIS_URL")?),
             redis_password: s.raw("REDIS_PASSWORD").map(SecretString::from),
             redis_pool_size: s.parse_or("REDIS_POOL_SIZE", 4)?,
@@ -229,20 +257,8 @@ impl Config {
             shutdown_grace: s.duration_or("WAS_SHUTDOWN_GRACE", Duration::from_secs(20))?,
             migrate_on_start: s.bool_or("WAS_MIGRATE_ON_START", false)?,
         };
-        if config.database_credentials_refresh < Duration::from_millis(10) {
-            return Err(ConfigError::new(
-                "DATABASE_CREDENTIALS_REFRESH",
-                "must be at least 10ms",
-            ));
-        }
         if config.redis_pool_size == 0 {
             return Err(ConfigError::new("REDIS_POOL_SIZE", "must be at least 1"));
-        }
-        if config.database_max_connections == 0 {
-            return Err(ConfigError::new(
-                "DATABASE_MAX_CONNECTIONS",
-                "must be at least 1",
-            ));
         }
         if config.session_absolute_timeout < config.session_idle_timeout {
             return Err(ConfigError::new(
@@ -500,7 +516,7 @@ mod tests {
         env.remove("DATABASE_URL");
         env.insert("PGHOST", "db.internal");
         let c = Config::from_source(&env).expect("valid");
-        assert!(c.database_url.is_none());
+        assert!(c.database.url.is_none());
     }
 
     #[test]

@@ -31,7 +31,8 @@ Usage:
   was --version       show the version
 
 Configuration comes from environment variables only; README.md lists them all.
-The ones without a default: DATABASE_URL, REDIS_URL, BANK_ENCRYPTION_KEY.";
+The ones without a default: DATABASE_URL, REDIS_URL, BANK_ENCRYPTION_KEY
+(`was migrate` needs only the database ones).";
 
 fn main() -> ExitCode {
     let command = std::env::args()
@@ -57,6 +58,17 @@ fn main() -> ExitCode {
 
 fn run(command: &str) -> ExitCode {
     shared::telemetry::init("info,sqlx=warn,fred=warn");
+    if command == "migrate" {
+        // The migration task gets the database settings only (no Redis, no bank key).
+        let config = match was::config::DatabaseConfig::from_source(&Env) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("was: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        return shared::block_on("was", migrate(&config));
+    }
     let config = match Config::from_source(&Env) {
         Ok(c) => c,
         Err(e) => {
@@ -65,9 +77,6 @@ fn run(command: &str) -> ExitCode {
         }
     };
     shared::block_on("was", async {
-        if command == "migrate" {
-            return migrate(&config).await;
-        }
         match Application::build(config).await {
             Ok(app) => {
                 app.run_until(shared::shutdown::signal()).await;
@@ -81,13 +90,14 @@ fn run(command: &str) -> ExitCode {
     })
 }
 
-/// Applies migrations, retrying for a while when the database is not up yet (the stack
-/// and ECS start this step together with PostgreSQL).
-async fn migrate(config: &Config) -> ExitCode {
+/// Applies migrations, then provisions the application role, retrying for a while when
+/// the database is not up yet (the stack and ECS start this step together with
+/// PostgreSQL).
+async fn migrate(config: &was::config::DatabaseConfig) -> ExitCode {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let result = async {
-            let (db, _) = was::startup::database(config).await?;
+            let (db, _) = was::startup::database(config, "migrate").await?;
             let outcome = match was::migrate::run(&db).await {
                 Ok(()) => match &config.app_role {
                     Some(role) => was::migrate::provision_app_role(&db, role)

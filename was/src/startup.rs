@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::net::TcpListener;
 
-use crate::config::Config;
+use crate::config::{Config, DatabaseConfig};
 use crate::dbauth::DbCredentials;
 use crate::domain::bank::BankCipher;
 use crate::domain::password::PasswordHasher;
@@ -51,7 +51,7 @@ impl Application {
     /// up yet: both pools connect lazily and keep retrying, so a replica that starts
     /// during a dependency outage serves as soon as the dependency is back.
     pub async fn build(config: Config) -> Result<Self, StartError> {
-        let (db, credentials) = database(&config).await?;
+        let (db, credentials) = database(&config.database, &config.instance_id).await?;
         if config.migrate_on_start {
             crate::migrate::run(&db).await?;
         }
@@ -123,7 +123,7 @@ impl Application {
             tokio::spawn(crate::dbauth::keep_fresh(
                 self.credentials.clone(),
                 self.state.db.clone(),
-                config.database_credentials_refresh,
+                config.database.credentials_refresh,
             ))
         });
         tracing::info!(addr = %self.local_addr(), instance = %config.instance_id, "WAS listening");
@@ -168,9 +168,12 @@ async fn sweep_idempotency_keys(db: PgPool, ttl: Duration) {
 /// The pool with its first credential installed. A credential that cannot be had yet
 /// (the credentials endpoint not answering) does not stop the start: the refresher keeps
 /// trying, and the pool connects once it succeeds.
-pub async fn database(config: &Config) -> Result<(PgPool, Arc<DbCredentials>), StartError> {
-    let db = database_pool(config)?;
-    let credentials = DbCredentials::new(config.database_auth.clone());
+pub async fn database(
+    config: &DatabaseConfig,
+    instance: &str,
+) -> Result<(PgPool, Arc<DbCredentials>), StartError> {
+    let db = database_pool(config, instance)?;
+    let credentials = DbCredentials::new(config.auth.clone());
     match credentials.refresh(&db).await {
         Ok(_) => {}
         Err(e @ crate::dbauth::CredentialError::Endpoint { .. }) => {
@@ -181,22 +184,22 @@ pub async fn database(config: &Config) -> Result<(PgPool, Arc<DbCredentials>), S
     Ok((db, credentials))
 }
 
-pub fn database_pool(config: &Config) -> Result<PgPool, StartError> {
-    let options = match &config.database_url {
+pub fn database_pool(config: &DatabaseConfig, instance: &str) -> Result<PgPool, StartError> {
+    let options = match &config.url {
         Some(url) => {
             PgConnectOptions::from_str(url.expose_secret()).map_err(StartError::DatabaseUrl)?
         }
         // libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE.
         None => PgConnectOptions::new(),
     }
-    .application_name(&format!("upbrella-was/{}", config.instance_id))
+    .application_name(&format!("upbrella-was/{instance}"))
     // A query that runs away must not hold a connection forever.
     .options([("statement_timeout", "10s"), ("lock_timeout", "5s")]);
     Ok(PgPoolOptions::new()
-        .max_connections(config.database_max_connections)
+        .max_connections(config.max_connections)
         // Bounded waits: when PostgreSQL is down, requests fail with 503 in about this
         // long instead of hanging.
-        .acquire_timeout(config.database_timeout)
+        .acquire_timeout(config.timeout)
         .idle_timeout(Duration::from_secs(300))
         .connect_lazy_with(options))
 }
