@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds both images with the Dockerfiles a user builds, runs the compose topology, sends
 # requests through web-proxy, kills one WAS container and shows the next requests still
-# succeed, and reports (and checks) the image sizes.
+# succeed, and reports the image sizes: it checks the size of our own layers and names
+# the base beside them, saying when it is a stand-in.
 #
 # Needs a Docker engine: installs docker.io and starts dockerd when there is none. Where
 # the base images cannot be pulled (an offline builder), it makes local stand-ins under
@@ -83,7 +84,15 @@ DOCKERFILE
 fi
 
 runtime=gcr.io/distroless/cc-debian12:nonroot
+# What the size report calls the base: the published image when it could be pulled, else
+# the stand-in assembled here (whose size says nothing about the published one).
+base_label="published image"
+# (A stand-in is a `docker import`ed rootfs; the published image is not.)
+if have "$runtime" && docker history --format '{{.Comment}}' "$runtime" | grep -q '^Imported from'; then
+  base_label="STAND-IN assembled here from Debian packages, not the published image"
+fi
 if ! have "$runtime" && ! pullable "$runtime"; then
+  base_label="STAND-IN assembled here from Debian packages, not the published image"
   make_rootfs
   echo "==> assembling $runtime (stand-in: glibc, libgcc, CA certificates, nonroot user)"
   d=$tools/distroless
@@ -98,7 +107,8 @@ if ! have "$runtime" && ! pullable "$runtime"; then
   printf 'root:x:0:\nnonroot:x:65532:\n' > "$d/etc/group"
   printf 'hosts: files dns\n' > "$d/etc/nsswitch.conf"
   chmod 1777 "$d/tmp" && chown 65532:65532 "$d/home/nonroot"
-  tar -C "$d" -c . | docker import --change 'USER 65532:65532' --change 'WORKDIR /home/nonroot' - "$runtime" >/dev/null
+  tar -C "$d" -c . | docker import --change 'USER 65532:65532' --change 'WORKDIR /home/nonroot' \
+    --change 'LABEL upbrella.stand-in=true' - "$runtime" >/dev/null
 fi
 
 # ---------------------------------------------------------------- images
@@ -106,11 +116,16 @@ echo "==> docker compose build (the same Dockerfiles a user builds)"
 started=$(date +%s)
 docker compose build -q
 echo "    built in $(( $(date +%s) - started )) s"
-size_mb() { docker image inspect --format '{{.Size}}' "$1" | awk '{ printf "%.1f", $1 / 1000000 }'; }
-was_mb=$(size_mb upbrella/was:local)
-proxy_mb=$(size_mb upbrella/web-proxy:local)
-echo "    image sizes: was ${was_mb} MB (target ≤ 25), web-proxy ${proxy_mb} MB (target ≤ 15)"
-awk -v w="$was_mb" -v p="$proxy_mb" 'BEGIN { exit !(w <= 25 && p <= 15) }' || { echo "image size over target"; exit 1; }
+# The gate is on what we add (the layers above the base: binary, front-end); the base is
+# reported beside it, labelled with where it came from.
+bytes() { docker image inspect --format '{{.Size}}' "$1"; }
+mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1000000 }'; }
+base_bytes=$(bytes "$runtime")
+was_mb=$(mb $(( $(bytes upbrella/was:local) - base_bytes )))
+proxy_mb=$(mb $(( $(bytes upbrella/web-proxy:local) - base_bytes )))
+echo "    our layers: was ${was_mb} MB (target ≤ 15), web-proxy ${proxy_mb} MB (target ≤ 10)"
+echo "    base $runtime: $(mb "$base_bytes") MB uncompressed ($base_label)"
+awk -v w="$was_mb" -v p="$proxy_mb" 'BEGIN { exit !(w <= 15 && p <= 10) }' || { echo "our layers are over target"; exit 1; }
 
 # ---------------------------------------------------------------- run and break it
 export UPBRELLA_PORT=${UPBRELLA_PORT:-18080}
@@ -137,4 +152,4 @@ done
 echo "    after the kill: $ok request pairs succeeded, $failed failed"
 [ "$failed" = 0 ] || { echo "requests failed after killing a WAS container"; docker compose logs --tail 30 web-proxy; exit 1; }
 rm -f "$jar"
-echo "docker e2e passed: was ${was_mb} MB, web-proxy ${proxy_mb} MB"
+echo "docker e2e passed: our layers: was ${was_mb} MB, web-proxy ${proxy_mb} MB (base: $base_label)"

@@ -520,6 +520,73 @@ mod tests {
     }
 
     #[test]
+    fn migrate_needs_only_the_database_settings() {
+        let env = HashMap::from([
+            ("PGHOST", "db.internal"),
+            ("WAS_APP_ROLE", "upbrella_app"),
+            ("WAS_APP_ROLE_AUTH", "rds-iam"),
+        ]);
+        let c = DatabaseConfig::from_source(&env).expect("no Redis or bank key needed");
+        let role = c.app_role.expect("role");
+        assert_eq!(role.name, "upbrella_app");
+        assert!(matches!(role.login, AppRoleLogin::RdsIam));
+        assert!(matches!(c.auth, DatabaseAuth::Static));
+    }
+
+    #[test]
+    fn database_auth_settings_are_checked() {
+        let cases: [(&[(&str, &str)], &str); 6] = [
+            (&[("WAS_APP_ROLE", "app; DROP TABLE users")], "WAS_APP_ROLE"),
+            (&[("WAS_APP_ROLE", "Upbrella")], "WAS_APP_ROLE"),
+            (&[("WAS_APP_ROLE", "upbrella_app")], "WAS_APP_ROLE_PASSWORD"),
+            (&[("DATABASE_AUTH", "kerberos")], "DATABASE_AUTH"),
+            (&[("DATABASE_AUTH", "rds-iam")], "AWS_REGION"),
+            (
+                &[
+                    ("DATABASE_AUTH", "rds-iam"),
+                    ("AWS_REGION", "ap-northeast-2"),
+                    ("DATABASE_PASSWORD_FILE", "/run/pw"),
+                ],
+                "DATABASE_PASSWORD_FILE",
+            ),
+        ];
+        for (settings, var) in cases {
+            let mut env = base();
+            env.extend(settings.iter().copied());
+            let err = Config::from_source(&env).unwrap_err();
+            assert_eq!(err.var, var, "{settings:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn rds_iam_takes_the_ecs_task_role_endpoint() {
+        let mut env = base();
+        env.extend([
+            ("DATABASE_AUTH", "rds-iam"),
+            ("AWS_REGION", "ap-northeast-2"),
+            (
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                "/v2/credentials/abc",
+            ),
+        ]);
+        let c = Config::from_source(&env).expect("valid");
+        let DatabaseAuth::RdsIam {
+            region,
+            credentials,
+        } = c.database.auth
+        else {
+            panic!("not rds-iam");
+        };
+        assert_eq!(region, "ap-northeast-2");
+        assert!(
+            matches!(credentials, AwsCredentialSource::Endpoint { ref url, .. } if url == "http://169.254.170.2/v2/credentials/abc")
+        );
+        env.remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+        let err = Config::from_source(&env).unwrap_err();
+        assert!(err.problem.contains("task role"), "{err}");
+    }
+
+    #[test]
     fn short_key_is_rejected_with_its_length() {
         let mut env = base();
         env.insert("BANK_ENCRYPTION_KEY", "c2hvcnQ=");

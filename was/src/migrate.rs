@@ -10,8 +10,13 @@ use crate::config::{AppRole, AppRoleLogin};
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
+/// Applies the migrations this binary knows that the database lacks. Migrations newer
+/// than the binary are accepted: deploying an older commit (a rollback) runs its migrate
+/// step against the newer schema, which expand-then-contract keeps compatible.
 pub async fn run(db: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    MIGRATOR.run(db).await
+    let mut migrator = sqlx::migrate!("./migrations");
+    migrator.set_ignore_missing(true);
+    migrator.run(db).await
 }
 
 /// Creates (or updates) the role the WAS connects as, with the privileges it needs and

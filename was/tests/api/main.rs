@@ -10,6 +10,7 @@ mod auth;
 mod credentials;
 mod health;
 mod kakao;
+mod migrations;
 mod outages;
 mod public;
 mod rentals;
