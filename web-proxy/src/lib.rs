@@ -112,6 +112,14 @@ fn upstream_client(config: &Config) -> UpstreamClient {
 
 impl Proxy {
     pub async fn build(config: Config) -> Result<Self, StartError> {
+        Self::build_with_resolver(config, Arc::new(upstream::SystemResolver)).await
+    }
+
+    /// As [`Proxy::build`], resolving upstream host names with `resolver`.
+    pub async fn build_with_resolver(
+        config: Config,
+        resolver: Arc<dyn upstream::Resolve>,
+    ) -> Result<Self, StartError> {
         let static_files = match &config.static_dir {
             Some(dir) => Some(Arc::new(StaticFiles::new(dir).map_err(|source| {
                 StartError::StaticDir {
@@ -138,7 +146,7 @@ impl Proxy {
                 source,
             })?;
         let pool = Pool::new(HealthPolicy::from_config(&config));
-        pool.start(config.upstreams.clone(), config.resolve_interval);
+        pool.start(config.upstreams.clone(), config.resolve_interval, resolver);
         let state = AppState(Arc::new(Shared {
             client: upstream_client(&config),
             limiter: Arc::new(Semaphore::new(config.max_concurrent)),

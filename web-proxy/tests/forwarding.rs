@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -261,4 +262,93 @@ async fn upstream_timeouts_are_504_and_proxy_errors_are_problems() {
     assert!(started.elapsed() < Duration::from_secs(2));
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["status"], 504);
+}
+
+/// What a name resolves to, set by the test.
+struct Names(std::sync::Mutex<std::io::Result<Vec<std::net::SocketAddr>>>);
+
+impl web_proxy::upstream::Resolve for Names {
+    fn lookup(
+        &self,
+        host: &str,
+        _port: u16,
+    ) -> futures::future::BoxFuture<'static, std::io::Result<Vec<std::net::SocketAddr>>> {
+        assert_eq!(host, "wasgroup.test");
+        let answer = match &*self.0.lock().unwrap() {
+            Ok(addrs) => Ok(addrs.clone()),
+            Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+        };
+        Box::pin(async move { answer })
+    }
+}
+
+/// A hostname upstream (the internal ALB's DNS name) is re-resolved: traffic follows the
+/// new addresses, and a failed or empty lookup keeps the last known ones.
+#[tokio::test]
+async fn a_hostname_upstream_follows_its_addresses_and_survives_failed_lookups() {
+    let port = stack::free_port().unwrap();
+    let bind = |ip: &str| tokio::net::TcpListener::bind((ip.to_owned(), port));
+    let a = upstream_on(bind("127.0.0.2").await.unwrap(), "a").await;
+    let b = upstream_on(bind("127.0.0.3").await.unwrap(), "b").await;
+    let names = Arc::new(Names(std::sync::Mutex::new(Ok(vec![a.addr]))));
+    let p = proxy_resolving(
+        names.clone(),
+        &[
+            (
+                "WEB_PROXY_UPSTREAMS",
+                &format!("http://wasgroup.test:{port}"),
+            ),
+            ("WEB_PROXY_RESOLVE_INTERVAL", "50ms"),
+        ],
+    )
+    .await;
+    let c = client();
+    let who = |r: reqwest::Response| {
+        r.headers()
+            .get("x-upstream")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let all_from = |name: &'static str| {
+        let (c, url) = (c.clone(), p.url("/api/x"));
+        async move {
+            for _ in 0..10 {
+                let r = c.get(&url).send().await.unwrap();
+                assert_eq!(who(r).as_deref(), Some(name));
+            }
+        }
+    };
+    wait_until(|| async {
+        who(c.get(p.url("/api/x")).send().await.unwrap()).as_deref() == Some("a")
+    })
+    .await;
+    all_from("a").await;
+
+    *names.0.lock().unwrap() = Ok(vec![b.addr]);
+    wait_until(|| async {
+        who(c.get(p.url("/api/x")).send().await.unwrap()).as_deref() == Some("b")
+    })
+    .await;
+    all_from("b").await;
+
+    // Lookups that fail, or find nothing, for several intervals: b keeps serving.
+    *names.0.lock().unwrap() = Err(std::io::Error::other("SERVFAIL"));
+    all_from("b").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    all_from("b").await;
+    *names.0.lock().unwrap() = Ok(vec![]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    all_from("b").await;
+}
+
+async fn wait_until<F, Fut>(mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while !done().await {
+        assert!(std::time::Instant::now() < deadline, "timed out");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

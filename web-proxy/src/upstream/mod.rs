@@ -8,6 +8,8 @@ mod backend;
 mod health;
 mod resolve;
 
+pub use resolve::{Resolve, SystemResolver};
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -133,9 +135,10 @@ impl Pool {
         self: &Arc<Self>,
         targets: Vec<crate::config::Upstream>,
         resolve_every: std::time::Duration,
+        resolver: Arc<dyn Resolve>,
     ) {
         for (i, t) in targets.into_iter().enumerate() {
-            resolve::spawn(Arc::clone(self), i, t, resolve_every);
+            resolve::spawn(Arc::clone(self), i, t, resolve_every, Arc::clone(&resolver));
         }
         health::spawn_prober(Arc::clone(self));
     }

@@ -1,16 +1,48 @@
 //! Turning targets into addresses, again and again. A hostname target (an ALB's DNS name)
 //! is re-resolved every `interval`, because the addresses behind it change; nginx
 //! resolves once at start, a known cause of outages. A failed lookup keeps the last
-//! known addresses.
+//! known addresses. The resolver is a trait so tests can change what a name resolves to.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
+
 use super::Pool;
 use crate::config::Upstream;
 
-pub fn spawn(pool: Arc<Pool>, index: usize, target: Upstream, interval: Duration) {
+/// Name to addresses. [`SystemResolver`] in the binary.
+pub trait Resolve: Send + Sync + 'static {
+    fn lookup(&self, host: &str, port: u16)
+    -> BoxFuture<'static, std::io::Result<Vec<SocketAddr>>>;
+}
+
+/// The system's resolver (getaddrinfo: /etc/hosts, then DNS), on tokio's blocking pool.
+pub struct SystemResolver;
+
+impl Resolve for SystemResolver {
+    fn lookup(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> BoxFuture<'static, std::io::Result<Vec<SocketAddr>>> {
+        let host = host.to_owned();
+        Box::pin(async move {
+            Ok(tokio::net::lookup_host((host.as_str(), port))
+                .await?
+                .collect())
+        })
+    }
+}
+
+pub fn spawn(
+    pool: Arc<Pool>,
+    index: usize,
+    target: Upstream,
+    interval: Duration,
+    resolver: Arc<dyn Resolve>,
+) {
     if let Ok(ip) = target.host.parse::<IpAddr>() {
         pool.set_target_addresses(index, &[SocketAddr::new(ip, target.port)]);
         return;
@@ -26,12 +58,11 @@ pub fn spawn(pool: Arc<Pool>, index: usize, target: Upstream, interval: Duration
             let Some(pool) = weak.upgrade() else { return };
             match tokio::time::timeout(
                 Duration::from_secs(5),
-                tokio::net::lookup_host((target.host.as_str(), target.port)),
+                resolver.lookup(&target.host, target.port),
             )
             .await
             {
-                Ok(Ok(found)) => {
-                    let mut addrs: Vec<SocketAddr> = found.collect();
+                Ok(Ok(mut addrs)) => {
                     addrs.sort();
                     addrs.dedup();
                     if addrs.is_empty() {

@@ -289,7 +289,20 @@ pub fn env_for(upstreams: &[SocketAddr], extra: &[(&str, &str)]) -> HashMap<Stri
 pub async fn proxy(upstreams: &[SocketAddr], extra: &[(&str, &str)]) -> TestProxy {
     let env = env_for(upstreams, extra);
     let config = Config::from_source(&env).unwrap();
-    let proxy = Proxy::build(config).await.unwrap();
+    start(Proxy::build(config).await.unwrap()).await
+}
+
+/// A proxy whose upstream names resolve through `resolver`.
+pub async fn proxy_resolving(
+    resolver: std::sync::Arc<dyn web_proxy::upstream::Resolve>,
+    extra: &[(&str, &str)],
+) -> TestProxy {
+    let env = env_for(&[], extra);
+    let config = Config::from_source(&env).unwrap();
+    start(Proxy::build_with_resolver(config, resolver).await.unwrap()).await
+}
+
+async fn start(proxy: Proxy) -> TestProxy {
     let addr = proxy.local_addr();
     let admin = proxy.admin_addr();
     let state = proxy.state().clone();
@@ -346,10 +359,16 @@ pub fn header_of<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
+/// The value of the first sample whose line starts with `line_prefix` (a metric name, or
+/// a name with its first labels). Panics when there is none: a typo must not read as 0.
 pub fn metric(text: &str, line_prefix: &str) -> f64 {
-    text.lines()
+    let line = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
         .find(|l| l.starts_with(line_prefix))
-        .and_then(|l| l.rsplit(' ').next())
+        .unwrap_or_else(|| panic!("no metric sample starts with {line_prefix:?} in:\n{text}"));
+    line.rsplit(' ')
+        .next()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
+        .unwrap_or_else(|| panic!("not a number in {line:?}"))
 }
