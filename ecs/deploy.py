@@ -114,9 +114,9 @@ def run_migration(ecs, cluster, arn, timeout, poll):
     log("    migrations applied (exit code 0)")
 
 
-def service_exists(ecs, cluster, name):
+def running_service(ecs, cluster, name):
     found = ecs.describe_services(cluster=cluster, services=[name])["services"]
-    return bool(found) and found[0]["status"] != "INACTIVE"
+    return found[0] if found and found[0]["status"] != "INACTIVE" else None
 
 
 # What a deploy may change on an existing service. Never desiredCount: auto scaling owns it.
@@ -133,9 +133,13 @@ UPDATABLE = (
 
 def roll_out(ecs, service, arn, min_tasks):
     cluster, name = service["cluster"], service["serviceName"]
-    if service_exists(ecs, cluster, name):
+    current = running_service(ecs, cluster, name)
+    if current:
         changes = {k: service[k] for k in UPDATABLE if k in service}
-        ecs.update_service(cluster=cluster, service=name, taskDefinition=arn, **changes)
+        # ECS accepts another capacity provider strategy only with a new deployment.
+        strategy = lambda items: sorted((i["capacityProvider"], i.get("weight", 0), i.get("base", 0)) for i in items)  # noqa: E731
+        force = strategy(current.get("capacityProviderStrategy", [])) != strategy(service.get("capacityProviderStrategy", []))
+        ecs.update_service(cluster=cluster, service=name, taskDefinition=arn, forceNewDeployment=force, **changes)
         log(f"    {name}: updated to {arn.rsplit('/', 1)[-1]}")
     else:
         ecs.create_service(**dict(service, taskDefinition=arn, desiredCount=min_tasks))
