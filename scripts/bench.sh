@@ -6,17 +6,12 @@
 #   scripts/bench.sh --smoke   seconds-long run that only proves the command works (CI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-missing=()
-command -v wrk >/dev/null 2>&1 || missing+=(wrk)
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
-command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "==> installing ${missing[*]} (apt-get)"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+. scripts/packages.sh
+need wrk wrk
+need nginx nginx /usr/sbin/nginx
+need redis-server redis-server
+need postgresql initdb '/usr/lib/postgresql/*/bin/initdb'
+install_needed
 echo "==> cargo build --release (was, web-proxy, bench)"
 cargo build --release --locked -p was -p web-proxy -p upbrella-bench
 exec target/release/bench "$@"

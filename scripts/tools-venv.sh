@@ -8,10 +8,10 @@ tools_stamp=$venv/requirements-tools.sha256
 tools_want=$(sha256sum "$tools_req" | cut -d' ' -f1)
 if [ "$(cat "$tools_stamp" 2>/dev/null)" != "$tools_want" ]; then
   echo "==> installing the pinned tools ($tools_req) into $venv"
-  if ! python3 -c 'import ensurepip' 2>/dev/null && command -v apt-get >/dev/null 2>&1; then
-    as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+  if ! python3 -c 'import ensurepip' 2>/dev/null; then
+    . scripts/packages.sh
+    packages_missing+=(python3-venv)
+    install_needed
   fi
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$tools_req"
