@@ -41,6 +41,38 @@ pub fn probe(addr: SocketAddr, path: &str, timeout: Duration) -> Result<(), Stri
     }
 }
 
+/// Whether something accepts TCP connections on `addr` within `timeout`.
+pub fn connect(addr: SocketAddr, timeout: Duration) -> Result<(), String> {
+    TcpStream::connect_timeout(&addr, timeout)
+        .map(drop)
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))
+}
+
+/// Where to reach a server listening on `addr` from the same host: a wildcard address
+/// becomes the loopback of its family.
+pub fn local(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from(([127, 0, 0, 1], addr.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port()))
+        }
+        _ => addr,
+    }
+}
+
+/// Exit code of a probe's outcome, printing why it failed.
+pub fn exit_code(outcome: Result<(), String>) -> std::process::ExitCode {
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("unhealthy: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// The `healthcheck` subcommand: probes `/health` on the port of the listen address in
 /// `listen_var` (or `default_port`) on 127.0.0.1, and exits 0 or 1.
 pub fn subcommand(listen_var: &str, default_port: u16) -> std::process::ExitCode {
@@ -48,15 +80,9 @@ pub fn subcommand(listen_var: &str, default_port: u16) -> std::process::ExitCode
         .ok()
         .and_then(|a| a.parse::<SocketAddr>().ok())
         .map_or(default_port, |a| a.port());
-    match probe(
+    exit_code(probe(
         SocketAddr::from(([127, 0, 0, 1], port)),
         "/health",
         Duration::from_secs(2),
-    ) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("unhealthy: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    ))
 }

@@ -11,7 +11,9 @@ web-proxy: the upbrella web tier (reverse proxy to the WAS, static front-end)
 Usage:
   web-proxy               serve (the default)
   web-proxy serve         serve
-  web-proxy healthcheck   GET /health on the local listener; exit 0 if it answers 200
+  web-proxy healthcheck   GET /health on the local listener (with TLS: the listener accepts
+                          and the admin listener answers /health), with the same
+                          configuration as serve; exit 0 if healthy
   web-proxy --help        show this text
   web-proxy --version     show the version
 
@@ -32,7 +34,7 @@ fn main() -> ExitCode {
             println!("web-proxy {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        "healthcheck" => shared::healthcheck::subcommand("WEB_PROXY_LISTEN_ADDR", 8000),
+        "healthcheck" => healthcheck(),
         "serve" => serve(),
         other => {
             eprintln!("web-proxy: unknown command {other:?}\n\n{HELP}");
@@ -44,6 +46,28 @@ fn main() -> ExitCode {
 fn load() -> Result<Config, String> {
     let source = Layered::from_env().map_err(|e| e.to_string())?;
     Config::from_source(&source).map_err(|e| e.to_string())
+}
+
+/// Reads the same configuration as `serve` (environment over the TOML file). Plain HTTP:
+/// GET /health on the listener. With TLS the listener speaks only TLS, so: the listener
+/// accepts connections, and the admin listener (plain HTTP, loopback) answers /health.
+fn healthcheck() -> ExitCode {
+    use shared::healthcheck::{connect, exit_code, local, probe};
+    let config = match load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("web-proxy: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let timeout = std::time::Duration::from_secs(2);
+    let listener = local(config.listen_addr);
+    exit_code(if config.tls.is_some() {
+        connect(listener, timeout)
+            .and_then(|()| probe(local(config.admin_addr), "/health", timeout))
+    } else {
+        probe(listener, "/health", timeout)
+    })
 }
 
 fn serve() -> ExitCode {

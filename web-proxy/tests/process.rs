@@ -262,6 +262,7 @@ async fn the_healthcheck_subcommand_probes_the_local_listener() {
     let ok = Command::new(BIN)
         .arg("healthcheck")
         .env("WEB_PROXY_LISTEN_ADDR", p.addr.to_string())
+        .env("WEB_PROXY_UPSTREAMS", upstreams(&[up.addr]))
         .status()
         .unwrap();
     assert!(ok.success());
@@ -269,6 +270,7 @@ async fn the_healthcheck_subcommand_probes_the_local_listener() {
     let hung = Command::new(BIN)
         .arg("healthcheck")
         .env("WEB_PROXY_LISTEN_ADDR", p.addr.to_string())
+        .env("WEB_PROXY_UPSTREAMS", upstreams(&[up.addr]))
         .status()
         .unwrap();
     assert_eq!(hung.code(), Some(1));
@@ -339,4 +341,31 @@ async fn tls_is_terminated_when_a_certificate_is_configured() {
     );
     let seen: serde_json::Value = r.json().await.unwrap();
     assert_eq!(seen["headers"]["x-forwarded-proto"], "https");
+
+    // The container health check runs with the container's configuration: TLS on, and
+    // here the listen address given only in the TOML file.
+    let file = dir.path().join("proxy.toml");
+    std::fs::write(&file, format!("listen_addr = \"{addr}\"\n")).unwrap();
+    let healthcheck = |listen_env: Option<String>| {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("healthcheck")
+            .env_remove("WEB_PROXY_LISTEN_ADDR")
+            .env("WEB_PROXY_CONFIG", &file)
+            .env("WEB_PROXY_ADMIN_ADDR", admin.to_string())
+            .env("WEB_PROXY_UPSTREAMS", upstreams(&[up.addr]))
+            .env("WEB_PROXY_TLS_CERT", cert_path.display().to_string())
+            .env("WEB_PROXY_TLS_KEY", key_path.display().to_string());
+        if let Some(listen) = listen_env {
+            cmd.env("WEB_PROXY_LISTEN_ADDR", listen);
+        }
+        cmd.status().unwrap().code()
+    };
+    assert_eq!(
+        healthcheck(None),
+        Some(0),
+        "healthy over TLS, listener from the file"
+    );
+    // The environment wins over the file, as for `serve`: a port where nothing listens.
+    let nothing = format!("127.0.0.1:{}", stack::free_port().unwrap());
+    assert_eq!(healthcheck(Some(nothing)), Some(1));
 }
