@@ -131,14 +131,18 @@ UPDATABLE = (
 )
 
 
+def strategy_changed(current, wanted):
+    """ECS accepts another capacity provider strategy only with a new deployment."""
+    key = lambda items: sorted((i["capacityProvider"], i.get("weight", 0), i.get("base", 0)) for i in items or [])  # noqa: E731
+    return key(current) != key(wanted)
+
+
 def roll_out(ecs, service, arn, min_tasks):
     cluster, name = service["cluster"], service["serviceName"]
     current = running_service(ecs, cluster, name)
     if current:
         changes = {k: service[k] for k in UPDATABLE if k in service}
-        # ECS accepts another capacity provider strategy only with a new deployment.
-        strategy = lambda items: sorted((i["capacityProvider"], i.get("weight", 0), i.get("base", 0)) for i in items)  # noqa: E731
-        force = strategy(current.get("capacityProviderStrategy", [])) != strategy(service.get("capacityProviderStrategy", []))
+        force = strategy_changed(current.get("capacityProviderStrategy"), service.get("capacityProviderStrategy"))
         ecs.update_service(cluster=cluster, service=name, taskDefinition=arn, forceNewDeployment=force, **changes)
         log(f"    {name}: updated to {arn.rsplit('/', 1)[-1]}")
     else:

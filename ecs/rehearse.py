@@ -57,6 +57,7 @@ from moto.ecs import models as ecs_models  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 from cfn import load_template  # noqa: E402
+from deploy import strategy_changed  # noqa: E402
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 REGION = "ap-northeast-2"
@@ -230,11 +231,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def deploy(endpoint, tag):
+def deploy(endpoint, tag, *extra):
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, str(HERE / "deploy.py"), "--stack", STACK, "--image-tag", tag, "--region", REGION,
-         "--endpoint-url", endpoint, "--poll", "0.05", "--timeout", "60"],
+         "--endpoint-url", endpoint, "--poll", "0.05", "--timeout", "60", *extra],
         capture_output=True, text=True, env=dict(os.environ, **CREDENTIALS), timeout=300,
     )
     for line in (result.stdout + result.stderr).splitlines():
@@ -249,6 +250,14 @@ def main():
     endpoint = f"http://127.0.0.1:{port}"
     aws = lambda name: boto3.client(name, region_name=REGION, endpoint_url=endpoint)  # noqa: E731
     try:
+        # moto does not keep a service's capacity provider strategy, so deploy.py's rule
+        # for changing it (ECS wants a new deployment then) is checked on its own.
+        print("==> deploy.py: when a new deployment must be forced")
+        asg = {"capacityProvider": "upbrella-asg", "weight": 1, "base": 0}
+        other = {"capacityProvider": "spot", "weight": 1, "base": 0}
+        check(not strategy_changed([asg, other], [other, asg]), "the same strategy in another order: no")
+        check(strategy_changed([asg], [dict(asg, weight=2)]), "another weight: yes")
+        check(strategy_changed(None, [asg]), "none before, one now: yes")
         print(f"==> moto (AWS emulator, a stand-in) on {endpoint}")
         secrets = aws("secretsmanager")
         values = {
@@ -362,6 +371,11 @@ def main():
         registered = len(ecs.list_task_definitions()["taskDefinitionArns"])
         code, _, out = deploy(endpoint, "v3")
         check(code == 1 and "not in ECR" in out, "deploy exits 1: the image is not in ECR")
+        check(len(ecs.list_task_definitions()["taskDefinitionArns"]) == registered, "nothing registered")
+
+        print("==> images built for another architecture than the stack's instances")
+        code, _, out = deploy(endpoint, "v2", "--architecture", "arm64")
+        check(code == 1 and "the stack's instances x86_64" in out, "deploy exits 1: arm64 images, x86_64 instances")
         check(len(ecs.list_task_definitions()["taskDefinitionArns"]) == registered, "nothing registered")
 
         print("==> a stack update (MaxInstances 3 -> 4)")

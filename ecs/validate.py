@@ -24,6 +24,10 @@ import sys
 import botocore.session
 import botocore.validate
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from cfn import load_template  # noqa: E402
+from deploy import snake  # noqa: E402
+
 HERE = pathlib.Path(__file__).resolve().parent
 
 # What the stack's outputs look like (ecs/deploy.py names them in UPPER_SNAKE case).
@@ -75,14 +79,11 @@ def variables(path):
 
 
 def template_facts():
-    """The stack's output names (as deploy.py spells them) and its alarm names, read
-    from the template text (short-form tags need no YAML loader for these two)."""
-    text = (HERE / "cloudformation" / "upbrella.yaml").read_text()
-    outputs_block = text.split("\nOutputs:\n", 1)[1]
-    outputs = set(re.findall(r"^  ([A-Za-z0-9]+):$", outputs_block, re.M))
-    snake = {re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", o).upper() for o in outputs}
-    alarms = set(re.findall(r"^      AlarmName: (\S+)$", text, re.M))
-    return snake, alarms
+    """The stack's output names (as deploy.py spells them) and its alarm names."""
+    template = load_template()
+    outputs = {snake(name) for name in template["Outputs"]}
+    alarms = {r["Properties"]["AlarmName"] for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    return outputs, alarms
 
 
 def walk_limits(value, shape, where, errors):
