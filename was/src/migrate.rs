@@ -28,11 +28,12 @@ pub async fn run(db: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 /// Role names cannot be bound as parameters; PostgreSQL's `format()` quotes them (`%I`)
 /// and the password (`%L`) on the server, and the statement it returns is executed.
 pub async fn provision_app_role(db: &PgPool, role: &AppRole) -> Result<(), sqlx::Error> {
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
-            .bind(&role.name)
-            .fetch_one(db)
-            .await?;
+    let exists: bool = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS "exists!""#,
+        role.name
+    )
+    .fetch_one(db)
+    .await?;
     if !exists {
         match execute_formatted(db, "CREATE ROLE %I LOGIN", &role.name, None).await {
             Ok(()) => tracing::info!(role = %role.name, "application role created"),
@@ -54,7 +55,7 @@ pub async fn provision_app_role(db: &PgPool, role: &AppRole) -> Result<(), sqlx:
         execute_formatted(db, statement, &role.name, None).await?;
     }
     // PostgreSQL before 15 lets every role create objects in `public`.
-    sqlx::query("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    sqlx::query!("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         .execute(db)
         .await?;
     match &role.login {
@@ -68,8 +69,8 @@ pub async fn provision_app_role(db: &PgPool, role: &AppRole) -> Result<(), sqlx:
             .await?;
         }
         AppRoleLogin::RdsIam => {
-            let on_rds: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam')",
+            let on_rds = sqlx::query_scalar!(
+                r#"SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam') AS "exists!""#
             )
             .fetch_one(db)
             .await?;
@@ -93,12 +94,14 @@ async fn execute_formatted(
     name: &str,
     literal: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    let statement: String = sqlx::query_scalar("SELECT format($1, $2, $3)")
-        .bind(template)
-        .bind(name)
-        .bind(literal)
-        .fetch_one(db)
-        .await?;
+    let statement = sqlx::query_scalar!(
+        r#"SELECT format($1::text, $2::text, $3::text) AS "statement!""#,
+        template,
+        name,
+        literal
+    )
+    .fetch_one(db)
+    .await?;
     sqlx::raw_sql(&statement).execute(db).await?;
     Ok(())
 }

@@ -17,6 +17,7 @@ use crate::domain::bank::BankCipher;
 use crate::domain::password::PasswordHasher;
 use crate::kakao::KakaoClient;
 use crate::limits::RateLimiter;
+use crate::repo::idempotency;
 use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
@@ -146,18 +147,10 @@ async fn sweep_idempotency_keys(db: PgPool, ttl: Duration) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let swept = sqlx::query(
-            "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)",
-        )
-        .bind(ttl.as_secs_f64())
-        .execute(&db)
-        .await;
+        let swept = idempotency::sweep(&db, ttl.as_secs_f64()).await;
         match swept {
-            Ok(done) if done.rows_affected() > 0 => {
-                tracing::info!(
-                    deleted = done.rows_affected(),
-                    "expired idempotency keys deleted"
-                );
+            Ok(deleted) if deleted > 0 => {
+                tracing::info!(deleted, "expired idempotency keys deleted");
             }
             Ok(_) => {}
             Err(e) => tracing::debug!(error = %e, "idempotency sweep failed; retrying later"),

@@ -103,8 +103,8 @@ impl Report {
         }
     }
 
-    pub fn into_inner(self) -> Option<String> {
-        self.0
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
     }
 }
 
@@ -216,7 +216,7 @@ mod tests {
         assert_eq!(
             Report::parse(Some("   "), "report")
                 .expect("blank ok")
-                .into_inner(),
+                .as_deref(),
             None
         );
     }

@@ -19,7 +19,7 @@ use crate::http::me::user_view;
 use crate::http::session;
 use crate::http::views::UserView;
 use crate::limits::{Limit, Subject};
-use crate::repo::users::{self, Identity};
+use crate::repo::users::{self, Identity, Login};
 use crate::state::AppState;
 
 const OAUTH_STATE_COOKIE: &str = "upbrella_oauth_state";
@@ -70,14 +70,18 @@ pub async fn sign_up(
         return Err(Error::forbidden("this identity is banned"));
     }
     let hash = state.hasher.hash(password).await?;
-    let id: i64 = sqlx::query_scalar("INSERT INTO users (email, password_hash, name, phone) VALUES ($1, $2, $3, $4) RETURNING id")
-        .bind(email.as_str())
-        .bind(hash)
-        .bind(name.as_str())
-        .bind(phone.as_str())
-        .fetch_one(&state.db)
-        .await
-        .on_constraint(|c| (c == "users_email_key").then(|| Error::conflict("an account with this e-mail already exists")))?;
+    let id = users::sign_up(
+        &state.db,
+        email.as_str(),
+        &hash,
+        name.as_str(),
+        phone.as_str(),
+    )
+    .await
+    .on_constraint(|c| {
+        (c == "users_email_key")
+            .then(|| Error::conflict("an account with this e-mail already exists"))
+    })?;
     tracing::info!(user_id = id, "user signed up");
     session::log_in(&state, &session, id, false).await?;
     Ok((StatusCode::CREATED, Json(user_view(&state, id).await?)))
@@ -112,13 +116,8 @@ pub async fn log_in(
         .limiter
         .check(Limit::LoginPerAccount, Subject::Account(email.as_str()))
         .await?;
-    let row: Option<(i64, Option<String>, bool)> =
-        sqlx::query_as("SELECT id, password_hash, is_admin FROM users WHERE lower(email) = $1 AND status = 'active'")
-            .bind(email.as_str())
-            .fetch_optional(&state.db)
-            .await?;
-    let (id, hash, is_admin) = match row {
-        Some((id, hash, admin)) => (Some(id), hash, admin),
+    let (id, hash, is_admin) = match users::credentials(&state.db, email.as_str()).await? {
+        Some(c) => (Some(c.id), c.password_hash, c.is_admin),
         None => (None, None, false),
     };
     let matches = state.hasher.verify(body.password, hash).await?;
@@ -212,30 +211,16 @@ pub async fn kakao_callback(
         .and_then(|n| Name::parse(n).ok())
         .map_or_else(|| "카카오 사용자".to_owned(), |n| n.as_str().to_owned());
     // Insert or find in one statement, so two concurrent callbacks cannot create two users.
-    let found: Option<(i64, bool)> = sqlx::query_as(
-        "WITH inserted AS ( \
-             INSERT INTO users (kakao_id, name) VALUES ($1, $2) \
-             ON CONFLICT (kakao_id) WHERE kakao_id IS NOT NULL DO NOTHING RETURNING id, is_admin) \
-         SELECT id, is_admin FROM inserted \
-         UNION ALL SELECT id, is_admin FROM users WHERE kakao_id = $1 AND status = 'active' \
-         LIMIT 1",
-    )
-    .bind(profile.id)
-    .bind(name)
-    .fetch_optional(&state.db)
-    .await?;
+    let found = users::kakao_login(&state.db, profile.id, &name).await?;
     // A concurrent callback for the same new user may have inserted after this
     // statement's snapshot: then the row is visible now.
-    let (id, is_admin) = match found {
-        Some(row) => row,
-        None => sqlx::query_as(
-            "SELECT id, is_admin FROM users WHERE kakao_id = $1 AND status = 'active'",
-        )
-        .bind(profile.id)
-        .fetch_optional(&state.db)
-        .await?
-        .ok_or_else(|| Error::internal("Kakao user vanished during login"))?,
+    let login = match found {
+        Some(login) => login,
+        None => users::kakao_account(&state.db, profile.id)
+            .await?
+            .ok_or_else(|| Error::internal("Kakao user vanished during login"))?,
     };
+    let Login { id, is_admin } = login;
     session::log_in(&state, &session, id, is_admin).await?;
     tracing::info!(user_id = id, "user logged in with Kakao");
     let clear = Cookie::build((OAUTH_STATE_COOKIE, ""))

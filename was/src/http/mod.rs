@@ -6,6 +6,7 @@ pub mod auth;
 pub mod csrf;
 pub mod edge;
 pub mod extract;
+pub mod idempotency;
 pub mod me;
 pub mod observe;
 pub mod ops;

@@ -55,7 +55,7 @@ pub struct DependencyStatus {
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let limit = Duration::from_secs(1);
     let db = check(limit, async {
-        sqlx::query_scalar::<_, i32>("SELECT 1")
+        sqlx::query_scalar!(r#"SELECT 1 AS "one!""#)
             .fetch_one(&state.db)
             .await
             .map(drop)

@@ -4,18 +4,16 @@
 //! user) are unique indexes, so even requests that race past the checks here cannot
 //! break them; the row lock on the umbrella makes the common race a clean 409.
 //!
-//! A request carrying `Idempotency-Key` records its response in the same transaction. A
-//! replay (same user, same key) gets that response back; a concurrent duplicate waits
-//! on the key's row and then gets it too; the same key with a different request is 422.
+//! Both accept `Idempotency-Key` (`http::idempotency`): the response is recorded in the
+//! same transaction, and a retry gets it back.
 
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use sqlx::{Postgres, Transaction};
+use sqlx::{PgConnection, Postgres, Transaction};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -26,11 +24,12 @@ use crate::domain::locker;
 use crate::domain::values::Report;
 use crate::error::{Error, Result, ResultExt};
 use crate::http::extract::{Json, Path, Query};
-use crate::http::me::rental_by_id;
+use crate::http::idempotency::{self, Key};
 use crate::http::session::CurrentUser;
 use crate::http::views::{RentResult, RentalView};
 use crate::limits::{Limit, Subject};
-use crate::repo::stores;
+use crate::repo::users::SavedAccount;
+use crate::repo::{lockers, rentals, stores, umbrellas, users};
 use crate::state::AppState;
 
 /// A locker issues at most one password per this interval.
@@ -44,7 +43,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(return_umbrella))
 }
 
-#[derive(Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Serialize, ToSchema)]
 pub struct RentForm {
     pub umbrella_id: i64,
     pub umbrella_number: i64,
@@ -63,19 +62,17 @@ pub async fn rent_form(
     _user: CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<Json<RentForm>> {
-    let sql = format!(
-        "SELECT u.id AS umbrella_id, u.number AS umbrella_number, s.id AS store_id, s.name AS store_name, \
-                c.name AS region_name, ({}) AND s.activated AS rentable \
-         FROM umbrellas u JOIN stores s ON s.id = u.store_id JOIN classifications c ON c.id = s.region_id \
-         WHERE u.id = $1 AND NOT u.deleted AND NOT s.deleted",
-        stores::RENTABLE
-    );
-    sqlx::query_as(&sql)
-        .bind(id)
-        .fetch_optional(&state.db)
+    let umbrella = umbrellas::location(&state.db, id)
         .await?
-        .map(Json)
-        .ok_or(Error::NotFound("umbrella"))
+        .ok_or(Error::NotFound("umbrella"))?;
+    Ok(Json(RentForm {
+        umbrella_id: umbrella.id,
+        umbrella_number: umbrella.number,
+        store_id: umbrella.store_id,
+        store_name: umbrella.store_name,
+        region_name: umbrella.region_name,
+        rentable: umbrella.available && umbrella.store_activated,
+    }))
 }
 
 #[derive(Deserialize, Serialize, ToSchema)]
@@ -104,71 +101,52 @@ pub async fn rent(
     Json(body): Json<RentRequest>,
 ) -> Result<Response> {
     let report = Report::parse(body.condition_report.as_deref(), "condition report")?;
-    let key = idempotency_key(&headers)?;
+    let key = Key::from_request(&headers, user.id, "rent", &body)?;
     let mut tx = state.db.begin().await?;
     if let Some(key) = &key
-        && let Some(replay) = claim_key(&mut tx, &state, user.id, key, "rent", &body).await?
+        && let Some(replay) = key.claim(&mut tx, ttl_secs(&state)).await?
     {
         return Ok(replay);
     }
-    let already: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM rentals WHERE user_id = $1 AND returned_at IS NULL)",
-    )
-    .bind(user.id)
-    .fetch_one(&mut *tx)
-    .await?;
-    if already {
+    if rentals::has_open(&mut *tx, user.id).await? {
         return Err(Error::conflict(
             "you already have a rented umbrella; return it first",
         ));
     }
-    let umbrella: Option<(i64, bool, bool)> = sqlx::query_as(
-        "SELECT store_id, rentable, missed FROM umbrellas WHERE id = $1 AND NOT deleted FOR UPDATE",
-    )
-    .bind(body.umbrella_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (at_store, rentable, missed) = umbrella.ok_or(Error::NotFound("umbrella"))?;
-    if at_store != body.store_id {
+    let umbrella = umbrellas::lock(&mut *tx, body.umbrella_id)
+        .await?
+        .ok_or(Error::NotFound("umbrella"))?;
+    if umbrella.store_id != body.store_id {
         return Err(Error::conflict("this umbrella is not at that store"));
     }
-    if !rentable || missed {
+    if !umbrella.rentable || umbrella.missed {
         return Err(Error::conflict("this umbrella is not rentable right now"));
     }
     if !stores::is_in_service(&mut *tx, body.store_id).await? {
         return Err(Error::conflict("this store is not in service"));
     }
     let locker_password = issue_locker_password(&mut tx, &state, user.id, body.store_id).await?;
-    let rental_id: i64 = sqlx::query_scalar(
-        "INSERT INTO rentals (umbrella_id, user_id, rent_store_id, condition_report) VALUES ($1, $2, $3, $4) RETURNING id",
+    let rental_id = rentals::start(
+        &mut *tx,
+        body.umbrella_id,
+        user.id,
+        body.store_id,
+        report.as_deref(),
     )
-    .bind(body.umbrella_id)
-    .bind(user.id)
-    .bind(body.store_id)
-    .bind(report.into_inner())
-    .fetch_one(&mut *tx)
     .await
     .on_constraint(|c| match c {
         "rentals_open_umbrella_key" => Some(Error::conflict("this umbrella is already rented")),
-        "rentals_open_user_key" => Some(Error::conflict("you already have a rented umbrella; return it first")),
+        "rentals_open_user_key" => Some(Error::conflict(
+            "you already have a rented umbrella; return it first",
+        )),
         _ => None,
     })?;
-    sqlx::query("UPDATE umbrellas SET rentable = false WHERE id = $1")
-        .bind(body.umbrella_id)
-        .execute(&mut *tx)
-        .await?;
+    umbrellas::mark_rented(&mut *tx, body.umbrella_id).await?;
     let result = RentResult {
-        rental: rental_by_id(&mut *tx, rental_id).await?,
+        rental: rental_view(&mut tx, rental_id).await?,
         locker_password,
     };
-    let response = finish(
-        &mut tx,
-        user.id,
-        key.as_deref(),
-        StatusCode::CREATED,
-        &result,
-    )
-    .await?;
+    let response = idempotency::finish(&mut tx, key.as_ref(), StatusCode::CREATED, &result).await?;
     tx.commit().await?;
     tracing::info!(
         user_id = user.id,
@@ -179,19 +157,24 @@ pub async fn rent(
     Ok(response)
 }
 
+fn ttl_secs(state: &AppState) -> f64 {
+    state.config.idempotency_ttl.as_secs_f64()
+}
+
+async fn rental_view(tx: &mut PgConnection, id: i64) -> Result<RentalView> {
+    rentals::find(tx, id)
+        .await?
+        .map(Into::into)
+        .ok_or_else(|| Error::internal("the rental just written is missing"))
+}
+
 async fn issue_locker_password(
     tx: &mut Transaction<'_, Postgres>,
     state: &AppState,
     user_id: i64,
     store_id: i64,
 ) -> Result<Option<String>> {
-    let locker: Option<(i64, String, i64, Option<OffsetDateTime>)> = sqlx::query_as(
-        "SELECT id, secret, counter, last_access FROM lockers WHERE store_id = $1 FOR UPDATE",
-    )
-    .bind(store_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some((id, secret, counter, last_access)) = locker else {
+    let Some(locker) = lockers::lock_at_store(&mut **tx, store_id).await? else {
         return Ok(None);
     };
     state
@@ -199,7 +182,7 @@ async fn issue_locker_password(
         .check(Limit::LockerPerUser, Subject::User(user_id))
         .await?;
     let now = OffsetDateTime::now_utc();
-    if let Some(last) = last_access {
+    if let Some(last) = locker.last_access {
         let since = now - last;
         if since < LOCKER_INTERVAL && since >= time::Duration::ZERO {
             let wait = LOCKER_INTERVAL - Duration::try_from(since).unwrap_or_default();
@@ -209,11 +192,9 @@ async fn issue_locker_password(
             });
         }
     }
-    let password = locker::locker_password(&secret, u64::try_from(counter).unwrap_or_default())?;
-    sqlx::query("UPDATE lockers SET counter = counter + 1, last_access = now() WHERE id = $1")
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+    let counter = u64::try_from(locker.counter).unwrap_or_default();
+    let password = locker::locker_password(&locker.secret, counter)?;
+    lockers::advance(&mut **tx, locker.id).await?;
     Ok(Some(password))
 }
 
@@ -246,25 +227,18 @@ pub async fn return_form(
     Path(id): Path<i64>,
     Query(proof): Query<LockerProof>,
 ) -> Result<Json<ReturnForm>> {
-    let store: (String, Option<String>) = sqlx::query_as(
-        "SELECT s.name, l.secret FROM stores s LEFT JOIN lockers l ON l.store_id = s.id WHERE s.id = $1 AND s.activated AND NOT s.deleted",
-    )
-    .bind(id)
-    .fetch_optional(&state.db)
-    .await?
-    .ok_or(Error::NotFound("store"))?;
-    check_locker_proof(store.1.as_deref(), &proof)?;
-    let rental_id: i64 =
-        sqlx::query_scalar("SELECT id FROM rentals WHERE user_id = $1 AND returned_at IS NULL")
-            .bind(user.id)
-            .fetch_optional(&state.db)
-            .await?
-            .ok_or_else(|| Error::conflict("you have no rented umbrella to return"))?;
+    let store = stores::return_point(&state.db, id)
+        .await?
+        .ok_or(Error::NotFound("store"))?;
+    check_locker_proof(store.locker_secret.as_deref(), &proof)?;
+    let rental = rentals::open_of(&state.db, user.id)
+        .await?
+        .ok_or_else(|| Error::conflict("you have no rented umbrella to return"))?;
     Ok(Json(ReturnForm {
         store_id: id,
-        store_name: store.0,
-        has_locker: store.1.is_some(),
-        rental: rental_by_id(&state.db, rental_id).await?,
+        store_name: store.name,
+        has_locker: store.locker_secret.is_some(),
+        rental: rental.into(),
     }))
 }
 
@@ -328,22 +302,18 @@ pub async fn return_umbrella(
             ));
         }
     };
-    let key = idempotency_key(&headers)?;
+    let key = Key::from_request(&headers, user.id, "return", &body)?;
     let mut tx = state.db.begin().await?;
     if let Some(key) = &key
-        && let Some(replay) = claim_key(&mut tx, &state, user.id, key, "return", &body).await?
+        && let Some(replay) = key.claim(&mut tx, ttl_secs(&state)).await?
     {
         return Ok(replay);
     }
-    let store: (Option<String>,) = sqlx::query_as(
-        "SELECT l.secret FROM stores s LEFT JOIN lockers l ON l.store_id = s.id WHERE s.id = $1 AND s.activated AND NOT s.deleted",
-    )
-    .bind(body.store_id)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(Error::NotFound("store"))?;
+    let store = stores::return_point(&mut *tx, body.store_id)
+        .await?
+        .ok_or(Error::NotFound("store"))?;
     check_locker_proof(
-        store.0.as_deref(),
+        store.locker_secret.as_deref(),
         &LockerProof {
             salt: body.salt.clone(),
             signature: body.signature.clone(),
@@ -352,167 +322,39 @@ pub async fn return_umbrella(
     // The account in plain text for a moment: it is sealed again for the rental's row.
     let (bank_name, number) = match given_account {
         Some(account) => (account.bank_name.clone(), account.number.clone()),
-        None => {
-            let saved: (Option<String>, Option<Vec<u8>>) =
-                sqlx::query_as("SELECT bank_name, bank_account FROM users WHERE id = $1")
-                    .bind(user.id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            match saved {
-                (Some(name), Some(sealed)) => {
-                    (name, state.cipher.decrypt(&sealed, Owner::User(user.id))?)
-                }
-                _ => {
-                    return Err(Error::invalid(
-                        "a bank account is needed to refund the deposit",
-                    ));
-                }
+        None => match users::saved_account(&mut *tx, user.id).await? {
+            SavedAccount {
+                bank_name: Some(name),
+                bank_account: Some(sealed),
+            } => (name, state.cipher.decrypt(&sealed, Owner::User(user.id))?),
+            _ => {
+                return Err(Error::invalid(
+                    "a bank account is needed to refund the deposit",
+                ));
             }
-        }
+        },
     };
-    let rental: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT id, umbrella_id FROM rentals WHERE user_id = $1 AND returned_at IS NULL FOR UPDATE",
-    )
-    .bind(user.id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (rental_id, umbrella_id) =
-        rental.ok_or_else(|| Error::conflict("you have no rented umbrella to return"))?;
-    let sealed = state.cipher.encrypt(&number, Owner::Rental(rental_id))?;
-    sqlx::query(
-        "UPDATE rentals SET returned_at = now(), return_store_id = $2, improvement_report = $3, bank_name = $4, bank_account = $5 \
-         WHERE id = $1",
-    )
-    .bind(rental_id)
-    .bind(body.store_id)
-    .bind(report.into_inner())
-    .bind(bank_name)
-    .bind(sealed)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE umbrellas SET store_id = $2, rentable = true WHERE id = $1")
-        .bind(umbrella_id)
-        .bind(body.store_id)
-        .execute(&mut *tx)
-        .await?;
-    let view = rental_by_id(&mut *tx, rental_id).await?;
-    let response = finish(&mut tx, user.id, key.as_deref(), StatusCode::OK, &view).await?;
+    let rental = rentals::lock_open(&mut *tx, user.id)
+        .await?
+        .ok_or_else(|| Error::conflict("you have no rented umbrella to return"))?;
+    let sealed = state.cipher.encrypt(&number, Owner::Rental(rental.id))?;
+    let record = rentals::Return {
+        store_id: body.store_id,
+        improvement_report: report.as_deref(),
+        bank_name: &bank_name,
+        bank_account: &sealed,
+    };
+    rentals::close(&mut *tx, rental.id, &record).await?;
+    umbrellas::place(&mut *tx, rental.umbrella_id, body.store_id).await?;
+    let view = rental_view(&mut tx, rental.id).await?;
+    let response = idempotency::finish(&mut tx, key.as_ref(), StatusCode::OK, &view).await?;
     tx.commit().await?;
     tracing::info!(
         user_id = user.id,
-        rental_id,
-        umbrella_id,
+        rental_id = rental.id,
+        umbrella_id = rental.umbrella_id,
         store_id = body.store_id,
         "umbrella returned"
     );
     Ok(response)
-}
-
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| {
-            Error::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())
-        })?;
-    Ok(Some(key.to_owned()))
-}
-
-fn request_hash(operation: &str, body: &impl Serialize) -> Result<Vec<u8>> {
-    let json = serde_json::to_vec(body).map_err(Error::internal)?;
-    let mut hasher = Sha256::new();
-    hasher.update(operation.as_bytes());
-    hasher.update([0]);
-    hasher.update(&json);
-    Ok(hasher.finalize().to_vec())
-}
-
-/// Claims `key` for this request inside `tx`. Returns the stored response when the key
-/// was already used (waiting for a concurrent holder of the key to finish first).
-async fn claim_key(
-    tx: &mut Transaction<'_, Postgres>,
-    state: &AppState,
-    user_id: i64,
-    key: &str,
-    operation: &str,
-    body: &impl Serialize,
-) -> Result<Option<Response>> {
-    let hash = request_hash(operation, body)?;
-    // An expired record is gone for good (it may hold a locker password): the key
-    // starts afresh. The sweep in `startup` removes the ones nobody reuses.
-    sqlx::query(
-        "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 \
-         AND created_at < now() - make_interval(secs => $3)",
-    )
-    .bind(user_id)
-    .bind(key)
-    .bind(state.config.idempotency_ttl.as_secs_f64())
-    .execute(&mut **tx)
-    .await?;
-    let claimed: Option<bool> = sqlx::query_scalar(
-        "INSERT INTO idempotency_keys (user_id, key, operation, request_hash) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (user_id, key) DO NOTHING RETURNING true",
-    )
-    .bind(user_id)
-    .bind(key)
-    .bind(operation)
-    .bind(&hash)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if claimed.is_some() {
-        return Ok(None);
-    }
-    let stored: (String, Vec<u8>, Option<i16>, Option<serde_json::Value>) =
-        sqlx::query_as("SELECT operation, request_hash, status, body FROM idempotency_keys WHERE user_id = $1 AND key = $2")
-            .bind(user_id)
-            .bind(key)
-            .fetch_one(&mut **tx)
-            .await?;
-    let (stored_op, stored_hash, status, stored_body) = stored;
-    if stored_op != operation || stored_hash != hash {
-        return Err(Error::invalid(
-            "this Idempotency-Key was already used for a different request",
-        ));
-    }
-    let (Some(status), Some(stored_body)) = (status, stored_body) else {
-        return Err(Error::conflict(
-            "a request with this Idempotency-Key is still in progress",
-        ));
-    };
-    let status =
-        StatusCode::from_u16(u16::try_from(status).unwrap_or(500)).unwrap_or(StatusCode::OK);
-    let mut response = (status, axum::Json(stored_body)).into_response();
-    response.headers_mut().insert(
-        "idempotent-replayed",
-        axum::http::HeaderValue::from_static("true"),
-    );
-    Ok(Some(response))
-}
-
-/// Builds the response and, when the request had a key, records it in `tx`.
-async fn finish(
-    tx: &mut Transaction<'_, Postgres>,
-    user_id: i64,
-    key: Option<&str>,
-    status: StatusCode,
-    body: &impl Serialize,
-) -> Result<Response> {
-    let json = serde_json::to_value(body).map_err(Error::internal)?;
-    if let Some(key) = key {
-        sqlx::query(
-            "UPDATE idempotency_keys SET status = $3, body = $4 WHERE user_id = $1 AND key = $2",
-        )
-        .bind(user_id)
-        .bind(key)
-        .bind(i16::try_from(status.as_u16()).unwrap_or(200))
-        .bind(&json)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok((status, axum::Json(json)).into_response())
 }

@@ -21,6 +21,7 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use crate::error::Error;
+use crate::repo::users;
 use crate::state::AppState;
 
 const KEY: &str = "user";
@@ -117,13 +118,9 @@ impl FromRequestParts<AppState> for CurrentUser {
             bounded(state, session.flush()).await?;
             return Err(Error::Unauthenticated);
         }
-        let row: Option<(String, bool)> =
-            sqlx::query_as("SELECT status, is_admin FROM users WHERE id = $1")
-                .bind(user.user_id)
-                .fetch_optional(&state.db)
-                .await?;
-        let is_admin = match row {
-            Some((status, is_admin)) if status == "active" => is_admin,
+        let standing = users::standing(&state.db, user.user_id).await?;
+        let is_admin = match standing {
+            Some(s) if s.status == "active" => s.is_admin,
             _ => {
                 // Banned or left since logging in: end the session for good.
                 bounded(state, session.flush()).await?;

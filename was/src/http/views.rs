@@ -1,13 +1,17 @@
-//! What the API sends out. Each view is filled from an explicit SELECT list or built by
-//! hand, so a new column never reaches a client by accident.
+//! What the API sends out. Each view is built field by field from a record of `repo`,
+//! so a new column never reaches a client by accident.
 
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::domain::hours::BusinessHour;
+use crate::domain::hours::{self, BusinessHour};
+use crate::repo::classifications::Classification;
+use crate::repo::rentals::Rental;
+use crate::repo::stores::{Image, Marker, Store};
+use crate::repo::umbrellas::Location;
 
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ClassificationView {
     pub id: i64,
     /// `region` or `tag`.
@@ -28,10 +32,44 @@ pub struct StoreMarker {
     pub longitude: f64,
 }
 
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ImageView {
     pub id: i64,
     pub url: String,
+}
+
+impl From<Classification> for ClassificationView {
+    fn from(c: Classification) -> Self {
+        Self {
+            id: c.id,
+            kind: c.kind,
+            name: c.name,
+            latitude: c.latitude,
+            longitude: c.longitude,
+        }
+    }
+}
+
+impl StoreMarker {
+    pub fn new(m: Marker, hours: &[BusinessHour], now: OffsetDateTime) -> Self {
+        Self {
+            id: m.id,
+            name: m.name,
+            open_now: hours::is_open(hours, now),
+            rentable_count: m.rentable_count,
+            latitude: m.latitude,
+            longitude: m.longitude,
+        }
+    }
+}
+
+impl From<Image> for ImageView {
+    fn from(i: Image) -> Self {
+        Self {
+            id: i.id,
+            url: i.url,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -62,6 +100,34 @@ pub struct StoreDetail {
     pub activated: Option<bool>,
 }
 
+impl StoreDetail {
+    /// `admin` views also say whether the store is activated.
+    pub fn new(s: Store, admin: bool, now: OffsetDateTime) -> Self {
+        Self {
+            open_now: s.activated && hours::is_open(&s.business_hours, now),
+            id: s.id,
+            name: s.name,
+            category: s.category,
+            region_id: s.region_id,
+            tag_id: s.tag_id,
+            latitude: s.latitude,
+            longitude: s.longitude,
+            address: s.address,
+            address_detail: s.address_detail,
+            umbrella_location: s.umbrella_location,
+            working_hours: s.working_hours,
+            contact: s.contact,
+            instagram_url: s.instagram_url,
+            description: s.description,
+            images: s.images.into_iter().map(Into::into).collect(),
+            business_hours: s.business_hours,
+            rentable_count: s.rentable_count,
+            has_locker: s.has_locker,
+            activated: admin.then_some(s.activated),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UmbrellaLocation {
     pub umbrella_id: i64,
@@ -71,6 +137,20 @@ pub struct UmbrellaLocation {
     pub latitude: f64,
     pub longitude: f64,
     pub rentable: bool,
+}
+
+impl From<Location> for UmbrellaLocation {
+    fn from(l: Location) -> Self {
+        Self {
+            umbrella_id: l.id,
+            number: l.number,
+            store_id: l.store_id,
+            store_name: l.store_name,
+            latitude: l.latitude,
+            longitude: l.longitude,
+            rentable: l.available && l.store_activated,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -113,6 +193,29 @@ pub struct RentalView {
     #[serde(with = "time::serde::rfc3339::option")]
     pub returned_at: Option<OffsetDateTime>,
     pub return_store: Option<StoreRef>,
+}
+
+impl From<Rental> for RentalView {
+    fn from(r: Rental) -> Self {
+        let end = r.returned_at.unwrap_or_else(OffsetDateTime::now_utc);
+        Self {
+            id: r.id,
+            umbrella_id: r.umbrella_id,
+            umbrella_number: r.umbrella_number,
+            rent_store: StoreRef {
+                id: r.rent_store_id,
+                name: r.rent_store_name,
+            },
+            rented_at: r.rented_at,
+            due_at: r.rented_at + time::Duration::days(14),
+            elapsed_days: (end - r.rented_at).whole_days(),
+            returned_at: r.returned_at,
+            return_store: r
+                .return_store_id
+                .zip(r.return_store_name)
+                .map(|(id, name)| StoreRef { id, name }),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,19 +1,59 @@
-//! Store queries: details, business hours, rentable counts.
+//! Stores: details, business hours, images, activation, and the markers of the map.
 
 use std::collections::HashMap;
 
-use sqlx::PgExecutor;
-use time::{OffsetDateTime, Time};
+use sqlx::{PgExecutor, PgPool};
 
-use crate::domain::hours::{self, BusinessHour};
-use crate::error::Result;
-use crate::http::views::{ImageView, StoreDetail};
+use crate::domain::hours::BusinessHour;
 
-/// The SQL condition for "this umbrella (alias u) can be rented now".
-pub const RENTABLE: &str = "u.rentable AND NOT u.missed AND NOT u.deleted \
-     AND NOT EXISTS (SELECT 1 FROM rentals r WHERE r.umbrella_id = u.id AND r.returned_at IS NULL)";
+/// A store with everything its page shows.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub id: i64,
+    pub name: String,
+    pub category: String,
+    pub region_id: i64,
+    pub tag_id: Option<i64>,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub address: String,
+    pub address_detail: String,
+    pub umbrella_location: String,
+    pub working_hours: String,
+    pub contact: String,
+    pub instagram_url: Option<String>,
+    pub description: String,
+    pub activated: bool,
+    /// Umbrellas that can be rented here this moment.
+    pub rentable_count: i64,
+    pub has_locker: bool,
+    pub images: Vec<Image>,
+    pub business_hours: Vec<BusinessHour>,
+}
 
-#[derive(sqlx::FromRow)]
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub id: i64,
+    pub url: String,
+}
+
+/// What an admin writes about a store: checked by the handler before it gets here.
+pub struct StoreFields {
+    pub name: String,
+    pub category: String,
+    pub region_id: i64,
+    pub tag_id: Option<i64>,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub address: String,
+    pub address_detail: String,
+    pub umbrella_location: String,
+    pub working_hours: String,
+    pub contact: String,
+    pub instagram_url: Option<String>,
+    pub description: String,
+}
+
 struct StoreRow {
     id: i64,
     name: String,
@@ -34,64 +74,33 @@ struct StoreRow {
     has_locker: bool,
 }
 
-#[derive(sqlx::FromRow)]
-struct HourRow {
-    store_id: i64,
-    weekday: i16,
-    open_at: Time,
-    close_at: Time,
-}
-
-/// Business hours of several stores at once, keyed by store id.
-pub async fn hours_of(
-    db: impl PgExecutor<'_>,
-    store_ids: &[i64],
-) -> Result<HashMap<i64, Vec<BusinessHour>>> {
-    let rows: Vec<HourRow> = sqlx::query_as(
-        "SELECT store_id, weekday, open_at, close_at FROM business_hours \
-         WHERE store_id = ANY($1) ORDER BY store_id, weekday",
+/// A store that is not deleted; with `in_service_only`, only an activated one.
+pub async fn find(db: &PgPool, id: i64, in_service_only: bool) -> sqlx::Result<Option<Store>> {
+    let row = sqlx::query_as!(
+        StoreRow,
+        r#"SELECT s.id, s.name, s.category, s.region_id, s.tag_id, s.latitude, s.longitude, s.address,
+                  s.address_detail, s.umbrella_location, s.working_hours, s.contact, s.instagram_url,
+                  s.description, s.activated,
+                  (SELECT count(*) FROM umbrella_states u WHERE u.store_id = s.id AND u.available) AS "rentable_count!",
+                  EXISTS (SELECT 1 FROM lockers l WHERE l.store_id = s.id) AS "has_locker!"
+           FROM stores s WHERE s.id = $1 AND NOT s.deleted AND (s.activated OR NOT $2)"#,
+        id,
+        in_service_only
     )
-    .bind(store_ids)
-    .fetch_all(db)
+    .fetch_optional(db)
     .await?;
-    let mut map: HashMap<i64, Vec<BusinessHour>> = HashMap::new();
-    for r in rows {
-        map.entry(r.store_id).or_default().push(BusinessHour {
-            weekday: r.weekday,
-            open: r.open_at,
-            close: r.close_at,
-        });
-    }
-    Ok(map)
-}
-
-/// A store's full detail. `public` hides stores that are not activated; deleted stores
-/// are never found.
-pub async fn detail(db: &sqlx::PgPool, id: i64, public: bool) -> Result<Option<StoreDetail>> {
-    let sql = format!(
-        "SELECT s.id, s.name, s.category, s.region_id, s.tag_id, s.latitude, s.longitude, s.address, \
-                s.address_detail, s.umbrella_location, s.working_hours, s.contact, s.instagram_url, \
-                s.description, s.activated, \
-                (SELECT count(*) FROM umbrellas u WHERE u.store_id = s.id AND {RENTABLE}) AS rentable_count, \
-                EXISTS (SELECT 1 FROM lockers l WHERE l.store_id = s.id) AS has_locker \
-         FROM stores s WHERE s.id = $1 AND NOT s.deleted AND (s.activated OR NOT $2)"
-    );
-    let Some(row) = sqlx::query_as::<_, StoreRow>(&sql)
-        .bind(id)
-        .bind(public)
-        .fetch_optional(db)
-        .await?
-    else {
+    let Some(row) = row else {
         return Ok(None);
     };
-    let images: Vec<ImageView> =
-        sqlx::query_as("SELECT id, url FROM store_images WHERE store_id = $1 ORDER BY id")
-            .bind(id)
-            .fetch_all(db)
-            .await?;
+    let images = sqlx::query_as!(
+        Image,
+        "SELECT id, url FROM store_images WHERE store_id = $1 ORDER BY id",
+        id
+    )
+    .fetch_all(db)
+    .await?;
     let business_hours = hours_of(db, &[id]).await?.remove(&id).unwrap_or_default();
-    let open_now = row.activated && hours::is_open(&business_hours, OffsetDateTime::now_utc());
-    Ok(Some(StoreDetail {
+    Ok(Some(Store {
         id: row.id,
         name: row.name,
         category: row.category,
@@ -106,21 +115,256 @@ pub async fn detail(db: &sqlx::PgPool, id: i64, public: bool) -> Result<Option<S
         contact: row.contact,
         instagram_url: row.instagram_url,
         description: row.description,
-        images,
-        business_hours,
-        open_now,
+        activated: row.activated,
         rentable_count: row.rentable_count,
         has_locker: row.has_locker,
-        activated: (!public).then_some(row.activated),
+        images,
+        business_hours,
     }))
 }
 
-/// Whether a store exists and is in service (activated, not deleted).
-pub async fn is_in_service(db: impl PgExecutor<'_>, id: i64) -> Result<bool> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM stores WHERE id = $1 AND activated AND NOT deleted)",
+/// Business hours of several stores at once, keyed by store id.
+pub async fn hours_of(
+    db: impl PgExecutor<'_>,
+    store_ids: &[i64],
+) -> sqlx::Result<HashMap<i64, Vec<BusinessHour>>> {
+    let rows = sqlx::query!(
+        "SELECT store_id, weekday, open_at, close_at FROM business_hours \
+         WHERE store_id = ANY($1) ORDER BY store_id, weekday",
+        store_ids
     )
-    .bind(id)
+    .fetch_all(db)
+    .await?;
+    let mut map: HashMap<i64, Vec<BusinessHour>> = HashMap::new();
+    for r in rows {
+        map.entry(r.store_id).or_default().push(BusinessHour {
+            weekday: r.weekday,
+            open: r.open_at,
+            close: r.close_at,
+        });
+    }
+    Ok(map)
+}
+
+/// Replaces a store's business hours.
+pub async fn replace_hours(
+    db: &mut sqlx::PgConnection,
+    store_id: i64,
+    hours: &[BusinessHour],
+) -> sqlx::Result<()> {
+    sqlx::query!("DELETE FROM business_hours WHERE store_id = $1", store_id)
+        .execute(&mut *db)
+        .await?;
+    let weekdays: Vec<i16> = hours.iter().map(|h| h.weekday).collect();
+    let opens: Vec<time::Time> = hours.iter().map(|h| h.open).collect();
+    let closes: Vec<time::Time> = hours.iter().map(|h| h.close).collect();
+    sqlx::query!(
+        "INSERT INTO business_hours (store_id, weekday, open_at, close_at) \
+         SELECT $1, * FROM UNNEST($2::smallint[], $3::time[], $4::time[])",
+        store_id,
+        &weekdays,
+        &opens,
+        &closes
+    )
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
+/// Ids of the stores not deleted, by id.
+pub async fn ids_page(db: impl PgExecutor<'_>, limit: i64, offset: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar!(
+        "SELECT id FROM stores WHERE NOT deleted ORDER BY id LIMIT $1 OFFSET $2",
+        limit,
+        offset
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Creates a store (not activated); returns its id.
+pub async fn create(db: impl PgExecutor<'_>, s: &StoreFields) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        "INSERT INTO stores (name, category, region_id, tag_id, latitude, longitude, address, address_detail, \
+                             umbrella_location, working_hours, contact, instagram_url, description) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        s.name,
+        s.category,
+        s.region_id,
+        s.tag_id,
+        s.latitude,
+        s.longitude,
+        s.address,
+        s.address_detail,
+        s.umbrella_location,
+        s.working_hours,
+        s.contact,
+        s.instagram_url,
+        s.description
+    )
     .fetch_one(db)
-    .await?)
+    .await
+}
+
+/// Replaces a store's fields; `false` when there is no such store.
+pub async fn update(db: impl PgExecutor<'_>, id: i64, s: &StoreFields) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE stores SET name = $2, category = $3, region_id = $4, tag_id = $5, latitude = $6, longitude = $7, \
+                address = $8, address_detail = $9, umbrella_location = $10, working_hours = $11, contact = $12, \
+                instagram_url = $13, description = $14 \
+         WHERE id = $1 AND NOT deleted",
+        id,
+        s.name,
+        s.category,
+        s.region_id,
+        s.tag_id,
+        s.latitude,
+        s.longitude,
+        s.address,
+        s.address_detail,
+        s.umbrella_location,
+        s.working_hours,
+        s.contact,
+        s.instagram_url,
+        s.description
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// A store locked until the transaction ends, with what its changes depend on.
+pub struct Locked {
+    pub activated: bool,
+    pub image_count: i64,
+}
+
+/// Locks a store that is not deleted.
+pub async fn lock(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Locked>> {
+    sqlx::query_as!(
+        Locked,
+        r#"SELECT s.activated, (SELECT count(*) FROM store_images i WHERE i.store_id = s.id) AS "image_count!"
+           FROM stores s WHERE s.id = $1 AND NOT s.deleted FOR UPDATE"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn set_activated(db: impl PgExecutor<'_>, id: i64, activated: bool) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE stores SET activated = $2 WHERE id = $1",
+        id,
+        activated
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Deletes a store softly: rentals keep pointing at it.
+pub async fn mark_deleted(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE stores SET deleted = true, activated = false WHERE id = $1",
+        id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Adds an image to a store that is not deleted; `None` when there is no such store.
+pub async fn add_image(
+    db: impl PgExecutor<'_>,
+    store_id: i64,
+    url: &str,
+) -> sqlx::Result<Option<Image>> {
+    sqlx::query_as!(
+        Image,
+        "INSERT INTO store_images (store_id, url) SELECT id, $2 FROM stores WHERE id = $1 AND NOT deleted \
+         RETURNING id, url",
+        store_id,
+        url
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// `false` when the store has no such image.
+pub async fn delete_image(
+    db: impl PgExecutor<'_>,
+    store_id: i64,
+    image_id: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "DELETE FROM store_images WHERE id = $1 AND store_id = $2",
+        image_id,
+        store_id
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Whether a store exists and is not deleted.
+pub async fn exists(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM stores WHERE id = $1 AND NOT deleted) AS "exists!""#,
+        id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Whether a store is in service (activated, not deleted).
+pub async fn is_in_service(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM stores WHERE id = $1 AND activated AND NOT deleted) AS "exists!""#,
+        id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// A store in service as a place to return to: its name and its locker's secret.
+pub struct ReturnPoint {
+    pub name: String,
+    pub locker_secret: Option<String>,
+}
+
+pub async fn return_point(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<ReturnPoint>> {
+    sqlx::query_as!(
+        ReturnPoint,
+        r#"SELECT s.name, l.secret AS "locker_secret?"
+           FROM stores s LEFT JOIN lockers l ON l.store_id = s.id
+           WHERE s.id = $1 AND s.activated AND NOT s.deleted"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// A store in service on the map.
+pub struct Marker {
+    pub id: i64,
+    pub name: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub rentable_count: i64,
+}
+
+/// The stores in service of a region, by id.
+pub async fn markers_in_region(
+    db: impl PgExecutor<'_>,
+    region_id: i64,
+) -> sqlx::Result<Vec<Marker>> {
+    sqlx::query_as!(
+        Marker,
+        r#"SELECT s.id, s.name, s.latitude, s.longitude,
+                  (SELECT count(*) FROM umbrella_states u WHERE u.store_id = s.id AND u.available) AS "rentable_count!"
+           FROM stores s WHERE s.region_id = $1 AND s.activated AND NOT s.deleted ORDER BY s.id"#,
+        region_id
+    )
+    .fetch_all(db)
+    .await
 }

@@ -1,8 +1,7 @@
-//! User queries shared by sign-up, Kakao login and the admin pages.
+//! Users: accounts, logins, refund accounts, admin rights and the blacklist.
 
 use sqlx::PgExecutor;
-
-use crate::error::Result;
+use time::OffsetDateTime;
 
 /// Identities as the blacklist stores them: the e-mail address for local accounts, the
 /// Kakao id for Kakao accounts.
@@ -21,45 +20,306 @@ impl Identity<'_> {
     }
 }
 
-pub async fn is_blacklisted(db: impl PgExecutor<'_>, identity: &Identity<'_>) -> Result<bool> {
-    let (provider, subject) = identity.parts();
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM blacklist WHERE provider = $1 AND subject = $2)",
+/// An account as its owner sees it.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub id: i64,
+    pub email: Option<String>,
+    pub name: String,
+    pub phone: Option<String>,
+    pub is_admin: bool,
+    pub kakao_id: Option<i64>,
+    pub bank_name: Option<String>,
+    /// Sealed (`domain::bank`) for this user.
+    pub bank_account: Option<Vec<u8>>,
+}
+
+pub async fn profile(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Profile>> {
+    sqlx::query_as!(
+        Profile,
+        "SELECT id, email, name, phone, is_admin, kakao_id, bank_name, bank_account FROM users WHERE id = $1",
+        id
     )
-    .bind(provider)
-    .bind(subject)
+    .fetch_optional(db)
+    .await
+}
+
+/// An account as admins list it.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub email: Option<String>,
+    pub name: String,
+    pub phone: Option<String>,
+    pub is_admin: bool,
+    pub kakao_id: Option<i64>,
+    /// `active`, `left` or `banned`.
+    pub status: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// All users, newest first.
+pub async fn page(db: impl PgExecutor<'_>, limit: i64, offset: i64) -> sqlx::Result<Vec<User>> {
+    sqlx::query_as!(
+        User,
+        "SELECT id, email, name, phone, is_admin, kakao_id, status, created_at FROM users \
+         ORDER BY id DESC LIMIT $1 OFFSET $2",
+        limit,
+        offset
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Grants or revokes admin rights of an active user; `None` when there is none.
+pub async fn set_admin(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    is_admin: bool,
+) -> sqlx::Result<Option<User>> {
+    sqlx::query_as!(
+        User,
+        "UPDATE users SET is_admin = $2 WHERE id = $1 AND status = 'active' \
+         RETURNING id, email, name, phone, is_admin, kakao_id, status, created_at",
+        id,
+        is_admin
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Creates a local account; returns its id. `users_email_key` refuses a taken address.
+pub async fn sign_up(
+    db: impl PgExecutor<'_>,
+    email: &str,
+    password_hash: &str,
+    name: &str,
+    phone: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        "INSERT INTO users (email, password_hash, name, phone) VALUES ($1, $2, $3, $4) RETURNING id",
+        email,
+        password_hash,
+        name,
+        phone
+    )
     .fetch_one(db)
-    .await?)
+    .await
+}
+
+/// Who logs in: the account behind an identity, and whether it is an admin.
+#[derive(Debug, Clone, Copy)]
+pub struct Login {
+    pub id: i64,
+    pub is_admin: bool,
+}
+
+/// An active local account and its password hash, by lower-case e-mail address.
+pub struct Credentials {
+    pub id: i64,
+    pub password_hash: Option<String>,
+    pub is_admin: bool,
+}
+
+pub async fn credentials(
+    db: impl PgExecutor<'_>,
+    email: &str,
+) -> sqlx::Result<Option<Credentials>> {
+    sqlx::query_as!(
+        Credentials,
+        "SELECT id, password_hash, is_admin FROM users WHERE lower(email) = $1 AND status = 'active'",
+        email
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The active account of a Kakao user, created on the first login. `None` when the
+/// Kakao id belongs to an account that left or was banned.
+pub async fn kakao_login(
+    db: impl PgExecutor<'_>,
+    kakao_id: i64,
+    name: &str,
+) -> sqlx::Result<Option<Login>> {
+    sqlx::query_as!(
+        Login,
+        r#"WITH inserted AS (
+               INSERT INTO users (kakao_id, name) VALUES ($1, $2)
+               ON CONFLICT (kakao_id) WHERE kakao_id IS NOT NULL DO NOTHING RETURNING id, is_admin)
+           SELECT id AS "id!", is_admin AS "is_admin!" FROM inserted
+           UNION ALL SELECT id, is_admin FROM users WHERE kakao_id = $1 AND status = 'active'
+           LIMIT 1"#,
+        kakao_id,
+        name
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The active account of a Kakao user.
+pub async fn kakao_account(db: impl PgExecutor<'_>, kakao_id: i64) -> sqlx::Result<Option<Login>> {
+    sqlx::query_as!(
+        Login,
+        "SELECT id, is_admin FROM users WHERE kakao_id = $1 AND status = 'active'",
+        kakao_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Whether an account may still act, and with which rights (checked on every request).
+pub struct Standing {
+    /// `active`, `left` or `banned`.
+    pub status: String,
+    pub is_admin: bool,
+}
+
+pub async fn standing(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Standing>> {
+    sqlx::query_as!(
+        Standing,
+        "SELECT status, is_admin FROM users WHERE id = $1",
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The saved refund account, sealed for the user.
+pub struct SavedAccount {
+    pub bank_name: Option<String>,
+    pub bank_account: Option<Vec<u8>>,
+}
+
+pub async fn saved_account(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<SavedAccount> {
+    sqlx::query_as!(
+        SavedAccount,
+        "SELECT bank_name, bank_account FROM users WHERE id = $1",
+        id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Saves a refund account, sealed for the user.
+pub async fn set_bank_account(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    bank_name: &str,
+    sealed: &[u8],
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE users SET bank_name = $2, bank_account = $3 WHERE id = $1",
+        id,
+        bank_name,
+        sealed
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_bank_account(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE users SET bank_name = NULL, bank_account = NULL WHERE id = $1",
+        id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The identities of an active account, locked until the transaction ends (to ban it).
+pub struct Identities {
+    pub email: Option<String>,
+    pub kakao_id: Option<i64>,
+}
+
+pub async fn lock_active(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Identities>> {
+    sqlx::query_as!(
+        Identities,
+        "SELECT email, kakao_id FROM users WHERE id = $1 AND status = 'active' FOR UPDATE",
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Anonymises a user who leaves or is banned. Rentals keep pointing at the row.
+pub async fn anonymise(db: impl PgExecutor<'_>, user_id: i64, status: &str) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE users SET email = NULL, password_hash = NULL, kakao_id = NULL, name = '(탈퇴한 사용자)', \
+                phone = NULL, bank_name = NULL, bank_account = NULL, is_admin = false, status = $2 \
+         WHERE id = $1",
+        user_id,
+        status
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn is_blacklisted(
+    db: impl PgExecutor<'_>,
+    identity: &Identity<'_>,
+) -> sqlx::Result<bool> {
+    let (provider, subject) = identity.parts();
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM blacklist WHERE provider = $1 AND subject = $2) AS "exists!""#,
+        provider,
+        subject
+    )
+    .fetch_one(db)
+    .await
 }
 
 pub async fn blacklist(
     db: impl PgExecutor<'_>,
     identity: &Identity<'_>,
     user_id: i64,
-) -> Result<()> {
+) -> sqlx::Result<()> {
     let (provider, subject) = identity.parts();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO blacklist (provider, subject, user_id) VALUES ($1, $2, $3) \
          ON CONFLICT ON CONSTRAINT blacklist_identity_key DO NOTHING",
+        provider,
+        subject,
+        user_id
     )
-    .bind(provider)
-    .bind(subject)
-    .bind(user_id)
     .execute(db)
     .await?;
     Ok(())
 }
 
-/// Anonymises a user who leaves or is banned. Rentals keep pointing at the row.
-pub async fn anonymise(db: impl PgExecutor<'_>, user_id: i64, status: &str) -> Result<()> {
-    sqlx::query(
-        "UPDATE users SET email = NULL, password_hash = NULL, kakao_id = NULL, name = '(탈퇴한 사용자)', \
-                phone = NULL, bank_name = NULL, bank_account = NULL, is_admin = false, status = $2 \
-         WHERE id = $1",
+/// A banned identity.
+#[derive(Debug, Clone)]
+pub struct Blacklisted {
+    pub id: i64,
+    /// `local` (the subject is an e-mail address) or `kakao` (a Kakao id).
+    pub provider: String,
+    pub subject: String,
+    pub user_id: Option<i64>,
+    pub blocked_at: OffsetDateTime,
+}
+
+pub async fn blacklist_page(
+    db: impl PgExecutor<'_>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<Blacklisted>> {
+    sqlx::query_as!(
+        Blacklisted,
+        "SELECT id, provider, subject, user_id, blocked_at FROM blacklist ORDER BY id DESC LIMIT $1 OFFSET $2",
+        limit,
+        offset
     )
-    .bind(user_id)
-    .bind(status)
-    .execute(db)
-    .await?;
-    Ok(())
+    .fetch_all(db)
+    .await
+}
+
+/// Lifts a ban; `false` when there is no such entry.
+pub async fn lift_ban(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query!("DELETE FROM blacklist WHERE id = $1", id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() > 0)
 }

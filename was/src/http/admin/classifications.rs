@@ -11,6 +11,7 @@ use crate::domain::values;
 use crate::error::{Error, Result, ResultExt};
 use crate::http::extract::{Json, Path};
 use crate::http::views::ClassificationView;
+use crate::repo::classifications::{self, ClassificationFields};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -29,13 +30,13 @@ pub struct ClassificationInput {
 }
 
 impl ClassificationInput {
-    fn parse(&self) -> Result<(String, String, f64, f64)> {
+    fn parse(&self) -> Result<(String, f64, f64)> {
         if !matches!(self.kind.as_str(), "region" | "tag") {
             return Err(Error::invalid("kind must be region or tag"));
         }
         let name = values::label(&self.name, "name", 100)?;
         let (lat, lon) = values::coordinates(self.latitude, self.longitude)?;
-        Ok((self.kind.clone(), name, lat, lon))
+        Ok((name, lat, lon))
     }
 }
 
@@ -47,13 +48,8 @@ fn duplicate(c: &str) -> Option<Error> {
 /// Regions and tags.
 #[utoipa::path(get, path = "/classifications", tag = "admin", responses((status = 200, body = [ClassificationView])))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ClassificationView>>> {
-    Ok(Json(
-        sqlx::query_as(
-            "SELECT id, kind, name, latitude, longitude FROM classifications ORDER BY kind, name",
-        )
-        .fetch_all(&state.db)
-        .await?,
-    ))
+    let all = classifications::all(&state.db).await?;
+    Ok(Json(all.into_iter().map(Into::into).collect()))
 }
 
 /// Creates a region or tag.
@@ -63,19 +59,17 @@ pub async fn create(
     State(state): State<AppState>,
     Json(body): Json<ClassificationInput>,
 ) -> Result<(StatusCode, Json<ClassificationView>)> {
-    let (kind, name, lat, lon) = body.parse()?;
-    let view = sqlx::query_as(
-        "INSERT INTO classifications (kind, name, latitude, longitude) VALUES ($1, $2, $3, $4) \
-         RETURNING id, kind, name, latitude, longitude",
-    )
-    .bind(kind)
-    .bind(name)
-    .bind(lat)
-    .bind(lon)
-    .fetch_one(&state.db)
-    .await
-    .on_constraint(duplicate)?;
-    Ok((StatusCode::CREATED, Json(view)))
+    let (name, latitude, longitude) = body.parse()?;
+    let fields = ClassificationFields {
+        kind: &body.kind,
+        name: &name,
+        latitude,
+        longitude,
+    };
+    let created = classifications::create(&state.db, &fields)
+        .await
+        .on_constraint(duplicate)?;
+    Ok((StatusCode::CREATED, Json(created.into())))
 }
 
 /// Renames or moves a region or tag. Its kind cannot change while stores use it.
@@ -86,39 +80,36 @@ pub async fn update(
     Path(id): Path<i64>,
     Json(body): Json<ClassificationInput>,
 ) -> Result<Json<ClassificationView>> {
-    let (kind, name, lat, lon) = body.parse()?;
-    sqlx::query_as(
-        "UPDATE classifications SET kind = $2, name = $3, latitude = $4, longitude = $5 WHERE id = $1 \
-         RETURNING id, kind, name, latitude, longitude",
-    )
-    .bind(id)
-    .bind(kind)
-    .bind(name)
-    .bind(lat)
-    .bind(lon)
-    .fetch_optional(&state.db)
-    .await
-    .on_constraint(|c| match c {
-        "stores_region_fkey" | "stores_tag_fkey" => Some(Error::conflict("stores use this classification; its kind cannot change")),
-        other => duplicate(other),
-    })?
-    .map(Json)
-    .ok_or(Error::NotFound("classification"))
+    let (name, latitude, longitude) = body.parse()?;
+    let fields = ClassificationFields {
+        kind: &body.kind,
+        name: &name,
+        latitude,
+        longitude,
+    };
+    classifications::update(&state.db, id, &fields)
+        .await
+        .on_constraint(|c| match c {
+            "stores_region_fkey" | "stores_tag_fkey" => Some(Error::conflict(
+                "stores use this classification; its kind cannot change",
+            )),
+            other => duplicate(other),
+        })?
+        .map(|c| Json(c.into()))
+        .ok_or(Error::NotFound("classification"))
 }
 
 /// Deletes a region or tag that no store uses.
 #[utoipa::path(delete, path = "/classifications/{id}", tag = "admin", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>) -> Result<StatusCode> {
-    let done = sqlx::query("DELETE FROM classifications WHERE id = $1")
-        .bind(id)
-        .execute(&state.db)
+    let deleted = classifications::delete(&state.db, id)
         .await
         .on_constraint(|c| {
             matches!(c, "stores_region_fkey" | "stores_tag_fkey")
                 .then(|| Error::conflict("stores still use this classification"))
         })?;
-    if done.rows_affected() == 0 {
+    if !deleted {
         return Err(Error::NotFound("classification"));
     }
     Ok(StatusCode::NO_CONTENT)

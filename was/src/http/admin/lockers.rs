@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 use crate::domain::locker::LockerSecret;
 use crate::error::{Error, Result, ResultExt};
 use crate::http::extract::{Json, Path};
+use crate::repo::lockers::{self, Locker};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -21,7 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// A locker. The secret is shown to admins, who print it into the store's QR codes.
-#[derive(Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Serialize, ToSchema)]
 pub struct LockerView {
     pub id: i64,
     pub store_id: i64,
@@ -34,7 +35,17 @@ pub struct LockerView {
 /// The largest counter an admin may set (2^40).
 const MAX_COUNTER: i64 = 1 << 40;
 
-const COLUMNS: &str = "id, store_id, secret, counter, last_access";
+impl From<Locker> for LockerView {
+    fn from(l: Locker) -> Self {
+        Self {
+            id: l.id,
+            store_id: l.store_id,
+            secret: l.secret,
+            counter: l.counter,
+            last_access: l.last_access,
+        }
+    }
+}
 
 #[derive(Deserialize, ToSchema)]
 pub struct LockerInput {
@@ -55,9 +66,11 @@ fn constraints(c: &str) -> Option<Error> {
 #[utoipa::path(get, path = "/lockers", tag = "admin", responses((status = 200, body = [LockerView])))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<LockerView>>> {
     Ok(Json(
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM lockers ORDER BY id"))
-            .fetch_all(&state.db)
-            .await?,
+        lockers::all(&state.db)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
     ))
 }
 
@@ -69,16 +82,11 @@ pub async fn create(
     Json(body): Json<LockerInput>,
 ) -> Result<(StatusCode, Json<LockerView>)> {
     let secret = LockerSecret::parse(&body.secret)?;
-    let view = sqlx::query_as(&format!(
-        "INSERT INTO lockers (store_id, secret) SELECT id, $2 FROM stores WHERE id = $1 AND NOT deleted RETURNING {COLUMNS}"
-    ))
-    .bind(body.store_id)
-    .bind(secret.as_str())
-    .fetch_optional(&state.db)
-    .await
-    .on_constraint(constraints)?
-    .ok_or_else(|| Error::invalid("store_id does not name a store"))?;
-    Ok((StatusCode::CREATED, Json(view)))
+    let locker = lockers::create(&state.db, body.store_id, secret.as_str())
+        .await
+        .on_constraint(constraints)?
+        .ok_or_else(|| Error::invalid("store_id does not name a store"))?;
+    Ok((StatusCode::CREATED, Json(locker.into())))
 }
 
 /// Replaces a locker's store and secret.
@@ -90,28 +98,18 @@ pub async fn update(
     Json(body): Json<LockerInput>,
 ) -> Result<Json<LockerView>> {
     let secret = LockerSecret::parse(&body.secret)?;
-    sqlx::query_as(&format!(
-        "UPDATE lockers SET store_id = $2, secret = $3 WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(body.store_id)
-    .bind(secret.as_str())
-    .fetch_optional(&state.db)
-    .await
-    .on_constraint(constraints)?
-    .map(Json)
-    .ok_or(Error::NotFound("locker"))
+    lockers::update(&state.db, id, body.store_id, secret.as_str())
+        .await
+        .on_constraint(constraints)?
+        .map(|l| Json(l.into()))
+        .ok_or(Error::NotFound("locker"))
 }
 
 /// Removes a locker.
 #[utoipa::path(delete, path = "/lockers/{id}", tag = "admin", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem)))]
 pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>) -> Result<StatusCode> {
-    let done = sqlx::query("DELETE FROM lockers WHERE id = $1")
-        .bind(id)
-        .execute(&state.db)
-        .await?;
-    if done.rows_affected() == 0 {
+    if !lockers::delete(&state.db, id).await? {
         return Err(Error::NotFound("locker"));
     }
     Ok(StatusCode::NO_CONTENT)
@@ -139,13 +137,8 @@ pub async fn resync(
             "counter must be between 0 and {MAX_COUNTER}"
         )));
     }
-    sqlx::query_as(&format!(
-        "UPDATE lockers SET counter = $2 WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(body.counter)
-    .fetch_optional(&state.db)
-    .await?
-    .map(Json)
-    .ok_or(Error::NotFound("locker"))
+    lockers::set_counter(&state.db, id, body.counter)
+        .await?
+        .map(|l| Json(l.into()))
+        .ok_or(Error::NotFound("locker"))
 }

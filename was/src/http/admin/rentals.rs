@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 use crate::error::{Error, Result};
 use crate::http::extract::{Json, Paging, Path, Query};
 use crate::http::session::Admin;
+use crate::repo::rentals::{self, Rental, Report};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -51,36 +52,7 @@ pub struct AdminRentalView {
     pub refunded_at: Option<OffsetDateTime>,
 }
 
-#[derive(sqlx::FromRow)]
-struct AdminRentalRow {
-    id: i64,
-    user_id: i64,
-    user_name: String,
-    user_phone: Option<String>,
-    umbrella_id: i64,
-    umbrella_number: i64,
-    rent_store_id: i64,
-    rent_store_name: String,
-    rented_at: OffsetDateTime,
-    returned_at: Option<OffsetDateTime>,
-    return_store_id: Option<i64>,
-    return_store_name: Option<String>,
-    condition_report: Option<String>,
-    improvement_report: Option<String>,
-    bank_name: Option<String>,
-    bank_account: Option<Vec<u8>>,
-    paid_at: Option<OffsetDateTime>,
-    refunded_at: Option<OffsetDateTime>,
-}
-
-const SELECT: &str = "SELECT r.id, r.user_id, us.name AS user_name, us.phone AS user_phone, r.umbrella_id, \
-        u.number AS umbrella_number, r.rent_store_id, rs.name AS rent_store_name, r.rented_at, r.returned_at, \
-        r.return_store_id, ts.name AS return_store_name, r.condition_report, r.improvement_report, \
-        r.bank_name, r.bank_account, r.paid_at, r.refunded_at \
-    FROM rentals r JOIN users us ON us.id = r.user_id JOIN umbrellas u ON u.id = r.umbrella_id \
-    JOIN stores rs ON rs.id = r.rent_store_id LEFT JOIN stores ts ON ts.id = r.return_store_id";
-
-fn to_view(state: &AppState, r: AdminRentalRow) -> Result<AdminRentalView> {
+fn to_view(state: &AppState, r: Rental) -> Result<AdminRentalView> {
     let account_number = r
         .bank_account
         .as_deref()
@@ -109,12 +81,10 @@ fn to_view(state: &AppState, r: AdminRentalRow) -> Result<AdminRentalView> {
 }
 
 async fn one(state: &AppState, id: i64) -> Result<AdminRentalView> {
-    let row: AdminRentalRow = sqlx::query_as(&format!("{SELECT} WHERE r.id = $1"))
-        .bind(id)
-        .fetch_optional(&state.db)
+    let rental = rentals::find(&state.db, id)
         .await?
         .ok_or(Error::NotFound("rental"))?;
-    to_view(state, row)
+    to_view(state, rental)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -133,16 +103,15 @@ pub async fn list(
     Query(filter): Query<RentalFilter>,
 ) -> Result<Json<Vec<AdminRentalView>>> {
     let size = i64::from(filter.size.unwrap_or(20).clamp(1, 100));
-    let rows: Vec<AdminRentalRow> = sqlx::query_as(&format!(
-        "{SELECT} WHERE $1::bool IS NULL OR (r.refunded_at IS NOT NULL) = $1 ORDER BY r.id DESC LIMIT $2 OFFSET $3"
-    ))
-    .bind(filter.refunded)
-    .bind(size)
-    .bind(i64::from(filter.page) * size)
-    .fetch_all(&state.db)
+    let page = rentals::page(
+        &state.db,
+        filter.refunded,
+        size,
+        i64::from(filter.page) * size,
+    )
     .await?;
     Ok(Json(
-        rows.into_iter()
+        page.into_iter()
             .map(|r| to_view(&state, r))
             .collect::<Result<_>>()?,
     ))
@@ -166,37 +135,20 @@ pub async fn update(
     Json(body): Json<DepositUpdate>,
 ) -> Result<Json<AdminRentalView>> {
     let mut tx = state.db.begin().await?;
-    let current: Option<(bool, bool, bool)> = sqlx::query_as(
-        "SELECT paid_at IS NOT NULL, refunded_at IS NOT NULL, returned_at IS NOT NULL FROM rentals WHERE id = $1 FOR UPDATE",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (paid, refunded, returned) = current.ok_or(Error::NotFound("rental"))?;
-    let paid_next = body.paid.unwrap_or(paid);
-    let refunded_next = body.refunded.unwrap_or(refunded);
+    let current = rentals::lock_deposit(&mut *tx, id)
+        .await?
+        .ok_or(Error::NotFound("rental"))?;
+    let paid_next = body.paid.unwrap_or(current.paid);
+    let refunded_next = body.refunded.unwrap_or(current.refunded);
     if refunded_next && !paid_next {
         return Err(Error::conflict(
             "a deposit that was not paid cannot be refunded",
         ));
     }
-    if refunded_next && !refunded && !returned {
+    if refunded_next && !current.refunded && !current.returned {
         return Err(Error::conflict("the umbrella is not returned yet"));
     }
-    sqlx::query(
-        "UPDATE rentals SET \
-            paid_at = CASE WHEN $2 THEN COALESCE(paid_at, now()) END, \
-            paid_by = CASE WHEN $2 THEN COALESCE(paid_by, $4) END, \
-            refunded_at = CASE WHEN $3 THEN COALESCE(refunded_at, now()) END, \
-            refunded_by = CASE WHEN $3 THEN COALESCE(refunded_by, $4) END \
-         WHERE id = $1",
-    )
-    .bind(id)
-    .bind(paid_next)
-    .bind(refunded_next)
-    .bind(admin.id)
-    .execute(&mut *tx)
-    .await?;
+    rentals::set_deposit(&mut *tx, id, paid_next, refunded_next, admin.id).await?;
     tx.commit().await?;
     tracing::info!(
         rental_id = id,
@@ -215,27 +167,19 @@ pub async fn delete_bank_account(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
-    let refunded: Option<bool> =
-        sqlx::query_scalar("SELECT refunded_at IS NOT NULL FROM rentals WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&state.db)
-            .await?;
-    match refunded {
+    match rentals::is_refunded(&state.db, id).await? {
         None => Err(Error::NotFound("rental")),
         Some(false) => Err(Error::conflict(
             "bank information can be deleted only after the refund",
         )),
         Some(true) => {
-            sqlx::query("UPDATE rentals SET bank_name = NULL, bank_account = NULL WHERE id = $1 AND refunded_at IS NOT NULL")
-                .bind(id)
-                .execute(&state.db)
-                .await?;
+            rentals::forget_bank_account(&state.db, id).await?;
             Ok(StatusCode::NO_CONTENT)
         }
     }
 }
 
-#[derive(Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Serialize, ToSchema)]
 pub struct ReportView {
     pub rental_id: i64,
     pub umbrella_id: i64,
@@ -251,18 +195,8 @@ pub async fn condition_reports(
     State(state): State<AppState>,
     Query(paging): Query<Paging>,
 ) -> Result<Json<Vec<ReportView>>> {
-    Ok(Json(
-        sqlx::query_as(
-            "SELECT r.id AS rental_id, r.umbrella_id, u.number AS umbrella_number, r.condition_report AS content, \
-                    r.rented_at AS written_at \
-             FROM rentals r JOIN umbrellas u ON u.id = r.umbrella_id WHERE r.condition_report IS NOT NULL \
-             ORDER BY r.id DESC LIMIT $1 OFFSET $2",
-        )
-        .bind(paging.limit())
-        .bind(paging.offset())
-        .fetch_all(&state.db)
-        .await?,
-    ))
+    let reports = rentals::condition_reports(&state.db, paging.limit(), paging.offset()).await?;
+    Ok(Json(reports.into_iter().map(Into::into).collect()))
 }
 
 /// Improvement reports written at return, newest first.
@@ -271,17 +205,18 @@ pub async fn improvement_reports(
     State(state): State<AppState>,
     Query(paging): Query<Paging>,
 ) -> Result<Json<Vec<ReportView>>> {
-    Ok(Json(
-        sqlx::query_as(
-            "SELECT r.id AS rental_id, r.umbrella_id, u.number AS umbrella_number, r.improvement_report AS content, \
-                    r.returned_at AS written_at \
-             FROM rentals r JOIN umbrellas u ON u.id = r.umbrella_id \
-             WHERE r.improvement_report IS NOT NULL AND r.returned_at IS NOT NULL \
-             ORDER BY r.id DESC LIMIT $1 OFFSET $2",
-        )
-        .bind(paging.limit())
-        .bind(paging.offset())
-        .fetch_all(&state.db)
-        .await?,
-    ))
+    let reports = rentals::improvement_reports(&state.db, paging.limit(), paging.offset()).await?;
+    Ok(Json(reports.into_iter().map(Into::into).collect()))
+}
+
+impl From<Report> for ReportView {
+    fn from(r: Report) -> Self {
+        Self {
+            rental_id: r.rental_id,
+            umbrella_id: r.umbrella_id,
+            umbrella_number: r.umbrella_number,
+            content: r.content,
+            written_at: r.written_at,
+        }
+    }
 }

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
+use time::OffsetDateTime;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -12,7 +13,8 @@ use crate::domain::values;
 use crate::error::{Error, Result, ResultExt};
 use crate::http::extract::{Json, Paging, Path, Query};
 use crate::http::views::{ImageView, StoreDetail};
-use crate::repo::stores;
+use crate::repo::stores::{self, StoreFields};
+use crate::repo::{lockers, umbrellas};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -50,26 +52,14 @@ pub struct StoreInput {
     pub description: String,
 }
 
-struct ValidStore {
-    name: String,
-    category: String,
-    latitude: f64,
-    longitude: f64,
-    address: String,
-    address_detail: String,
-    umbrella_location: String,
-    working_hours: String,
-    contact: String,
-    instagram_url: Option<String>,
-    description: String,
-}
-
 impl StoreInput {
-    fn parse(&self) -> Result<ValidStore> {
+    fn parse(&self) -> Result<StoreFields> {
         let (latitude, longitude) = values::coordinates(self.latitude, self.longitude)?;
-        Ok(ValidStore {
+        Ok(StoreFields {
             name: values::label(&self.name, "name", 100)?,
             category: values::label(&self.category, "category", 50)?,
+            region_id: self.region_id,
+            tag_id: self.tag_id,
             latitude,
             longitude,
             address: values::text(&self.address, "address", 200)?,
@@ -95,9 +85,10 @@ fn reference_error(c: &str) -> Option<Error> {
 }
 
 async fn detail(state: &AppState, id: i64) -> Result<StoreDetail> {
-    stores::detail(&state.db, id, false)
+    let store = stores::find(&state.db, id, false)
         .await?
-        .ok_or(Error::NotFound("store"))
+        .ok_or(Error::NotFound("store"))?;
+    Ok(StoreDetail::new(store, true, OffsetDateTime::now_utc()))
 }
 
 /// All stores in service or not (deleted ones excluded), by id.
@@ -106,13 +97,7 @@ pub async fn list(
     State(state): State<AppState>,
     Query(paging): Query<Paging>,
 ) -> Result<Json<Vec<StoreDetail>>> {
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM stores WHERE NOT deleted ORDER BY id LIMIT $1 OFFSET $2",
-    )
-    .bind(paging.limit())
-    .bind(paging.offset())
-    .fetch_all(&state.db)
-    .await?;
+    let ids = stores::ids_page(&state.db, paging.limit(), paging.offset()).await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         out.push(detail(&state, id).await?);
@@ -128,27 +113,9 @@ pub async fn create(
     Json(body): Json<StoreInput>,
 ) -> Result<(StatusCode, Json<StoreDetail>)> {
     let s = body.parse()?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO stores (name, category, region_id, tag_id, latitude, longitude, address, address_detail, \
-                             umbrella_location, working_hours, contact, instagram_url, description) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-    )
-    .bind(&s.name)
-    .bind(&s.category)
-    .bind(body.region_id)
-    .bind(body.tag_id)
-    .bind(s.latitude)
-    .bind(s.longitude)
-    .bind(&s.address)
-    .bind(&s.address_detail)
-    .bind(&s.umbrella_location)
-    .bind(&s.working_hours)
-    .bind(&s.contact)
-    .bind(&s.instagram_url)
-    .bind(&s.description)
-    .fetch_one(&state.db)
-    .await
-    .on_constraint(reference_error)?;
+    let id = stores::create(&state.db, &s)
+        .await
+        .on_constraint(reference_error)?;
     Ok((StatusCode::CREATED, Json(detail(&state, id).await?)))
 }
 
@@ -171,30 +138,10 @@ pub async fn update(
     Json(body): Json<StoreInput>,
 ) -> Result<Json<StoreDetail>> {
     let s = body.parse()?;
-    let done = sqlx::query(
-        "UPDATE stores SET name = $2, category = $3, region_id = $4, tag_id = $5, latitude = $6, longitude = $7, \
-                address = $8, address_detail = $9, umbrella_location = $10, working_hours = $11, contact = $12, \
-                instagram_url = $13, description = $14 \
-         WHERE id = $1 AND NOT deleted",
-    )
-    .bind(id)
-    .bind(&s.name)
-    .bind(&s.category)
-    .bind(body.region_id)
-    .bind(body.tag_id)
-    .bind(s.latitude)
-    .bind(s.longitude)
-    .bind(&s.address)
-    .bind(&s.address_detail)
-    .bind(&s.umbrella_location)
-    .bind(&s.working_hours)
-    .bind(&s.contact)
-    .bind(&s.instagram_url)
-    .bind(&s.description)
-    .execute(&state.db)
-    .await
-    .on_constraint(reference_error)?;
-    if done.rows_affected() == 0 {
+    let found = stores::update(&state.db, id, &s)
+        .await
+        .on_constraint(reference_error)?;
+    if !found {
         return Err(Error::NotFound("store"));
     }
     Ok(Json(detail(&state, id).await?))
@@ -205,32 +152,17 @@ pub async fn update(
     responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;
-    let exists: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM stores WHERE id = $1 AND NOT deleted FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if exists.is_none() {
+    if stores::lock(&mut *tx, id).await?.is_none() {
         return Err(Error::NotFound("store"));
     }
-    let umbrellas: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM umbrellas WHERE store_id = $1 AND NOT deleted")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let umbrellas = umbrellas::count_at(&mut *tx, id).await?;
     if umbrellas > 0 {
         return Err(Error::conflict(format!(
             "{umbrellas} umbrella(s) still belong to this store; move or delete them first"
         )));
     }
-    sqlx::query("UPDATE stores SET deleted = true, activated = false WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM lockers WHERE store_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    stores::mark_deleted(&mut *tx, id).await?;
+    lockers::delete_at_store(&mut *tx, id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -250,23 +182,15 @@ pub async fn set_activation(
     Json(body): Json<Activation>,
 ) -> Result<Json<StoreDetail>> {
     let mut tx = state.db.begin().await?;
-    let images: Option<i64> = sqlx::query_scalar(
-        "SELECT (SELECT count(*) FROM store_images i WHERE i.store_id = s.id) FROM stores s WHERE s.id = $1 AND NOT s.deleted FOR UPDATE",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let images = images.ok_or(Error::NotFound("store"))?;
-    if body.activated && images == 0 {
+    let store = stores::lock(&mut *tx, id)
+        .await?
+        .ok_or(Error::NotFound("store"))?;
+    if body.activated && store.image_count == 0 {
         return Err(Error::conflict(
             "a store needs at least one image before it can be activated",
         ));
     }
-    sqlx::query("UPDATE stores SET activated = $2 WHERE id = $1")
-        .bind(id)
-        .bind(body.activated)
-        .execute(&mut *tx)
-        .await?;
+    stores::set_activated(&mut *tx, id, body.activated).await?;
     tx.commit().await?;
     Ok(Json(detail(&state, id).await?))
 }
@@ -286,15 +210,10 @@ pub async fn add_image(
     Json(body): Json<ImageInput>,
 ) -> Result<(StatusCode, Json<ImageView>)> {
     let url = values::http_url(&body.url, "image url")?;
-    let image = sqlx::query_as(
-        "INSERT INTO store_images (store_id, url) SELECT id, $2 FROM stores WHERE id = $1 AND NOT deleted RETURNING id, url",
-    )
-    .bind(id)
-    .bind(url)
-    .fetch_optional(&state.db)
-    .await?
-    .ok_or(Error::NotFound("store"))?;
-    Ok((StatusCode::CREATED, Json(image)))
+    let image = stores::add_image(&state.db, id, &url)
+        .await?
+        .ok_or(Error::NotFound("store"))?;
+    Ok((StatusCode::CREATED, Json(image.into())))
 }
 
 /// Removes an image. The last image of an activated store cannot be removed.
@@ -306,23 +225,13 @@ pub async fn delete_image(
     Path((id, image_id)): Path<(i64, i64)>,
 ) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;
-    let store: Option<(bool, i64)> = sqlx::query_as(
-        "SELECT s.activated, (SELECT count(*) FROM store_images i WHERE i.store_id = s.id) \
-         FROM stores s WHERE s.id = $1 FOR UPDATE",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (activated, count) = store.ok_or(Error::NotFound("store"))?;
-    let done = sqlx::query("DELETE FROM store_images WHERE id = $1 AND store_id = $2")
-        .bind(image_id)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() == 0 {
+    let store = stores::lock(&mut *tx, id)
+        .await?
+        .ok_or(Error::NotFound("store"))?;
+    if !stores::delete_image(&mut *tx, id, image_id).await? {
         return Err(Error::NotFound("image"));
     }
-    if activated && count <= 1 {
+    if store.activated && store.image_count <= 1 {
         return Err(Error::conflict(
             "an activated store must keep at least one image; deactivate it first",
         ));
@@ -351,27 +260,10 @@ pub async fn set_hours(
 ) -> Result<Json<Vec<BusinessHour>>> {
     BusinessHour::validate_week(&body)?;
     let mut tx = state.db.begin().await?;
-    let exists: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM stores WHERE id = $1 AND NOT deleted FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if exists.is_none() {
+    if stores::lock(&mut *tx, id).await?.is_none() {
         return Err(Error::NotFound("store"));
     }
-    sqlx::query("DELETE FROM business_hours WHERE store_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    for h in &body {
-        sqlx::query("INSERT INTO business_hours (store_id, weekday, open_at, close_at) VALUES ($1, $2, $3, $4)")
-            .bind(id)
-            .bind(h.weekday)
-            .bind(h.open)
-            .bind(h.close)
-            .execute(&mut *tx)
-            .await?;
-    }
+    stores::replace_hours(&mut tx, id, &body).await?;
     tx.commit().await?;
     Ok(Json(detail(&state, id).await?.business_hours))
 }

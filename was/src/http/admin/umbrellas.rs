@@ -11,7 +11,8 @@ use utoipa_axum::routes;
 use crate::domain::values;
 use crate::error::{Error, Result, ResultExt};
 use crate::http::extract::{Json, Path, Query};
-use crate::repo::stores::RENTABLE;
+use crate::repo::stores;
+use crate::repo::umbrellas::{self, Counts, Umbrella, UmbrellaFields};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -23,7 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(store_statistics))
 }
 
-#[derive(Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Serialize, ToSchema)]
 pub struct UmbrellaView {
     pub id: i64,
     pub store_id: i64,
@@ -37,9 +38,20 @@ pub struct UmbrellaView {
     pub created_at: OffsetDateTime,
 }
 
-const UMBRELLA_SELECT: &str = "SELECT u.id, u.store_id, u.number, u.rentable, u.missed, \
-    EXISTS (SELECT 1 FROM rentals r WHERE r.umbrella_id = u.id AND r.returned_at IS NULL) AS rented, \
-    u.note, u.created_at FROM umbrellas u";
+impl From<Umbrella> for UmbrellaView {
+    fn from(u: Umbrella) -> Self {
+        Self {
+            id: u.id,
+            store_id: u.store_id,
+            number: u.number,
+            rentable: u.rentable,
+            missed: u.missed,
+            rented: u.rented,
+            note: u.note,
+            created_at: u.created_at,
+        }
+    }
+}
 
 #[derive(Deserialize, IntoParams)]
 pub struct UmbrellaFilter {
@@ -58,15 +70,14 @@ pub async fn list(
     Query(filter): Query<UmbrellaFilter>,
 ) -> Result<Json<Vec<UmbrellaView>>> {
     let size = i64::from(filter.size.unwrap_or(20).clamp(1, 100));
-    let rows = sqlx::query_as(&format!(
-        "{UMBRELLA_SELECT} WHERE NOT u.deleted AND ($1::bigint IS NULL OR u.store_id = $1) ORDER BY u.id LIMIT $2 OFFSET $3"
-    ))
-    .bind(filter.store_id)
-    .bind(size)
-    .bind(i64::from(filter.page) * size)
-    .fetch_all(&state.db)
+    let page = umbrellas::page(
+        &state.db,
+        filter.store_id,
+        size,
+        i64::from(filter.page) * size,
+    )
     .await?;
-    Ok(Json(rows))
+    Ok(Json(page.into_iter().map(Into::into).collect()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -84,6 +95,17 @@ fn yes() -> bool {
     true
 }
 
+impl UmbrellaInput {
+    fn fields<'a>(&self, note: &'a str) -> UmbrellaFields<'a> {
+        UmbrellaFields {
+            store_id: self.store_id,
+            number: self.number,
+            rentable: self.rentable,
+            note,
+        }
+    }
+}
+
 fn umbrella_constraints(c: &str) -> Option<Error> {
     match c {
         "umbrellas_number_key" => Some(Error::conflict(
@@ -96,13 +118,10 @@ fn umbrella_constraints(c: &str) -> Option<Error> {
 }
 
 async fn view(state: &AppState, id: i64) -> Result<UmbrellaView> {
-    sqlx::query_as(&format!(
-        "{UMBRELLA_SELECT} WHERE u.id = $1 AND NOT u.deleted"
-    ))
-    .bind(id)
-    .fetch_optional(&state.db)
-    .await?
-    .ok_or(Error::NotFound("umbrella"))
+    umbrellas::find(&state.db, id)
+        .await?
+        .map(Into::into)
+        .ok_or(Error::NotFound("umbrella"))
 }
 
 /// Adds an umbrella to a store.
@@ -113,18 +132,10 @@ pub async fn create(
     Json(body): Json<UmbrellaInput>,
 ) -> Result<(StatusCode, Json<UmbrellaView>)> {
     let note = values::text(&body.note, "note", 500)?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO umbrellas (store_id, number, rentable, note) \
-         SELECT id, $2, $3, $4 FROM stores WHERE id = $1 AND NOT deleted RETURNING id",
-    )
-    .bind(body.store_id)
-    .bind(body.number)
-    .bind(body.rentable)
-    .bind(note)
-    .fetch_optional(&state.db)
-    .await
-    .on_constraint(umbrella_constraints)?
-    .ok_or_else(|| Error::invalid("store_id does not name a store"))?;
+    let id = umbrellas::create(&state.db, &body.fields(&note))
+        .await
+        .on_constraint(umbrella_constraints)?
+        .ok_or_else(|| Error::invalid("store_id does not name a store"))?;
     Ok((StatusCode::CREATED, Json(view(&state, id).await?)))
 }
 
@@ -138,38 +149,20 @@ pub async fn update(
 ) -> Result<Json<UmbrellaView>> {
     let note = values::text(&body.note, "note", 500)?;
     let mut tx = state.db.begin().await?;
-    let current: Option<(i64, bool)> = sqlx::query_as(
-        "SELECT store_id, EXISTS (SELECT 1 FROM rentals r WHERE r.umbrella_id = u.id AND r.returned_at IS NULL) \
-         FROM umbrellas u WHERE id = $1 AND NOT deleted FOR UPDATE",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (store_id, rented) = current.ok_or(Error::NotFound("umbrella"))?;
-    if rented && (body.rentable || body.store_id != store_id) {
+    let current = umbrellas::lock(&mut *tx, id)
+        .await?
+        .ok_or(Error::NotFound("umbrella"))?;
+    if current.rented && (body.rentable || body.store_id != current.store_id) {
         return Err(Error::conflict(
             "this umbrella is rented; it cannot be moved or made rentable until returned",
         ));
     }
-    let in_service: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stores WHERE id = $1 AND NOT deleted)")
-            .bind(body.store_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    if !in_service {
+    if !stores::exists(&mut *tx, body.store_id).await? {
         return Err(Error::invalid("store_id does not name a store"));
     }
-    sqlx::query(
-        "UPDATE umbrellas SET store_id = $2, number = $3, rentable = $4, note = $5 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(body.store_id)
-    .bind(body.number)
-    .bind(body.rentable)
-    .bind(note)
-    .execute(&mut *tx)
-    .await
-    .on_constraint(umbrella_constraints)?;
+    umbrellas::update(&mut *tx, id, &body.fields(&note))
+        .await
+        .on_constraint(umbrella_constraints)?;
     tx.commit().await?;
     Ok(Json(view(&state, id).await?))
 }
@@ -178,14 +171,7 @@ pub async fn update(
 #[utoipa::path(delete, path = "/umbrellas/{id}", tag = "admin", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>) -> Result<StatusCode> {
-    let done = sqlx::query(
-        "UPDATE umbrellas u SET deleted = true, rentable = false WHERE id = $1 AND NOT deleted \
-         AND NOT EXISTS (SELECT 1 FROM rentals r WHERE r.umbrella_id = u.id AND r.returned_at IS NULL)",
-    )
-    .bind(id)
-    .execute(&state.db)
-    .await?;
-    if done.rows_affected() == 0 {
+    if !umbrellas::retire(&state.db, id).await? {
         view(&state, id).await?;
         return Err(Error::conflict(
             "this umbrella is rented; it can be deleted once returned",
@@ -207,18 +193,13 @@ pub async fn set_missed(
     Path(id): Path<i64>,
     Json(body): Json<Missed>,
 ) -> Result<Json<UmbrellaView>> {
-    let done = sqlx::query("UPDATE umbrellas SET missed = $2 WHERE id = $1 AND NOT deleted")
-        .bind(id)
-        .bind(body.missed)
-        .execute(&state.db)
-        .await?;
-    if done.rows_affected() == 0 {
+    if !umbrellas::set_missed(&state.db, id, body.missed).await? {
         return Err(Error::NotFound("umbrella"));
     }
     Ok(Json(view(&state, id).await?))
 }
 
-#[derive(Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Serialize, ToSchema)]
 pub struct Statistics {
     /// Umbrellas in service.
     pub total: i64,
@@ -232,20 +213,26 @@ pub struct Statistics {
     pub total_rents: i64,
 }
 
+impl From<Counts> for Statistics {
+    fn from(c: Counts) -> Self {
+        let missing_rate = if c.total == 0 {
+            0.0
+        } else {
+            c.missing as f64 / c.total as f64
+        };
+        Self {
+            total: c.total,
+            rentable: c.rentable,
+            rented: c.rented,
+            missing: c.missing,
+            missing_rate,
+            total_rents: c.total_rents,
+        }
+    }
+}
+
 async fn stats(state: &AppState, store_id: Option<i64>) -> Result<Statistics> {
-    let sql = format!(
-        "SELECT count(*) AS total, \
-                count(*) FILTER (WHERE {RENTABLE}) AS rentable, \
-                count(*) FILTER (WHERE EXISTS (SELECT 1 FROM rentals r WHERE r.umbrella_id = u.id AND r.returned_at IS NULL)) AS rented, \
-                count(*) FILTER (WHERE u.missed) AS missing, \
-                COALESCE(count(*) FILTER (WHERE u.missed)::float8 / NULLIF(count(*), 0), 0) AS missing_rate, \
-                (SELECT count(*) FROM rentals r WHERE $1::bigint IS NULL OR r.rent_store_id = $1) AS total_rents \
-         FROM umbrellas u WHERE NOT u.deleted AND ($1::bigint IS NULL OR u.store_id = $1)"
-    );
-    Ok(sqlx::query_as(&sql)
-        .bind(store_id)
-        .fetch_one(&state.db)
-        .await?)
+    Ok(umbrellas::counts(&state.db, store_id).await?.into())
 }
 
 /// Statistics over all umbrellas.
@@ -261,12 +248,7 @@ pub async fn store_statistics(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Json<Statistics>> {
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stores WHERE id = $1 AND NOT deleted)")
-            .bind(id)
-            .fetch_one(&state.db)
-            .await?;
-    if !exists {
+    if !stores::exists(&state.db, id).await? {
         return Err(Error::NotFound("store"));
     }
     Ok(Json(stats(&state, Some(id)).await?))

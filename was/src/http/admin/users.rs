@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use crate::error::{Error, Result};
 use crate::http::extract::{Json, Paging, Path, Query};
 use crate::http::session::Admin;
-use crate::repo::users::{self, Identity};
+use crate::repo::users::{self, Blacklisted, Identity, User};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -24,7 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(lift_ban))
 }
 
-#[derive(Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Serialize, ToSchema)]
 pub struct AdminUserView {
     pub id: i64,
     pub email: Option<String>,
@@ -38,22 +38,29 @@ pub struct AdminUserView {
     pub created_at: OffsetDateTime,
 }
 
+impl From<User> for AdminUserView {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            phone: u.phone,
+            is_admin: u.is_admin,
+            kakao_id: u.kakao_id,
+            status: u.status,
+            created_at: u.created_at,
+        }
+    }
+}
+
 /// All users, newest first.
 #[utoipa::path(get, path = "/users", tag = "admin", params(Paging), responses((status = 200, body = [AdminUserView])))]
 pub async fn list_users(
     State(state): State<AppState>,
     Query(paging): Query<Paging>,
 ) -> Result<Json<Vec<AdminUserView>>> {
-    Ok(Json(
-        sqlx::query_as(
-            "SELECT id, email, name, phone, is_admin, kakao_id, status, created_at FROM users \
-             ORDER BY id DESC LIMIT $1 OFFSET $2",
-        )
-        .bind(paging.limit())
-        .bind(paging.offset())
-        .fetch_all(&state.db)
-        .await?,
-    ))
+    let page = users::page(&state.db, paging.limit(), paging.offset()).await?;
+    Ok(Json(page.into_iter().map(Into::into).collect()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -75,16 +82,10 @@ pub async fn update_user(
             "admins cannot revoke their own admin rights",
         ));
     }
-    sqlx::query_as(
-        "UPDATE users SET is_admin = $2 WHERE id = $1 AND status = 'active' \
-         RETURNING id, email, name, phone, is_admin, kakao_id, status, created_at",
-    )
-    .bind(id)
-    .bind(body.is_admin)
-    .fetch_optional(&state.db)
-    .await?
-    .map(Json)
-    .ok_or(Error::NotFound("user"))
+    users::set_admin(&state.db, id, body.is_admin)
+        .await?
+        .map(|u| Json(u.into()))
+        .ok_or(Error::NotFound("user"))
 }
 
 /// Bans a user: the identity goes on the blacklist, the account is anonymised, and the
@@ -100,17 +101,13 @@ pub async fn ban_user(
         return Err(Error::conflict("admins cannot ban themselves"));
     }
     let mut tx = state.db.begin().await?;
-    let row: (Option<String>, Option<i64>) = sqlx::query_as(
-        "SELECT email, kakao_id FROM users WHERE id = $1 AND status = 'active' FOR UPDATE",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(Error::NotFound("user"))?;
-    if let Some(email) = &row.0 {
+    let identities = users::lock_active(&mut *tx, id)
+        .await?
+        .ok_or(Error::NotFound("user"))?;
+    if let Some(email) = &identities.email {
         users::blacklist(&mut *tx, &Identity::Local(email), id).await?;
     }
-    if let Some(kakao_id) = row.1 {
+    if let Some(kakao_id) = identities.kakao_id {
         users::blacklist(&mut *tx, &Identity::Kakao(kakao_id), id).await?;
     }
     users::anonymise(&mut *tx, id, "banned").await?;
@@ -119,7 +116,7 @@ pub async fn ban_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Serialize, ToSchema)]
 pub struct BlacklistEntry {
     pub id: i64,
     /// `local` (the subject is an e-mail address) or `kakao` (a Kakao id).
@@ -130,30 +127,33 @@ pub struct BlacklistEntry {
     pub blocked_at: OffsetDateTime,
 }
 
+impl From<Blacklisted> for BlacklistEntry {
+    fn from(b: Blacklisted) -> Self {
+        Self {
+            id: b.id,
+            provider: b.provider,
+            subject: b.subject,
+            user_id: b.user_id,
+            blocked_at: b.blocked_at,
+        }
+    }
+}
+
 /// Banned identities.
 #[utoipa::path(get, path = "/blacklist", tag = "admin", params(Paging), responses((status = 200, body = [BlacklistEntry])))]
 pub async fn list_blacklist(
     State(state): State<AppState>,
     Query(paging): Query<Paging>,
 ) -> Result<Json<Vec<BlacklistEntry>>> {
-    Ok(Json(
-        sqlx::query_as("SELECT id, provider, subject, user_id, blocked_at FROM blacklist ORDER BY id DESC LIMIT $1 OFFSET $2")
-            .bind(paging.limit())
-            .bind(paging.offset())
-            .fetch_all(&state.db)
-            .await?,
-    ))
+    let page = users::blacklist_page(&state.db, paging.limit(), paging.offset()).await?;
+    Ok(Json(page.into_iter().map(Into::into).collect()))
 }
 
 /// Lifts a ban: the identity may sign up again (as a new account).
 #[utoipa::path(delete, path = "/blacklist/{id}", tag = "admin", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem)))]
 pub async fn lift_ban(State(state): State<AppState>, Path(id): Path<i64>) -> Result<StatusCode> {
-    let done = sqlx::query("DELETE FROM blacklist WHERE id = $1")
-        .bind(id)
-        .execute(&state.db)
-        .await?;
-    if done.rows_affected() == 0 {
+    if !users::lift_ban(&state.db, id).await? {
         return Err(Error::NotFound("blacklist entry"));
     }
     Ok(StatusCode::NO_CONTENT)
