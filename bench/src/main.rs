@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::{Parser, Subcommand};
 use serde_json::json;
 use stack::process::{Process, Spec};
 use stack::{Binaries, Options, Stack};
@@ -27,14 +28,35 @@ use stack::{Binaries, Options, Stack};
 use crate::measure::{Cpu, rss_kib};
 use crate::wrk::Run;
 
+/// The performance numbers of upbrella, side by side with nginx and a bare axum server,
+/// written to bench/results/latest.md with SVG plots (scripts/bench.sh builds and runs
+/// this).
+#[derive(Parser)]
+#[command(name = "bench", version)]
+struct Cli {
+    /// A short run proving the benchmark works; its figures mean nothing
+    #[arg(long)]
+    smoke: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the bare axum "hello" ceiling on 127.0.0.1 (the benchmark starts it itself)
+    Hello {
+        #[arg(default_value_t = 18999)]
+        port: u16,
+    },
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("hello") {
-        return hello(args.get(1).and_then(|p| p.parse().ok()).unwrap_or(18999));
+    let cli = Cli::parse();
+    if let Some(Command::Hello { port }) = cli.command {
+        return hello(port);
     }
-    let smoke = args.iter().any(|a| a == "--smoke");
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    match runtime.block_on(run(smoke)) {
+    match runtime.block_on(run(cli.smoke)) {
         Ok(path) => {
             println!("results written to {}", path.display());
             ExitCode::SUCCESS
@@ -600,4 +622,31 @@ fn report(rows: &[Row], smoke: bool, f: &Footprint) -> String {
         );
     }
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Cli, Command};
+
+    #[test]
+    fn help_does_not_run_the_benchmark_and_unknown_flags_fail() {
+        Cli::command().debug_assert();
+        let help = Cli::try_parse_from(["bench", "--help"])
+            .err()
+            .map(|e| e.kind());
+        assert_eq!(help, Some(clap::error::ErrorKind::DisplayHelp));
+        let unknown = Cli::try_parse_from(["bench", "--rounds", "3"])
+            .err()
+            .map(|e| e.kind());
+        assert_eq!(unknown, Some(clap::error::ErrorKind::UnknownArgument));
+        let smoke = Cli::try_parse_from(["bench", "--smoke"]).expect("--smoke parses");
+        assert!(smoke.smoke && smoke.command.is_none());
+        let hello = Cli::try_parse_from(["bench", "hello", "19001"]).expect("hello parses");
+        assert!(matches!(
+            hello.command,
+            Some(Command::Hello { port: 19001 })
+        ));
+    }
 }

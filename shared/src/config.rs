@@ -193,3 +193,107 @@ mod tests {
         assert!(s.bool_or("C", true).unwrap());
     }
 }
+
+/// One environment variable a binary reads, as `--help` lists it. Each binary keeps one
+/// table of them beside the code that reads them; its tests check that the configuration
+/// reads nothing the table does not list, and that README.md documents the same names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Var {
+    pub name: &'static str,
+    /// The default as a person would say it ("30s", "required", "unset").
+    pub default: &'static str,
+    pub meaning: &'static str,
+}
+
+impl Var {
+    pub const fn new(name: &'static str, default: &'static str, meaning: &'static str) -> Self {
+        Self {
+            name,
+            default,
+            meaning,
+        }
+    }
+}
+
+/// The table as `--help` text: one variable per line, its meaning and default.
+pub fn vars_help(title: &str, vars: &[Var]) -> String {
+    let width = vars.iter().map(|v| v.name.len()).max().unwrap_or(0);
+    let mut out = format!("{title}:\n");
+    for v in vars {
+        out.push_str(&format!(
+            "  {:width$}  {} [default: {}]\n",
+            v.name, v.meaning, v.default
+        ));
+    }
+    out
+}
+
+/// Set variables that look like ours (one of `prefixes`) but are not in the table: a
+/// typo such as `WEB_PROXY_UPSTREAM` would otherwise be silently ignored.
+pub fn unknown_vars<'a>(
+    set: impl IntoIterator<Item = &'a str>,
+    prefixes: &[&str],
+    vars: &[Var],
+) -> Vec<String> {
+    set.into_iter()
+        .filter(|name| prefixes.iter().any(|p| name.starts_with(p)))
+        .filter(|name| !vars.iter().any(|v| v.name == *name))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A [`Source`] that remembers every name asked of it: tests use it to show that a
+/// configuration reads only variables its table lists.
+pub struct Recording<'a> {
+    inner: &'a dyn Source,
+    asked: std::sync::Mutex<std::collections::BTreeSet<String>>,
+}
+
+impl<'a> Recording<'a> {
+    pub fn new(inner: &'a dyn Source) -> Self {
+        Self {
+            inner,
+            asked: std::sync::Mutex::default(),
+        }
+    }
+
+    pub fn asked(&self) -> std::collections::BTreeSet<String> {
+        self.asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Source for Recording<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        self.asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name.to_owned());
+        self.inner.get(name)
+    }
+}
+
+/// The variable names of the markdown table that follows `heading` in `readme` (rows
+/// like `` | `NAME` (or `OTHER`) | default | meaning | ``).
+pub fn readme_table_names(readme: &str, heading: &str) -> Vec<String> {
+    let Some(start) = readme.find(heading) else {
+        return Vec::new();
+    };
+    readme[start..]
+        .lines()
+        .skip_while(|l| !l.starts_with("| Variable"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .flat_map(|row| {
+            let first = row.split(" | ").next().unwrap_or_default();
+            first
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}

@@ -6,67 +6,29 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
+use clap::Parser;
 use serde_json::{Value, json};
 use stack::{Binaries, Options, Stack};
 
-const HELP: &str = "\
-cargo stack [--port PORT] [--replicas N] [--fresh]
-
-Starts Redis, PostgreSQL (data in .stack/), migrations, N WAS replicas (default 2) and
-web-proxy on 127.0.0.1:PORT (default 8000) serving the front-end, seeds demo data on
-first start, and prints the URL. Ctrl-C stops everything. --fresh deletes .stack/ first.";
-
+/// The whole upbrella topology on this machine as real processes: Redis, PostgreSQL (data
+/// in .stack/), migrations, WAS replicas and web-proxy serving the front-end. Seeds demo
+/// data on first start and prints the URL; Ctrl-C stops everything.
+#[derive(Parser)]
+#[command(name = "cargo stack", bin_name = "cargo stack", version)]
 struct Args {
+    /// web-proxy's port on 127.0.0.1
+    #[arg(long, default_value_t = 8000)]
     port: u16,
-    replicas: usize,
+    /// WAS replicas behind web-proxy
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+    replicas: u16,
+    /// Delete .stack/ (the database, logs) first
+    #[arg(long)]
     fresh: bool,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        port: 8000,
-        replicas: 2,
-        fresh: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--port" => {
-                args.port = it
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .ok_or("--port needs a number")?
-            }
-            "--replicas" => {
-                args.replicas = it
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|n| *n >= 1)
-                    .ok_or("--replicas needs a number ≥ 1")?;
-            }
-            "--fresh" => args.fresh = true,
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    Ok(args)
-}
-
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            if !e.is_empty() {
-                eprintln!("error: {e}\n");
-            }
-            eprintln!("{HELP}");
-            return if e.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(2)
-            };
-        }
-    };
+    let args = Args::parse();
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -164,7 +126,7 @@ fn run(args: Args) -> Result<(), String> {
         std::fs::remove_dir_all(&dir).map_err(|e| e.to_string())?;
     }
     let mut options = Options::new(dir.clone());
-    options.was_replicas = args.replicas;
+    options.was_replicas = usize::from(args.replicas);
     options.proxy_port = Some(args.port);
     options.static_dir = Some(root.join("web"));
     options.bank_key = bank_key(&dir)?;
@@ -370,4 +332,38 @@ async fn seed_if_empty(
     }
     std::fs::write(&creds_path, &password).map_err(|e| e.to_string())?;
     Ok((email, password))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::Args;
+
+    #[test]
+    fn arguments_parse_and_bad_ones_fail() {
+        Args::command().debug_assert();
+        let args = Args::try_parse_from([
+            "cargo stack",
+            "--port",
+            "8100",
+            "--replicas",
+            "3",
+            "--fresh",
+        ])
+        .expect("valid arguments");
+        assert_eq!((args.port, args.replicas, args.fresh), (8100, 3, true));
+        let defaults = Args::try_parse_from(["cargo stack"]).expect("no arguments");
+        assert_eq!(
+            (defaults.port, defaults.replicas, defaults.fresh),
+            (8000, 2, false)
+        );
+        for bad in [
+            &["cargo stack", "--replicas", "0"][..],
+            &["cargo stack", "--port", "x"],
+            &["cargo stack", "--frobnicate"],
+        ] {
+            assert!(Args::try_parse_from(bad).is_err(), "{bad:?}");
+        }
+    }
 }

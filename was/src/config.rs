@@ -8,10 +8,256 @@ use std::time::Duration;
 use base64::Engine;
 use http::HeaderName;
 use secrecy::SecretString;
-use shared::config::{ConfigError, Settings, Source};
+use shared::config::{ConfigError, Settings, Source, Var};
 use url::Url;
 
 use crate::dbauth::{AwsCredentialSource, AwsCredentials, DatabaseAuth};
+
+/// Every environment variable the WAS reads, as `was --help` lists them (README.md's
+/// "WAS configuration" says more about each).
+pub const VARS: &[Var] = &[
+    Var::new(
+        "DATABASE_URL",
+        "required, unless PGHOST is set",
+        "PostgreSQL URL",
+    ),
+    Var::new(
+        "PGHOST",
+        "unset",
+        "Without DATABASE_URL: libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE",
+    ),
+    Var::new(
+        "DATABASE_AUTH",
+        "password",
+        "password, or rds-iam (RDS IAM tokens from the task role)",
+    ),
+    Var::new(
+        "DATABASE_PASSWORD_FILE",
+        "unset",
+        "A file holding the database password, re-read at every refresh",
+    ),
+    Var::new(
+        "DATABASE_CREDENTIALS_REFRESH",
+        "30s",
+        "How often the credential is re-read or re-minted",
+    ),
+    Var::new("DATABASE_MAX_CONNECTIONS", "10", "Pool size per replica"),
+    Var::new(
+        "DATABASE_TIMEOUT",
+        "2s",
+        "Wait for a pooled connection (then 503)",
+    ),
+    Var::new(
+        "AWS_REGION",
+        "required with rds-iam",
+        "The database's region (AWS_DEFAULT_REGION also works)",
+    ),
+    Var::new("AWS_DEFAULT_REGION", "unset", "Fallback for AWS_REGION"),
+    Var::new(
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "set by ECS",
+        "Where the task role's credentials are served (rds-iam)",
+    ),
+    Var::new(
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "unset",
+        "A full credentials URL instead of the relative one",
+    ),
+    Var::new(
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        "unset",
+        "The token the full credentials URL wants",
+    ),
+    Var::new(
+        "AWS_ACCESS_KEY_ID",
+        "unset",
+        "Static AWS credentials, before the container's (rds-iam)",
+    ),
+    Var::new(
+        "AWS_SECRET_ACCESS_KEY",
+        "required with AWS_ACCESS_KEY_ID",
+        "Its secret",
+    ),
+    Var::new("AWS_SESSION_TOKEN", "unset", "Its session token"),
+    Var::new(
+        "WAS_APP_ROLE",
+        "unset",
+        "was migrate: create or update this least-privilege role",
+    ),
+    Var::new(
+        "WAS_APP_ROLE_AUTH",
+        "password",
+        "was migrate: password or rds-iam login for the role",
+    ),
+    Var::new(
+        "WAS_APP_ROLE_PASSWORD",
+        "required with password",
+        "was migrate: the role's password",
+    ),
+    Var::new("REDIS_URL", "required", "Redis URL (rediss:// for TLS)"),
+    Var::new(
+        "REDIS_PASSWORD",
+        "unset",
+        "Redis AUTH token, kept out of the URL",
+    ),
+    Var::new("REDIS_POOL_SIZE", "4", "Redis connections per replica"),
+    Var::new(
+        "REDIS_TIMEOUT",
+        "1s",
+        "Bound on every Redis command (then 503)",
+    ),
+    Var::new(
+        "BANK_ENCRYPTION_KEY",
+        "required",
+        "32-byte key (64 hex digits or base64) sealing bank account numbers",
+    ),
+    Var::new("WAS_LISTEN_ADDR", "0.0.0.0:8080", "Listen address"),
+    Var::new(
+        "WAS_INSTANCE_ID",
+        "hostname",
+        "Name of this replica (X-Upbrella-Instance, logs)",
+    ),
+    Var::new(
+        "WAS_REQUEST_TIMEOUT",
+        "30s",
+        "A request taking longer is answered 503",
+    ),
+    Var::new(
+        "WAS_HEADER_READ_TIMEOUT",
+        "10s",
+        "Time a request head may take (slowloris)",
+    ),
+    Var::new(
+        "WAS_IDLE_TIMEOUT",
+        "75s",
+        "An idle connection is closed after this",
+    ),
+    Var::new("WAS_MAX_CONNECTIONS", "4096", "Open connections at most"),
+    Var::new(
+        "WAS_PROXY_SECRET",
+        "unset",
+        "web-proxy's shared secret; API requests without it get 403",
+    ),
+    Var::new(
+        "WAS_PROXY_SECRET_HEADER",
+        "x-upbrella-proxy-secret",
+        "The header carrying it",
+    ),
+    Var::new(
+        "WAS_SHUTDOWN_GRACE",
+        "20s",
+        "After SIGTERM: time for in-flight requests",
+    ),
+    Var::new(
+        "WAS_MIGRATE_ON_START",
+        "false",
+        "Run migrations at start (needs the schema owner)",
+    ),
+    Var::new(
+        "PASSWORD_HASH_CONCURRENCY",
+        "cores, bounded by memory",
+        "argon2 hashes run at once",
+    ),
+    Var::new(
+        "PASSWORD_HASH_QUEUE",
+        "8 × the above",
+        "Requests that may wait for a hash (then 503)",
+    ),
+    Var::new(
+        "RATE_LIMIT_LOGIN_PER_ACCOUNT",
+        "10/15m",
+        "Login attempts per e-mail (COUNT/PERIOD, or off)",
+    ),
+    Var::new(
+        "RATE_LIMIT_LOGIN_PER_ADDRESS",
+        "600/10m",
+        "Login attempts per client address",
+    ),
+    Var::new(
+        "RATE_LIMIT_SIGNUP_PER_ADDRESS",
+        "100/1h",
+        "Sign-ups per client address",
+    ),
+    Var::new(
+        "RATE_LIMIT_KAKAO_PER_ADDRESS",
+        "300/10m",
+        "Kakao login callbacks per client address",
+    ),
+    Var::new(
+        "RATE_LIMIT_LOCKER_PER_USER",
+        "10/1h",
+        "Rents that issue a locker password, per user",
+    ),
+    Var::new(
+        "IDEMPOTENCY_TTL",
+        "24h",
+        "How long an Idempotency-Key answer is kept",
+    ),
+    Var::new(
+        "SESSION_IDLE_TIMEOUT",
+        "30m",
+        "Inactivity after which a session ends",
+    ),
+    Var::new(
+        "SESSION_ABSOLUTE_TIMEOUT",
+        "24h",
+        "A session ends this long after login",
+    ),
+    Var::new("SESSION_COOKIE_NAME", "upbrella_sid", "Session cookie name"),
+    Var::new(
+        "SESSION_COOKIE_SECURE",
+        "false",
+        "Secure cookie named __Host-… (behind HTTPS)",
+    ),
+    Var::new(
+        "ALLOWED_ORIGINS",
+        "none",
+        "Extra origins allowed to make state-changing requests",
+    ),
+    Var::new("KAKAO_CLIENT_ID", "unset", "Enables Kakao login"),
+    Var::new(
+        "KAKAO_CLIENT_SECRET",
+        "unset",
+        "Kakao client secret, if the app has one",
+    ),
+    Var::new(
+        "KAKAO_REDIRECT_URI",
+        "required with Kakao",
+        "Our callback URL as registered at Kakao",
+    ),
+    Var::new(
+        "KAKAO_AUTHORIZE_URL",
+        "https://kauth.kakao.com/oauth/authorize",
+        "Kakao authorize endpoint",
+    ),
+    Var::new(
+        "KAKAO_TOKEN_URL",
+        "https://kauth.kakao.com/oauth/token",
+        "Kakao token endpoint",
+    ),
+    Var::new(
+        "KAKAO_PROFILE_URL",
+        "https://kapi.kakao.com/v2/user/me",
+        "Kakao profile endpoint",
+    ),
+    Var::new("KAKAO_TIMEOUT", "5s", "Timeout of each call to Kakao"),
+    Var::new(
+        "KAKAO_SUCCESS_REDIRECT",
+        "/",
+        "Where the browser lands after Kakao login",
+    ),
+    Var::new(
+        "MIMALLOC_PURGE_DELAY",
+        "0 in the image and the stack",
+        "The allocator's delay before freed memory is returned",
+    ),
+    Var::new(
+        "LOG_FORMAT",
+        "json unless stdout is a terminal",
+        "json or text",
+    ),
+    Var::new("RUST_LOG", "info,sqlx=warn,fred=warn", "Log filter"),
+];
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -477,6 +723,80 @@ fn default_instance_id() -> String {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    /// Configurations that between them take every branch that reads a variable.
+    fn every_branch() -> Vec<HashMap<&'static str, &'static str>> {
+        let mut kakao = base();
+        kakao.extend([
+            ("KAKAO_CLIENT_ID", "id"),
+            (
+                "KAKAO_REDIRECT_URI",
+                "https://example.test/api/auth/kakao/callback",
+            ),
+        ]);
+        let mut iam_static = base();
+        iam_static.extend([
+            ("DATABASE_AUTH", "rds-iam"),
+            ("AWS_REGION", "ap-northeast-2"),
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ]);
+        let mut iam_full = base();
+        iam_full.extend([
+            ("DATABASE_AUTH", "rds-iam"),
+            ("AWS_DEFAULT_REGION", "ap-northeast-2"),
+            (
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                "http://127.0.0.1:1/creds",
+            ),
+        ]);
+        let mut file_role = base();
+        file_role.extend([
+            ("DATABASE_PASSWORD_FILE", "/run/secrets/db"),
+            ("WAS_APP_ROLE", "upbrella_app"),
+            ("WAS_APP_ROLE_PASSWORD", "pw"),
+        ]);
+        let mut pg = base();
+        pg.remove("DATABASE_URL");
+        pg.insert("PGHOST", "db.internal");
+        vec![base(), kakao, iam_static, iam_full, file_role, pg]
+    }
+
+    #[test]
+    fn the_configuration_reads_only_variables_its_table_lists() {
+        let listed: Vec<&str> = VARS.iter().map(|v| v.name).collect();
+        let mut asked = std::collections::BTreeSet::new();
+        for env in every_branch() {
+            let recording = shared::config::Recording::new(&env);
+            Config::from_source(&recording).expect("valid configuration");
+            DatabaseConfig::from_source(&recording).expect("valid database configuration");
+            asked.extend(recording.asked());
+        }
+        let unlisted: Vec<&String> = asked
+            .iter()
+            .filter(|n| !listed.contains(&n.as_str()))
+            .collect();
+        assert!(unlisted.is_empty(), "read but not in VARS: {unlisted:?}");
+        // The rest are read by the allocator and the logging setup, not the config.
+        let unread: Vec<&str> = listed
+            .iter()
+            .copied()
+            .filter(|n| !asked.contains(*n))
+            .collect();
+        assert_eq!(unread, ["MIMALLOC_PURGE_DELAY", "LOG_FORMAT", "RUST_LOG"]);
+    }
+
+    #[test]
+    fn readme_documents_exactly_the_variables_of_the_table() {
+        let mut documented = shared::config::readme_table_names(
+            include_str!("../../README.md"),
+            "### WAS configuration",
+        );
+        let mut listed: Vec<String> = VARS.iter().map(|v| v.name.to_owned()).collect();
+        documented.sort();
+        listed.sort();
+        assert_eq!(documented, listed);
+    }
 
     fn base() -> HashMap<&'static str, &'static str> {
         HashMap::from([

@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use shared::config::Env;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use shared::config::{Env, unknown_vars, vars_help};
 use was::{Application, Config};
 
 /// mimalloc instead of glibc's malloc. argon2 allocates 19 MiB per hash; glibc keeps such
@@ -18,47 +19,62 @@ use was::{Application, Config};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const HELP: &str = "\
-was: the upbrella application server
+/// The upbrella application server: the umbrella-rental domain over HTTP.
+///
+/// Configuration comes from environment variables only (listed below; README.md "WAS
+/// configuration" says more about each). A missing or malformed one stops the process
+/// with exit code 2 and a message naming it.
+#[derive(Parser)]
+#[command(name = "was", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
-Usage:
-  was                 serve HTTP (the default)
-  was serve           serve HTTP
-  was migrate         apply database migrations (as the schema owner), provision
-                      WAS_APP_ROLE when set, then exit
-  was healthcheck     GET /health on the local server; exit 0 if it answers 200
-  was --help          show this text
-  was --version       show the version
+#[derive(Subcommand, Clone, Copy, PartialEq, Eq)]
+enum Command {
+    /// Serve HTTP (the default)
+    Serve,
+    /// Apply database migrations (as the schema owner), provision WAS_APP_ROLE when set,
+    /// then exit; needs only the database settings
+    Migrate,
+    /// GET /health on the local server; exit 0 if it answers 200
+    Healthcheck,
+}
 
-Configuration comes from environment variables only; README.md lists them all.
-The ones without a default: DATABASE_URL, REDIS_URL, BANK_ENCRYPTION_KEY
-(`was migrate` needs only the database ones).";
+/// Prefixes of our variables: a set variable with one of these that the table does not
+/// list is most likely a typo, and is logged.
+const PREFIXES: &[&str] = &[
+    "WAS_",
+    "DATABASE_",
+    "REDIS_",
+    "SESSION_",
+    "KAKAO_",
+    "RATE_LIMIT_",
+];
 
 fn main() -> ExitCode {
-    let command = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "serve".to_owned());
-    match command.as_str() {
-        "-h" | "--help" | "help" => {
-            println!("{HELP}");
-            ExitCode::SUCCESS
-        }
-        "-V" | "--version" => {
-            println!("was {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
-        }
-        "healthcheck" => shared::healthcheck::subcommand("WAS_LISTEN_ADDR", 8080),
-        "serve" | "migrate" => run(&command),
-        other => {
-            eprintln!("was: unknown command {other:?}\n\n{HELP}");
-            ExitCode::from(2)
-        }
+    let help = vars_help("Environment variables", was::config::VARS);
+    let matches = Cli::command().after_help(help).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Healthcheck => shared::healthcheck::subcommand("WAS_LISTEN_ADDR", 8080),
+        command => run(command),
     }
 }
 
-fn run(command: &str) -> ExitCode {
+fn run(command: Command) -> ExitCode {
     shared::telemetry::init("info,sqlx=warn,fred=warn");
-    if command == "migrate" {
+    let set: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .collect();
+    for name in unknown_vars(set.iter().map(String::as_str), PREFIXES, was::config::VARS) {
+        tracing::warn!(variable = %name, "not a setting of the WAS (see was --help); ignored");
+    }
+    if command == Command::Migrate {
         // The migration task gets the database settings only (no Redis, no bank key).
         let config = match was::config::DatabaseConfig::from_source(&Env) {
             Ok(c) => c,

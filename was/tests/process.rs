@@ -68,15 +68,35 @@ fn was(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
 }
 
 #[test]
-fn help_lists_the_commands_and_unknown_ones_fail() {
+fn help_lists_the_commands_and_every_variable_and_unknown_arguments_fail() {
     let out = was(&["--help"], &[]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["serve", "migrate", "healthcheck", "DATABASE_URL"] {
+    for word in ["serve", "migrate", "healthcheck"] {
         assert!(text.contains(word), "help mentions {word}");
     }
-    let out = was(&["frobnicate"], &[]);
-    assert_eq!(out.status.code(), Some(2));
+    for var in was::config::VARS {
+        assert!(text.contains(var.name), "help lists {}", var.name);
+    }
+    let out = was(&["--version"], &[]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        concat!("was ", env!("CARGO_PKG_VERSION"))
+    );
+    for unknown in [
+        &["frobnicate"][..],
+        &["--frobnicate"],
+        &["serve", "--port", "1"],
+    ] {
+        let out = was(unknown, &[]);
+        assert_eq!(out.status.code(), Some(2), "{unknown:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("unrecognized subcommand") || err.contains("unexpected argument"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

@@ -7,10 +7,220 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use shared::config::{ConfigError, Settings, Source};
+use shared::config::{ConfigError, Settings, Source, Var};
 use url::Url;
 
 const PREFIX: &str = "WEB_PROXY_";
+
+/// Every environment variable web-proxy reads, as `web-proxy --help` lists them
+/// (README.md's "web-proxy configuration" says more about each). In the TOML file the
+/// same settings are the names without `WEB_PROXY_`, in lower case.
+pub const VARS: &[Var] = &[
+    Var::new(
+        "WEB_PROXY_CONFIG",
+        "unset",
+        "A TOML file of these settings (the environment wins)",
+    ),
+    Var::new(
+        "WEB_PROXY_UPSTREAMS",
+        "required (unless only static)",
+        "Comma-separated http://host:port of the WAS (or its ALB)",
+    ),
+    Var::new(
+        "WEB_PROXY_LISTEN_ADDR",
+        "0.0.0.0:8000",
+        "Main listener (HTTP/1.1 and h2c)",
+    ),
+    Var::new(
+        "WEB_PROXY_ADMIN_ADDR",
+        "127.0.0.1:9100",
+        "Admin listener: /metrics, /health, /upstreams",
+    ),
+    Var::new(
+        "WEB_PROXY_STATIC_DIR",
+        "unset",
+        "Front-end directory (unset: non-API paths are 404)",
+    ),
+    Var::new(
+        "WEB_PROXY_API_PREFIX",
+        "/api",
+        "Paths forwarded to the upstreams",
+    ),
+    Var::new(
+        "WEB_PROXY_RESOLVE_INTERVAL",
+        "5s",
+        "How often hostname targets are re-resolved",
+    ),
+    Var::new(
+        "WEB_PROXY_UPSTREAM_HEALTH_PATH",
+        "/health",
+        "Path of the active health check",
+    ),
+    Var::new(
+        "WEB_PROXY_HEALTH_INTERVAL",
+        "500ms",
+        "Active check interval",
+    ),
+    Var::new("WEB_PROXY_HEALTH_TIMEOUT", "500ms", "Active check timeout"),
+    Var::new(
+        "WEB_PROXY_UNHEALTHY_THRESHOLD",
+        "2",
+        "Failed checks in a row that eject an address",
+    ),
+    Var::new(
+        "WEB_PROXY_HEALTHY_THRESHOLD",
+        "2",
+        "Good checks in a row that re-admit it",
+    ),
+    Var::new(
+        "WEB_PROXY_EJECT_BASE",
+        "1s",
+        "First ejection backoff (doubles per ejection)",
+    ),
+    Var::new("WEB_PROXY_EJECT_MAX", "30s", "Longest ejection backoff"),
+    Var::new(
+        "WEB_PROXY_CONNECT_TIMEOUT",
+        "1s",
+        "Connecting to an upstream",
+    ),
+    Var::new(
+        "WEB_PROXY_UPSTREAM_TIMEOUT",
+        "30s",
+        "Waiting for an upstream's response head (then 504)",
+    ),
+    Var::new(
+        "WEB_PROXY_REQUEST_TIMEOUT",
+        "60s",
+        "All attempts of one request together (then 504)",
+    ),
+    Var::new(
+        "WEB_PROXY_HEADER_READ_TIMEOUT",
+        "10s",
+        "Time a request head may take (slowloris)",
+    ),
+    Var::new(
+        "WEB_PROXY_BODY_TIMEOUT",
+        "10s",
+        "A request body without progress this long gets 408",
+    ),
+    Var::new(
+        "WEB_PROXY_IDLE_TIMEOUT",
+        "75s",
+        "An idle client connection is closed after this",
+    ),
+    Var::new(
+        "WEB_PROXY_MAX_CONNECTIONS",
+        "4096",
+        "Open client connections at most",
+    ),
+    Var::new(
+        "WEB_PROXY_MAX_CONNECTIONS_PER_IP",
+        "0 (off)",
+        "Open connections per peer address",
+    ),
+    Var::new(
+        "WEB_PROXY_UPSTREAM_IDLE_TIMEOUT",
+        "50s",
+        "Idle pooled connections to upstreams",
+    ),
+    Var::new(
+        "WEB_PROXY_UPSTREAM_MAX_IDLE",
+        "64",
+        "Idle pooled connections per upstream address",
+    ),
+    Var::new(
+        "WEB_PROXY_MAX_HEADER_BYTES",
+        "16384",
+        "Larger request heads get 431",
+    ),
+    Var::new(
+        "WEB_PROXY_MAX_BODY_BYTES",
+        "65536",
+        "Larger request bodies get 413",
+    ),
+    Var::new(
+        "WEB_PROXY_MAX_CONCURRENT",
+        "4096",
+        "Requests served at once (then 503)",
+    ),
+    Var::new(
+        "WEB_PROXY_RETRY_BUFFER_BYTES",
+        "65536",
+        "Largest request body kept for a retry",
+    ),
+    Var::new(
+        "WEB_PROXY_TRUSTED_HOPS",
+        "0",
+        "Proxies in front that append to X-Forwarded-For (1 behind an ALB)",
+    ),
+    Var::new(
+        "WEB_PROXY_UPSTREAM_SECRET_HEADER",
+        "x-upbrella-proxy-secret",
+        "Header carrying the shared secret upstream",
+    ),
+    Var::new(
+        "WEB_PROXY_UPSTREAM_SECRET",
+        "unset",
+        "The shared secret (the WAS's WAS_PROXY_SECRET)",
+    ),
+    Var::new(
+        "WEB_PROXY_REDIRECT_HTTPS",
+        "false",
+        "Redirect plain HTTP to https://CANONICAL_HOST",
+    ),
+    Var::new(
+        "WEB_PROXY_CANONICAL_HOST",
+        "unset",
+        "Host of the redirect target",
+    ),
+    Var::new(
+        "WEB_PROXY_HSTS",
+        "true",
+        "Strict-Transport-Security on HTTPS responses",
+    ),
+    Var::new(
+        "WEB_PROXY_SECURITY_HEADERS",
+        "true",
+        "nosniff, and CSP, Referrer-Policy, X-Frame-Options on HTML",
+    ),
+    Var::new(
+        "WEB_PROXY_CSP",
+        "a strict same-origin policy",
+        "Content-Security-Policy of HTML pages",
+    ),
+    Var::new(
+        "WEB_PROXY_COMPRESSION",
+        "true",
+        "gzip/br for compressible upstream responses",
+    ),
+    Var::new(
+        "WEB_PROXY_DRAIN_PERIOD",
+        "15s",
+        "After SIGTERM: /health is 503, requests still served",
+    ),
+    Var::new(
+        "WEB_PROXY_SHUTDOWN_GRACE",
+        "20s",
+        "Then: time for in-flight requests",
+    ),
+    Var::new(
+        "WEB_PROXY_TLS_CERT",
+        "unset",
+        "PEM certificate chain: terminate TLS",
+    ),
+    Var::new("WEB_PROXY_TLS_KEY", "unset", "PEM private key"),
+    Var::new(
+        "WEB_PROXY_INSTANCE_ID",
+        "web-proxy",
+        "Name of this proxy (X-Upbrella-Proxy)",
+    ),
+    Var::new(
+        "LOG_FORMAT",
+        "json unless stdout is a terminal",
+        "json or text",
+    ),
+    Var::new("RUST_LOG", "info", "Log filter"),
+];
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -299,6 +509,51 @@ mod tests {
 
     fn env(pairs: &[(&'static str, &'static str)]) -> HashMap<&'static str, &'static str> {
         pairs.iter().copied().collect()
+    }
+
+    #[test]
+    fn the_configuration_reads_only_variables_its_table_lists() {
+        let branches = [
+            env(&[("WEB_PROXY_UPSTREAMS", "http://127.0.0.1:1")]),
+            env(&[
+                ("WEB_PROXY_UPSTREAMS", "http://127.0.0.1:1"),
+                ("WEB_PROXY_REDIRECT_HTTPS", "true"),
+                ("WEB_PROXY_CANONICAL_HOST", "upbrella.example"),
+                ("WEB_PROXY_TLS_CERT", "/cert.pem"),
+                ("WEB_PROXY_TLS_KEY", "/key.pem"),
+            ]),
+        ];
+        let listed: Vec<&str> = VARS.iter().map(|v| v.name).collect();
+        let mut asked = std::collections::BTreeSet::new();
+        for branch in &branches {
+            let recording = shared::config::Recording::new(branch);
+            Config::from_source(&recording).expect("valid configuration");
+            asked.extend(recording.asked());
+        }
+        let unlisted: Vec<&String> = asked
+            .iter()
+            .filter(|n| !listed.contains(&n.as_str()))
+            .collect();
+        assert!(unlisted.is_empty(), "read but not in VARS: {unlisted:?}");
+        // The file's name is read before the configuration; logging reads its own.
+        let unread: Vec<&str> = listed
+            .iter()
+            .copied()
+            .filter(|n| !asked.contains(*n))
+            .collect();
+        assert_eq!(unread, ["WEB_PROXY_CONFIG", "LOG_FORMAT", "RUST_LOG"]);
+    }
+
+    #[test]
+    fn readme_documents_exactly_the_variables_of_the_table() {
+        let mut documented = shared::config::readme_table_names(
+            include_str!("../../README.md"),
+            "### web-proxy configuration",
+        );
+        let mut listed: Vec<String> = VARS.iter().map(|v| v.name.to_owned()).collect();
+        documented.sort();
+        listed.sort();
+        assert_eq!(documented, listed);
     }
 
     #[test]

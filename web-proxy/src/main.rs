@@ -2,44 +2,41 @@
 
 use std::process::ExitCode;
 
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use shared::config::{unknown_vars, vars_help};
 use web_proxy::Proxy;
 use web_proxy::config::{Config, Layered};
 
-const HELP: &str = "\
-web-proxy: the upbrella web tier (reverse proxy to the WAS, static front-end)
+/// The upbrella web tier: a reverse proxy to the WAS that also serves the front-end.
+///
+/// Configuration: the environment variables below, optionally over a TOML file named by
+/// WEB_PROXY_CONFIG (README.md "web-proxy configuration" says more about each).
+#[derive(Parser)]
+#[command(name = "web-proxy", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
-Usage:
-  web-proxy               serve (the default)
-  web-proxy serve         serve
-  web-proxy healthcheck   GET /health on the local listener (with TLS: the listener accepts
-                          and the admin listener answers /health), with the same
-                          configuration as serve; exit 0 if healthy
-  web-proxy --help        show this text
-  web-proxy --version     show the version
-
-Configuration: WEB_PROXY_* environment variables, optionally over a TOML file named
-by WEB_PROXY_CONFIG. README.md lists them all. The essential one:
-  WEB_PROXY_UPSTREAMS     comma-separated http://host:port of the WAS (or its ALB)";
+#[derive(Subcommand, Clone, Copy)]
+enum Command {
+    /// Serve (the default)
+    Serve,
+    /// GET /health on the local listener (with TLS: the listener accepts and the admin
+    /// listener answers /health), with the same configuration as serve; exit 0 if healthy
+    Healthcheck,
+}
 
 fn main() -> ExitCode {
-    let command = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "serve".to_owned());
-    match command.as_str() {
-        "-h" | "--help" | "help" => {
-            println!("{HELP}");
-            ExitCode::SUCCESS
-        }
-        "-V" | "--version" => {
-            println!("web-proxy {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
-        }
-        "healthcheck" => healthcheck(),
-        "serve" => serve(),
-        other => {
-            eprintln!("web-proxy: unknown command {other:?}\n\n{HELP}");
-            ExitCode::from(2)
-        }
+    let help = vars_help("Environment variables", web_proxy::config::VARS);
+    let matches = Cli::command().after_help(help).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Healthcheck => healthcheck(),
+        Command::Serve => serve(),
     }
 }
 
@@ -72,6 +69,13 @@ fn healthcheck() -> ExitCode {
 
 fn serve() -> ExitCode {
     shared::telemetry::init("info");
+    let set: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .collect();
+    let known = web_proxy::config::VARS;
+    for name in unknown_vars(set.iter().map(String::as_str), &["WEB_PROXY_"], known) {
+        tracing::warn!(variable = %name, "not a setting of web-proxy (see web-proxy --help); ignored");
+    }
     let config = match load() {
         Ok(c) => c,
         Err(e) => {

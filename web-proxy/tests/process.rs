@@ -88,7 +88,22 @@ fn upstreams(addrs: &[SocketAddr]) -> String {
 fn help_and_bad_configuration() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("WEB_PROXY_UPSTREAMS"));
+    let help = String::from_utf8_lossy(&out.stdout);
+    for word in ["serve", "healthcheck"] {
+        assert!(help.contains(word), "help mentions {word}");
+    }
+    for var in web_proxy::config::VARS {
+        assert!(help.contains(var.name), "help lists {}", var.name);
+    }
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        concat!("web-proxy ", env!("CARGO_PKG_VERSION"))
+    );
+    for unknown in [&["frobnicate"][..], &["--port", "1"], &["serve", "extra"]] {
+        let out = Command::new(BIN).args(unknown).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{unknown:?}");
+    }
     let out = Command::new(BIN)
         .env("WEB_PROXY_UPSTREAMS", "ftp://x")
         .output()
