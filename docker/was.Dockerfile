@@ -21,6 +21,8 @@ RUN stub-workspace.sh && cargo build --release --locked -p was -p web-proxy
 COPY shared/src shared/src
 COPY was/src was/src
 COPY was/migrations was/migrations
+# The queries' compile-time check results (builds are offline: .cargo/config.toml).
+COPY was/.sqlx was/.sqlx
 RUN touch shared/src/lib.rs was/src/lib.rs was/src/main.rs \
     && cargo build --release --locked -p was \
     && install -D -m 0755 target/release/was /out/was

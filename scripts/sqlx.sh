@@ -8,7 +8,7 @@
 #   scripts/sqlx.sh prepare   regenerates was/.sqlx after a query or migration changed
 #
 # Both start a throwaway PostgreSQL on loopback, apply the migrations, and run the pinned
-# sqlx-cli (built once into target/tools/sqlx-cli). DATABASE_URL, when set, names an
+# sqlx-cli (scripts/cargo-tools.sh). DATABASE_URL, when set, names an
 # empty database to use instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,14 +23,8 @@ case "$mode" in
     ;;
 esac
 
-sqlx_version=0.8.6
-tools=target/tools/sqlx-cli
-sqlx=$tools/bin/sqlx
-if ! "$sqlx" --version 2>/dev/null | grep -qx "sqlx-cli $sqlx_version"; then
-  echo "==> building sqlx-cli $sqlx_version into $tools"
-  cargo install sqlx-cli --version "$sqlx_version" --locked --quiet \
-    --no-default-features --features postgres,rustls --root "$tools"
-fi
+. scripts/cargo-tools.sh
+cargo_tool sqlx-cli 0.8.6 --no-default-features --features postgres,rustls
 
 if [ -z "${DATABASE_URL:-}" ]; then
   . scripts/packages.sh
@@ -63,9 +57,8 @@ if [ -z "${DATABASE_URL:-}" ]; then
   export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
 fi
 
-"$sqlx" migrate run --source was/migrations >/dev/null
+sqlx migrate run --source was/migrations >/dev/null
 echo "==> cargo sqlx prepare ${prepare_args[*]} (was)"
-export PATH="$PWD/$tools/bin:$PATH"
 cd was
 if ! cargo sqlx prepare "${prepare_args[@]}" -- --all-targets --locked; then
   [ "$mode" = check ] && echo "was/.sqlx does not match the queries: run scripts/sqlx.sh prepare and commit was/.sqlx" >&2

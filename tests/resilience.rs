@@ -263,10 +263,10 @@ async fn redis_outage_fails_session_calls_fast_keeps_public_ones_and_recovers() 
     let world = seed(&s, &base, USERS).await;
     let load = Load::start(&base, &world, PAUSE);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    s.redis.stop();
+    tokio::task::block_in_place(|| s.redis.stop());
     let down_at = load.elapsed();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    s.redis.restart().unwrap();
+    tokio::task::block_in_place(|| s.redis.restart()).unwrap();
     let up_at = load.elapsed();
     // Recovery: the first logged-in read that succeeds after Redis is back.
     let recovered = load
@@ -327,7 +327,7 @@ async fn database_outage_is_a_fast_503_and_recovers() {
     let world = seed(&s, &base, USERS).await;
     let load = Load::start(&base, &world, PAUSE);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    s.postgres.stop();
+    tokio::task::block_in_place(|| s.postgres.stop());
     let down_at = load.elapsed();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let replicas_kept = reqwest::get(format!("http://{admin}/upstreams"))
@@ -336,7 +336,7 @@ async fn database_outage_is_a_fast_503_and_recovers() {
         .json::<serde_json::Value>()
         .await
         .unwrap();
-    s.postgres.restart().unwrap();
+    tokio::task::block_in_place(|| s.postgres.restart()).unwrap();
     let up_at = load.elapsed();
     let recovered = load
         .first_success(Kind::PublicRead, up_at, Duration::from_secs(15))

@@ -45,7 +45,11 @@ fn replica(name: &str, database_url: &str, redis_url: &str, extra: &[(&str, &str
         spec = spec.env(*k, *v);
     }
     let process = Process::spawn(spec).unwrap();
-    if let Err(e) = stack::wait_http_ok(addr, "/health", Duration::from_secs(20)) {
+    // A blocking wait: off the async runtime's threads when called from a test's runtime.
+    let started = tokio::task::block_in_place(|| {
+        stack::wait_http_ok(addr, "/health", Duration::from_secs(20))
+    });
+    if let Err(e) = started {
         panic!("{name} did not start: {e}\n{}", process.log_tail(30));
     }
     Replica {
@@ -123,7 +127,7 @@ fn a_missing_setting_is_named_and_stops_the_process() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("BANK_ENCRYPTION_KEY"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_serve_one_user_interchangeably() {
     let deps = deps().await;
     let db = fresh_database(&deps.pg_base).await;
@@ -180,7 +184,7 @@ async fn two_replicas_serve_one_user_interchangeably() {
     assert!(parsed["latency_ms"].is_number());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_migrations_do_not_race() {
     let deps = deps().await;
     let name = format!("m_{}", uuid::Uuid::new_v4().simple());
@@ -226,7 +230,7 @@ async fn concurrent_migrations_do_not_race() {
     assert_eq!(applied as usize, was::migrate::MIGRATOR.iter().count());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_healthcheck_subcommand_reflects_the_local_server() {
     let deps = deps().await;
     let db = fresh_database(&deps.pg_base).await;
@@ -253,7 +257,7 @@ async fn the_healthcheck_subcommand_reflects_the_local_server() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_requests_then_exits() {
     let deps = deps().await;
     let db = fresh_database(&deps.pg_base).await;
@@ -296,7 +300,24 @@ async fn sigterm_finishes_in_flight_requests_then_exits() {
                 .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // In flight: the rent's transaction waits on the umbrella's row lock.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%umbrellas%'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the rent request never reached the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     r.process.signal(stack::Signal::TERM).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
@@ -350,7 +371,7 @@ impl TestAppLite {
 /// ECS passes RDS's managed credentials as libpq's `PG*` variables and the ElastiCache
 /// AUTH token as `REDIS_PASSWORD`, neither inside a URL. Both paths against real servers:
 /// a Redis that requires a password, and PostgreSQL reached without `DATABASE_URL`.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_can_come_from_pg_variables_and_redis_password() {
     let deps = deps().await;
     let database = fresh_database(&deps.pg_base).await;
@@ -427,10 +448,17 @@ async fn credentials_can_come_from_pg_variables_and_redis_password() {
     let mut wrong = pg_env.to_vec();
     wrong.push(("REDIS_PASSWORD", "wrong"));
     let bad = replica("was-badpass", "", &redis_url, &wrong);
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let r = reqwest::get(bad.url("/ready")).await.unwrap();
-    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let body: Value = r.json().await.unwrap();
+    // Ready reports each dependency once the replica has tried them.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body: Value = loop {
+        let r = reqwest::get(bad.url("/ready")).await.unwrap();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body: Value = r.json().await.unwrap();
+        if body["database"]["ok"] == true || Instant::now() >= deadline {
+            break body;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(
         body["redis"]["ok"], false,
         "a wrong Redis password is not ready: {body}"
@@ -460,6 +488,7 @@ fn migrate_waits_for_a_database_that_is_still_starting() {
             (out, started.elapsed())
         })
     };
+    // The scenario: PostgreSQL comes up 1.5 s after the migration started.
     std::thread::sleep(Duration::from_millis(1500));
     let _pg = stack::Postgres::start_on(dir.path(), port).unwrap();
     let (out, took) = migrate.join().unwrap();

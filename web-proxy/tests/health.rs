@@ -135,7 +135,7 @@ async fn an_ejected_target_is_readmitted_when_it_recovers() {
     )
     .await;
     b.healthy.store(false, Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    p.wait_ejected(b.addr).await;
     let before = b.hits.load(Ordering::SeqCst);
     let c = client();
     for _ in 0..30 {
@@ -147,7 +147,7 @@ async fn an_ejected_target_is_readmitted_when_it_recovers() {
         "no traffic while ejected"
     );
     b.healthy.store(true, Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    p.wait_admitted(b.addr).await;
     for _ in 0..40 {
         c.get(p.url("/api/x")).send().await.unwrap();
     }
@@ -162,7 +162,7 @@ async fn when_every_target_is_ejected_the_proxy_fails_open_and_counts_it() {
     let a = upstream("a").await;
     a.healthy.store(false, Ordering::SeqCst);
     let p = proxy(&[a.addr], &[("WEB_PROXY_HEALTH_INTERVAL", "100ms")]).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    p.wait_ejected(a.addr).await;
     let r = client().get(p.url("/api/x")).send().await.unwrap();
     assert_eq!(r.status(), 200, "tried anyway");
     assert!(metric(&p.metrics().await, "upbrella_proxy_fail_open_total") >= 1.0);

@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -88,7 +89,12 @@ async fn over_the_concurrency_limit_requests_are_shed_with_retry_after() {
     let slow: Vec<_> = (0..2)
         .map(|_| tokio::spawn(client().get(p.url("/api/slow?ms=800")).send()))
         .collect();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    eventually(
+        "both slow requests at the upstream",
+        Duration::from_secs(5),
+        || async { up.hits.load(Ordering::SeqCst) == 2 },
+    )
+    .await;
     let r = client().get(p.url("/api/x")).send().await.unwrap();
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()["retry-after"], "1");

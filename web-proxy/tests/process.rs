@@ -61,7 +61,11 @@ fn start_with(program: &Path, args: &[String], env: &[(&str, String)]) -> Runnin
         spec = spec.env(*k, v.clone());
     }
     let process = Process::spawn(spec).unwrap();
-    if let Err(e) = stack::wait_http_ok(addr, "/health", Duration::from_secs(20)) {
+    // A blocking wait: off the async runtime's threads (the tests' upstreams run there).
+    let started = tokio::task::block_in_place(|| {
+        stack::wait_http_ok(addr, "/health", Duration::from_secs(20))
+    });
+    if let Err(e) = started {
         panic!("web-proxy did not start: {e}\n{}", process.log_tail(30));
     }
     Running {
@@ -112,7 +116,7 @@ fn help_and_bad_configuration() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("WEB_PROXY_UPSTREAMS"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_fails_health_at_once_then_drains_without_failed_requests() {
     let up = upstream("a").await;
     let mut p = start(&[
@@ -146,25 +150,33 @@ async fn sigterm_fails_health_at_once_then_drains_without_failed_requests() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    eventually("the load is flowing", Duration::from_secs(5), || async {
+        served.load(Ordering::Relaxed) > 0
+    })
+    .await;
     p.process.signal(stack::Signal::TERM).unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let health = client().get(p.url("/health")).send().await.unwrap();
-    assert_eq!(
-        health.status(),
-        503,
-        "health fails at once so the load balancer stops sending"
-    );
+    // At once: well within the 1.5 s drain period, /health fails.
+    eventually(
+        "/health fails after SIGTERM",
+        Duration::from_millis(500),
+        || async {
+            let health = client().get(p.url("/health")).send().await;
+            health.is_ok_and(|r| r.status() == 503)
+        },
+    )
+    .await;
     let admin_health = reqwest::get(format!("http://{}/health", p.admin))
         .await
         .unwrap();
     assert_eq!(admin_health.status(), 503);
     let before = served.load(Ordering::Relaxed);
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    assert!(
-        served.load(Ordering::Relaxed) > before,
-        "requests are still served while draining"
-    );
+    eventually(
+        "requests still served while draining",
+        Duration::from_millis(1000),
+        || async { served.load(Ordering::Relaxed) > before + 10 },
+    )
+    .await;
+    assert!(p.process.is_running(), "still draining");
     stop.store(true, Ordering::Relaxed);
     for w in workers {
         w.await.unwrap();
@@ -176,7 +188,7 @@ async fn sigterm_fails_health_at_once_then_drains_without_failed_requests() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gibibyte_streams_both_ways_with_flat_memory() {
     let up = upstream("a").await;
     let p = start(&[
@@ -226,7 +238,7 @@ async fn a_gibibyte_streams_both_ways_with_flat_memory() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_gets_one_json_access_log_line() {
     let up = upstream("a").await;
     let p = start(&[("WEB_PROXY_UPSTREAMS", upstreams(&[up.addr]))]);
@@ -238,7 +250,12 @@ async fn every_request_gets_one_json_access_log_line() {
         .unwrap();
     assert_eq!(r.status(), 200);
     r.bytes().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    eventually(
+        "the access log line is written",
+        Duration::from_secs(5),
+        || async { p.process.log_tail(100).contains("log-me-1") },
+    )
+    .await;
     let log = p.process.log_tail(100);
     let line = log
         .lines()
@@ -270,7 +287,7 @@ async fn every_request_gets_one_json_access_log_line() {
     assert_eq!(v["request_id"], id.as_str());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_healthcheck_subcommand_probes_the_local_listener() {
     let up = upstream("a").await;
     let p = start(&[("WEB_PROXY_UPSTREAMS", upstreams(&[up.addr]))]);
@@ -292,7 +309,7 @@ async fn the_healthcheck_subcommand_probes_the_local_listener() {
     p.process.resume().unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_toml_file_configures_the_proxy_under_the_environment() {
     let up = upstream("a").await;
     let dir = stack::TempDir::new("upbrella-toml").unwrap();
@@ -317,7 +334,7 @@ async fn a_toml_file_configures_the_proxy_under_the_environment() {
     assert_eq!(seen["headers"]["x-upbrella-proxy-secret"], "from-file");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_is_terminated_when_a_certificate_is_configured() {
     let up = upstream("a").await;
     let dir = stack::TempDir::new("upbrella-tls").unwrap();
@@ -338,7 +355,8 @@ async fn tls_is_terminated_when_a_certificate_is_configured() {
         .env("WEB_PROXY_TLS_CERT", cert_path.display().to_string())
         .env("WEB_PROXY_TLS_KEY", key_path.display().to_string());
     let _p = Process::spawn(spec).unwrap();
-    stack::wait_http_ok(admin, "/health", Duration::from_secs(20)).unwrap();
+    tokio::task::block_in_place(|| stack::wait_http_ok(admin, "/health", Duration::from_secs(20)))
+        .unwrap();
     let c = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
         .resolve("localhost", addr)

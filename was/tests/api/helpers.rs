@@ -36,7 +36,12 @@ pub async fn deps() -> &'static Deps {
         let (redis_url, redis) = match std::env::var("REDIS_URL") {
             Ok(url) => (url, None),
             Err(_) => {
-                let r = Redis::start(dir.path()).expect("start redis");
+                // Starting a server blocks: on a blocking thread, not the test's runtime.
+                let path = dir.path().to_owned();
+                let r = tokio::task::spawn_blocking(move || Redis::start(&path))
+                    .await
+                    .expect("join")
+                    .expect("start redis");
                 (r.url(), Some(r))
             }
         };
@@ -48,7 +53,11 @@ pub async fn deps() -> &'static Deps {
                 None,
             ),
             Err(_) => {
-                let p = Postgres::start(&dir.path().join("pg")).expect("start postgres");
+                let path = dir.path().join("pg");
+                let p = tokio::task::spawn_blocking(move || Postgres::start(&path))
+                    .await
+                    .expect("join")
+                    .expect("start postgres");
                 (p.url("").trim_end_matches('/').to_owned(), Some(p))
             }
         };

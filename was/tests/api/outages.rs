@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 use stack::{Postgres, Redis, TempDir};
+use tokio::task::block_in_place;
 
 use crate::helpers::*;
 
@@ -31,10 +32,10 @@ async fn eventually(
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_fails_session_endpoints_fast_keeps_public_ones_and_recovers() {
     let dir = TempDir::new("upbrella-redis-outage").unwrap();
-    let mut redis = Redis::start(dir.path()).unwrap();
+    let mut redis = block_in_place(|| Redis::start(dir.path())).unwrap();
     let deps = deps().await;
     let database_url = fresh_database(&deps.pg_base).await;
     let app = spawn_on(&database_url, &redis.url(), &[("REDIS_TIMEOUT", "500ms")]).await;
@@ -87,7 +88,7 @@ async fn redis_down_fails_session_endpoints_fast_keeps_public_ones_and_recovers(
 
     // Redis comes back empty (no persistence here): logging in works again without
     // restarting the WAS.
-    redis.restart().unwrap();
+    block_in_place(|| redis.restart()).unwrap();
     let (c2, _) = {
         let started = Instant::now();
         loop {
@@ -109,10 +110,10 @@ async fn redis_down_fails_session_endpoints_fast_keeps_public_ones_and_recovers(
     eventually(&app, &c2, "/ready", StatusCode::OK, Duration::from_secs(10)).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn database_down_is_a_fast_503_and_recovers_without_restart() {
     let dir = TempDir::new("upbrella-pg-outage").unwrap();
-    let mut pg = Postgres::start(dir.path()).unwrap();
+    let mut pg = block_in_place(|| Postgres::start(dir.path())).unwrap();
     let admin = sqlx::PgPool::connect(&pg.url("postgres")).await.unwrap();
     sqlx::query("CREATE DATABASE outage")
         .execute(&admin)
@@ -147,7 +148,7 @@ async fn database_down_is_a_fast_503_and_recovers_without_restart() {
     let ready = problem_or_json(app.get(&c, "/ready").await, StatusCode::SERVICE_UNAVAILABLE).await;
     assert_eq!(ready["database"]["ok"], false);
 
-    pg.restart().unwrap();
+    block_in_place(|| pg.restart()).unwrap();
     let took = eventually(
         &app,
         &c,

@@ -250,6 +250,37 @@ impl TestProxy {
             .unwrap()
     }
 
+    /// Whether the pool knows `addr` and has it ejected (`Some(true)`), admitted
+    /// (`Some(false)`), or does not know it (`None`).
+    pub fn ejected(&self, addr: SocketAddr) -> Option<bool> {
+        self.state
+            .pool
+            .snapshot()
+            .iter()
+            .find(|b| b.addr == addr)
+            .map(|b| b.is_ejected())
+    }
+
+    /// Waits until the active health checks have ejected `addr`.
+    pub async fn wait_ejected(&self, addr: SocketAddr) {
+        eventually(
+            &format!("{addr} ejected"),
+            Duration::from_secs(10),
+            || async { self.ejected(addr) == Some(true) },
+        )
+        .await;
+    }
+
+    /// Waits until `addr` is admitted (again).
+    pub async fn wait_admitted(&self, addr: SocketAddr) {
+        eventually(
+            &format!("{addr} admitted"),
+            Duration::from_secs(10),
+            || async { self.ejected(addr) == Some(false) },
+        )
+        .await;
+    }
+
     pub async fn upstreams(&self) -> Value {
         reqwest::get(format!("http://{}/upstreams", self.admin))
             .await
@@ -310,8 +341,20 @@ async fn start(proxy: Proxy) -> TestProxy {
     tokio::spawn(proxy.run_until(async {
         let _ = rx.await;
     }));
-    // Wait for the first resolution / probe round so all addresses are known.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Address targets are in the pool from the start; names once the first lookup
+    // answers.
+    let names = state
+        .config
+        .upstreams
+        .iter()
+        .any(|u| u.host.parse::<std::net::IpAddr>().is_err());
+    if names {
+        let pool = state.pool.clone();
+        eventually("the first resolution", Duration::from_secs(5), || async {
+            !pool.snapshot().is_empty()
+        })
+        .await;
+    }
     TestProxy {
         addr,
         admin,
@@ -371,4 +414,21 @@ pub fn metric(text: &str, line_prefix: &str) -> f64 {
         .next()
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("not a number in {line:?}"))
+}
+
+/// Polls `check` every 10 ms until it holds; fails the test naming `what` when it does
+/// not within `within`.
+pub async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within {within:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
