@@ -10,6 +10,7 @@ use std::time::Duration;
 use fantoccini::{ClientBuilder, Locator};
 use serde_json::json;
 use stack::process::{Process, Spec};
+use stack::seed::StoreSeed;
 use stack::{Binaries, Options, Stack};
 
 fn chrome() -> Option<(PathBuf, PathBuf)> {
@@ -58,24 +59,22 @@ async fn a_visitor_finds_a_store_signs_up_and_rents_an_umbrella() {
     options.was_replicas = 1;
     let s = Stack::start(&Binaries::in_target("debug").unwrap(), options).unwrap();
     let base = s.proxies[0].url("");
-    let region = s.psql("INSERT INTO classifications (kind, name, latitude, longitude) VALUES ('region', '신촌', 37.5, 127) RETURNING id").unwrap();
-    let store = s
-        .psql(&format!(
-            "INSERT INTO stores (region_id, name, category, latitude, longitude, activated, umbrella_location) \
-             VALUES ({region}, '우산 카페', '카페', 37.5, 127, true, '입구 옆') RETURNING id"
-        ))
+    let region = s.seed_region("신촌").unwrap();
+    let image = format!("{base}/img/store.svg");
+    let seeded = s
+        .seed_store(
+            region,
+            &StoreSeed {
+                name: "우산 카페",
+                umbrella_location: "입구 옆",
+                image_url: Some(&image),
+                locker_secret: Some("00112233445566778899aabbccddeeff"),
+                umbrellas: 77..78,
+                ..StoreSeed::default()
+            },
+        )
         .unwrap();
-    s.psql(&format!(
-        "INSERT INTO store_images (store_id, url) VALUES ({store}, '{base}/img/store.svg')"
-    ))
-    .unwrap();
-    s.psql(&format!("INSERT INTO business_hours SELECT {store}, d, '00:00', '23:59' FROM generate_series(1, 7) d")).unwrap();
-    s.psql(&format!("INSERT INTO lockers (store_id, secret) VALUES ({store}, '00112233445566778899aabbccddeeff')")).unwrap();
-    let umbrella = s
-        .psql(&format!(
-            "INSERT INTO umbrellas (store_id, number) VALUES ({store}, 77) RETURNING id"
-        ))
-        .unwrap();
+    let (store, umbrella) = (seeded.id, seeded.umbrellas[0]);
 
     let port = stack::free_port().unwrap();
     let _driver = Process::spawn(

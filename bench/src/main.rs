@@ -23,6 +23,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use stack::process::{Process, Spec};
+use stack::seed::StoreSeed;
 use stack::{Binaries, Options, Stack};
 
 use crate::measure::{Cpu, rss_kib};
@@ -347,26 +348,30 @@ async fn run(smoke: bool) -> Result<PathBuf, String> {
 }
 
 struct Seeded {
-    region: String,
+    region: i64,
     cookie: String,
     users: Vec<(reqwest::Client, i64, i64)>,
 }
 
 async fn seed(s: &Stack) -> Result<Seeded, String> {
-    let q = |sql: &str| s.psql(sql).map_err(|e| e.to_string());
-    let region = q(
-        "INSERT INTO classifications (kind, name, latitude, longitude) VALUES ('region', 'bench', 37.5, 127) RETURNING id",
-    )?;
-    let store = q(&format!(
-        "INSERT INTO stores (region_id, name, category, latitude, longitude, activated) VALUES ({region}, 'bench', 'cafe', 37.5, 127, true) RETURNING id"
-    ))?;
-    q(&format!(
-        "INSERT INTO business_hours SELECT {store}, d, '00:00', '23:59' FROM generate_series(1, 7) d"
-    ))?;
+    let region = s.seed_region("bench").map_err(|e| e.to_string())?;
+    let users_store = s
+        .seed_store(
+            region,
+            &StoreSeed {
+                name: "bench",
+                umbrellas: 1000..1016,
+                ..StoreSeed::default()
+            },
+        )
+        .map_err(|e| e.to_string())?;
     for i in 0..8 {
-        q(&format!(
-            "INSERT INTO stores (region_id, name, category, latitude, longitude, activated) VALUES ({region}, 'store {i}', 'cafe', 37.5, 127, true)"
-        ))?;
+        let name = format!("store {i}");
+        let seed = StoreSeed {
+            name: &name,
+            ..StoreSeed::default()
+        };
+        s.seed_store(region, &seed).map_err(|e| e.to_string())?;
     }
     let base = s.was[0].url("");
     let mut users = Vec::new();
@@ -397,13 +402,7 @@ async fn seed(s: &Stack) -> Result<Seeded, String> {
             .send()
             .await
             .map_err(|e| e.to_string())?;
-        let umbrella: i64 = q(&format!(
-            "INSERT INTO umbrellas (store_id, number) VALUES ({store}, {}) RETURNING id",
-            1000 + i
-        ))?
-        .parse()
-        .map_err(|e| format!("{e}"))?;
-        users.push((client, umbrella, store.parse().map_err(|e| format!("{e}"))?));
+        users.push((client, users_store.umbrellas[i], users_store.id));
     }
     Ok(Seeded {
         region,

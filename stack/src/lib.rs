@@ -10,6 +10,7 @@
 pub mod pg;
 pub mod process;
 pub mod redis;
+pub mod seed;
 pub mod topology;
 
 pub use pg::Postgres;

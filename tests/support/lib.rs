@@ -90,33 +90,20 @@ pub fn session_cookie(r: &reqwest::Response) -> String {
 
 /// Seeds a store with `users` umbrellas and signs `users` users up through `base`.
 pub async fn seed(stack: &Stack, base: &str, users: usize) -> World {
-    let region: i64 = stack
-        .psql("INSERT INTO classifications (kind, name, latitude, longitude) VALUES ('region', 'r', 37.5, 127) RETURNING id")
-        .unwrap()
-        .parse()
-        .unwrap();
-    let store: i64 = stack
-        .psql(&format!(
-            "INSERT INTO stores (region_id, name, category, latitude, longitude, activated) VALUES ({region}, 's', 'c', 37.5, 127, true) RETURNING id"
-        ))
-        .unwrap()
-        .parse()
-        .unwrap();
-    stack
-        .psql(&format!(
-            "INSERT INTO store_images (store_id, url) VALUES ({store}, 'https://img.example/a.png')"
-        ))
-        .unwrap();
+    let region = stack.seed_region("r").expect("seed a region");
+    let seeded = stack
+        .seed_store(
+            region,
+            &stack::seed::StoreSeed {
+                image_url: Some("https://img.example/a.png"),
+                umbrellas: 1..i64::try_from(users).expect("a small count") + 1,
+                ..Default::default()
+            },
+        )
+        .expect("seed a store");
+    let store = seeded.id;
     let mut list = Vec::new();
-    for i in 0..users {
-        let umbrella: i64 = stack
-            .psql(&format!(
-                "INSERT INTO umbrellas (store_id, number) VALUES ({store}, {}) RETURNING id",
-                i + 1
-            ))
-            .unwrap()
-            .parse()
-            .unwrap();
+    for (i, &umbrella) in seeded.umbrellas.iter().enumerate() {
         let c = client();
         let email = format!("load{i}-{}@example.com", uuid::Uuid::new_v4().simple());
         let r = sign_up(&c, base, &email).await;

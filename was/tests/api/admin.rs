@@ -92,18 +92,39 @@ impl Admin<'_> {
     }
 }
 
+/// Admins can use every admin operation the OpenAPI document lists: each step below
+/// drives one resource, and the test fails naming any operation no step reached.
 #[tokio::test]
 async fn admins_can_use_every_admin_route() {
     let app = spawn_app().await;
-    let (client, admin_id) = app.admin().await;
-    let (_, user_id) = app.user().await;
+    let (client, _) = app.admin().await;
     let mut a = Admin {
         app: &app,
         client,
         covered: BTreeSet::new(),
     };
+    grant_and_revoke_admin(&mut a).await;
+    let (region_id, tag_id) = regions_and_tags(&mut a).await;
+    let store_id = a_store_with_images_hours_and_activation(&mut a, region_id, tag_id).await;
+    let umbrellas = umbrellas_and_statistics(&mut a, store_id).await;
+    a_rental_its_deposit_and_reports(&mut a, store_id, umbrellas.1).await;
+    a_locker(&mut a, store_id).await;
+    retire_umbrellas_and_close_the_store(&mut a, store_id, umbrellas).await;
+    ban_and_lift(&mut a).await;
 
-    // Users.
+    let missing: Vec<_> = admin_operations(&app)
+        .await
+        .difference(&a.covered)
+        .cloned()
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "admin operations without a 2xx test: {missing:?}"
+    );
+}
+
+async fn grant_and_revoke_admin(a: &mut Admin<'_>) {
+    let (_, user_id) = a.app.user().await;
     a.call(Method::GET, "/users", "/users?page=0&size=10", None)
         .await;
     let u = a
@@ -122,8 +143,9 @@ async fn admins_can_use_every_admin_route() {
         Some(json!({"is_admin": false})),
     )
     .await;
+}
 
-    // Regions and tags.
+async fn regions_and_tags(a: &mut Admin<'_>) -> (i64, i64) {
     let region = a
         .call(
             Method::POST,
@@ -168,7 +190,14 @@ async fn admins_can_use_every_admin_route() {
     )
     .await;
 
-    // Stores.
+    (region_id, tag_id)
+}
+
+async fn a_store_with_images_hours_and_activation(
+    a: &mut Admin<'_>,
+    region_id: i64,
+    tag_id: i64,
+) -> i64 {
     let store_body = json!({"name": "우산 카페", "category": "cafe", "region_id": region_id, "tag_id": tag_id, "latitude": 37.55, "longitude": 126.93,
         "address": "서울 서대문구", "working_hours": "평일 9-18", "instagram_url": "https://instagram.com/upbrella"});
     let store = a
@@ -239,7 +268,11 @@ async fn admins_can_use_every_admin_route() {
         .await;
     assert_eq!(hours[1]["close"], "15:30");
 
-    // Umbrellas.
+    store_id
+}
+
+/// Returns the two umbrellas it added (the first marked missing).
+async fn umbrellas_and_statistics(a: &mut Admin<'_>, store_id: i64) -> (i64, i64) {
     let umbrella = a
         .call(
             Method::POST,
@@ -300,12 +333,16 @@ async fn admins_can_use_every_admin_route() {
         .await;
     assert_eq!(stats["rentable"], 1);
 
-    // A rental to administer.
-    let (renter, _) = app.user().await;
     let second: i64 = sqlx::query_scalar("SELECT id FROM umbrellas WHERE number = 102")
-        .fetch_one(&app.db)
+        .fetch_one(&a.app.db)
         .await
         .unwrap();
+    (umbrella_id, second)
+}
+
+async fn a_rental_its_deposit_and_reports(a: &mut Admin<'_>, store_id: i64, second: i64) {
+    let app = a.app;
+    let (renter, _) = app.user().await;
     json_ok(
         app.post(
             &renter,
@@ -388,8 +425,9 @@ async fn admins_can_use_every_admin_route() {
         None,
     )
     .await;
+}
 
-    // Lockers.
+async fn a_locker(a: &mut Admin<'_>, store_id: i64) {
     let locker = a
         .call(
             Method::POST,
@@ -421,8 +459,13 @@ async fn admins_can_use_every_admin_route() {
         None,
     )
     .await;
+}
 
-    // Deleting.
+async fn retire_umbrellas_and_close_the_store(
+    a: &mut Admin<'_>,
+    store_id: i64,
+    (umbrella_id, second): (i64, i64),
+) {
     a.call(
         Method::DELETE,
         "/umbrellas/{id}",
@@ -444,8 +487,10 @@ async fn admins_can_use_every_admin_route() {
         None,
     )
     .await;
+}
 
-    // Banning, and the blacklist.
+async fn ban_and_lift(a: &mut Admin<'_>) {
+    let app = a.app;
     let (_, victim) = app.user().await;
     a.call(
         Method::POST,
@@ -463,25 +508,14 @@ async fn admins_can_use_every_admin_route() {
         None,
     )
     .await;
-
-    let missing: Vec<_> = admin_operations(&app)
-        .await
-        .difference(&a.covered)
-        .cloned()
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "admin operations without a 2xx test: {missing:?}"
-    );
-    let _ = admin_id;
 }
 
+/// Activation needs an image.
 #[tokio::test]
-async fn admin_rules_are_enforced() {
+async fn activation_needs_an_image() {
     let app = spawn_app().await;
-    let (admin, admin_id) = app.admin().await;
+    let (admin, _) = app.admin().await;
     let f = app.store().await;
-    // Activation needs an image.
     let bare = json_ok(app.post(&admin, "/api/admin/stores", json!({"name": "새 가게", "category": "shop", "region_id": f.region, "latitude": 37.5, "longitude": 127.0})).await, StatusCode::CREATED).await;
     let bare_id = bare["id"].as_i64().unwrap();
     problem(
@@ -494,7 +528,14 @@ async fn admin_rules_are_enforced() {
         StatusCode::CONFLICT,
     )
     .await;
-    // A store's region must be a region.
+}
+
+/// A store's region must be a region.
+#[tokio::test]
+async fn a_stores_region_must_be_a_region() {
+    let app = spawn_app().await;
+    let (admin, _) = app.admin().await;
+    let f = app.store().await;
     let tag = json_ok(
         app.post(
             &admin,
@@ -507,7 +548,25 @@ async fn admin_rules_are_enforced() {
     .await;
     problem(app.post(&admin, "/api/admin/stores", json!({"name": "x", "category": "x", "region_id": tag["id"], "latitude": 0, "longitude": 0})).await, StatusCode::UNPROCESSABLE_ENTITY).await;
     problem(app.post(&admin, "/api/admin/stores", json!({"name": "x", "category": "x", "region_id": f.region, "latitude": 91, "longitude": 0})).await, StatusCode::UNPROCESSABLE_ENTITY).await;
-    // Duplicate classification.
+}
+
+/// Duplicate classification.
+#[tokio::test]
+async fn classification_names_are_unique_per_kind() {
+    let app = spawn_app().await;
+    let (admin, _) = app.admin().await;
+    let tag = json!({"kind": "tag", "name": "태그", "latitude": 0, "longitude": 0});
+    json_ok(
+        app.post(&admin, "/api/admin/classifications", tag).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let region = json!({"kind": "region", "name": "태그", "latitude": 0, "longitude": 0});
+    json_ok(
+        app.post(&admin, "/api/admin/classifications", region).await,
+        StatusCode::CREATED,
+    )
+    .await;
     problem(
         app.post(
             &admin,
@@ -518,14 +577,28 @@ async fn admin_rules_are_enforced() {
         StatusCode::CONFLICT,
     )
     .await;
-    // A region in use cannot be deleted.
+}
+
+/// A region in use cannot be deleted.
+#[tokio::test]
+async fn a_region_in_use_cannot_be_deleted() {
+    let app = spawn_app().await;
+    let (admin, _) = app.admin().await;
+    let f = app.store().await;
     problem(
         app.delete(&admin, &format!("/api/admin/classifications/{}", f.region))
             .await,
         StatusCode::CONFLICT,
     )
     .await;
-    // Business hours are validated.
+}
+
+/// Business hours are validated.
+#[tokio::test]
+async fn business_hours_are_validated() {
+    let app = spawn_app().await;
+    let (admin, _) = app.admin().await;
+    let f = app.store().await;
     problem(
         app.put(
             &admin,
@@ -546,7 +619,14 @@ async fn admin_rules_are_enforced() {
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    // Umbrella numbers are unique among umbrellas in service, and free again once deleted.
+}
+
+/// Umbrella numbers are unique among umbrellas in service, and free again once deleted.
+#[tokio::test]
+async fn umbrella_numbers_are_unique_in_service_and_free_again_once_deleted() {
+    let app = spawn_app().await;
+    let (admin, _) = app.admin().await;
+    let f = app.store().await;
     let u = json_ok(
         app.post(
             &admin,
@@ -600,7 +680,14 @@ async fn admin_rules_are_enforced() {
         StatusCode::CREATED,
     )
     .await;
-    // One locker per store; secrets are long hex.
+}
+
+/// One locker per store; secrets are long hex.
+#[tokio::test]
+async fn one_locker_per_store_with_a_long_hex_secret() {
+    let app = spawn_app().await;
+    let (admin, _) = app.admin().await;
+    let f = app.store().await;
     problem(
         app.post(
             &admin,
@@ -631,7 +718,13 @@ async fn admin_rules_are_enforced() {
         StatusCode::CONFLICT,
     )
     .await;
-    // Admins cannot lock themselves out.
+}
+
+/// Admins cannot lock themselves out.
+#[tokio::test]
+async fn admins_cannot_lock_themselves_out() {
+    let app = spawn_app().await;
+    let (admin, admin_id) = app.admin().await;
     problem(
         app.patch(
             &admin,
