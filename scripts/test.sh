@@ -7,15 +7,27 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The same scripts CI's jobs run, in one go.
-scripts/test-deps.sh
-scripts/lint.sh
+# The same scripts CI's jobs run, in one go, timed per job (the figures at the end).
+job_times=()
+timed() {
+  local job=$1 start=$SECONDS
+  shift
+  "$@"
+  local rc=$?
+  job_times+=("$job $((SECONDS - start))")
+  return $rc
+}
+timed deps scripts/test-deps.sh
+timed lint scripts/lint.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-scripts/cargo-test.sh 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+status=0
+run_tests() { scripts/cargo-test.sh "$@" 2>&1 | tee -a "$log"; return "${PIPESTATUS[0]}"; }
+timed tests run_tests --workspace --exclude upbrella-tests || status=1
+timed resilience run_tests -p upbrella-tests || status=1
 set -e
+images_start=$SECONDS
 # The checks beyond cargo: the dependency policy, shipping artifacts, real images, the
 # benchmark command.
 stage_passed=0
@@ -38,6 +50,7 @@ stage validators scripts/validate.sh
 stage deploy-rehearsal scripts/rehearse.sh
 stage docker-e2e scripts/docker-e2e.sh
 stage bench-smoke scripts/bench.sh --smoke
+job_times+=("images $((SECONDS - images_start))")
 
 if [ -f target/resilience-summary.md ]; then
   echo
@@ -54,6 +67,11 @@ if [ -f target/hostile-summary.md ]; then
   cat target/hostile-summary.md
   echo
 fi
+echo "Wall time by CI job (here one after another; CI runs the four in parallel):"
+for t in "${job_times[@]}"; do
+  printf '  %-11s %4d s\n' "${t% *}" "${t#* }"
+done
+echo
 # One closing line for the whole run: cargo's tests (it prints one line per test binary,
 # the last usually an empty doc-test run) plus the stages above.
 awk -v sp="$stage_passed" -v sf="$stage_failed" \

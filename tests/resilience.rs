@@ -412,10 +412,20 @@ async fn web_proxies_restart_one_by_one_behind_a_load_balancer_without_loss() {
     )
     .unwrap();
     let lb_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    stack::wait_http_ok(lb_addr, "/health", Duration::from_secs(10))
+    tokio::task::block_in_place(|| stack::wait_http_ok(lb_addr, "/health", Duration::from_secs(10)))
         .unwrap_or_else(|e| panic!("{e}\n{}", lb.log_tail(20)));
-    tokio::time::sleep(Duration::from_secs(1)).await;
     let base = format!("http://{lb_addr}");
+    // HAProxy's checks have admitted every proxy once requests reach each of them.
+    let mut seen = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.len() < s.proxies.len() {
+        assert!(Instant::now() < deadline, "HAProxy admitted only {seen:?}");
+        let r = reqwest::get(format!("{base}/api/regions")).await.unwrap();
+        if let Some(name) = r.headers().get("x-upbrella-proxy") {
+            seen.insert(name.to_str().unwrap_or_default().to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let world = seed(&s, &base, USERS).await;
     let load = Load::start(&base, &world, PAUSE);
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -423,8 +433,13 @@ async fn web_proxies_restart_one_by_one_behind_a_load_balancer_without_loss() {
     for i in 0..s.proxies.len() {
         // SIGTERM: /health turns 503 at once, HAProxy takes the proxy out, requests
         // keep being served through the drain, then it exits; a new one takes its place.
-        s.proxies[i].stop(Duration::from_secs(10));
-        s.proxies[i].start().unwrap();
+        tokio::task::block_in_place(|| {
+            s.proxies[i].stop(Duration::from_secs(10));
+            s.proxies[i].start()
+        })
+        .unwrap();
+        // Pacing, as a rolling deployment has: HAProxy's checks re-admit the new one
+        // before the next goes.
         tokio::time::sleep(Duration::from_millis(800)).await;
     }
     let took = started.elapsed();
