@@ -412,8 +412,10 @@ async fn web_proxies_restart_one_by_one_behind_a_load_balancer_without_loss() {
     )
     .unwrap();
     let lb_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    tokio::task::block_in_place(|| stack::wait_http_ok(lb_addr, "/health", Duration::from_secs(10)))
-        .unwrap_or_else(|e| panic!("{e}\n{}", lb.log_tail(20)));
+    tokio::task::block_in_place(|| {
+        stack::wait_http_ok(lb_addr, "/health", Duration::from_secs(10))
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", lb.log_tail(20)));
     let base = format!("http://{lb_addr}");
     // HAProxy's checks have admitted every proxy once requests reach each of them.
     let mut seen = std::collections::BTreeSet::new();
