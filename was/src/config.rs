@@ -154,6 +154,11 @@ pub const VARS: &[Var] = &[
         "Run migrations at start (needs the schema owner)",
     ),
     Var::new(
+        "WAS_ADMIN_PASSWORD",
+        "required by was admin create",
+        "The new admin's password (never on the command line)",
+    ),
+    Var::new(
         "PASSWORD_HASH_CONCURRENCY",
         "cores, bounded by memory",
         "argon2 hashes run at once",
@@ -777,13 +782,21 @@ mod tests {
             .filter(|n| !listed.contains(&n.as_str()))
             .collect();
         assert!(unlisted.is_empty(), "read but not in VARS: {unlisted:?}");
-        // The rest are read by the allocator and the logging setup, not the config.
+        // The rest are read by `was admin create`, the allocator and the logging setup.
         let unread: Vec<&str> = listed
             .iter()
             .copied()
             .filter(|n| !asked.contains(*n))
             .collect();
-        assert_eq!(unread, ["MIMALLOC_PURGE_DELAY", "LOG_FORMAT", "RUST_LOG"]);
+        assert_eq!(
+            unread,
+            [
+                "WAS_ADMIN_PASSWORD",
+                "MIMALLOC_PURGE_DELAY",
+                "LOG_FORMAT",
+                "RUST_LOG"
+            ]
+        );
     }
 
     #[test]

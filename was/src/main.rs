@@ -31,7 +31,7 @@ struct Cli {
     command: Option<Command>,
 }
 
-#[derive(Subcommand, Clone, Copy, PartialEq, Eq)]
+#[derive(Subcommand, Clone, PartialEq, Eq)]
 enum Command {
     /// Serve HTTP (the default)
     Serve,
@@ -40,6 +40,31 @@ enum Command {
     Migrate,
     /// GET /health on the local server; exit 0 if it answers 200
     Healthcheck,
+    /// Create the first admin, or grant and revoke admin rights (needs only the database
+    /// settings; runs as a one-off task like migrate)
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+#[derive(Subcommand, Clone, PartialEq, Eq)]
+enum AdminAction {
+    /// Create a local admin account with the password in WAS_ADMIN_PASSWORD, or make the
+    /// account already using this e-mail address an admin
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// A mobile number, e.g. 010-1234-5678
+        #[arg(long)]
+        phone: String,
+    },
+    /// Make the account with this e-mail address an admin
+    Grant { email: String },
+    /// Take admin rights from the account with this e-mail address
+    Revoke { email: String },
 }
 
 /// Prefixes of our variables: a set variable with one of these that the table does not
@@ -62,11 +87,79 @@ fn main() -> ExitCode {
     };
     match cli.command.unwrap_or(Command::Serve) {
         Command::Healthcheck => shared::healthcheck::subcommand("WAS_LISTEN_ADDR", 8080),
-        command => run(command),
+        Command::Admin { action } => admin(action),
+        command => run(&command),
     }
 }
 
-fn run(command: Command) -> ExitCode {
+/// `was admin …`: prints what it did in Korean (an operator reads it), exits 0 when done,
+/// 1 when there is no such account or the database refused, 2 on bad settings or input.
+fn admin(action: AdminAction) -> ExitCode {
+    shared::telemetry::init("warn");
+    let config = match was::config::DatabaseConfig::from_source(&Env) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("was: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    shared::block_on("was", async move {
+        let db = match was::startup::database(&config, "admin").await {
+            Ok((db, _)) => db,
+            Err(e) => {
+                eprintln!("was: 데이터베이스에 연결할 수 없습니다: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let outcome = match &action {
+            AdminAction::Create { email, name, phone } => {
+                let Ok(password) = std::env::var("WAS_ADMIN_PASSWORD") else {
+                    eprintln!("was: WAS_ADMIN_PASSWORD에 새 관리자의 비밀번호를 넣어 주세요.");
+                    return ExitCode::from(2);
+                };
+                was::bootstrap::create_admin(&db, email, name, phone, &password)
+                    .await
+                    .map(|created| match created {
+                        was::bootstrap::Created::New(id) => {
+                            Some(format!("관리자 계정을 만들었습니다 (사용자 {id}, {email})."))
+                        }
+                        was::bootstrap::Created::Promoted(id) => Some(format!(
+                            "이미 있는 계정을 관리자로 지정했습니다 (사용자 {id}, {email}). 비밀번호는 바꾸지 않았습니다."
+                        )),
+                    })
+            }
+            AdminAction::Grant { email } => was::bootstrap::set_admin(&db, email, true)
+                .await
+                .map(|id| id.map(|id| format!("관리자로 지정했습니다 (사용자 {id}, {email})."))),
+            AdminAction::Revoke { email } => was::bootstrap::set_admin(&db, email, false)
+                .await
+                .map(|id| {
+                    id.map(|id| format!("관리자 권한을 해제했습니다 (사용자 {id}, {email})."))
+                }),
+        };
+        db.close().await;
+        match outcome {
+            Ok(Some(done)) => {
+                println!("{done}");
+                ExitCode::SUCCESS
+            }
+            Ok(None) => {
+                eprintln!("was: 이 이메일을 쓰는 활성 계정이 없습니다.");
+                ExitCode::FAILURE
+            }
+            Err(e @ (was::error::Error::Invalid(_) | was::error::Error::BadRequest(_))) => {
+                eprintln!("was: {e}");
+                ExitCode::from(2)
+            }
+            Err(e) => {
+                eprintln!("was: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+fn run(command: &Command) -> ExitCode {
     shared::telemetry::init("info,sqlx=warn,fred=warn");
     let set: Vec<String> = std::env::vars_os()
         .filter_map(|(name, _)| name.into_string().ok())
@@ -74,7 +167,7 @@ fn run(command: Command) -> ExitCode {
     for name in unknown_vars(set.iter().map(String::as_str), PREFIXES, was::config::VARS) {
         tracing::warn!(variable = %name, "not a setting of the WAS (see was --help); ignored");
     }
-    if command == Command::Migrate {
+    if *command == Command::Migrate {
         // The migration task gets the database settings only (no Redis, no bank key).
         let config = match was::config::DatabaseConfig::from_source(&Env) {
             Ok(c) => c,

@@ -502,3 +502,57 @@ fn migrate_waits_for_a_database_that_is_still_starting() {
         "it waited for the database ({took:?})"
     );
 }
+
+/// A new installation's first admin comes from the command line (a one-off task), and
+/// the same command grants and revokes admin rights later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_admin_is_created_and_revoked_from_the_command_line() {
+    let deps = deps().await;
+    let database = fresh_database(&deps.pg_base).await;
+    let create = [
+        "admin",
+        "create",
+        "--email",
+        "Boss@Example.com",
+        "--name",
+        "관리자",
+        "--phone",
+        "010-1234-5678",
+    ];
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut all = vec![("DATABASE_URL", database.as_str())];
+        all.extend_from_slice(env);
+        tokio::task::block_in_place(|| was(args, &all))
+    };
+    let out = run(&create, &[]);
+    assert_eq!(out.status.code(), Some(2), "no password, no admin");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("WAS_ADMIN_PASSWORD"));
+    let password = ("WAS_ADMIN_PASSWORD", "correct horse battery");
+    let out = run(&create, &[password]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("관리자 계정을 만들었습니다"));
+    let again = run(&create, &[("WAS_ADMIN_PASSWORD", "another password")]);
+    assert!(again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("비밀번호는 바꾸지 않았습니다"),
+        "running it again promotes the account and keeps its password"
+    );
+
+    let app = spawn_on(&database, &deps.redis_url, &[]).await;
+    let c = app.client();
+    let login = json!({"email": "boss@example.com", "password": "correct horse battery"});
+    json_ok(app.post(&c, "/api/auth/login", login).await, StatusCode::OK).await;
+    json_ok(app.get(&c, "/api/admin/users").await, StatusCode::OK).await;
+
+    let out = run(&["admin", "revoke", "boss@example.com"], &[]);
+    assert!(out.status.success());
+    problem(app.get(&c, "/api/admin/users").await, StatusCode::FORBIDDEN).await;
+    let out = run(&["admin", "grant", "nobody@example.com"], &[]);
+    assert_eq!(out.status.code(), Some(1), "no such account");
+    let out = run(&["admin", "grant", "not an address"], &[]);
+    assert_eq!(out.status.code(), Some(2), "bad input");
+}

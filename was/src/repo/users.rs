@@ -107,6 +107,41 @@ pub async fn sign_up(
     .await
 }
 
+/// Creates a local account that is an admin from the start (`was admin create`).
+pub async fn sign_up_admin(
+    db: impl PgExecutor<'_>,
+    email: &str,
+    password_hash: &str,
+    name: &str,
+    phone: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        "INSERT INTO users (email, password_hash, name, phone, is_admin) VALUES ($1, $2, $3, $4, true) RETURNING id",
+        email,
+        password_hash,
+        name,
+        phone
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Sets the admin flag of the active account with this (lower-case) address; its id, or
+/// `None` when there is none.
+pub async fn set_admin_by_email(
+    db: impl PgExecutor<'_>,
+    email: &str,
+    is_admin: bool,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!(
+        "UPDATE users SET is_admin = $2 WHERE lower(email) = $1 AND status = 'active' RETURNING id",
+        email,
+        is_admin
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// Who logs in: the account behind an identity, and whether it is an admin.
 #[derive(Debug, Clone, Copy)]
 pub struct Login {

@@ -1,0 +1,66 @@
+//! `was admin`: the first admin of a new installation (and any later one), without a
+//! database console. Runs as a one-off task with the database settings only, like
+//! `was migrate`.
+//!
+//! `create` makes a local account that is an admin, or makes the account already using
+//! that e-mail address an admin (its password is then left alone: the person keeps
+//! theirs). `grant` and `revoke` change the flag of an existing account. The password
+//! comes from `WAS_ADMIN_PASSWORD`, never the command line, so it stays out of process
+//! lists and task definitions' command fields.
+
+use sqlx::PgPool;
+
+use crate::config::HashingLimits;
+use crate::domain::password::{Password, PasswordHasher};
+use crate::domain::values::{Email, Name, Phone};
+use crate::error::{Error, is_constraint};
+use crate::repo::users;
+
+/// What `create` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    /// A new account, an admin from the start.
+    New(i64),
+    /// The existing account with that address is an admin now.
+    Promoted(i64),
+}
+
+/// Creates an admin account, or promotes the active account with this address.
+pub async fn create_admin(
+    db: &PgPool,
+    email: &str,
+    name: &str,
+    phone: &str,
+    password: &str,
+) -> Result<Created, Error> {
+    let email = Email::parse(email)?;
+    if let Some(id) = users::set_admin_by_email(db, email.as_str(), true).await? {
+        return Ok(Created::Promoted(id));
+    }
+    let name = Name::parse(name)?;
+    let phone = Phone::parse(phone)?;
+    let password = Password::parse(password)?;
+    let hasher = PasswordHasher::new(HashingLimits {
+        concurrency: 1,
+        queue: 1,
+    });
+    let hash = hasher.hash(password).await?;
+    match users::sign_up_admin(db, email.as_str(), &hash, name.as_str(), phone.as_str()).await {
+        Ok(id) => Ok(Created::New(id)),
+        // Someone signed up with this address a moment ago: promote that account.
+        Err(e) if is_constraint(&e, "users_email_key") => {
+            users::set_admin_by_email(db, email.as_str(), true)
+                .await?
+                .map(Created::Promoted)
+                .ok_or_else(|| Error::internal("the account with this address vanished"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sets or clears the admin flag of the active account with this address; `None` when
+/// there is none.
+pub async fn set_admin(db: &PgPool, email: &str, admin: bool) -> Result<Option<i64>, Error> {
+    let email = Email::parse(email)?;
+    Ok(users::set_admin_by_email(db, email.as_str(), admin).await?)
+}
