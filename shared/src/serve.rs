@@ -270,9 +270,17 @@ impl Drop for Slot {
 /// moment (our side shut, what the client still sends read and dropped), or the kernel
 /// would answer its unread request with a reset that destroys the 503 in flight.
 async fn refuse(mut stream: TcpStream) {
-    const ANSWER: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 97\r\n\r\n{\"type\":\"about:blank\",\"title\":\"Service Unavailable\",\"status\":503,\"detail\":\"too many connections\"}";
+    static ANSWER: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+        let body = r#"{"type":"about:blank","title":"Service Unavailable","status":503,"code":"too_many_connections","detail":"접속이 몰려 지금은 처리할 수 없습니다. 잠시 후 다시 시도해 주세요."}"#;
+        format!(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n\
+             Retry-After: 1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    });
     let answered = async {
-        stream.write_all(ANSWER).await?;
+        stream.write_all(&ANSWER).await?;
         stream.shutdown().await?;
         let mut scratch = [0u8; 4096];
         while stream.read(&mut scratch).await? > 0 {}

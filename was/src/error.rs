@@ -1,9 +1,10 @@
 //! The one error type of the WAS's HTTP layer.
 //!
 //! Each variant says what went wrong and maps to exactly one status code. Responses are
-//! `application/problem+json` (RFC 9457) with a human message in `detail`; internal
-//! details (SQL errors, Redis errors) are logged with the request's span, which carries
-//! the request id, and never sent to the client.
+//! `application/problem+json` (RFC 9457) with a stable machine-readable `code` (the web
+//! front-end and other clients branch on it) and a Korean message for people in
+//! `detail`; internal details (SQL errors, Redis errors) are logged with the request's
+//! span, which carries the request id, and never sent to the client.
 
 use std::time::Duration;
 
@@ -11,57 +12,100 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+/// A client error's stable code and its Korean message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// 400: the request is malformed (bad JSON syntax, a missing form field).
     #[error("{0}")]
-    BadRequest(String),
+    BadRequest(Reason),
     /// 401: no valid session.
-    #[error("login required")]
+    #[error("로그인이 필요합니다.")]
     Unauthenticated,
     /// 401: the credentials given at login are wrong.
-    #[error("wrong email or password")]
+    #[error("이메일 또는 비밀번호가 올바르지 않습니다.")]
     BadCredentials,
     /// 403: logged in, but not allowed to do this.
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(Reason),
     /// 404: the named resource does not exist (or is deleted).
-    #[error("{0} not found")]
+    #[error("{} 찾을 수 없습니다.", Thing(.0))]
     NotFound(&'static str),
     /// 409: the request conflicts with the current state.
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Reason),
     /// 413: the body is larger than we accept.
-    #[error("request body too large")]
+    #[error("요청 본문이 너무 큽니다.")]
     PayloadTooLarge,
     /// 415: the body is not JSON.
     #[error("{0}")]
     UnsupportedMediaType(String),
     /// 422: well-formed, but a value is invalid.
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Reason),
     /// 429: slow down; `retry_after` tells how long.
-    #[error("{message}")]
+    #[error("{reason}")]
     TooManyRequests {
-        message: String,
+        reason: Reason,
         retry_after: Duration,
     },
     /// 503: a dependency (Redis, PostgreSQL, Kakao) is not reachable right now.
-    #[error("{0} is unavailable")]
+    #[error("{} 일시적으로 연결할 수 없습니다. 잠시 후 다시 시도해 주세요.", Thing(.0))]
     Unavailable(&'static str),
     /// 503: this replica is at capacity for this kind of work (password hashing); the
     /// client should retry in a moment.
-    #[error("{0} are at capacity")]
+    #[error("요청이 몰려 지금은 처리할 수 없습니다. 잠시 후 다시 시도해 주세요.")]
     Busy(&'static str),
     /// 502: an upstream identity provider answered something unusable.
-    #[error("{0}")]
+    #[error("카카오 로그인 응답을 처리할 수 없습니다. 잠시 후 다시 시도해 주세요.")]
     BadGateway(String),
     /// 500: a bug or an unexpected failure; details go to the log only.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
+/// The Korean name of a thing an error is about, with its subject particle: the names
+/// `NotFound` and `Unavailable` carry are the code's (`store`, `the database`).
+struct Thing<'a>(&'a str);
+
+impl std::fmt::Display for Thing<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            "store" => "매장을",
+            "umbrella" => "우산을",
+            "user" => "사용자를",
+            "rental" => "대여 기록을",
+            "locker" => "보관함을",
+            "image" => "이미지를",
+            "classification" => "지역 또는 태그를",
+            "region" => "지역을",
+            "blacklist entry" => "차단 기록을",
+            "Kakao login" => "카카오 로그인을",
+            "route" => "요청한 주소를",
+            "the database" => "데이터베이스에",
+            "the session store" => "세션 저장소에",
+            _ => "요청한 항목을",
+        })
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// 422 for a `store_id` that names no store in service.
+pub fn unknown_store() -> Error {
+    Error::invalid("unknown_store", "없는 매장입니다.")
+}
 
 /// An RFC 9457 problem document.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -71,6 +115,10 @@ pub struct Problem {
     pub kind: &'static str,
     pub title: String,
     pub status: u16,
+    /// What went wrong, stable across releases and languages (`umbrella_not_rentable`,
+    /// `store_not_found`, `invalid_value`, ...).
+    pub code: String,
+    /// The same in Korean, for people.
     pub detail: String,
 }
 
@@ -92,16 +140,62 @@ impl Error {
         }
     }
 
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self::Invalid(message.into())
+    /// The stable machine-readable code of the problem.
+    pub fn code(&self) -> String {
+        match self {
+            Self::BadRequest(r)
+            | Self::Forbidden(r)
+            | Self::Conflict(r)
+            | Self::Invalid(r)
+            | Self::TooManyRequests { reason: r, .. } => r.code.to_owned(),
+            Self::Unauthenticated => "login_required".to_owned(),
+            Self::BadCredentials => "bad_credentials".to_owned(),
+            Self::NotFound(what) => format!("{}_not_found", what.replace(' ', "_").to_lowercase()),
+            Self::PayloadTooLarge => "body_too_large".to_owned(),
+            Self::UnsupportedMediaType(_) => "json_required".to_owned(),
+            Self::Unavailable(_) => "temporarily_unavailable".to_owned(),
+            Self::Busy(_) => "busy".to_owned(),
+            Self::BadGateway(_) => "identity_provider_error".to_owned(),
+            Self::Internal(_) => "internal_error".to_owned(),
+        }
     }
 
-    pub fn conflict(message: impl Into<String>) -> Self {
-        Self::Conflict(message.into())
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest(Reason {
+            code,
+            message: message.into(),
+        })
     }
 
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::Forbidden(message.into())
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid(Reason {
+            code,
+            message: message.into(),
+        })
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict(Reason {
+            code,
+            message: message.into(),
+        })
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Forbidden(Reason {
+            code,
+            message: message.into(),
+        })
+    }
+
+    pub fn too_many(code: &'static str, message: impl Into<String>, retry_after: Duration) -> Self {
+        Self::TooManyRequests {
+            reason: Reason {
+                code,
+                message: message.into(),
+            },
+            retry_after,
+        }
     }
 
     pub fn internal(message: impl std::fmt::Display) -> Self {
@@ -110,11 +204,12 @@ impl Error {
 }
 
 /// A problem response without going through `Error`, for middleware.
-pub fn problem(status: StatusCode, detail: impl Into<String>) -> Response {
+pub fn problem(status: StatusCode, code: &str, detail: impl Into<String>) -> Response {
     let body = Problem {
         kind: "about:blank",
         title: status.canonical_reason().unwrap_or("Error").to_owned(),
         status: status.as_u16(),
+        code: code.to_owned(),
         detail: detail.into(),
     };
     let mut response = (status, axum::Json(body)).into_response();
@@ -131,18 +226,19 @@ impl IntoResponse for Error {
         let detail = match &self {
             Self::Internal(message) => {
                 tracing::error!(error = %message, "internal error");
-                "an internal error occurred; it has been logged".to_owned()
+                "일시적인 오류가 발생했습니다. 잠시 후 다시 시도해 주세요.".to_owned()
             }
             Self::Unavailable(what) => {
                 tracing::warn!(dependency = what, "dependency unavailable");
-                format!("{what} is temporarily unavailable; please retry shortly")
+                self.to_string()
             }
-            Self::Busy(_) => {
-                "요청이 몰려 지금은 처리할 수 없습니다. 잠시 후 다시 시도해 주세요.".to_owned()
+            Self::BadGateway(message) => {
+                tracing::warn!(error = %message, "identity provider answered something unusable");
+                self.to_string()
             }
             other => other.to_string(),
         };
-        let mut response = problem(status, detail);
+        let mut response = problem(status, &self.code(), detail);
         match self {
             Self::TooManyRequests { retry_after, .. } => {
                 let secs = retry_after.as_secs().max(1).to_string();
@@ -176,7 +272,7 @@ impl From<sqlx::Error> for Error {
             sqlx::Error::Database(db)
                 if matches!(db.code().as_deref(), Some("22021" | "22P05")) =>
             {
-                Self::Invalid("text contains characters that cannot be stored".into())
+                Self::invalid("unstorable_text", "저장할 수 없는 문자가 들어 있습니다.")
             }
             _ if is_unavailable(&e) => {
                 tracing::warn!(error = %e, "database unavailable");

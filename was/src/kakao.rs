@@ -95,8 +95,9 @@ impl KakaoClient {
             .await
             .map_err(unreachable_provider)?;
         if response.status().is_client_error() {
-            return Err(Error::BadRequest(
-                "Kakao rejected the authorization code".into(),
+            return Err(Error::bad_request(
+                "kakao_code_rejected",
+                "카카오 로그인이 완료되지 않았습니다. 처음부터 다시 시도해 주세요.",
             ));
         }
         if !response.status().is_success() {

@@ -144,7 +144,10 @@ impl RateLimiter {
         let retry_after = Duration::from_millis(u64::try_from(wait_ms).unwrap_or(u64::MAX));
         tracing::warn!(limit = limit.name(), ?retry_after, "rate limited");
         Err(Error::TooManyRequests {
-            message: limit.message().to_owned(),
+            reason: crate::error::Reason {
+                code: "rate_limited",
+                message: limit.message().to_owned(),
+            },
             // Round up: a client that waits exactly this long must get through.
             retry_after: retry_after + Duration::from_millis(999),
         })

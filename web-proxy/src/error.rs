@@ -1,13 +1,15 @@
-//! The proxy's own error answers, as `application/problem+json` like the WAS's.
+//! The proxy's own error answers, as `application/problem+json` like the WAS's: a
+//! stable `code` for programs and a Korean `detail` for people.
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
-pub fn problem(status: StatusCode, detail: &str) -> Response {
+pub fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
     let body = serde_json::json!({
         "type": "about:blank",
         "title": status.canonical_reason().unwrap_or("Error"),
         "status": status.as_u16(),
+        "code": code,
         "detail": detail,
     });
     let mut r = (status, axum::Json(body)).into_response();
@@ -22,23 +24,36 @@ pub fn problem(status: StatusCode, detail: &str) -> Response {
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
     /// 502: the upstream refused, reset, or answered garbage.
-    #[error("the upstream server could not be reached")]
+    #[error("서버에 연결할 수 없습니다. 잠시 후 다시 시도해 주세요.")]
     BadGateway,
     /// 503: no upstream address is known at all.
-    #[error("no upstream server is available")]
+    #[error("지금은 서비스를 이용할 수 없습니다. 잠시 후 다시 시도해 주세요.")]
     NoUpstream,
     /// 504: no response in time.
-    #[error("the upstream server did not answer in time")]
+    #[error("서버의 응답이 늦어지고 있습니다. 잠시 후 다시 시도해 주세요.")]
     Timeout,
     /// 408: the client stopped sending its body.
-    #[error("the request body was not received in time")]
+    #[error("요청을 제때 받지 못했습니다. 다시 시도해 주세요.")]
     BodyTimeout,
     /// 413: the request body is larger than allowed.
-    #[error("request body too large")]
+    #[error("요청 본문이 너무 큽니다.")]
     BodyTooLarge,
-    /// 400: the request cannot be forwarded as it is.
-    #[error("{0}")]
+    /// 400: the request cannot be forwarded as it is (its code).
+    #[error("요청을 처리할 수 없습니다. ({0})")]
     BadRequest(&'static str),
+}
+
+impl ProxyError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadGateway => "upstream_unreachable",
+            Self::NoUpstream => "no_upstream",
+            Self::Timeout => "upstream_timeout",
+            Self::BodyTimeout => "body_timeout",
+            Self::BodyTooLarge => "body_too_large",
+            Self::BadRequest(code) => code,
+        }
+    }
 }
 
 impl IntoResponse for ProxyError {
@@ -51,7 +66,7 @@ impl IntoResponse for ProxyError {
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
         };
-        let mut r = problem(status, &self.to_string());
+        let mut r = problem(status, self.code(), &self.to_string());
         if status == StatusCode::REQUEST_TIMEOUT {
             // The rest of the body may still trickle in; this connection is done.
             r.headers_mut()

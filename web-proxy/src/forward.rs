@@ -83,7 +83,7 @@ fn body_failure(e: &BodyError) -> ProxyError {
     match e {
         BodyError::TooLarge => ProxyError::BodyTooLarge,
         BodyError::Stalled => ProxyError::BodyTimeout,
-        BodyError::Client(_) => ProxyError::BadRequest("the request body could not be read"),
+        BodyError::Client(_) => ProxyError::BadRequest("unreadable_body"),
     }
 }
 
@@ -94,8 +94,7 @@ pub async fn proxy(
 ) -> Response {
     let config = &state.config;
     if headers::has_dot_segment(req.uri().path()) {
-        return ProxyError::BadRequest("dot segments are not allowed in request paths")
-            .into_response();
+        return ProxyError::BadRequest("dot_segments").into_response();
     }
     let upgrade =
         headers::upgrade_protocol(req.headers()).filter(|_| req.version() == Version::HTTP_11);

@@ -291,6 +291,10 @@ async fn serve_static(
 ) -> axum::response::Response {
     match &state.static_files {
         Some(files) => files.serve(req).await,
-        None => error::problem(http::StatusCode::NOT_FOUND, "no such resource"),
+        None => error::problem(
+            http::StatusCode::NOT_FOUND,
+            "not_found",
+            "요청한 주소를 찾을 수 없습니다.",
+        ),
     }
 }

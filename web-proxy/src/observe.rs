@@ -52,7 +52,8 @@ pub async fn shed_load(State(state): State<AppState>, req: Request, next: Next) 
             state.metrics.shed_total.fetch_add(1, Ordering::Relaxed);
             let mut r = problem(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "the server is at capacity; retry shortly",
+                "busy",
+                "요청이 몰려 지금은 처리할 수 없습니다. 잠시 후 다시 시도해 주세요.",
             );
             r.headers_mut()
                 .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));

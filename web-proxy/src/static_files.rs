@@ -76,25 +76,29 @@ impl StaticFiles {
     pub async fn serve(&self, req: Request<Body>) -> Response {
         let (req, _body) = req.into_parts();
         if !matches!(req.method, Method::GET | Method::HEAD) {
-            let mut r = problem(StatusCode::METHOD_NOT_ALLOWED, "static files are read-only");
+            let mut r = problem(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "이 주소에서는 허용되지 않는 요청 방식입니다.",
+            );
             r.headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
             return r;
         }
         let Some(relative) = safe_relative(req.uri.path()) else {
-            return problem(StatusCode::NOT_FOUND, "no such file");
+            return not_found();
         };
         let accept = accept_encodings(&req.headers);
         // The hot path: one stat, one map lookup.
         let Some((candidate, spa_fallback, meta)) = self.locate(&relative) else {
-            return problem(StatusCode::NOT_FOUND, "no such file");
+            return not_found();
         };
         let key = (candidate, accept);
         if let Some(entry) = self.cached(&key, &meta) {
             return respond(&entry, &req).await;
         }
         let Some(found) = self.find(&key.0, spa_fallback, accept).await else {
-            return problem(StatusCode::NOT_FOUND, "no such file");
+            return not_found();
         };
         let entry = Arc::new(self.load(found, &meta).await);
         self.remember(key, Arc::clone(&entry));
@@ -385,7 +389,8 @@ async fn respond(entry: &Entry, req: &http::request::Parts) -> Response {
         Some(RangeSpec::Unsatisfiable) => {
             let mut r = problem(
                 StatusCode::RANGE_NOT_SATISFIABLE,
-                "the requested range is outside the file",
+                "range_not_satisfiable",
+                "요청한 범위가 파일 밖에 있습니다.",
             );
             if let Ok(v) = HeaderValue::from_str(&format!("bytes */{}", found.len)) {
                 r.headers_mut().insert(header::CONTENT_RANGE, v);
@@ -415,7 +420,11 @@ async fn respond(entry: &Entry, req: &http::request::Parts) -> Response {
             Ok(body) => body,
             Err(e) => {
                 tracing::error!(path = %found.path.display(), error = %e, "cannot read static file");
-                return problem(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file");
+                return problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "파일을 읽을 수 없습니다.",
+                );
             }
         }
     };
@@ -476,6 +485,14 @@ fn parse_range(value: &str, len: u64) -> RangeSpec {
     } else {
         RangeSpec::Range(parsed.0, parsed.1)
     }
+}
+
+fn not_found() -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "요청한 파일을 찾을 수 없습니다.",
+    )
 }
 
 #[cfg(test)]

@@ -32,7 +32,8 @@ impl BankAccount {
         if !(1..=30).contains(&bank_name.chars().count()) || bank_name.chars().any(char::is_control)
         {
             return Err(Error::invalid(
-                "bank name must be 1 to 30 characters, without control characters",
+                "invalid_bank_name",
+                "은행 이름은 1자 이상 30자 이하로 입력해 주세요.",
             ));
         }
         let number = number.trim();
@@ -43,7 +44,8 @@ impl BankAccount {
             && (6..=30).contains(&digits);
         if !valid {
             return Err(Error::invalid(
-                "account number must be 6 to 30 digits (hyphens allowed)",
+                "invalid_account_number",
+                "계좌번호는 숫자 6~30자리로 입력해 주세요. (- 포함 가능)",
             ));
         }
         Ok(Self {

@@ -10,6 +10,9 @@ pub const SEOUL: UtcOffset = match UtcOffset::from_hms(9, 0, 0) {
     Err(_) => panic!("+09:00 is a valid offset"),
 };
 
+/// Korean weekday names by ISO number (index 0 unused).
+const WEEKDAYS: [&str; 8] = ["", "월", "화", "수", "목", "금", "토", "일"];
+
 /// One weekday's opening hours. `weekday` is ISO: 1 = Monday … 7 = Sunday.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BusinessHour {
@@ -32,16 +35,26 @@ impl BusinessHour {
                 .ok()
                 .filter(|d| (1..=7).contains(d));
             let Some(day) = day else {
-                return Err(Error::invalid("weekday must be 1 (Monday) to 7 (Sunday)"));
+                return Err(Error::invalid(
+                    "invalid_weekday",
+                    "요일은 1(월요일)부터 7(일요일)까지입니다.",
+                ));
             };
             if seen[day] {
-                return Err(Error::invalid(format!("weekday {day} is given twice")));
+                return Err(Error::invalid(
+                    "duplicate_weekday",
+                    format!("{}요일이 두 번 들어 있습니다.", WEEKDAYS[day]),
+                ));
             }
             seen[day] = true;
             if h.open >= h.close {
-                return Err(Error::invalid(format!(
-                    "on weekday {day} opening must be before closing"
-                )));
+                return Err(Error::invalid(
+                    "opening_after_closing",
+                    format!(
+                        "{}요일: 여는 시간이 닫는 시간보다 빨라야 합니다.",
+                        WEEKDAYS[day]
+                    ),
+                ));
             }
         }
         Ok(())

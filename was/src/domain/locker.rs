@@ -21,7 +21,8 @@ impl LockerSecret {
             Ok(Self(s.to_owned()))
         } else {
             Err(Error::invalid(
-                "locker secret must be an even number (at least 32) of hex digits",
+                "invalid_locker_secret",
+                "보관함 비밀키는 32자리 이상, 짝수 자리의 16진수여야 합니다.",
             ))
         }
     }

@@ -28,6 +28,7 @@ impl Password {
             Ok(Self(raw.to_owned()))
         } else {
             Err(Error::invalid(
+                "invalid_password",
                 "비밀번호는 8자 이상 128자 이하로 입력해 주세요.",
             ))
         }

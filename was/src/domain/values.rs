@@ -24,9 +24,10 @@ impl Email {
         if valid {
             Ok(Self(email))
         } else {
-            Err(Error::invalid(format!(
-                "{raw:?} is not a valid e-mail address"
-            )))
+            Err(Error::invalid(
+                "invalid_email",
+                "올바른 이메일 주소를 입력해 주세요.",
+            ))
         }
     }
 
@@ -46,7 +47,10 @@ impl Name {
         if (1..=50).contains(&len) && !name.chars().any(char::is_control) {
             Ok(Self(name.to_owned()))
         } else {
-            Err(Error::invalid("name must be 1 to 50 characters"))
+            Err(Error::invalid(
+                "invalid_name",
+                "이름은 1자 이상 50자 이하로 입력해 주세요.",
+            ))
         }
     }
 
@@ -69,9 +73,10 @@ impl Phone {
         if valid {
             Ok(Self(digits))
         } else {
-            Err(Error::invalid(format!(
-                "{raw:?} is not a mobile phone number (e.g. 010-1234-5678)"
-            )))
+            Err(Error::invalid(
+                "invalid_phone",
+                "휴대폰 번호를 확인해 주세요. (예: 010-1234-5678)",
+            ))
         }
     }
 
@@ -91,13 +96,11 @@ impl Report {
     pub fn parse(raw: Option<&str>, what: &str) -> Result<Self, Error> {
         let text = raw.map(str::trim).filter(|t| !t.is_empty());
         match text {
-            Some(t) if t.chars().count() > Self::MAX_CHARS => Err(Error::invalid(format!(
-                "{what} must be at most {} characters",
-                Self::MAX_CHARS
-            ))),
-            Some(t) if has_hidden_control(t) => Err(Error::invalid(format!(
-                "{what} must not contain control characters"
-            ))),
+            Some(t) if t.chars().count() > Self::MAX_CHARS => Err(Error::invalid(
+                "too_long",
+                format!("{what}: {}자 이하로 입력해 주세요.", Self::MAX_CHARS),
+            )),
+            Some(t) if has_hidden_control(t) => Err(control_characters(what)),
             Some(t) => Ok(Self(Some(t.to_owned()))),
             None => Ok(Self(None)),
         }
@@ -110,6 +113,13 @@ impl Report {
 
 /// Control characters other than line breaks and tabs: never meant, never shown, and
 /// NUL is refused by PostgreSQL (which made them a 500 before this check).
+fn control_characters(what: &str) -> Error {
+    Error::invalid(
+        "control_characters",
+        format!("{what}: 보이지 않는 제어 문자는 쓸 수 없습니다."),
+    )
+}
+
 fn has_hidden_control(text: &str) -> bool {
     text.chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
@@ -121,16 +131,15 @@ pub fn label(raw: &str, what: &str, max: usize) -> Result<String, Error> {
     let t = raw.trim();
     let len = t.chars().count();
     if t.chars().any(char::is_control) {
-        return Err(Error::invalid(format!(
-            "{what} must not contain control characters"
-        )));
+        return Err(control_characters(what));
     }
     if (1..=max).contains(&len) {
         Ok(t.to_owned())
     } else {
-        Err(Error::invalid(format!(
-            "{what} must be 1 to {max} characters"
-        )))
+        Err(Error::invalid(
+            "invalid_length",
+            format!("{what}: 1자 이상 {max}자 이하로 입력해 주세요."),
+        ))
     }
 }
 
@@ -139,16 +148,15 @@ pub fn label(raw: &str, what: &str, max: usize) -> Result<String, Error> {
 pub fn text(raw: &str, what: &str, max: usize) -> Result<String, Error> {
     let t = raw.trim();
     if has_hidden_control(t) {
-        return Err(Error::invalid(format!(
-            "{what} must not contain control characters"
-        )));
+        return Err(control_characters(what));
     }
     if t.chars().count() <= max {
         Ok(t.to_owned())
     } else {
-        Err(Error::invalid(format!(
-            "{what} must be at most {max} characters"
-        )))
+        Err(Error::invalid(
+            "too_long",
+            format!("{what}: {max}자 이하로 입력해 주세요."),
+        ))
     }
 }
 
@@ -156,7 +164,8 @@ pub fn text(raw: &str, what: &str, max: usize) -> Result<String, Error> {
 pub fn coordinates(latitude: f64, longitude: f64) -> Result<(f64, f64), Error> {
     if !(-90.0..=90.0).contains(&latitude) || !(-180.0..=180.0).contains(&longitude) {
         return Err(Error::invalid(
-            "latitude must be within ±90 and longitude within ±180",
+            "invalid_coordinates",
+            "위도는 -90~90, 경도는 -180~180 사이여야 합니다.",
         ));
     }
     Ok((latitude, longitude))
@@ -166,9 +175,10 @@ pub fn coordinates(latitude: f64, longitude: f64) -> Result<(f64, f64), Error> {
 pub fn http_url(raw: &str, what: &str) -> Result<String, Error> {
     match url::Url::parse(raw.trim()) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(u.to_string()),
-        _ => Err(Error::invalid(format!(
-            "{what} must be an absolute http(s) URL"
-        ))),
+        _ => Err(Error::invalid(
+            "invalid_url",
+            format!("{what}: http:// 또는 https://로 시작하는 전체 주소를 입력해 주세요."),
+        )),
     }
 }
 

@@ -67,7 +67,7 @@ pub async fn sign_up(
     let name = Name::parse(&body.name)?;
     let phone = Phone::parse(&body.phone)?;
     if users::is_blacklisted(&state.db, &Identity::Local(email.as_str())).await? {
-        return Err(Error::forbidden("this identity is banned"));
+        return Err(banned());
     }
     let hash = state.hasher.hash(password).await?;
     let id = users::sign_up(
@@ -80,7 +80,7 @@ pub async fn sign_up(
     .await
     .on_constraint(|c| {
         (c == "users_email_key")
-            .then(|| Error::conflict("an account with this e-mail already exists"))
+            .then(|| Error::conflict("email_taken", "이미 가입된 이메일입니다."))
     })?;
     tracing::info!(user_id = id, "user signed up");
     session::log_in(&state, &session, id, false).await?;
@@ -125,7 +125,7 @@ pub async fn log_in(
         return Err(Error::BadCredentials);
     };
     if users::is_blacklisted(&state.db, &Identity::Local(email.as_str())).await? {
-        return Err(Error::forbidden("this identity is banned"));
+        return Err(banned());
     }
     session::log_in(&state, &session, id, is_admin).await?;
     tracing::info!(user_id = id, "user logged in");
@@ -188,22 +188,28 @@ pub async fn kakao_callback(
         .check(Limit::KakaoPerAddress, Subject::Address(client))
         .await?;
     if let Some(error) = query.error {
-        return Err(Error::BadRequest(format!(
-            "Kakao login was not completed: {error}"
-        )));
+        tracing::info!(%error, "Kakao login not completed");
+        return Err(Error::bad_request(
+            "kakao_login_cancelled",
+            "카카오 로그인이 완료되지 않았습니다. 처음부터 다시 시도해 주세요.",
+        ));
     }
-    let code = query
-        .code
-        .ok_or_else(|| Error::BadRequest("missing code".into()))?;
+    let code = query.code.ok_or_else(|| {
+        Error::bad_request(
+            "kakao_code_missing",
+            "카카오 로그인이 완료되지 않았습니다. 처음부터 다시 시도해 주세요.",
+        )
+    })?;
     let expected = cookie_value(&headers, OAUTH_STATE_COOKIE);
     if expected.is_none() || expected != query.state {
-        return Err(Error::BadRequest(
-            "login state does not match; start the login again".into(),
+        return Err(Error::bad_request(
+            "kakao_state_mismatch",
+            "로그인 정보가 맞지 않습니다. 처음부터 다시 시도해 주세요.",
         ));
     }
     let profile = kakao.profile_for_code(&code).await?;
     if users::is_blacklisted(&state.db, &Identity::Kakao(profile.id)).await? {
-        return Err(Error::forbidden("this identity is banned"));
+        return Err(banned());
     }
     let name = profile
         .nickname
@@ -245,4 +251,8 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|pair| Cookie::parse(pair.trim().to_owned()).ok())
         .find(|c| c.name() == name)
         .map(|c| c.value().to_owned())
+}
+
+fn banned() -> Error {
+    Error::forbidden("banned", "이용이 제한된 계정입니다.")
 }

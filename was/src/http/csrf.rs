@@ -35,7 +35,8 @@ pub async fn same_origin_only(
     } else {
         tracing::warn!("cross-origin state-changing request refused");
         Err(Error::forbidden(
-            "cross-origin requests may not change state",
+            "cross_origin",
+            "다른 사이트에서 보낸 요청은 처리하지 않습니다.",
         ))
     }
 }

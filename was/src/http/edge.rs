@@ -42,6 +42,7 @@ pub async fn client_address(
             if !valid && !matches!(request.uri().path(), "/health" | "/ready") {
                 tracing::warn!(?peer, "request without the proxy secret refused");
                 return Err(Error::forbidden(
+                    "not_through_proxy",
                     "web-proxy를 거치지 않은 요청은 받지 않습니다.",
                 ));
             }

@@ -21,14 +21,22 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
 
 impl From<JsonRejection> for Error {
     fn from(rejection: JsonRejection) -> Self {
+        // serde's own words (which field, where) follow the Korean sentence: they help
+        // whoever wrote the client.
         let text = rejection.body_text();
         match rejection.status() {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::UnsupportedMediaType(
-                "expected a JSON body with Content-Type: application/json".into(),
+                "Content-Type: application/json인 JSON 본문이 필요합니다.".into(),
             ),
             StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge,
-            StatusCode::UNPROCESSABLE_ENTITY => Error::Invalid(text),
-            _ => Error::BadRequest(text),
+            StatusCode::UNPROCESSABLE_ENTITY => Error::invalid(
+                "invalid_body",
+                format!("요청 본문의 값이 올바르지 않습니다. ({text})"),
+            ),
+            _ => Error::bad_request(
+                "malformed_body",
+                format!("요청 본문을 JSON으로 읽을 수 없습니다. ({text})"),
+            ),
         }
     }
 }
@@ -40,7 +48,10 @@ pub struct Path<T>(pub T);
 
 impl From<PathRejection> for Error {
     fn from(rejection: PathRejection) -> Self {
-        Error::BadRequest(rejection.body_text())
+        Error::bad_request(
+            "invalid_path",
+            format!("주소의 값이 올바르지 않습니다. ({})", rejection.body_text()),
+        )
     }
 }
 
@@ -51,7 +62,13 @@ pub struct Query<T>(pub T);
 
 impl From<QueryRejection> for Error {
     fn from(rejection: QueryRejection) -> Self {
-        Error::BadRequest(rejection.body_text())
+        Error::bad_request(
+            "invalid_query",
+            format!(
+                "주소의 조회 조건이 올바르지 않습니다. ({})",
+                rejection.body_text()
+            ),
+        )
     }
 }
 

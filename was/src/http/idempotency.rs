@@ -43,8 +43,9 @@ impl Key {
             .map(str::trim)
             .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
             .ok_or_else(|| {
-                Error::BadRequest(
-                    "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
+                Error::bad_request(
+                    "invalid_idempotency_key",
+                    "Idempotency-Key는 보이는 ASCII 문자 1~255자여야 합니다.",
                 )
             })?;
         Ok(Some(Key {
@@ -75,12 +76,14 @@ impl Key {
         let stored = idempotency::stored(&mut *tx, self.user_id, &self.key).await?;
         if stored.operation != self.operation || stored.request_hash != self.request_hash {
             return Err(Error::invalid(
-                "this Idempotency-Key was already used for a different request",
+                "idempotency_key_reused",
+                "이 Idempotency-Key는 다른 요청에 이미 쓰였습니다.",
             ));
         }
         let (Some(status), Some(body)) = (stored.status, stored.body) else {
             return Err(Error::conflict(
-                "a request with this Idempotency-Key is still in progress",
+                "idempotency_key_in_progress",
+                "같은 Idempotency-Key의 요청을 아직 처리하고 있습니다.",
             ));
         };
         let status =

@@ -112,7 +112,10 @@ pub async fn delete_bank_account(
 pub async fn leave(State(state): State<AppState>, user: CurrentUser) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;
     if rentals::has_open(&mut *tx, user.id).await? {
-        return Err(Error::conflict("return the rented umbrella before leaving"));
+        return Err(Error::conflict(
+            "umbrella_not_returned",
+            "빌린 우산을 반납한 뒤에 탈퇴할 수 있습니다.",
+        ));
     }
     users::anonymise(&mut *tx, user.id, "left").await?;
     tx.commit().await?;

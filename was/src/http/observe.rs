@@ -69,7 +69,8 @@ pub async fn deadline(State(state): State<AppState>, request: Request, next: Nex
             tracing::warn!(?limit, "request deadline exceeded");
             problem(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "the request took too long; please retry",
+                "request_timeout",
+                "요청 처리가 너무 오래 걸렸습니다. 잠시 후 다시 시도해 주세요.",
             )
         }
     }
@@ -88,7 +89,8 @@ pub async fn method_not_allowed_as_problem(request: Request, next: Next) -> Resp
         let allow = response.headers().get("allow").cloned();
         let mut p = problem(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method not allowed on this resource",
+            "method_not_allowed",
+            "이 주소에서는 허용되지 않는 요청 방식입니다.",
         );
         if let Some(allow) = allow {
             p.headers_mut().insert("allow", allow);

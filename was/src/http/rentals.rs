@@ -100,7 +100,7 @@ pub async fn rent(
     headers: HeaderMap,
     Json(body): Json<RentRequest>,
 ) -> Result<Response> {
-    let report = Report::parse(body.condition_report.as_deref(), "condition report")?;
+    let report = Report::parse(body.condition_report.as_deref(), "우산 상태")?;
     let key = Key::from_request(&headers, user.id, "rent", &body)?;
     let mut tx = state.db.begin().await?;
     if let Some(key) = &key
@@ -109,21 +109,28 @@ pub async fn rent(
         return Ok(replay);
     }
     if rentals::has_open(&mut *tx, user.id).await? {
-        return Err(Error::conflict(
-            "you already have a rented umbrella; return it first",
-        ));
+        return Err(already_renting());
     }
     let umbrella = umbrellas::lock(&mut *tx, body.umbrella_id)
         .await?
         .ok_or(Error::NotFound("umbrella"))?;
     if umbrella.store_id != body.store_id {
-        return Err(Error::conflict("this umbrella is not at that store"));
+        return Err(Error::conflict(
+            "umbrella_not_at_store",
+            "이 우산은 이 매장에 있지 않습니다.",
+        ));
     }
     if !umbrella.rentable || umbrella.missed {
-        return Err(Error::conflict("this umbrella is not rentable right now"));
+        return Err(Error::conflict(
+            "umbrella_not_rentable",
+            "지금은 이 우산을 빌릴 수 없습니다.",
+        ));
     }
     if !stores::is_in_service(&mut *tx, body.store_id).await? {
-        return Err(Error::conflict("this store is not in service"));
+        return Err(Error::conflict(
+            "store_not_in_service",
+            "지금 운영하지 않는 매장입니다.",
+        ));
     }
     let locker_password = issue_locker_password(&mut tx, &state, user.id, body.store_id).await?;
     let rental_id = rentals::start(
@@ -135,10 +142,11 @@ pub async fn rent(
     )
     .await
     .on_constraint(|c| match c {
-        "rentals_open_umbrella_key" => Some(Error::conflict("this umbrella is already rented")),
-        "rentals_open_user_key" => Some(Error::conflict(
-            "you already have a rented umbrella; return it first",
+        "rentals_open_umbrella_key" => Some(Error::conflict(
+            "umbrella_rented",
+            "이미 대여 중인 우산입니다.",
         )),
+        "rentals_open_user_key" => Some(already_renting()),
         _ => None,
     })?;
     umbrellas::mark_rented(&mut *tx, body.umbrella_id).await?;
@@ -186,10 +194,11 @@ async fn issue_locker_password(
         let since = now - last;
         if since < LOCKER_INTERVAL && since >= time::Duration::ZERO {
             let wait = LOCKER_INTERVAL - Duration::try_from(since).unwrap_or_default();
-            return Err(Error::TooManyRequests {
-                message: "this store's locker issued a password less than a minute ago; please retry shortly".into(),
-                retry_after: wait,
-            });
+            return Err(Error::too_many(
+                "locker_busy",
+                "이 매장의 보관함이 1분 안에 비밀번호를 발급했습니다. 잠시 후 다시 시도해 주세요.",
+                wait,
+            ));
         }
     }
     let counter = u64::try_from(locker.counter).unwrap_or_default();
@@ -233,7 +242,7 @@ pub async fn return_form(
     check_locker_proof(store.locker_secret.as_deref(), &proof)?;
     let rental = rentals::open_of(&state.db, user.id)
         .await?
-        .ok_or_else(|| Error::conflict("you have no rented umbrella to return"))?;
+        .ok_or_else(nothing_to_return)?;
     Ok(Json(ReturnForm {
         store_id: id,
         store_name: store.name,
@@ -242,20 +251,33 @@ pub async fn return_form(
     }))
 }
 
+fn already_renting() -> Error {
+    Error::conflict(
+        "already_renting",
+        "이미 빌린 우산이 있습니다. 먼저 반납해 주세요.",
+    )
+}
+
+fn nothing_to_return() -> Error {
+    Error::conflict("nothing_to_return", "반납할 우산이 없습니다.")
+}
+
 fn check_locker_proof(secret: Option<&str>, proof: &LockerProof) -> Result<()> {
     let Some(secret) = secret else {
         return Ok(());
     };
     let (Some(salt), Some(signature)) = (proof.salt.as_deref(), proof.signature.as_deref()) else {
-        return Err(Error::BadRequest(
-            "this store has a locker: salt and signature from its QR code are required".into(),
+        return Err(Error::bad_request(
+            "locker_proof_required",
+            "보관함이 있는 매장입니다. 매장의 QR 코드로 다시 접속해 주세요.",
         ));
     };
     if locker::verify_signature(secret, salt, signature) {
         Ok(())
     } else {
         Err(Error::forbidden(
-            "the locker signature does not match this store",
+            "locker_proof_mismatch",
+            "QR 코드가 이 매장의 것이 아닙니다. 매장의 QR 코드로 다시 접속해 주세요.",
         ))
     }
 }
@@ -292,13 +314,14 @@ pub async fn return_umbrella(
     headers: HeaderMap,
     Json(body): Json<ReturnRequest>,
 ) -> Result<Response> {
-    let report = Report::parse(body.improvement_report.as_deref(), "improvement report")?;
+    let report = Report::parse(body.improvement_report.as_deref(), "개선 의견")?;
     let given_account = match (body.bank_name.as_deref(), body.account_number.as_deref()) {
         (Some(name), Some(number)) => Some(BankAccount::parse(name, number)?),
         (None, None) => None,
         _ => {
             return Err(Error::invalid(
-                "give both bank_name and account_number, or neither",
+                "incomplete_bank_account",
+                "은행 이름과 계좌번호를 함께 입력해 주세요.",
             ));
         }
     };
@@ -329,14 +352,15 @@ pub async fn return_umbrella(
             } => (name, state.cipher.decrypt(&sealed, Owner::User(user.id))?),
             _ => {
                 return Err(Error::invalid(
-                    "a bank account is needed to refund the deposit",
+                    "bank_account_required",
+                    "보증금을 돌려받을 계좌를 입력해 주세요.",
                 ));
             }
         },
     };
     let rental = rentals::lock_open(&mut *tx, user.id)
         .await?
-        .ok_or_else(|| Error::conflict("you have no rented umbrella to return"))?;
+        .ok_or_else(nothing_to_return)?;
     let sealed = state.cipher.encrypt(&number, Owner::Rental(rental.id))?;
     let record = rentals::Return {
         store_id: body.store_id,

@@ -155,7 +155,7 @@ pub async fn require_admin(
     let (mut parts, body) = request.into_parts();
     let user = CurrentUser::from_request_parts(&mut parts, &state).await?;
     if !user.is_admin {
-        return Err(Error::forbidden("admin only"));
+        return Err(Error::forbidden("admin_only", "관리자만 쓸 수 있습니다."));
     }
     parts.extensions.insert(Admin { id: user.id });
     Ok(next.run(Request::from_parts(parts, body)).await)

@@ -391,9 +391,18 @@ pub async fn problem(r: Response, status: StatusCode) -> Value {
     );
     let body: Value = r.json().await.expect("problem json");
     assert_eq!(body["status"], status.as_u16());
+    // Every problem has a stable code for programs and a Korean message for people.
     assert!(
-        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
-        "a human message: {body}"
+        body["code"].as_str().is_some_and(|c| !c.is_empty()
+            && c.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')),
+        "a snake_case code: {body}"
+    );
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.chars().any(|c| ('가'..='힣').contains(&c))),
+        "a Korean message: {body}"
     );
     body
 }

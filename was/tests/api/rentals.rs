@@ -714,3 +714,45 @@ async fn locker_password_window_is_per_store() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn errors_carry_a_stable_code_and_a_korean_message() {
+    let app = spawn_app().await;
+    let f = app.store().await;
+    let other = app.store_in(f.region).await;
+    let u = app.umbrella(f.store).await;
+    let (c, _) = app.user().await;
+    let cases = [
+        (
+            json!({"umbrella_id": 999_999, "store_id": f.store}),
+            StatusCode::NOT_FOUND,
+            "umbrella_not_found",
+        ),
+        (
+            json!({"umbrella_id": u, "store_id": other}),
+            StatusCode::CONFLICT,
+            "umbrella_not_at_store",
+        ),
+        (
+            json!({"umbrella_id": u, "store_id": f.store, "condition_report": "가".repeat(401)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_long",
+        ),
+        (
+            json!({"umbrella_id": "x", "store_id": f.store}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+    ];
+    for (body, status, code) in cases {
+        // `problem` also checks that the message is Korean.
+        let p = problem(app.post(&c, "/api/rentals", body).await, status).await;
+        assert_eq!(p["code"], code, "{p}");
+    }
+    let p = problem(
+        app.get(&app.client(), "/api/me").await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_eq!(p["code"], "login_required");
+}

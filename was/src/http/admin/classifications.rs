@@ -32,17 +32,24 @@ pub struct ClassificationInput {
 impl ClassificationInput {
     fn parse(&self) -> Result<(String, f64, f64)> {
         if !matches!(self.kind.as_str(), "region" | "tag") {
-            return Err(Error::invalid("kind must be region or tag"));
+            return Err(Error::invalid(
+                "invalid_kind",
+                "종류는 region(지역) 또는 tag(태그)여야 합니다.",
+            ));
         }
-        let name = values::label(&self.name, "name", 100)?;
+        let name = values::label(&self.name, "이름", 100)?;
         let (lat, lon) = values::coordinates(self.latitude, self.longitude)?;
         Ok((name, lat, lon))
     }
 }
 
 fn duplicate(c: &str) -> Option<Error> {
-    (c == "classifications_kind_name_key")
-        .then(|| Error::conflict("a classification of this kind and name exists"))
+    (c == "classifications_kind_name_key").then(|| {
+        Error::conflict(
+            "duplicate_classification",
+            "같은 종류에 같은 이름이 이미 있습니다.",
+        )
+    })
 }
 
 /// Regions and tags.
@@ -91,7 +98,8 @@ pub async fn update(
         .await
         .on_constraint(|c| match c {
             "stores_region_fkey" | "stores_tag_fkey" => Some(Error::conflict(
-                "stores use this classification; its kind cannot change",
+                "classification_in_use",
+                "매장이 쓰고 있어 종류를 바꿀 수 없습니다.",
             )),
             other => duplicate(other),
         })?
@@ -106,8 +114,12 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>) -> Resul
     let deleted = classifications::delete(&state.db, id)
         .await
         .on_constraint(|c| {
-            matches!(c, "stores_region_fkey" | "stores_tag_fkey")
-                .then(|| Error::conflict("stores still use this classification"))
+            matches!(c, "stores_region_fkey" | "stores_tag_fkey").then(|| {
+                Error::conflict(
+                    "classification_in_use",
+                    "매장이 쓰고 있어 삭제할 수 없습니다.",
+                )
+            })
         })?;
     if !deleted {
         return Err(Error::NotFound("classification"));

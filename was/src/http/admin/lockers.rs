@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::locker::LockerSecret;
-use crate::error::{Error, Result, ResultExt};
+use crate::error::{Error, Result, ResultExt, unknown_store};
 use crate::http::extract::{Json, Path};
 use crate::repo::lockers::{self, Locker};
 use crate::state::AppState;
@@ -56,8 +56,11 @@ pub struct LockerInput {
 
 fn constraints(c: &str) -> Option<Error> {
     match c {
-        "lockers_store_key" => Some(Error::conflict("this store already has a locker")),
-        "lockers_store_id_fkey" => Some(Error::invalid("store_id does not name a store")),
+        "lockers_store_key" => Some(Error::conflict(
+            "store_has_locker",
+            "이 매장에는 이미 보관함이 있습니다.",
+        )),
+        "lockers_store_id_fkey" => Some(unknown_store()),
         _ => None,
     }
 }
@@ -85,7 +88,7 @@ pub async fn create(
     let locker = lockers::create(&state.db, body.store_id, secret.as_str())
         .await
         .on_constraint(constraints)?
-        .ok_or_else(|| Error::invalid("store_id does not name a store"))?;
+        .ok_or_else(unknown_store)?;
     Ok((StatusCode::CREATED, Json(locker.into())))
 }
 
@@ -133,9 +136,10 @@ pub async fn resync(
     // A real locker counts one per rental: 2^40 is far beyond any device's life, and
     // leaves the counter room to grow (at i64::MAX the next rent would overflow).
     if !(0..=MAX_COUNTER).contains(&body.counter) {
-        return Err(Error::invalid(format!(
-            "counter must be between 0 and {MAX_COUNTER}"
-        )));
+        return Err(Error::invalid(
+            "invalid_counter",
+            format!("카운터는 0부터 {MAX_COUNTER}까지입니다."),
+        ));
     }
     lockers::set_counter(&state.db, id, body.counter)
         .await?

@@ -142,11 +142,15 @@ pub async fn update(
     let refunded_next = body.refunded.unwrap_or(current.refunded);
     if refunded_next && !paid_next {
         return Err(Error::conflict(
-            "a deposit that was not paid cannot be refunded",
+            "deposit_not_paid",
+            "입금되지 않은 보증금은 환급할 수 없습니다.",
         ));
     }
     if refunded_next && !current.refunded && !current.returned {
-        return Err(Error::conflict("the umbrella is not returned yet"));
+        return Err(Error::conflict(
+            "not_returned",
+            "아직 반납되지 않은 대여입니다.",
+        ));
     }
     rentals::set_deposit(&mut *tx, id, paid_next, refunded_next, admin.id).await?;
     tx.commit().await?;
@@ -170,7 +174,8 @@ pub async fn delete_bank_account(
     match rentals::is_refunded(&state.db, id).await? {
         None => Err(Error::NotFound("rental")),
         Some(false) => Err(Error::conflict(
-            "bank information can be deleted only after the refund",
+            "not_refunded",
+            "환급을 마친 뒤에만 계좌 정보를 지울 수 있습니다.",
         )),
         Some(true) => {
             rentals::forget_bank_account(&state.db, id).await?;

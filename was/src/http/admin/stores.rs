@@ -56,30 +56,30 @@ impl StoreInput {
     fn parse(&self) -> Result<StoreFields> {
         let (latitude, longitude) = values::coordinates(self.latitude, self.longitude)?;
         Ok(StoreFields {
-            name: values::label(&self.name, "name", 100)?,
-            category: values::label(&self.category, "category", 50)?,
+            name: values::label(&self.name, "매장 이름", 100)?,
+            category: values::label(&self.category, "분류", 50)?,
             region_id: self.region_id,
             tag_id: self.tag_id,
             latitude,
             longitude,
-            address: values::text(&self.address, "address", 200)?,
-            address_detail: values::text(&self.address_detail, "address detail", 200)?,
-            umbrella_location: values::text(&self.umbrella_location, "umbrella location", 200)?,
-            working_hours: values::text(&self.working_hours, "working hours", 500)?,
-            contact: values::text(&self.contact, "contact", 100)?,
+            address: values::text(&self.address, "주소", 200)?,
+            address_detail: values::text(&self.address_detail, "상세 주소", 200)?,
+            umbrella_location: values::text(&self.umbrella_location, "우산 위치", 200)?,
+            working_hours: values::text(&self.working_hours, "영업시간 안내", 500)?,
+            contact: values::text(&self.contact, "연락처", 100)?,
             instagram_url: match self.instagram_url.as_deref().map(str::trim) {
                 None | Some("") => None,
-                Some(u) => Some(values::http_url(u, "instagram url")?),
+                Some(u) => Some(values::http_url(u, "인스타그램 주소")?),
             },
-            description: values::text(&self.description, "description", 2000)?,
+            description: values::text(&self.description, "소개", 2000)?,
         })
     }
 }
 
 fn reference_error(c: &str) -> Option<Error> {
     match c {
-        "stores_region_fkey" => Some(Error::invalid("region_id does not name a region")),
-        "stores_tag_fkey" => Some(Error::invalid("tag_id does not name a tag")),
+        "stores_region_fkey" => Some(Error::invalid("unknown_region", "없는 지역입니다.")),
+        "stores_tag_fkey" => Some(Error::invalid("unknown_tag", "없는 태그입니다.")),
         _ => None,
     }
 }
@@ -157,9 +157,10 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>) -> Resul
     }
     let umbrellas = umbrellas::count_at(&mut *tx, id).await?;
     if umbrellas > 0 {
-        return Err(Error::conflict(format!(
-            "{umbrellas} umbrella(s) still belong to this store; move or delete them first"
-        )));
+        return Err(Error::conflict(
+            "store_has_umbrellas",
+            format!("이 매장에 우산 {umbrellas}개가 남아 있습니다. 먼저 옮기거나 삭제해 주세요."),
+        ));
     }
     stores::mark_deleted(&mut *tx, id).await?;
     lockers::delete_at_store(&mut *tx, id).await?;
@@ -187,7 +188,8 @@ pub async fn set_activation(
         .ok_or(Error::NotFound("store"))?;
     if body.activated && store.image_count == 0 {
         return Err(Error::conflict(
-            "a store needs at least one image before it can be activated",
+            "store_needs_image",
+            "매장을 활성화하려면 이미지가 한 장 이상 있어야 합니다.",
         ));
     }
     stores::set_activated(&mut *tx, id, body.activated).await?;
@@ -209,7 +211,7 @@ pub async fn add_image(
     Path(id): Path<i64>,
     Json(body): Json<ImageInput>,
 ) -> Result<(StatusCode, Json<ImageView>)> {
-    let url = values::http_url(&body.url, "image url")?;
+    let url = values::http_url(&body.url, "이미지 주소")?;
     let image = stores::add_image(&state.db, id, &url)
         .await?
         .ok_or(Error::NotFound("store"))?;
@@ -233,7 +235,8 @@ pub async fn delete_image(
     }
     if store.activated && store.image_count <= 1 {
         return Err(Error::conflict(
-            "an activated store must keep at least one image; deactivate it first",
+            "store_needs_image",
+            "활성화된 매장에는 이미지가 한 장 이상 있어야 합니다. 먼저 비활성화해 주세요.",
         ));
     }
     tx.commit().await?;

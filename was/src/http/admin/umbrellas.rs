@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::values;
-use crate::error::{Error, Result, ResultExt};
+use crate::error::{Error, Result, ResultExt, unknown_store};
 use crate::http::extract::{Json, Path, Query};
 use crate::repo::stores;
 use crate::repo::umbrellas::{self, Counts, Umbrella, UmbrellaFields};
@@ -109,10 +109,14 @@ impl UmbrellaInput {
 fn umbrella_constraints(c: &str) -> Option<Error> {
     match c {
         "umbrellas_number_key" => Some(Error::conflict(
-            "an umbrella with this number is already in service",
+            "duplicate_umbrella_number",
+            "같은 번호의 우산이 이미 있습니다.",
         )),
-        "umbrellas_number_check" => Some(Error::invalid("number must be positive")),
-        "umbrellas_store_id_fkey" => Some(Error::invalid("store_id does not name a store")),
+        "umbrellas_number_check" => Some(Error::invalid(
+            "invalid_umbrella_number",
+            "우산 번호는 1 이상이어야 합니다.",
+        )),
+        "umbrellas_store_id_fkey" => Some(unknown_store()),
         _ => None,
     }
 }
@@ -131,11 +135,11 @@ pub async fn create(
     State(state): State<AppState>,
     Json(body): Json<UmbrellaInput>,
 ) -> Result<(StatusCode, Json<UmbrellaView>)> {
-    let note = values::text(&body.note, "note", 500)?;
+    let note = values::text(&body.note, "메모", 500)?;
     let id = umbrellas::create(&state.db, &body.fields(&note))
         .await
         .on_constraint(umbrella_constraints)?
-        .ok_or_else(|| Error::invalid("store_id does not name a store"))?;
+        .ok_or_else(unknown_store)?;
     Ok((StatusCode::CREATED, Json(view(&state, id).await?)))
 }
 
@@ -147,18 +151,19 @@ pub async fn update(
     Path(id): Path<i64>,
     Json(body): Json<UmbrellaInput>,
 ) -> Result<Json<UmbrellaView>> {
-    let note = values::text(&body.note, "note", 500)?;
+    let note = values::text(&body.note, "메모", 500)?;
     let mut tx = state.db.begin().await?;
     let current = umbrellas::lock(&mut *tx, id)
         .await?
         .ok_or(Error::NotFound("umbrella"))?;
     if current.rented && (body.rentable || body.store_id != current.store_id) {
         return Err(Error::conflict(
-            "this umbrella is rented; it cannot be moved or made rentable until returned",
+            "umbrella_rented",
+            "대여 중인 우산은 반납될 때까지 옮기거나 대여 가능으로 바꿀 수 없습니다.",
         ));
     }
     if !stores::exists(&mut *tx, body.store_id).await? {
-        return Err(Error::invalid("store_id does not name a store"));
+        return Err(unknown_store());
     }
     umbrellas::update(&mut *tx, id, &body.fields(&note))
         .await
@@ -174,7 +179,8 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>) -> Resul
     if !umbrellas::retire(&state.db, id).await? {
         view(&state, id).await?;
         return Err(Error::conflict(
-            "this umbrella is rented; it can be deleted once returned",
+            "umbrella_rented",
+            "대여 중인 우산은 반납된 뒤에 삭제할 수 있습니다.",
         ));
     }
     Ok(StatusCode::NO_CONTENT)

@@ -79,7 +79,8 @@ pub async fn update_user(
 ) -> Result<Json<AdminUserView>> {
     if id == admin.id && !body.is_admin {
         return Err(Error::conflict(
-            "admins cannot revoke their own admin rights",
+            "own_admin_rights",
+            "자기 자신의 관리자 권한은 해제할 수 없습니다.",
         ));
     }
     users::set_admin(&state.db, id, body.is_admin)
@@ -98,7 +99,10 @@ pub async fn ban_user(
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
     if id == admin.id {
-        return Err(Error::conflict("admins cannot ban themselves"));
+        return Err(Error::conflict(
+            "ban_self",
+            "자기 자신은 차단할 수 없습니다.",
+        ));
     }
     let mut tx = state.db.begin().await?;
     let identities = users::lock_active(&mut *tx, id)
