@@ -129,8 +129,11 @@ async fn a_visitor_finds_a_store_signs_up_and_rents_an_umbrella() {
         format!("/stores/{store}")
     );
 
-    // The umbrella's QR code opens /rent/{id}; a visitor signs up on the way.
-    c.goto(&format!("{base}/rent/{umbrella}")).await.unwrap();
+    // A sticker of the original service opens /rent/form/{id} (ours print /rent/{id}, the
+    // same page); a visitor signs up on the way.
+    c.goto(&format!("{base}/rent/form/{umbrella}"))
+        .await
+        .unwrap();
     wait_for(&c, "main a[href^='/login']")
         .await
         .click()
@@ -152,6 +155,15 @@ async fn a_visitor_finds_a_store_signs_up_and_rents_an_umbrella() {
             .await
             .unwrap()
             .send_keys(value)
+            .await
+            .unwrap();
+    }
+    // Sign-up asks for both agreements.
+    for name in ["agree_terms", "agree_privacy"] {
+        form.find(Locator::Css(&format!("input[name={name}]")))
+            .await
+            .unwrap()
+            .click()
             .await
             .unwrap();
     }
@@ -188,5 +200,7 @@ async fn a_visitor_finds_a_store_signs_up_and_rents_an_umbrella() {
     shot("4-me.png").await;
     let open = s.psql("SELECT count(*) FROM rentals r JOIN users u ON u.id = r.user_id WHERE u.email = 'browser@example.com' AND r.returned_at IS NULL").unwrap();
     assert_eq!(open, "1");
+    let agreed = s.psql("SELECT terms_agreed_at IS NOT NULL AND privacy_agreed_at IS NOT NULL FROM users WHERE email = 'browser@example.com'").unwrap();
+    assert_eq!(agreed, "t", "the agreements given at sign-up are recorded");
     c.close().await.unwrap();
 }

@@ -376,7 +376,7 @@ async fn forged_forwarding_and_secret_headers_buy_nothing() {
         let r = client
             .post(format!("{base}/api/auth/signup"))
             .header("x-forwarded-for", format!("203.0.113.{i}"))
-            .json(&json!({"email": format!("spoof{i}@example.com"), "password": "password123", "name": "김", "phone": "01012345678"}))
+            .json(&json!({"email": format!("spoof{i}@example.com"), "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
             .send()
             .await
             .unwrap();
@@ -827,7 +827,7 @@ async fn a_signup_flood_from_one_address_stops_at_the_limit() {
                 for n in 0..10 {
                     let r = client
                         .post(format!("{base}/api/auth/signup"))
-                        .json(&json!({"email": format!("bot{i}-{n}@example.com"), "password": "password123", "name": "봇", "phone": "01012345678"}))
+                        .json(&json!({"email": format!("bot{i}-{n}@example.com"), "password": "password123", "name": "봇", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
                         .send()
                         .await
                         .unwrap();

@@ -152,7 +152,7 @@ function login() {
   show(h("h1", {}, "로그인"),
     form([["email", "이메일", "email", { required: true, autocomplete: "email" }], ["password", "비밀번호", "password", { required: true, autocomplete: "current-password" }]],
       "로그인", async (v) => { await api("POST", "/auth/login", v); await refreshMe(); go(next); }),
-    h("p", {}, "처음이신가요? ", link(`/signup?next=${encodeURIComponent(next)}`, "회원가입"), " · ", h("a", { href: "/api/auth/kakao" }, "카카오로 로그인")));
+    h("p", {}, "처음이신가요? ", link(`/signup?next=${encodeURIComponent(next)}`, "회원가입"), " · ", h("a", { href: `/api/auth/kakao?next=${encodeURIComponent(next)}` }, "카카오로 로그인")));
 }
 
 function signup() {
@@ -160,16 +160,27 @@ function signup() {
   show(h("h1", {}, "회원가입"),
     form([["name", "이름", "text", { required: true }], ["email", "이메일", "email", { required: true }],
       ["password", "비밀번호 (8자 이상)", "password", { required: true, minlength: 8, autocomplete: "new-password" }],
-      ["phone", "휴대폰 번호", "tel", { required: true, placeholder: "010-1234-5678" }]],
-    "가입하기", async (v) => { await api("POST", "/auth/signup", v); await refreshMe(); go(next); }));
+      ["phone", "휴대폰 번호", "tel", { required: true, placeholder: "010-1234-5678" }],
+      ["agree_terms", "이용약관에 동의합니다 (필수)", "checkbox", { required: true }],
+      ["agree_privacy", "개인정보 수집·이용에 동의합니다 (필수)", "checkbox", { required: true }]],
+    "가입하기", async (v) => {
+      await api("POST", "/auth/signup", { ...v, agree_terms: v.agree_terms === "on", agree_privacy: v.agree_privacy === "on" });
+      await refreshMe();
+      go(next);
+    }),
+    h("p", { class: "muted" }, link("/terms", "이용약관"), " · ", link("/privacy", "개인정보 처리방침"), " · ", link("/guide", "이용안내")));
 }
 
 async function rent(umbrellaId) {
   if (!me) return needLogin();
-  const f = await api("GET", `/umbrellas/${umbrellaId}/rent-form`);
+  const [f, info] = await Promise.all([api("GET", `/umbrellas/${umbrellaId}/rent-form`), api("GET", "/service-info")]);
   const key = crypto.randomUUID();
   show(h("h1", {}, "우산 대여"),
     h("p", {}, `${f.region_name} · ${f.store_name} · 우산 ${f.umbrella_number}번`),
+    h("div", { class: "card", id: "deposit" },
+      h("strong", {}, `보증금 ${info.deposit_amount.toLocaleString("ko-KR")}원`),
+      h("p", {}, info.deposit_account ? `${info.deposit_account}(으)로 보내 주세요.` : "입금 계좌는 운영진이 문자로 안내합니다."),
+      h("p", { class: "muted" }, `대여 기간은 ${info.rental_days}일입니다. 반납하면 확인 후 보증금을 돌려드립니다.`)),
     f.rentable
       ? form([["condition_report", "우산 상태 (선택, 400자 이내)", "textarea"]], "대여하기", async (v) => {
           const r = await api("POST", "/rentals", { umbrella_id: f.umbrella_id, store_id: f.store_id, condition_report: v.condition_report || null }, { "idempotency-key": key });
@@ -182,6 +193,7 @@ async function rent(umbrellaId) {
 }
 
 async function returnPage(storeId) {
+  if (!/^\d+$/.test(storeId || "")) return notFound();
   if (!me) return needLogin();
   const params = new URLSearchParams(location.search);
   const proof = { salt: params.get("salt"), signature: params.get("signature") };
@@ -207,12 +219,23 @@ async function mePage() {
     h("h2", {}, "대여 중인 우산"),
     rental
       ? h("div", { class: "card", id: "current-rental" }, h("strong", {}, `우산 ${rental.umbrella_number}번`),
-          h("div", { class: "muted" }, `${rental.rent_store.name}에서 ${rental.elapsed_days}일째 · 반납 기한 ${date(rental.due_at)}`))
+          h("div", { class: "muted" }, `${rental.rent_store.name}에서 ${rental.elapsed_days}일째 · 반납 기한 ${date(rental.due_at)}`),
+          h("div", {}, rental.deposit_paid ? "보증금 입금 확인됨" : "보증금 입금 확인 전"),
+          ...(rental.overdue ? [h("p", { class: "error", id: "overdue" }, "반납 기한이 지났습니다. 가까운 매장에 반납해 주세요.")] : []),
+          ...(Date.now() - Date.parse(rental.rented_at) < 30 * 60 * 1000 ? [
+            h("p", { class: "muted" }, "보관함이 열리지 않나요? 보관함 화면에 보이는 숫자를 입력하면 새 비밀번호를 알려드립니다."),
+            form([["counter", "보관함 화면의 숫자", "number", { required: true, min: 0 }]], "비밀번호 다시 받기", async (v) => {
+              const r = await api("POST", "/rentals/current/locker-password", { counter: Number(v.counter) });
+              document.getElementById("resync-password").textContent = r.locker_password;
+            }),
+            h("p", { class: "password", id: "resync-password" })] : []))
       : h("p", { class: "muted" }, "대여 중인 우산이 없습니다."),
     h("h2", {}, "대여 기록"),
-    h("table", {}, h("tr", {}, h("th", {}, "우산"), h("th", {}, "대여"), h("th", {}, "반납")),
+    h("table", {}, h("tr", {}, h("th", {}, "우산"), h("th", {}, "대여"), h("th", {}, "반납"), h("th", {}, "보증금")),
       ...history.map((r) => h("tr", {}, h("td", {}, `${r.umbrella_number}번`), h("td", {}, `${r.rent_store.name} ${date(r.rented_at)}`),
-        h("td", {}, r.return_store ? `${r.return_store.name} ${date(r.returned_at)}` : "대여 중")))),
+        h("td", {}, r.closed_reason === "lost" ? `분실 처리 ${date(r.returned_at)}`
+          : r.return_store ? `${r.return_store.name} ${date(r.returned_at)}` : "대여 중"),
+        h("td", {}, r.deposit_refunded ? "환불 완료" : r.deposit_paid ? (r.returned_at ? "환불 대기" : "입금 확인") : "입금 확인 전")))),
     h("h2", {}, "환불 계좌"),
     h("p", { class: "muted" }, me.bank ? `${me.bank.bank_name} ${me.bank.account_number}` : "등록된 계좌가 없습니다."),
     form([["bank_name", "은행"], ["account_number", "계좌번호"]], "계좌 저장", async (v) => { me = await api("PUT", "/me/bank-account", v); mePage(); }),
@@ -238,6 +261,41 @@ async function admin() {
         h("td", {}, toggle(r, "paid")), h("td", {}, toggle(r, "refunded"))))));
 }
 
+// Policies and help --------------------------------------------------------------------
+
+function page(title, ...sections) {
+  show(h("h1", {}, title), ...sections.map(([heading, ...paragraphs]) =>
+    h("section", {}, h("h2", {}, heading), ...paragraphs.map((p) => h("p", {}, p)))));
+}
+
+function guide() {
+  page("이용안내",
+    ["빌리기", "매장의 우산에 붙은 QR 코드를 찍고 로그인하면 대여 화면이 열립니다. 보관함이 있는 매장에서는 대여 후 보관함 비밀번호가 나옵니다."],
+    ["보증금", "대여할 때 안내된 계좌로 보증금을 보내 주세요. 운영진이 입금을 확인합니다. 반납 후 등록한 계좌로 돌려드립니다."],
+    ["반납", "빌린 날부터 14일 안에 아무 협력 매장에나 반납할 수 있습니다. 매장의 QR 코드를 찍고 반납하기를 누르세요."],
+    ["보관함이 열리지 않을 때", "대여 후 30분 안에는 내 정보 화면에서 보관함 화면에 보이는 숫자를 입력하면 새 비밀번호를 받을 수 있습니다."],
+    ["자주 묻는 질문",
+      "우산을 잃어버렸어요: 운영진에게 알려 주세요. 분실로 처리되면 다시 대여할 수 있습니다.",
+      "기한이 지났어요: 가능한 한 빨리 가까운 매장에 반납해 주세요."]);
+}
+
+function terms() {
+  page("이용약관",
+    ["제1조 (목적)", "이 약관은 업브렐라(이하 \"서비스\")가 제공하는 우산 대여 서비스의 이용 조건과 절차를 정합니다."],
+    ["제2조 (대여와 반납)", "이용자는 한 번에 우산 하나를 빌릴 수 있으며, 빌린 날부터 14일 안에 협력 매장에 반납합니다."],
+    ["제3조 (보증금)", "이용자는 대여 시 안내된 보증금을 입금하고, 반납이 확인되면 등록한 계좌로 돌려받습니다. 우산을 잃어버리면 보증금은 돌려드리지 않을 수 있습니다."],
+    ["제4조 (이용 제한)", "허위 반납, 반복된 미반납 등 서비스 운영을 방해하는 이용자는 이용이 제한될 수 있습니다."],
+    ["제5조 (탈퇴)", "이용자는 빌린 우산을 반납한 뒤 언제든지 내 정보 화면에서 탈퇴할 수 있습니다."]);
+}
+
+function privacy() {
+  page("개인정보 처리방침",
+    ["수집하는 항목", "이름, 이메일 주소, 휴대폰 번호, 비밀번호(복원할 수 없는 형태로 저장), 카카오 로그인 시 카카오 회원번호와 별명, 보증금 환불을 위한 은행 이름과 계좌번호(암호화하여 저장)."],
+    ["이용 목적", "회원 식별과 로그인, 대여·반납 기록 관리, 보증금 입금 확인과 환불, 미반납 시 연락."],
+    ["보관 기간", "탈퇴하면 이름·연락처·계좌 정보를 지우고 대여 기록만 익명으로 남깁니다. 환불을 마친 대여의 계좌 정보는 운영진이 지울 수 있습니다."],
+    ["열람과 삭제", "내 정보 화면에서 환불 계좌를 지우거나 탈퇴할 수 있습니다. 그 밖의 요청은 운영진에게 연락해 주세요."]);
+}
+
 // Router -----------------------------------------------------------------------------
 
 const routes = [
@@ -247,7 +305,14 @@ const routes = [
   [/^\/signup$/, signup],
   [/^\/rent\/(\d+)$/, rent],
   [/^\/return\/(\d+)$/, returnPage],
+  // The original service's printed QR codes: /rent/form/{umbrellaId} and
+  // /return/form?storeId=…&salt=…&signature=….
+  [/^\/rent\/form\/(\d+)$/, rent],
+  [/^\/return\/form$/, () => returnPage(new URLSearchParams(location.search).get("storeId"))],
   [/^\/me$/, mePage],
+  [/^\/guide$/, guide],
+  [/^\/terms$/, terms],
+  [/^\/privacy$/, privacy],
   [/^\/admin$/, admin],
 ];
 
@@ -265,6 +330,10 @@ async function route() {
       return;
     }
   }
+  notFound();
+}
+
+function notFound() {
   show(h("h1", {}, "페이지를 찾을 수 없습니다"), h("p", {}, link("/", "처음으로")));
 }
 

@@ -383,7 +383,7 @@ async fn seed(s: &Stack) -> Result<Seeded, String> {
             .map_err(|e| e.to_string())?;
         let r = client
             .post(format!("{base}/api/auth/signup"))
-            .json(&json!({"email": format!("bench{i}@example.com"), "password": "password123", "name": "벤치", "phone": "01012345678"}))
+            .json(&json!({"email": format!("bench{i}@example.com"), "password": "password123", "name": "벤치", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
             .send()
             .await
             .map_err(|e| e.to_string())?;

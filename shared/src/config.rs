@@ -297,3 +297,25 @@ pub fn readme_table_names(readme: &str, heading: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// Whether README.md's table after `heading` documents exactly the variables of `vars`;
+/// the error names what is missing on either side.
+pub fn readme_documents(readme: &str, heading: &str, vars: &[Var]) -> Result<(), String> {
+    let documented = readme_table_names(readme, heading);
+    let undocumented: Vec<&str> = vars
+        .iter()
+        .map(|v| v.name)
+        .filter(|name| !documented.iter().any(|d| d == name))
+        .collect();
+    let unknown: Vec<&String> = documented
+        .iter()
+        .filter(|d| !vars.iter().any(|v| v.name == d.as_str()))
+        .collect();
+    if undocumented.is_empty() && unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "README.md {heading}: not documented {undocumented:?}; documented but not read {unknown:?}"
+        ))
+    }
+}

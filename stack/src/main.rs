@@ -240,7 +240,7 @@ async fn seed_if_empty(
     };
     let admin = post(
         "/api/auth/signup",
-        json!({"email": email, "password": password, "name": "관리자", "phone": "010-0000-0000"}),
+        json!({"email": email, "password": password, "name": "관리자", "phone": "010-0000-0000", "agree_terms": true, "agree_privacy": true}),
     )
     .await?;
     let id = admin["id"].as_i64().ok_or("sign-up returned no id")?;

@@ -70,7 +70,7 @@ pub fn client() -> reqwest::Client {
 pub async fn sign_up(client: &reqwest::Client, base: &str, email: &str) -> reqwest::Response {
     let r = client
         .post(format!("{base}/api/auth/signup"))
-        .json(&json!({"email": email, "password": "password123", "name": "김우산", "phone": "010-1234-5678"}))
+        .json(&json!({"email": email, "password": "password123", "name": "김우산", "phone": "010-1234-5678", "agree_terms": true, "agree_privacy": true}))
         .send()
         .await
         .unwrap();

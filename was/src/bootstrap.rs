@@ -45,7 +45,17 @@ pub async fn create_admin(
         queue: 1,
     });
     let hash = hasher.hash(password).await?;
-    match users::sign_up_admin(db, email.as_str(), &hash, name.as_str(), phone.as_str()).await {
+    let account = users::NewAccount {
+        email: email.as_str(),
+        password_hash: &hash,
+        name: name.as_str(),
+        phone: phone.as_str(),
+        is_admin: true,
+        // The person agrees when they first use the site; an operator cannot for them.
+        agreed: false,
+    };
+    let created = users::sign_up(db, &account).await;
+    match created {
         Ok(id) => Ok(Created::New(id)),
         // Someone signed up with this address a moment ago: promote that account.
         Err(e) if is_constraint(&e, "users_email_key") => {

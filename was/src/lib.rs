@@ -14,6 +14,7 @@ pub mod http;
 pub mod kakao;
 pub mod limits;
 pub mod migrate;
+pub mod notify;
 pub mod repo;
 pub mod startup;
 pub mod state;

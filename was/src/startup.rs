@@ -17,6 +17,7 @@ use crate::domain::bank::BankCipher;
 use crate::domain::password::PasswordHasher;
 use crate::kakao::KakaoClient;
 use crate::limits::RateLimiter;
+use crate::notify::ReturnNotifier;
 use crate::repo::idempotency;
 use crate::state::AppState;
 
@@ -39,6 +40,8 @@ pub enum StartError {
     AppRole(sqlx::Error),
     #[error("cannot build the HTTP client for Kakao: {0}")]
     Kakao(reqwest::Error),
+    #[error("cannot build the HTTP client for the return webhook: {0}")]
+    Webhook(reqwest::Error),
 }
 
 pub struct Application {
@@ -63,6 +66,12 @@ impl Application {
             )),
             None => None,
         };
+        let notifier = match &config.return_webhook {
+            Some(w) => Some(Arc::new(
+                ReturnNotifier::new(w).map_err(StartError::Webhook)?,
+            )),
+            None => None,
+        };
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -76,6 +85,7 @@ impl Application {
             hasher: Arc::new(PasswordHasher::new(config.password_hashing)),
             limiter: RateLimiter::new(redis.clone(), &config),
             kakao,
+            notifier,
             config: Arc::new(config),
         };
         Ok(Self {

@@ -1,6 +1,6 @@
 //! What every handler can reach: the database pool, the Redis pool (sessions, readiness),
 //! the bank-account cipher, the bounded password hasher, the rate limiter, the Kakao
-//! client and the configuration.
+//! client, the return webhook and the configuration.
 
 use std::sync::Arc;
 
@@ -12,6 +12,7 @@ use crate::domain::bank::BankCipher;
 use crate::domain::password::PasswordHasher;
 use crate::kakao::KakaoClient;
 use crate::limits::RateLimiter;
+use crate::notify::ReturnNotifier;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -21,6 +22,8 @@ pub struct AppState {
     pub hasher: Arc<PasswordHasher>,
     pub limiter: RateLimiter,
     pub kakao: Option<Arc<KakaoClient>>,
+    /// Operators' webhook for returns, when configured.
+    pub notifier: Option<Arc<ReturnNotifier>>,
     pub config: Arc<Config>,
 }
 

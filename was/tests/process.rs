@@ -140,7 +140,7 @@ async fn two_replicas_serve_one_user_interchangeably() {
     // Cookies are per host, and both replicas are 127.0.0.1: one jar, two servers.
     let r = client
         .post(a.url("/api/auth/signup"))
-        .json(&json!({"email": "both@example.com", "password": "password123", "name": "김", "phone": "01012345678"}))
+        .json(&json!({"email": "both@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
         .send()
         .await
         .unwrap();
@@ -276,7 +276,7 @@ async fn sigterm_finishes_in_flight_requests_then_exits() {
         .unwrap();
     let signup = client
         .post(r.url("/api/auth/signup"))
-        .json(&json!({"email": "drain@example.com", "password": "password123", "name": "김", "phone": "01012345678"}))
+        .json(&json!({"email": "drain@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
         .send()
         .await
         .unwrap();
@@ -426,7 +426,7 @@ async fn credentials_can_come_from_pg_variables_and_redis_password() {
     );
     let r = client
         .post(good.url("/api/auth/signup"))
-        .json(&json!({"email": "pgvars@example.com", "password": "password123", "name": "김", "phone": "01012345678"}))
+        .json(&json!({"email": "pgvars@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
         .send()
         .await
         .unwrap();

@@ -23,6 +23,37 @@ use crate::repo::users::{self, Identity, Login};
 use crate::state::AppState;
 
 const OAUTH_STATE_COOKIE: &str = "upbrella_oauth_state";
+/// Where the browser returns after Kakao login (a path of this site), kept beside the state.
+const OAUTH_NEXT_COOKIE: &str = "upbrella_oauth_next";
+
+/// A path on this site to go back to: `/…`, but not `//host` or `/\host` (which browsers
+/// read as another site); visible ASCII that a cookie can carry (a browser's path and
+/// query are percent-encoded), at most 512 bytes.
+fn same_site_path(next: &str) -> Option<&str> {
+    let safe = next.starts_with('/')
+        && !next.starts_with("//")
+        && next.len() <= 512
+        && next
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b',' | b';' | b'\\'));
+    safe.then_some(next)
+}
+
+fn oauth_cookie<'a>(name: &'a str, value: String, secure: bool) -> Cookie<'a> {
+    Cookie::build((name, value))
+        .path("/api/auth/kakao")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .max_age(time::Duration::minutes(10))
+        .build()
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct KakaoStart {
+    /// A path of this site to return to after login (e.g. the QR code's page).
+    pub next: Option<String>,
+}
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -43,6 +74,13 @@ pub struct SignUp {
     pub name: String,
     #[schema(example = "010-1234-5678")]
     pub phone: String,
+    /// Agrees to the terms of service (`/terms`); required.
+    #[serde(default)]
+    pub agree_terms: bool,
+    /// Agrees to the privacy policy (`/privacy`): name, e-mail, phone and, for refunds, a
+    /// bank account are collected; required.
+    #[serde(default)]
+    pub agree_privacy: bool,
 }
 
 /// Creates a local account and logs it in. Limited per client address.
@@ -66,22 +104,30 @@ pub async fn sign_up(
     let password = Password::parse(&body.password)?;
     let name = Name::parse(&body.name)?;
     let phone = Phone::parse(&body.phone)?;
+    if !(body.agree_terms && body.agree_privacy) {
+        return Err(Error::invalid(
+            "consent_required",
+            "이용약관과 개인정보 처리방침에 동의해 주세요.",
+        ));
+    }
     if users::is_blacklisted(&state.db, &Identity::Local(email.as_str())).await? {
         return Err(banned());
     }
     let hash = state.hasher.hash(password).await?;
-    let id = users::sign_up(
-        &state.db,
-        email.as_str(),
-        &hash,
-        name.as_str(),
-        phone.as_str(),
-    )
-    .await
-    .on_constraint(|c| {
-        (c == "users_email_key")
-            .then(|| Error::conflict("email_taken", "이미 가입된 이메일입니다."))
-    })?;
+    let account = users::NewAccount {
+        email: email.as_str(),
+        password_hash: &hash,
+        name: name.as_str(),
+        phone: phone.as_str(),
+        is_admin: false,
+        agreed: true,
+    };
+    let id = users::sign_up(&state.db, &account)
+        .await
+        .on_constraint(|c| {
+            (c == "users_email_key")
+                .then(|| Error::conflict("email_taken", "이미 가입된 이메일입니다."))
+        })?;
     tracing::info!(user_id = id, "user signed up");
     session::log_in(&state, &session, id, false).await?;
     Ok((StatusCode::CREATED, Json(user_view(&state, id).await?)))
@@ -140,24 +186,28 @@ pub async fn log_out(State(state): State<AppState>, session: Session) -> Result<
 }
 
 /// Starts Kakao login: redirects the browser to Kakao's authorize page.
-#[utoipa::path(get, path = "/auth/kakao", tag = "auth", responses(
+#[utoipa::path(get, path = "/auth/kakao", tag = "auth", params(KakaoStart), responses(
     (status = 302, description = "to Kakao"), (status = 404, description = "Kakao login not configured", body = crate::error::Problem)))]
-pub async fn kakao_start(State(state): State<AppState>) -> Result<Response> {
+pub async fn kakao_start(
+    State(state): State<AppState>,
+    Query(start): Query<KakaoStart>,
+) -> Result<Response> {
     let kakao = state.kakao.as_ref().ok_or(Error::NotFound("Kakao login"))?;
     let nonce = uuid::Uuid::new_v4().simple().to_string();
-    let cookie = Cookie::build((OAUTH_STATE_COOKIE, nonce.clone()))
-        .path("/api/auth/kakao")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state.config.session_cookie_secure)
-        .max_age(time::Duration::minutes(10))
-        .build();
+    let secure = state.config.session_cookie_secure;
     let mut response = Redirect::to(kakao.authorize_url(&nonce).as_str()).into_response();
     *response.status_mut() = StatusCode::FOUND;
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        cookie.to_string().parse().map_err(Error::internal)?,
-    );
+    let mut cookies = vec![oauth_cookie(OAUTH_STATE_COOKIE, nonce, secure)];
+    // Another site's address is never kept: the login then lands on the default page.
+    if let Some(next) = start.next.as_deref().and_then(same_site_path) {
+        cookies.push(oauth_cookie(OAUTH_NEXT_COOKIE, next.to_owned(), secure));
+    }
+    for cookie in cookies {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            cookie.to_string().parse().map_err(Error::internal)?,
+        );
+    }
     Ok(response)
 }
 
@@ -229,16 +279,23 @@ pub async fn kakao_callback(
     let Login { id, is_admin } = login;
     session::log_in(&state, &session, id, is_admin).await?;
     tracing::info!(user_id = id, "user logged in with Kakao");
-    let clear = Cookie::build((OAUTH_STATE_COOKIE, ""))
-        .path("/api/auth/kakao")
-        .max_age(time::Duration::ZERO)
-        .build();
-    let mut response = Redirect::to(&kakao.config().success_redirect).into_response();
+    let next = cookie_value(&headers, OAUTH_NEXT_COOKIE);
+    let to = next
+        .as_deref()
+        .and_then(same_site_path)
+        .unwrap_or(&kakao.config().success_redirect);
+    let mut response = Redirect::to(to).into_response();
     *response.status_mut() = StatusCode::FOUND;
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        clear.to_string().parse().map_err(Error::internal)?,
-    );
+    for name in [OAUTH_STATE_COOKIE, OAUTH_NEXT_COOKIE] {
+        let clear = Cookie::build((name, ""))
+            .path("/api/auth/kakao")
+            .max_age(time::Duration::ZERO)
+            .build();
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            clear.to_string().parse().map_err(Error::internal)?,
+        );
+    }
     Ok(response)
 }
 

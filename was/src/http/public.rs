@@ -19,6 +19,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(region_stores))
         .routes(routes!(store_detail))
         .routes(routes!(umbrella_location))
+        .routes(routes!(service_info))
 }
 
 async fn classifications(state: &AppState, kind: &str) -> Result<Vec<ClassificationView>> {
@@ -94,4 +95,25 @@ pub async fn umbrella_location(
         .await?
         .map(|l| Json(l.into()))
         .ok_or(Error::NotFound("umbrella"))
+}
+
+/// What renters need to know before renting: the deposit and how long a rental lasts.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ServiceInfo {
+    /// In won.
+    pub deposit_amount: u32,
+    /// Where to send the deposit; `null` when the operator sends it by message.
+    pub deposit_account: Option<String>,
+    /// Days until a rental is due back.
+    pub rental_days: i64,
+}
+
+/// The deposit and the rental period, for the rent page and the renter's page.
+#[utoipa::path(get, path = "/service-info", tag = "public", responses((status = 200, body = ServiceInfo)))]
+pub async fn service_info(State(state): State<AppState>) -> Json<ServiceInfo> {
+    Json(ServiceInfo {
+        deposit_amount: state.config.deposit_amount,
+        deposit_account: state.config.deposit_account.clone(),
+        rental_days: crate::http::views::RENTAL_DAYS,
+    })
 }

@@ -41,6 +41,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rent))
         .routes(routes!(return_form))
         .routes(routes!(return_umbrella))
+        .routes(routes!(resync_locker))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -205,6 +206,76 @@ async fn issue_locker_password(
     let password = locker::locker_password(&locker.secret, counter)?;
     lockers::advance(&mut **tx, locker.id).await?;
     Ok(Some(password))
+}
+
+/// How long after renting the renter may re-sync the locker (they stand at it).
+const RESYNC_WINDOW: time::Duration = time::Duration::minutes(30);
+/// How far the device's counter may be from ours: further means tampering or a swapped
+/// device, which is an operator's job.
+const RESYNC_DRIFT: i64 = 50;
+
+#[derive(Deserialize, ToSchema)]
+pub struct LockerResync {
+    /// The number the locker's screen shows.
+    pub counter: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LockerPassword {
+    pub locker_password: String,
+}
+
+/// A locker that refused the password: the renter types the number its screen shows and
+/// gets the password for it (the original service's flow). Only for the renter's open
+/// rental, within 30 minutes of renting, near the counter we expect, and within the
+/// per-user locker limit.
+#[utoipa::path(post, path = "/rentals/current/locker-password", tag = "rentals",
+    responses((status = 200, body = LockerPassword), (status = 401, body = crate::error::Problem),
+        (status = 409, description = "no open rental, no locker at its store, or too late", body = crate::error::Problem),
+        (status = 422, description = "the number is far from the locker's", body = crate::error::Problem),
+        (status = 429, body = crate::error::Problem)))]
+pub async fn resync_locker(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(body): Json<LockerResync>,
+) -> Result<Json<LockerPassword>> {
+    let mut tx = state.db.begin().await?;
+    let rental = rentals::open_of(&mut *tx, user.id)
+        .await?
+        .ok_or_else(nothing_to_return)?;
+    if OffsetDateTime::now_utc() - rental.rented_at > RESYNC_WINDOW {
+        return Err(Error::conflict(
+            "resync_window_passed",
+            "대여한 지 30분이 지나 비밀번호를 다시 받을 수 없습니다. 운영진에게 문의해 주세요.",
+        ));
+    }
+    let locker = lockers::lock_at_store(&mut *tx, rental.rent_store_id)
+        .await?
+        .ok_or_else(|| Error::conflict("no_locker", "이 매장에는 보관함이 없습니다."))?;
+    if (body.counter - locker.counter).abs() > RESYNC_DRIFT || body.counter < 0 {
+        return Err(Error::invalid(
+            "counter_out_of_range",
+            "보관함 화면의 숫자를 다시 확인해 주세요. 계속 안 되면 운영진에게 문의해 주세요.",
+        ));
+    }
+    state
+        .limiter
+        .check(Limit::LockerPerUser, Subject::User(user.id))
+        .await?;
+    let counter = u64::try_from(body.counter).unwrap_or_default();
+    let password = locker::locker_password(&locker.secret, counter)?;
+    lockers::resync_and_advance(&mut *tx, locker.id, body.counter).await?;
+    tx.commit().await?;
+    tracing::info!(
+        user_id = user.id,
+        locker_id = locker.id,
+        from = locker.counter,
+        to = body.counter,
+        "locker re-synced by the renter"
+    );
+    Ok(Json(LockerPassword {
+        locker_password: password,
+    }))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -373,6 +444,9 @@ pub async fn return_umbrella(
     let view = rental_view(&mut tx, rental.id).await?;
     let response = idempotency::finish(&mut tx, key.as_ref(), StatusCode::OK, &view).await?;
     tx.commit().await?;
+    if let Some(notifier) = &state.notifier {
+        notifier.returned(&view);
+    }
     tracing::info!(
         user_id = user.id,
         rental_id = rental.id,

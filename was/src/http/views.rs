@@ -102,9 +102,10 @@ pub struct StoreDetail {
 
 impl StoreDetail {
     /// `admin` views also say whether the store is activated.
-    pub fn new(s: Store, admin: bool, now: OffsetDateTime) -> Self {
+    pub fn new(store: Store, admin: bool, now: OffsetDateTime) -> Self {
+        let s = store.summary;
         Self {
-            open_now: s.activated && hours::is_open(&s.business_hours, now),
+            open_now: s.activated && hours::is_open(&store.business_hours, now),
             id: s.id,
             name: s.name,
             category: s.category,
@@ -119,8 +120,8 @@ impl StoreDetail {
             contact: s.contact,
             instagram_url: s.instagram_url,
             description: s.description,
-            images: s.images.into_iter().map(Into::into).collect(),
-            business_hours: s.business_hours,
+            images: store.images.into_iter().map(Into::into).collect(),
+            business_hours: store.business_hours,
             rentable_count: s.rentable_count,
             has_locker: s.has_locker,
             activated: admin.then_some(s.activated),
@@ -177,6 +178,9 @@ pub struct StoreRef {
     pub name: String,
 }
 
+/// Days until a rental is due back (the original service's rule).
+pub const RENTAL_DAYS: i64 = 14;
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RentalView {
     pub id: i64,
@@ -185,7 +189,7 @@ pub struct RentalView {
     pub rent_store: StoreRef,
     #[serde(with = "time::serde::rfc3339")]
     pub rented_at: OffsetDateTime,
-    /// Rented at + 14 days.
+    /// Rented at + RENTAL_DAYS.
     #[serde(with = "time::serde::rfc3339")]
     pub due_at: OffsetDateTime,
     /// Whole days since renting.
@@ -193,11 +197,21 @@ pub struct RentalView {
     #[serde(with = "time::serde::rfc3339::option")]
     pub returned_at: Option<OffsetDateTime>,
     pub return_store: Option<StoreRef>,
+    /// Set when staff closed the rental: `lost` or `returned_by_staff`.
+    pub closed_reason: Option<String>,
+    /// An admin confirmed the deposit arrived.
+    pub deposit_paid: bool,
+    /// An admin confirmed the deposit went back.
+    pub deposit_refunded: bool,
+    /// Open and past its due date.
+    pub overdue: bool,
 }
 
 impl From<Rental> for RentalView {
     fn from(r: Rental) -> Self {
-        let end = r.returned_at.unwrap_or_else(OffsetDateTime::now_utc);
+        let now = OffsetDateTime::now_utc();
+        let end = r.returned_at.unwrap_or(now);
+        let due_at = r.rented_at + time::Duration::days(RENTAL_DAYS);
         Self {
             id: r.id,
             umbrella_id: r.umbrella_id,
@@ -207,13 +221,17 @@ impl From<Rental> for RentalView {
                 name: r.rent_store_name,
             },
             rented_at: r.rented_at,
-            due_at: r.rented_at + time::Duration::days(14),
+            due_at,
             elapsed_days: (end - r.rented_at).whole_days(),
             returned_at: r.returned_at,
             return_store: r
                 .return_store_id
                 .zip(r.return_store_name)
                 .map(|(id, name)| StoreRef { id, name }),
+            closed_reason: r.closed_reason,
+            deposit_paid: r.paid_at.is_some(),
+            deposit_refunded: r.refunded_at.is_some(),
+            overdue: r.returned_at.is_none() && now > due_at,
         }
     }
 }

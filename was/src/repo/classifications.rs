@@ -14,9 +14,9 @@ pub struct Classification {
 }
 
 /// What an admin writes: checked by the handler before it gets here.
-pub struct ClassificationFields<'a> {
-    pub kind: &'a str,
-    pub name: &'a str,
+pub struct ClassificationFields {
+    pub kind: String,
+    pub name: String,
     pub latitude: f64,
     pub longitude: f64,
 }
@@ -51,7 +51,7 @@ pub async fn is_region(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
 
 pub async fn create(
     db: impl PgExecutor<'_>,
-    c: &ClassificationFields<'_>,
+    c: &ClassificationFields,
 ) -> sqlx::Result<Classification> {
     sqlx::query_as!(
         Classification,
@@ -70,7 +70,7 @@ pub async fn create(
 pub async fn update(
     db: impl PgExecutor<'_>,
     id: i64,
-    c: &ClassificationFields<'_>,
+    c: &ClassificationFields,
 ) -> sqlx::Result<Option<Classification>> {
     sqlx::query_as!(
         Classification,

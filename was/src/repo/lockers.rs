@@ -101,6 +101,22 @@ pub async fn lock_at_store(db: impl PgExecutor<'_>, store_id: i64) -> sqlx::Resu
     .await
 }
 
+/// Sets the counter to what the device shows and counts a password as issued for it.
+pub async fn resync_and_advance(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    counter: i64,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE lockers SET counter = $2::bigint + 1, last_access = now() WHERE id = $1",
+        id,
+        counter
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Counts a password as issued now.
 pub async fn advance(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
     sqlx::query!(

@@ -25,6 +25,9 @@ pub struct Rental {
     pub bank_account: Option<Vec<u8>>,
     pub paid_at: Option<OffsetDateTime>,
     pub refunded_at: Option<OffsetDateTime>,
+    /// `lost` or `returned_by_staff` when an admin closed the rental.
+    pub closed_reason: Option<String>,
+    pub closed_note: Option<String>,
 }
 
 /// `query_as!` for [`Rental`]s: the select list, then the query's tail. A view's
@@ -38,7 +41,8 @@ macro_rules! rentals {
                       umbrella_id AS "umbrella_id!", umbrella_number AS "umbrella_number!",
                       rent_store_id AS "rent_store_id!", rent_store_name AS "rent_store_name!",
                       rented_at AS "rented_at!", returned_at, return_store_id, return_store_name,
-                      condition_report, improvement_report, bank_name, bank_account, paid_at, refunded_at
+                      condition_report, improvement_report, bank_name, bank_account, paid_at, refunded_at,
+                      closed_reason, closed_note
                FROM rental_details "# + $tail
             $(, $arg)*
         )
@@ -158,6 +162,54 @@ pub async fn close(db: impl PgExecutor<'_>, id: i64, r: &Return<'_>) -> sqlx::Re
         r.improvement_report,
         r.bank_name,
         r.bank_account
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Why an admin closes a rental that did not end with a return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closing {
+    /// The umbrella is gone; it is marked missing.
+    Lost,
+    /// Staff took the umbrella back at a store; it stands there, rentable again.
+    ReturnedByStaff { store_id: i64 },
+}
+
+/// The open rental with this id, locked until the transaction ends. `None` when there is
+/// no such rental; `Some(false)` when it is not open.
+pub async fn lock_if_open(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<(bool, i64)>> {
+    let row = sqlx::query!(
+        r#"SELECT returned_at IS NULL AS "open!", umbrella_id FROM rentals WHERE id = $1 FOR UPDATE"#,
+        id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| (r.open, r.umbrella_id)))
+}
+
+/// Closes an open rental without a return by the renter.
+pub async fn close_by_admin(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    closing: Closing,
+    note: Option<&str>,
+    admin_id: i64,
+) -> sqlx::Result<()> {
+    let (reason, store_id) = match closing {
+        Closing::Lost => ("lost", None),
+        Closing::ReturnedByStaff { store_id } => ("returned_by_staff", Some(store_id)),
+    };
+    sqlx::query!(
+        "UPDATE rentals SET returned_at = now(), return_store_id = $2, closed_reason = $3, \
+                closed_note = $4, closed_by = $5 \
+         WHERE id = $1 AND returned_at IS NULL",
+        id,
+        store_id,
+        reason,
+        note,
+        admin_id
     )
     .execute(db)
     .await?;

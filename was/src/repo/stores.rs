@@ -9,6 +9,14 @@ use crate::domain::hours::BusinessHour;
 /// A store with everything its page shows.
 #[derive(Debug, Clone)]
 pub struct Store {
+    pub summary: StoreSummary,
+    pub images: Vec<Image>,
+    pub business_hours: Vec<BusinessHour>,
+}
+
+/// A store's own row, with what is counted from its umbrellas and locker.
+#[derive(Debug, Clone)]
+pub struct StoreSummary {
     pub id: i64,
     pub name: String,
     pub category: String,
@@ -27,8 +35,6 @@ pub struct Store {
     /// Umbrellas that can be rented here this moment.
     pub rentable_count: i64,
     pub has_locker: bool,
-    pub images: Vec<Image>,
-    pub business_hours: Vec<BusinessHour>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,30 +60,10 @@ pub struct StoreFields {
     pub description: String,
 }
 
-struct StoreRow {
-    id: i64,
-    name: String,
-    category: String,
-    region_id: i64,
-    tag_id: Option<i64>,
-    latitude: f64,
-    longitude: f64,
-    address: String,
-    address_detail: String,
-    umbrella_location: String,
-    working_hours: String,
-    contact: String,
-    instagram_url: Option<String>,
-    description: String,
-    activated: bool,
-    rentable_count: i64,
-    has_locker: bool,
-}
-
 /// A store that is not deleted; with `in_service_only`, only an activated one.
 pub async fn find(db: &PgPool, id: i64, in_service_only: bool) -> sqlx::Result<Option<Store>> {
-    let row = sqlx::query_as!(
-        StoreRow,
+    let summary = sqlx::query_as!(
+        StoreSummary,
         r#"SELECT s.id, s.name, s.category, s.region_id, s.tag_id, s.latitude, s.longitude, s.address,
                   s.address_detail, s.umbrella_location, s.working_hours, s.contact, s.instagram_url,
                   s.description, s.activated,
@@ -89,7 +75,7 @@ pub async fn find(db: &PgPool, id: i64, in_service_only: bool) -> sqlx::Result<O
     )
     .fetch_optional(db)
     .await?;
-    let Some(row) = row else {
+    let Some(summary) = summary else {
         return Ok(None);
     };
     let images = sqlx::query_as!(
@@ -101,23 +87,7 @@ pub async fn find(db: &PgPool, id: i64, in_service_only: bool) -> sqlx::Result<O
     .await?;
     let business_hours = hours_of(db, &[id]).await?.remove(&id).unwrap_or_default();
     Ok(Some(Store {
-        id: row.id,
-        name: row.name,
-        category: row.category,
-        region_id: row.region_id,
-        tag_id: row.tag_id,
-        latitude: row.latitude,
-        longitude: row.longitude,
-        address: row.address,
-        address_detail: row.address_detail,
-        umbrella_location: row.umbrella_location,
-        working_hours: row.working_hours,
-        contact: row.contact,
-        instagram_url: row.instagram_url,
-        description: row.description,
-        activated: row.activated,
-        rentable_count: row.rentable_count,
-        has_locker: row.has_locker,
+        summary,
         images,
         business_hours,
     }))

@@ -135,6 +135,17 @@ pub async fn set_missed(db: impl PgExecutor<'_>, id: i64, missed: bool) -> sqlx:
     Ok(done.rows_affected() > 0)
 }
 
+/// A lost umbrella: missing, not rentable, until an admin finds it again.
+pub async fn mark_lost(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE umbrellas SET missed = true, rentable = false WHERE id = $1",
+        id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// A rented umbrella is not rentable until it comes back.
 pub async fn mark_rented(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
     sqlx::query!("UPDATE umbrellas SET rentable = false WHERE id = $1", id)

@@ -88,39 +88,29 @@ pub async fn set_admin(
     .await
 }
 
-/// Creates a local account; returns its id. `users_email_key` refuses a taken address.
-pub async fn sign_up(
-    db: impl PgExecutor<'_>,
-    email: &str,
-    password_hash: &str,
-    name: &str,
-    phone: &str,
-) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(
-        "INSERT INTO users (email, password_hash, name, phone) VALUES ($1, $2, $3, $4) RETURNING id",
-        email,
-        password_hash,
-        name,
-        phone
-    )
-    .fetch_one(db)
-    .await
+/// A local account to create.
+pub struct NewAccount<'a> {
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub name: &'a str,
+    pub phone: &'a str,
+    /// For `was admin create`; sign-up makes ordinary accounts.
+    pub is_admin: bool,
+    /// The person agreed to the terms and the privacy policy now (sign-up requires it).
+    pub agreed: bool,
 }
 
-/// Creates a local account that is an admin from the start (`was admin create`).
-pub async fn sign_up_admin(
-    db: impl PgExecutor<'_>,
-    email: &str,
-    password_hash: &str,
-    name: &str,
-    phone: &str,
-) -> sqlx::Result<i64> {
+/// Creates a local account; returns its id. `users_email_key` refuses a taken address.
+pub async fn sign_up(db: impl PgExecutor<'_>, a: &NewAccount<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
-        "INSERT INTO users (email, password_hash, name, phone, is_admin) VALUES ($1, $2, $3, $4, true) RETURNING id",
-        email,
-        password_hash,
-        name,
-        phone
+        "INSERT INTO users (email, password_hash, name, phone, is_admin, terms_agreed_at, privacy_agreed_at) \
+         VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END, CASE WHEN $6 THEN now() END) RETURNING id",
+        a.email,
+        a.password_hash,
+        a.name,
+        a.phone,
+        a.is_admin,
+        a.agreed
     )
     .fetch_one(db)
     .await

@@ -35,7 +35,7 @@ fn retry_after(r: &reqwest::Response) -> u64 {
 
 async fn sign_up(app: &TestApp, email: &str) -> i64 {
     json_ok(
-        app.post(&app.client(), "/api/auth/signup", json!({"email": email, "password": "password123", "name": "김우산", "phone": "010-1234-5678"}))
+        app.post(&app.client(), "/api/auth/signup", json!({"email": email, "password": "password123", "name": "김우산", "phone": "010-1234-5678", "agree_terms": true, "agree_privacy": true}))
             .await,
         StatusCode::CREATED,
     )
@@ -133,7 +133,7 @@ async fn with_the_proxy_secret_the_forwarded_client_address_is_what_counts() {
     let signup = |ip: &str| {
         let email = format!("n{}@example.com", uuid::Uuid::new_v4().simple());
         via_proxy(app.client().post(app.url("/api/auth/signup")), ip)
-            .json(&json!({"email": email, "password": "password123", "name": "김", "phone": "01012345678"}))
+            .json(&json!({"email": email, "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
             .send()
     };
     assert_eq!(
@@ -171,7 +171,7 @@ async fn with_a_proxy_secret_requests_that_skip_the_proxy_are_refused() {
         .unwrap();
     problem(wrong, StatusCode::FORBIDDEN).await;
     let r = app
-        .post(&c, "/api/auth/signup", json!({"email": "skip@example.com", "password": "password123", "name": "김", "phone": "01012345678"}))
+        .post(&c, "/api/auth/signup", json!({"email": "skip@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
         .await;
     problem(r, StatusCode::FORBIDDEN).await;
     let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
@@ -259,16 +259,7 @@ async fn locker_passwords_are_limited_per_user() {
     let u1 = app.umbrella(f.store).await;
     let u2 = app.umbrella(second_locker).await;
     let (c, _) = app.user().await;
-    let rented = json_ok(
-        app.post(
-            &c,
-            "/api/rentals",
-            json!({"umbrella_id": u1, "store_id": f.store}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let rented = app.rent(&c, u1, f.store).await;
     assert!(rented["locker_password"].is_string());
     json_ok(
         app.post(
@@ -411,7 +402,7 @@ async fn cross_site_forms_are_refused_and_change_nothing() {
         }
         let email = format!("csrf{}@example.com", uuid::Uuid::new_v4().simple());
         let r = req
-            .json(&json!({"email": email, "password": "password123", "name": "김", "phone": "01012345678"}))
+            .json(&json!({"email": email, "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
             .send()
             .await
             .unwrap();
@@ -515,7 +506,7 @@ async fn control_characters_in_text_are_refused_not_a_500() {
     // Found by fuzzing: PostgreSQL refuses NUL in text, which surfaced as 500s.
     let app = spawn_app().await;
     let r = app
-        .post(&app.client(), "/api/auth/signup", json!({"email": "a\u{0}@example.com", "password": "password123", "name": "김", "phone": "01012345678"}))
+        .post(&app.client(), "/api/auth/signup", json!({"email": "a\u{0}@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
         .await;
     problem(r, StatusCode::UNPROCESSABLE_ENTITY).await;
     let r = app
@@ -582,14 +573,5 @@ async fn a_locker_counter_cannot_be_set_where_the_next_rent_would_overflow() {
     problem(r, StatusCode::UNPROCESSABLE_ENTITY).await;
     let (c, _) = app.user().await;
     let umbrella = app.umbrella(f.store).await;
-    json_ok(
-        app.post(
-            &c,
-            "/api/rentals",
-            json!({"umbrella_id": umbrella, "store_id": f.store}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    app.rent(&c, umbrella, f.store).await;
 }

@@ -108,6 +108,7 @@ async fn admins_can_use_every_admin_route() {
     let store_id = a_store_with_images_hours_and_activation(&mut a, region_id, tag_id).await;
     let umbrellas = umbrellas_and_statistics(&mut a, store_id).await;
     a_rental_its_deposit_and_reports(&mut a, store_id, umbrellas.1).await;
+    close_a_stuck_rental(&mut a, store_id).await;
     a_locker(&mut a, store_id).await;
     retire_umbrellas_and_close_the_store(&mut a, store_id, umbrellas).await;
     ban_and_lift(&mut a).await;
@@ -422,6 +423,40 @@ async fn a_rental_its_deposit_and_reports(a: &mut Admin<'_>, store_id: i64, seco
         Method::DELETE,
         "/rentals/{id}/bank-account",
         &format!("/rentals/{rental_id}/bank-account"),
+        None,
+    )
+    .await;
+}
+
+/// A rental whose umbrella is lost; the umbrella is then retired.
+async fn close_a_stuck_rental(a: &mut Admin<'_>, store_id: i64) {
+    let app = a.app;
+    let umbrella = a
+        .call(
+            Method::POST,
+            "/umbrellas",
+            "/umbrellas",
+            Some(json!({"store_id": store_id, "number": 104})),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let (renter, _) = app.user().await;
+    let rented = app.rent(&renter, umbrella, store_id).await;
+    let rental = rented["rental"]["id"].as_i64().unwrap();
+    let closed = a
+        .call(
+            Method::POST,
+            "/rentals/{id}/close",
+            &format!("/rentals/{rental}/close"),
+            Some(json!({"reason": "lost"})),
+        )
+        .await;
+    assert_eq!(closed["closed_reason"], "lost");
+    a.call(
+        Method::DELETE,
+        "/umbrellas/{id}",
+        &format!("/umbrellas/{umbrella}"),
         None,
     )
     .await;
@@ -759,16 +794,7 @@ async fn deposit_rules_refund_only_after_payment_and_return_and_bank_info_after_
     let f = app.store().await;
     let u = app.umbrella(f.store).await;
     let (c, _) = app.user().await;
-    let rent = json_ok(
-        app.post(
-            &c,
-            "/api/rentals",
-            json!({"umbrella_id": u, "store_id": f.store}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let rent = app.rent(&c, u, f.store).await;
     let id = rent["rental"]["id"].as_i64().unwrap();
     let path = format!("/api/admin/rentals/{id}");
     problem(
@@ -854,4 +880,105 @@ async fn a_revoked_admin_loses_admin_access_on_the_next_request() {
         StatusCode::FORBIDDEN,
     )
     .await;
+}
+
+/// A rental that will not end with a return is closed by an admin with a reason, and the
+/// renter can rent again.
+#[tokio::test]
+async fn a_stuck_rental_is_closed_so_the_renter_can_rent_again() {
+    let app = spawn_app().await;
+    let (admin, _) = app.admin().await;
+    let f = app.store().await;
+    let other = app.store_in(f.region).await;
+    let lost = app.umbrella(f.store).await;
+    let spare = app.umbrella(f.store).await;
+    let (renter, _) = app.user().await;
+    let rent = |umbrella: i64| json!({"umbrella_id": umbrella, "store_id": f.store});
+    let rented = json_ok(
+        app.post(&renter, "/api/rentals", rent(lost)).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let first = rented["rental"]["id"].as_i64().unwrap();
+    let close = |id: i64| format!("/api/admin/rentals/{id}/close");
+
+    for (body, code) in [
+        (json!({"reason": "stolen"}), "invalid_reason"),
+        (json!({"reason": "returned_by_staff"}), "store_required"),
+    ] {
+        let p = problem(
+            app.post(&admin, &close(first), body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(p["code"], code);
+    }
+    let note = json!({"reason": "lost", "note": "3주째 연락 없음"});
+    let closed = json_ok(
+        app.post(&admin, &close(first), note.clone()).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(closed["closed_reason"], "lost");
+    assert_eq!(closed["closed_note"], "3주째 연락 없음");
+    assert!(closed["returned_at"].is_string());
+    let again = problem(
+        app.post(&admin, &close(first), note).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(again["code"], "already_closed");
+    let missed: bool =
+        sqlx::query_scalar("SELECT missed AND NOT rentable FROM umbrellas WHERE id = $1")
+            .bind(lost)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert!(missed, "a lost umbrella is marked missing");
+
+    // The renter is free to rent again, and sees how the first rental ended.
+    let second = json_ok(
+        app.post(&renter, "/api/rentals", rent(spare)).await,
+        StatusCode::CREATED,
+    )
+    .await["rental"]["id"]
+        .as_i64()
+        .unwrap();
+    let mine = json_ok(app.get(&renter, "/api/me/rentals").await, StatusCode::OK).await;
+    let ended = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == first)
+        .unwrap();
+    assert_eq!(ended["closed_reason"], "lost");
+
+    // Taken back by staff: the umbrella stands at that store, rentable again.
+    problem(
+        app.post(&renter, &close(second), json!({"reason": "lost"}))
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let by_staff = json!({"reason": "returned_by_staff", "store_id": other});
+    let closed = json_ok(
+        app.post(&admin, &close(second), by_staff).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(closed["closed_reason"], "returned_by_staff");
+    assert_eq!(closed["return_store_id"], other);
+    let location = json_ok(
+        app.get(&app.client(), &format!("/api/umbrellas/{spare}/location"))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (
+            location["store_id"].as_i64(),
+            location["rentable"].as_bool()
+        ),
+        (Some(other), Some(true))
+    );
 }

@@ -11,7 +11,7 @@ async fn sign_up_logs_in_and_me_returns_the_profile_without_secrets() {
     let app = spawn_app().await;
     let c = app.client();
     let r = app
-        .post(&c, "/api/auth/signup", json!({"email": "Kim@Example.com", "password": "password123", "name": "김우산", "phone": "010-1234-5678"}))
+        .post(&c, "/api/auth/signup", json!({"email": "Kim@Example.com", "password": "password123", "name": "김우산", "phone": "010-1234-5678", "agree_terms": true, "agree_privacy": true}))
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let me = json_ok(app.get(&c, "/api/me").await, StatusCode::OK).await;
@@ -25,7 +25,7 @@ async fn sign_up_logs_in_and_me_returns_the_profile_without_secrets() {
 async fn sign_up_rejects_duplicates_and_invalid_fields() {
     let app = spawn_app().await;
     let c = app.client();
-    let body = json!({"email": "dup@example.com", "password": "password123", "name": "김", "phone": "01012345678"});
+    let body = json!({"email": "dup@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true});
     assert_eq!(
         app.post(&c, "/api/auth/signup", body.clone())
             .await
@@ -55,6 +55,25 @@ async fn sign_up_rejects_duplicates_and_invalid_fields() {
         .await;
         assert!(!p["detail"].as_str().unwrap().is_empty(), "{field}");
     }
+    // Both agreements are required, and their time is kept.
+    for missing in ["agree_terms", "agree_privacy"] {
+        let mut b = body.clone();
+        b["email"] = json!(format!("{}@example.com", uuid::Uuid::new_v4().simple()));
+        b[missing] = json!(false);
+        let p = problem(
+            app.post(&app.client(), "/api/auth/signup", b).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(p["code"], "consent_required", "{missing}");
+    }
+    let agreed: bool = sqlx::query_scalar(
+        "SELECT terms_agreed_at IS NOT NULL AND privacy_agreed_at IS NOT NULL FROM users WHERE email = 'dup@example.com'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(agreed);
 }
 
 #[tokio::test]
@@ -106,7 +125,7 @@ async fn login_checks_the_password_and_rotates_the_session_id() {
     let app = spawn_app().await;
     let c = app.client();
     let r = app
-        .post(&c, "/api/auth/signup", json!({"email": "rot@example.com", "password": "password123", "name": "김", "phone": "01012345678"}))
+        .post(&c, "/api/auth/signup", json!({"email": "rot@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
         .await;
     let first = session_cookie(r.headers()).expect("cookie at sign-up");
     problem(
@@ -155,7 +174,7 @@ async fn login_checks_the_password_and_rotates_the_session_id() {
 async fn session_cookie_is_http_only_lax_and_secure_only_when_configured() {
     let app = spawn_app().await;
     let r = app
-        .post(&app.client(), "/api/auth/signup", json!({"email": "c@example.com", "password": "password123", "name": "김", "phone": "01012345678"}))
+        .post(&app.client(), "/api/auth/signup", json!({"email": "c@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
         .await;
     let cookie = session_cookie(r.headers()).unwrap();
     assert!(cookie.contains("HttpOnly"), "{cookie}");
@@ -165,7 +184,7 @@ async fn session_cookie_is_http_only_lax_and_secure_only_when_configured() {
 
     let secure = spawn_app_with(&[("SESSION_COOKIE_SECURE", "true")]).await;
     let r = secure
-        .post(&secure.client(), "/api/auth/signup", json!({"email": "s@example.com", "password": "password123", "name": "김", "phone": "01012345678"}))
+        .post(&secure.client(), "/api/auth/signup", json!({"email": "s@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
         .await;
     let cookie = r
         .headers()
@@ -185,7 +204,7 @@ async fn logout_deletes_the_session_in_redis() {
     let app = spawn_app().await;
     let c = app.client();
     let r = app
-        .post(&c, "/api/auth/signup", json!({"email": "out@example.com", "password": "password123", "name": "김", "phone": "01012345678"}))
+        .post(&c, "/api/auth/signup", json!({"email": "out@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
         .await;
     let cookie = session_cookie(r.headers()).unwrap();
     let sid = cookie

@@ -229,7 +229,7 @@ impl TestApp {
         let client = self.client();
         let email = format!("u{}@example.com", uuid::Uuid::new_v4().simple());
         let r = self
-            .post(&client, "/api/auth/signup", json!({"email": email, "password": "password123", "name": "김우산", "phone": "010-1234-5678"}))
+            .post(&client, "/api/auth/signup", json!({"email": email, "password": "password123", "name": "김우산", "phone": "010-1234-5678", "agree_terms": true, "agree_privacy": true}))
             .await;
         assert_eq!(r.status(), StatusCode::CREATED, "sign-up failed");
         let body: Value = r.json().await.expect("json");
@@ -282,6 +282,20 @@ impl TestApp {
             .await
             .expect("hours");
         store
+    }
+
+    /// Rents `umbrella` at `store` as `client`; the 201 body.
+    pub async fn rent(&self, client: &Client, umbrella: i64, store: i64) -> Value {
+        json_ok(
+            self.post(
+                client,
+                "/api/rentals",
+                json!({"umbrella_id": umbrella, "store_id": store}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await
     }
 
     pub async fn umbrella(&self, store: i64) -> i64 {

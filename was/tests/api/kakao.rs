@@ -220,3 +220,38 @@ async fn an_unreachable_provider_is_a_503_and_no_kakao_config_is_a_404() {
     )
     .await;
 }
+
+/// Kakao login comes back to the page it started from (the QR code's rent page), and
+/// never to another site.
+#[tokio::test]
+async fn kakao_login_returns_to_the_page_it_started_from_on_this_site_only() {
+    let (base, _provider) = start_provider(515_151).await;
+    let app = app_with_kakao(&base).await;
+    for (next, lands) in [
+        ("/rent/form/7?from=qr", "/rent/form/7?from=qr"),
+        ("//evil.example/steal", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+    ] {
+        let c = app.client();
+        let r = app
+            .get(&c, &format!("/api/auth/kakao?next={}", urlencode(next)))
+            .await;
+        assert_eq!(r.status(), StatusCode::FOUND);
+        let location = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+        let q: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+        let state = q["state"].clone();
+        let r = app
+            .get(
+                &c,
+                &format!("/api/auth/kakao/callback?code=good-code&state={state}"),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::FOUND, "{next}");
+        assert_eq!(r.headers()["location"], lands, "{next}");
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}

@@ -381,16 +381,7 @@ async fn an_idempotent_return_replay_returns_the_first_result() {
     let f = app.store().await;
     let u = app.umbrella(f.store).await;
     let (c, _) = app.user().await;
-    json_ok(
-        app.post(
-            &c,
-            "/api/rentals",
-            json!({"umbrella_id": u, "store_id": f.store}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    app.rent(&c, u, f.store).await;
     let send = || {
         c.post(app.url("/api/rentals/current/return"))
             .header("idempotency-key", "ret-1")
@@ -408,16 +399,7 @@ async fn return_needs_a_refund_account() {
     let f = app.store().await;
     let u = app.umbrella(f.store).await;
     let (c, _) = app.user().await;
-    json_ok(
-        app.post(
-            &c,
-            "/api/rentals",
-            json!({"umbrella_id": u, "store_id": f.store}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    app.rent(&c, u, f.store).await;
     problem(
         app.post(
             &c,
@@ -451,16 +433,7 @@ async fn a_locker_store_issues_hotp_passwords_at_most_once_a_minute() {
     let u2 = app.umbrella(f.store).await;
     let (a, _) = app.user().await;
     let (b, _) = app.user().await;
-    let rent = json_ok(
-        app.post(
-            &a,
-            "/api/rentals",
-            json!({"umbrella_id": u1, "store_id": f.store}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let rent = app.rent(&a, u1, f.store).await;
     assert_eq!(rent["locker_password"], locker_password(0));
     let r = app
         .post(
@@ -488,16 +461,7 @@ async fn a_locker_store_issues_hotp_passwords_at_most_once_a_minute() {
         .execute(&app.db)
         .await
         .unwrap();
-    let rent = json_ok(
-        app.post(
-            &b,
-            "/api/rentals",
-            json!({"umbrella_id": u2, "store_id": f.store}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let rent = app.rent(&b, u2, f.store).await;
     assert_eq!(rent["locker_password"], locker_password(1));
 }
 
@@ -522,16 +486,7 @@ async fn admins_resync_a_locker_counter() {
     .await;
     assert_eq!(l["counter"], 41);
     let (c, _) = app.user().await;
-    let rent = json_ok(
-        app.post(
-            &c,
-            "/api/rentals",
-            json!({"umbrella_id": u, "store_id": f.store}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let rent = app.rent(&c, u, f.store).await;
     assert_eq!(rent["locker_password"], locker_password(41));
     problem(
         app.put(
@@ -553,16 +508,7 @@ async fn returns_at_a_locker_store_must_carry_a_valid_signature() {
     with_locker(&app, locker_store).await;
     let u = app.umbrella(f.store).await;
     let (c, _) = app.user().await;
-    json_ok(
-        app.post(
-            &c,
-            "/api/rentals",
-            json!({"umbrella_id": u, "store_id": f.store}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    app.rent(&c, u, f.store).await;
     let salt = "a1b2c3";
     let good = was::domain::locker::signature(SECRET, salt);
     let form = format!("/api/stores/{locker_store}/return-form");
@@ -619,7 +565,7 @@ async fn a_banned_user_loses_the_session_at_once_and_cannot_come_back() {
     let app = spawn_app().await;
     let (admin, _) = app.admin().await;
     let c = app.client();
-    let r = app.post(&c, "/api/auth/signup", json!({"email": "bad@example.com", "password": "password123", "name": "김", "phone": "01012345678"})).await;
+    let r = app.post(&c, "/api/auth/signup", json!({"email": "bad@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true})).await;
     let id = json_ok(r, StatusCode::CREATED).await["id"]
         .as_i64()
         .unwrap();
@@ -630,7 +576,7 @@ async fn a_banned_user_loses_the_session_at_once_and_cannot_come_back() {
         StatusCode::NO_CONTENT
     );
     problem(app.get(&c, "/api/me").await, StatusCode::UNAUTHORIZED).await;
-    let again = json!({"email": "BAD@example.com", "password": "password123", "name": "김", "phone": "01012345678"});
+    let again = json!({"email": "BAD@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true});
     problem(
         app.post(&app.client(), "/api/auth/signup", again.clone())
             .await,
@@ -692,27 +638,9 @@ async fn locker_password_window_is_per_store() {
     let u2 = app.umbrella(other).await;
     let (a, _) = app.user().await;
     let (b, _) = app.user().await;
-    json_ok(
-        app.post(
-            &a,
-            "/api/rentals",
-            json!({"umbrella_id": u1, "store_id": f.store}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    app.rent(&a, u1, f.store).await;
     tokio::time::sleep(Duration::from_millis(10)).await;
-    json_ok(
-        app.post(
-            &b,
-            "/api/rentals",
-            json!({"umbrella_id": u2, "store_id": other}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    app.rent(&b, u2, other).await;
 }
 
 #[tokio::test]
@@ -755,4 +683,193 @@ async fn errors_carry_a_stable_code_and_a_korean_message() {
     )
     .await;
     assert_eq!(p["code"], "login_required");
+}
+
+/// Operators hear of every return through the webhook, in the background: a webhook that
+/// is slow, or fails at first, neither delays nor fails the return.
+#[tokio::test]
+async fn a_return_is_announced_to_the_webhook_without_waiting_for_it() {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Receiver {
+        bodies: Arc<Mutex<Vec<Value>>>,
+        release: Arc<tokio::sync::Notify>,
+    }
+    // The first delivery is held until the test releases it, then refused with 500; the
+    // retry is accepted.
+    async fn hook(
+        axum::extract::State(r): axum::extract::State<Receiver>,
+        axum::Json(body): axum::Json<Value>,
+    ) -> axum::http::StatusCode {
+        let first = {
+            let mut bodies = r.bodies.lock().unwrap();
+            bodies.push(body);
+            bodies.len() == 1
+        };
+        if first {
+            r.release.notified().await;
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            axum::http::StatusCode::OK
+        }
+    }
+    let receiver = Receiver::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let router = axum::Router::new()
+        .route("/hook", axum::routing::post(hook))
+        .with_state(receiver.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let app = spawn_app_with(&[("RETURN_WEBHOOK_URL", url.as_str())]).await;
+    let f = app.store().await;
+    let u = app.umbrella(f.store).await;
+    let (c, _) = app.user().await;
+    app.rent(&c, u, f.store).await;
+    let returned = json_ok(
+        app.post(&c, "/api/rentals/current/return", return_body(f.store))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    // Answered while the webhook still holds its first delivery.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while receiver.bodies.lock().unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no notice arrived");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        receiver.bodies.lock().unwrap().len(),
+        1,
+        "the first delivery is still held"
+    );
+    receiver.release.notify_one();
+    while receiver.bodies.lock().unwrap().len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "refused, and never retried"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let bodies = receiver.bodies.lock().unwrap().clone();
+    assert_eq!(bodies[0], bodies[1], "the retry sends the same notice");
+    let notice = &bodies[1];
+    assert_eq!(notice["upbrella"]["event"], "umbrella_returned");
+    assert_eq!(notice["upbrella"]["rental_id"], returned["id"]);
+    let text = notice["text"].as_str().unwrap();
+    assert!(text.starts_with("우산 반납"), "{text}");
+    assert!(
+        text.contains(&format!("{}번 우산", returned["umbrella_number"])),
+        "{text}"
+    );
+}
+
+/// The renter sees the deposit before renting, its state afterwards, and a warning when
+/// the rental is overdue.
+#[tokio::test]
+async fn renters_see_the_deposit_its_state_and_an_overdue_warning() {
+    let app = spawn_app_with(&[
+        ("DEPOSIT_AMOUNT", "5000"),
+        ("DEPOSIT_ACCOUNT", "신한 110-123-456789 업브렐라"),
+    ])
+    .await;
+    let info = json_ok(
+        app.get(&app.client(), "/api/service-info").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        info,
+        json!({"deposit_amount": 5000, "deposit_account": "신한 110-123-456789 업브렐라", "rental_days": 14})
+    );
+    let f = app.store().await;
+    let u = app.umbrella(f.store).await;
+    let (c, _) = app.user().await;
+    let rented = app.rent(&c, u, f.store).await;
+    let id = rented["rental"]["id"].as_i64().unwrap();
+    let current = json_ok(app.get(&c, "/api/me/rental").await, StatusCode::OK).await;
+    let deposit = |r: &Value| {
+        (
+            r["deposit_paid"].as_bool(),
+            r["deposit_refunded"].as_bool(),
+            r["overdue"].as_bool(),
+        )
+    };
+    assert_eq!(
+        deposit(&current["rental"]),
+        (Some(false), Some(false), Some(false))
+    );
+
+    let (admin, _) = app.admin().await;
+    json_ok(
+        app.patch(
+            &admin,
+            &format!("/api/admin/rentals/{id}"),
+            json!({"paid": true}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    sqlx::query("UPDATE rentals SET rented_at = now() - interval '15 days' WHERE id = $1")
+        .bind(id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let current = json_ok(app.get(&c, "/api/me/rental").await, StatusCode::OK).await;
+    assert_eq!(
+        deposit(&current["rental"]),
+        (Some(true), Some(false), Some(true))
+    );
+    assert_eq!(current["rental"]["elapsed_days"], 15);
+}
+
+/// A locker that refused the password: the renter types the number on its screen and
+/// gets the password for that number, once the number is near ours and soon after
+/// renting; the next rent continues from there.
+#[tokio::test]
+async fn a_renter_resyncs_a_locker_with_the_number_it_shows() {
+    let app = spawn_app().await;
+    let f = app.store().await;
+    with_locker(&app, f.store).await;
+    let u = app.umbrella(f.store).await;
+    let (c, _) = app.user().await;
+    let resync = |counter: i64| json!({"counter": counter});
+    let path = "/api/rentals/current/locker-password";
+
+    let p = problem(app.post(&c, path, resync(0)).await, StatusCode::CONFLICT).await;
+    assert_eq!(
+        p["code"], "nothing_to_return",
+        "no open rental, no password"
+    );
+    let rented = app.rent(&c, u, f.store).await;
+    assert_eq!(rented["locker_password"], locker_password(0));
+
+    // The device missed that one and shows 3: the password for 3.
+    let got = json_ok(app.post(&c, path, resync(3)).await, StatusCode::OK).await;
+    assert_eq!(got["locker_password"], locker_password(3));
+    let counter: i64 = sqlx::query_scalar("SELECT counter FROM lockers WHERE store_id = $1")
+        .bind(f.store)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        counter, 4,
+        "the next password continues after the device's number"
+    );
+
+    let p = problem(
+        app.post(&c, path, resync(4 + 51)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(p["code"], "counter_out_of_range");
+    sqlx::query("UPDATE rentals SET rented_at = now() - interval '31 minutes' WHERE user_id = (SELECT user_id FROM rentals WHERE umbrella_id = $1 AND returned_at IS NULL)")
+        .bind(u)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let p = problem(app.post(&c, path, resync(4)).await, StatusCode::CONFLICT).await;
+    assert_eq!(p["code"], "resync_window_passed");
 }

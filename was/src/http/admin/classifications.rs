@@ -30,7 +30,7 @@ pub struct ClassificationInput {
 }
 
 impl ClassificationInput {
-    fn parse(&self) -> Result<(String, f64, f64)> {
+    fn parse(&self) -> Result<ClassificationFields> {
         if !matches!(self.kind.as_str(), "region" | "tag") {
             return Err(Error::invalid(
                 "invalid_kind",
@@ -38,8 +38,13 @@ impl ClassificationInput {
             ));
         }
         let name = values::label(&self.name, "이름", 100)?;
-        let (lat, lon) = values::coordinates(self.latitude, self.longitude)?;
-        Ok((name, lat, lon))
+        let (latitude, longitude) = values::coordinates(self.latitude, self.longitude)?;
+        Ok(ClassificationFields {
+            kind: self.kind.clone(),
+            name,
+            latitude,
+            longitude,
+        })
     }
 }
 
@@ -66,13 +71,7 @@ pub async fn create(
     State(state): State<AppState>,
     Json(body): Json<ClassificationInput>,
 ) -> Result<(StatusCode, Json<ClassificationView>)> {
-    let (name, latitude, longitude) = body.parse()?;
-    let fields = ClassificationFields {
-        kind: &body.kind,
-        name: &name,
-        latitude,
-        longitude,
-    };
+    let fields = body.parse()?;
     let created = classifications::create(&state.db, &fields)
         .await
         .on_constraint(duplicate)?;
@@ -87,13 +86,7 @@ pub async fn update(
     Path(id): Path<i64>,
     Json(body): Json<ClassificationInput>,
 ) -> Result<Json<ClassificationView>> {
-    let (name, latitude, longitude) = body.parse()?;
-    let fields = ClassificationFields {
-        kind: &body.kind,
-        name: &name,
-        latitude,
-        longitude,
-    };
+    let fields = body.parse()?;
     classifications::update(&state.db, id, &fields)
         .await
         .on_constraint(|c| match c {

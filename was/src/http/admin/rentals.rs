@@ -10,10 +10,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::{Error, Result};
+use crate::domain::values::Report as ReportText;
+use crate::error::{Error, Result, unknown_store};
 use crate::http::extract::{Json, Paging, Path, Query};
 use crate::http::session::Admin;
-use crate::repo::rentals::{self, Rental, Report};
+use crate::repo::rentals::{self, Closing, Rental, Report};
+use crate::repo::{stores, umbrellas};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -21,6 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list))
         .routes(routes!(update))
         .routes(routes!(delete_bank_account))
+        .routes(routes!(close))
         .routes(routes!(condition_reports))
         .routes(routes!(improvement_reports))
 }
@@ -50,6 +53,9 @@ pub struct AdminRentalView {
     pub paid_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub refunded_at: Option<OffsetDateTime>,
+    /// `lost` or `returned_by_staff` when an admin closed the rental.
+    pub closed_reason: Option<String>,
+    pub closed_note: Option<String>,
 }
 
 fn to_view(state: &AppState, r: Rental) -> Result<AdminRentalView> {
@@ -77,6 +83,8 @@ fn to_view(state: &AppState, r: Rental) -> Result<AdminRentalView> {
         account_number,
         paid_at: r.paid_at,
         refunded_at: r.refunded_at,
+        closed_reason: r.closed_reason,
+        closed_note: r.closed_note,
     })
 }
 
@@ -182,6 +190,80 @@ pub async fn delete_bank_account(
             Ok(StatusCode::NO_CONTENT)
         }
     }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CloseRental {
+    /// `lost`: the umbrella is gone (it is marked missing). `returned_by_staff`: staff took
+    /// it back at `store_id` (it stands there, rentable again).
+    pub reason: String,
+    /// Required with `returned_by_staff`.
+    #[serde(default)]
+    pub store_id: Option<i64>,
+    /// Why, for the record (at most 400 characters).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Closes an open rental that will not end with the renter's return (a lost umbrella,
+/// one taken back by staff), so the renter can rent again.
+#[utoipa::path(post, path = "/rentals/{id}/close", tag = "admin", params(("id" = i64, Path)),
+    responses((status = 200, body = AdminRentalView), (status = 404, body = crate::error::Problem),
+        (status = 409, description = "already returned or closed", body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+pub async fn close(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+    Json(body): Json<CloseRental>,
+) -> Result<Json<AdminRentalView>> {
+    let note = ReportText::parse(body.note.as_deref(), "메모")?;
+    let closing = match (body.reason.as_str(), body.store_id) {
+        ("lost", _) => Closing::Lost,
+        ("returned_by_staff", Some(store_id)) => Closing::ReturnedByStaff { store_id },
+        ("returned_by_staff", None) => {
+            return Err(Error::invalid(
+                "store_required",
+                "우산을 회수한 매장을 골라 주세요.",
+            ));
+        }
+        _ => {
+            return Err(Error::invalid(
+                "invalid_reason",
+                "사유는 lost(분실) 또는 returned_by_staff(직원 회수)입니다.",
+            ));
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    let (open, umbrella_id) = rentals::lock_if_open(&mut *tx, id)
+        .await?
+        .ok_or(Error::NotFound("rental"))?;
+    if !open {
+        return Err(Error::conflict(
+            "already_closed",
+            "이미 반납되었거나 종료된 대여입니다.",
+        ));
+    }
+    if let Closing::ReturnedByStaff { store_id } = closing
+        && !stores::exists(&mut *tx, store_id).await?
+    {
+        return Err(unknown_store());
+    }
+    rentals::close_by_admin(&mut *tx, id, closing, note.as_deref(), admin.id).await?;
+    match closing {
+        Closing::Lost => umbrellas::mark_lost(&mut *tx, umbrella_id).await?,
+        Closing::ReturnedByStaff { store_id } => {
+            umbrellas::place(&mut *tx, umbrella_id, store_id).await?;
+        }
+    }
+    tx.commit().await?;
+    tracing::info!(
+        rental_id = id,
+        admin_id = admin.id,
+        reason = %body.reason,
+        "rental closed by an admin"
+    );
+    Ok(Json(one(&state, id).await?))
 }
 
 #[derive(Serialize, ToSchema)]
