@@ -131,7 +131,7 @@ code() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@"; }
 [ "$(code "$base/")" = 200 ] || { echo "front-end not served"; exit 1; }
 jar=$(mktemp)
 [ "$(code -c "$jar" -H 'content-type: application/json' \
-  -d '{"email":"compose@example.com","password":"password123","name":"김","phone":"010-1234-5678"}' "$base/api/auth/signup")" = 201 ] \
+  -d '{"email":"compose@example.com","password":"password123","name":"김","phone":"010-1234-5678","agree_terms":true,"agree_privacy":true}' "$base/api/auth/signup")" = 201 ] \
   || { echo "sign-up through web-proxy failed"; docker compose logs --tail 30 was-1 was-2; exit 1; }
 instances=$(for _ in $(seq 1 20); do curl -s -b "$jar" -D - -o /dev/null "$base/api/me" | tr -d '\r' | sed -n 's/^x-upbrella-instance: //Ip'; done | sort -u | tr '\n' ' ')
 echo "    one session served by: $instances"
