@@ -319,3 +319,22 @@ pub fn readme_documents(readme: &str, heading: &str, vars: &[Var]) -> Result<(),
         ))
     }
 }
+
+/// Compares the variables a configuration asked for with its table: the ones it read
+/// that the table does not list, and the table's ones it never read (in table order).
+pub fn against_table<'a>(
+    asked: &std::collections::BTreeSet<String>,
+    vars: &'a [Var],
+) -> (Vec<String>, Vec<&'a str>) {
+    let unlisted = asked
+        .iter()
+        .filter(|n| !vars.iter().any(|v| v.name == n.as_str()))
+        .cloned()
+        .collect();
+    let unread = vars
+        .iter()
+        .map(|v| v.name)
+        .filter(|n| !asked.contains(*n))
+        .collect();
+    (unlisted, unread)
+}

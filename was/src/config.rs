@@ -818,7 +818,6 @@ mod tests {
 
     #[test]
     fn the_configuration_reads_only_variables_its_table_lists() {
-        let listed: Vec<&str> = VARS.iter().map(|v| v.name).collect();
         let mut asked = std::collections::BTreeSet::new();
         for env in every_branch() {
             let recording = shared::config::Recording::new(&env);
@@ -826,17 +825,9 @@ mod tests {
             DatabaseConfig::from_source(&recording).expect("valid database configuration");
             asked.extend(recording.asked());
         }
-        let unlisted: Vec<&String> = asked
-            .iter()
-            .filter(|n| !listed.contains(&n.as_str()))
-            .collect();
+        let (unlisted, unread) = shared::config::against_table(&asked, VARS);
         assert!(unlisted.is_empty(), "read but not in VARS: {unlisted:?}");
         // The rest are read by `was admin create`, the allocator and the logging setup.
-        let unread: Vec<&str> = listed
-            .iter()
-            .copied()
-            .filter(|n| !asked.contains(*n))
-            .collect();
         assert_eq!(
             unread,
             [

@@ -523,24 +523,15 @@ mod tests {
                 ("WEB_PROXY_TLS_KEY", "/key.pem"),
             ]),
         ];
-        let listed: Vec<&str> = VARS.iter().map(|v| v.name).collect();
         let mut asked = std::collections::BTreeSet::new();
         for branch in &branches {
             let recording = shared::config::Recording::new(branch);
             Config::from_source(&recording).expect("valid configuration");
             asked.extend(recording.asked());
         }
-        let unlisted: Vec<&String> = asked
-            .iter()
-            .filter(|n| !listed.contains(&n.as_str()))
-            .collect();
+        let (unlisted, unread) = shared::config::against_table(&asked, VARS);
         assert!(unlisted.is_empty(), "read but not in VARS: {unlisted:?}");
         // The file's name is read before the configuration; logging reads its own.
-        let unread: Vec<&str> = listed
-            .iter()
-            .copied()
-            .filter(|n| !asked.contains(*n))
-            .collect();
         assert_eq!(unread, ["WEB_PROXY_CONFIG", "LOG_FORMAT", "RUST_LOG"]);
     }
 

@@ -402,3 +402,25 @@ async fn tls_is_terminated_when_a_certificate_is_configured() {
     let nothing = format!("127.0.0.1:{}", stack::free_port().unwrap());
     assert_eq!(healthcheck(Some(nothing)), Some(1));
 }
+
+/// A set `WEB_PROXY_*` variable that no setting reads (a typo) is named in the log, and
+/// the proxy still starts with the settings it does know.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_setting_is_logged_as_a_warning() {
+    let up = upstream("a").await;
+    let p = start(&[
+        ("WEB_PROXY_UPSTREAMS", upstreams(&[up.addr])),
+        ("WEB_PROXY_UPSTREAM_TIMOUT", "5s".into()),
+    ]);
+    eventually("the warning is logged", Duration::from_secs(5), || async {
+        p.process
+            .log_tail(50)
+            .lines()
+            .any(|l| l.contains("WEB_PROXY_UPSTREAM_TIMOUT") && l.contains("not a setting"))
+    })
+    .await;
+    assert!(
+        !p.process.log_tail(50).contains("\"WEB_PROXY_UPSTREAMS\""),
+        "known settings are not reported"
+    );
+}
