@@ -111,6 +111,26 @@ pub const VARS: &[Var] = &[
         "required",
         "32-byte key (64 hex digits or base64) sealing bank account numbers",
     ),
+    Var::new(
+        "KAKAO_MAP_KEY",
+        "unset",
+        "Kakao Maps JavaScript key; unset: the store list without a map",
+    ),
+    Var::new(
+        "QR_SIGNING_KEY",
+        "derived from BANK_ENCRYPTION_KEY",
+        "32-byte key (64 hex digits or base64) signing the QR codes the console prints",
+    ),
+    Var::new(
+        "QR_LEGACY_CODES",
+        "accept",
+        "accept or refuse the original service's unsigned QR URLs",
+    ),
+    Var::new(
+        "PUBLIC_URL",
+        "from the request's Host",
+        "Origin printed in QR codes (https://upbrella.example)",
+    ),
     Var::new("WAS_LISTEN_ADDR", "0.0.0.0:8080", "Listen address"),
     Var::new(
         "WAS_INSTANCE_ID",
@@ -302,6 +322,14 @@ pub struct Config {
     pub session_cookie_name: String,
     pub session_cookie_secure: bool,
     pub bank_key: BankKey,
+    /// Signs the QR codes the console prints (`domain::codes`).
+    pub qr_key: BankKey,
+    /// Whether the original service's unsigned QR URLs still rent and return.
+    pub legacy_codes: LegacyCodes,
+    /// The origin printed in QR codes; `None`: the request's own.
+    pub public_url: Option<String>,
+    /// Kakao Maps' JavaScript key (public by design: it is bound to the site's domain).
+    pub kakao_map_key: Option<String>,
     pub allowed_origins: Vec<String>,
     pub kakao: Option<KakaoConfig>,
     /// Operators' webhook, told of every return.
@@ -384,6 +412,14 @@ impl DatabaseConfig {
 /// The 32-byte bank-account key; its `Debug` never shows it.
 #[derive(Clone)]
 pub struct BankKey(pub [u8; 32]);
+
+/// The original service's QR URLs (`/rent/form/{id}`, `/return/form?storeId=…`) carry no
+/// signature of ours: accepted while its stickers are being replaced, then refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LegacyCodes {
+    Accept,
+    Refuse,
+}
 
 impl std::fmt::Debug for BankKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -521,6 +557,33 @@ impl Config {
             session_cookie_name: s.string_or("SESSION_COOKIE_NAME", "upbrella_sid"),
             session_cookie_secure: s.bool_or("SESSION_COOKIE_SECURE", false)?,
             bank_key: BankKey(bank_key),
+            qr_key: BankKey(match s.raw("QR_SIGNING_KEY") {
+                Some(text) => parse_key("QR_SIGNING_KEY", &text)?,
+                None => crate::domain::codes::derive_key(&bank_key),
+            }),
+            legacy_codes: match s.string_or("QR_LEGACY_CODES", "accept").as_str() {
+                "accept" => LegacyCodes::Accept,
+                "refuse" => LegacyCodes::Refuse,
+                _ => {
+                    return Err(ConfigError::new(
+                        "QR_LEGACY_CODES",
+                        "must be accept or refuse",
+                    ));
+                }
+            },
+            kakao_map_key: s.raw("KAKAO_MAP_KEY"),
+            public_url: match s.raw("PUBLIC_URL") {
+                None => None,
+                Some(raw) => Some(
+                    Url::parse(&raw)
+                        .ok()
+                        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                        .map(|u| u.origin().ascii_serialization())
+                        .ok_or_else(|| {
+                            ConfigError::new("PUBLIC_URL", "must be an http(s) origin")
+                        })?,
+                ),
+            },
             allowed_origins: s
                 .raw("ALLOWED_ORIGINS")
                 .map(|v| {
@@ -787,6 +850,12 @@ mod tests {
                 "https://example.test/api/auth/kakao/callback",
             ),
             ("RETURN_WEBHOOK_URL", "http://127.0.0.1:1/hook"),
+            (
+                "QR_SIGNING_KEY",
+                "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100",
+            ),
+            ("QR_LEGACY_CODES", "refuse"),
+            ("PUBLIC_URL", "https://upbrella.example"),
         ]);
         let mut iam_static = base();
         iam_static.extend([
@@ -857,6 +926,31 @@ mod tests {
                 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
             ),
         ])
+    }
+
+    #[test]
+    fn qr_settings_are_checked() {
+        let c = Config::from_source(&base()).expect("valid config");
+        assert_eq!(c.legacy_codes, LegacyCodes::Accept);
+        assert_ne!(
+            c.qr_key.0, c.bank_key.0,
+            "the QR key is derived, not the bank key"
+        );
+        for (var, value) in [
+            ("QR_LEGACY_CODES", "maybe"),
+            ("PUBLIC_URL", "upbrella.example"),
+            ("PUBLIC_URL", "ftp://upbrella.example"),
+            ("QR_SIGNING_KEY", "short"),
+        ] {
+            let mut env = base();
+            env.insert(var, value);
+            let err = Config::from_source(&env).expect_err(value);
+            assert_eq!(err.var, var);
+        }
+        let mut env = base();
+        env.insert("PUBLIC_URL", "https://Upbrella.example/ignored/path");
+        let c = Config::from_source(&env).expect("valid config");
+        assert_eq!(c.public_url.as_deref(), Some("https://upbrella.example"));
     }
 
     #[test]

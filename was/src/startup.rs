@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use crate::config::{Config, DatabaseConfig};
 use crate::dbauth::DbCredentials;
 use crate::domain::bank::BankCipher;
+use crate::domain::codes::CodeSigner;
 use crate::domain::password::PasswordHasher;
 use crate::kakao::KakaoClient;
 use crate::limits::RateLimiter;
@@ -82,6 +83,7 @@ impl Application {
             db,
             redis: redis.clone(),
             cipher: BankCipher::new(&config.bank_key.0),
+            codes: CodeSigner::new(config.qr_key.0),
             hasher: Arc::new(PasswordHasher::new(config.password_hashing)),
             limiter: RateLimiter::new(redis.clone(), &config),
             kakao,

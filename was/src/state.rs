@@ -1,5 +1,5 @@
 //! What every handler can reach: the database pool, the Redis pool (sessions, readiness),
-//! the bank-account cipher, the bounded password hasher, the rate limiter, the Kakao
+//! the bank-account cipher, the QR code signer, the bounded password hasher, the rate limiter, the Kakao
 //! client, the return webhook and the configuration.
 
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use sqlx::PgPool;
 
 use crate::config::Config;
 use crate::domain::bank::BankCipher;
+use crate::domain::codes::CodeSigner;
 use crate::domain::password::PasswordHasher;
 use crate::kakao::KakaoClient;
 use crate::limits::RateLimiter;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub db: PgPool,
     pub redis: fred::clients::Pool,
     pub cipher: BankCipher,
+    /// Signs and checks the QR codes on umbrellas and stores.
+    pub codes: CodeSigner,
     pub hasher: Arc<PasswordHasher>,
     pub limiter: RateLimiter,
     pub kakao: Option<Arc<KakaoClient>>,

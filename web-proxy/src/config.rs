@@ -189,6 +189,11 @@ pub const VARS: &[Var] = &[
         "Content-Security-Policy of HTML pages",
     ),
     Var::new(
+        "WEB_PROXY_KAKAO_MAPS",
+        "false",
+        "Widen the default CSP for the Kakao Maps SDK (with the WAS's KAKAO_MAP_KEY)",
+    ),
+    Var::new(
         "WEB_PROXY_COMPRESSION",
         "true",
         "gzip/br for compressible upstream responses",
@@ -463,10 +468,10 @@ impl Config {
             canonical_host,
             hsts: s.bool_or(&var("HSTS"), true)?,
             security_headers: s.bool_or(&var("SECURITY_HEADERS"), true)?,
-            content_security_policy: s.string_or(
-                &var("CSP"),
-                "default-src 'self'; img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
-            ),
+            content_security_policy: match s.raw(&var("CSP")) {
+                Some(csp) => csp,
+                None => default_csp(s.bool_or(&var("KAKAO_MAPS"), false)?),
+            },
             compression: s.bool_or(&var("COMPRESSION"), true)?,
             drain_period: d("DRAIN_PERIOD", Duration::from_secs(15))?,
             shutdown_grace: d("SHUTDOWN_GRACE", Duration::from_secs(20))?,
@@ -501,6 +506,24 @@ impl Config {
         }
         Ok(config)
     }
+}
+
+/// The default Content-Security-Policy: this origin only, images from anywhere on HTTPS
+/// (store photos are URLs). With Kakao Maps, the SDK's script hosts too (its loader and
+/// the map's code) and its tiles; nothing else is widened.
+fn default_csp(kakao_maps: bool) -> String {
+    let (scripts, images) = if kakao_maps {
+        (
+            " https://dapi.kakao.com https://t1.daumcdn.net",
+            " http://*.daumcdn.net",
+        )
+    } else {
+        ("", "")
+    };
+    format!(
+        "default-src 'self'; script-src 'self'{scripts}; img-src 'self' https: data:{images}; \
+         style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    )
 }
 
 #[cfg(test)]
@@ -583,6 +606,33 @@ mod tests {
         ]))
         .unwrap_err();
         assert_eq!(err.var, "WEB_PROXY_CONNECT_TIMEOUT");
+    }
+
+    #[test]
+    fn kakao_maps_widen_the_default_policy_for_kakao_only() {
+        let plain = Config::from_source(&env(&[("WEB_PROXY_UPSTREAMS", "http://x")])).unwrap();
+        assert!(!plain.content_security_policy.contains("kakao"));
+        assert!(plain.content_security_policy.contains("script-src 'self';"));
+        let maps = Config::from_source(&env(&[
+            ("WEB_PROXY_UPSTREAMS", "http://x"),
+            ("WEB_PROXY_KAKAO_MAPS", "true"),
+        ]))
+        .unwrap();
+        assert!(
+            maps.content_security_policy
+                .contains("script-src 'self' https://dapi.kakao.com https://t1.daumcdn.net;")
+        );
+        assert!(maps.content_security_policy.contains("default-src 'self';"));
+        let own = Config::from_source(&env(&[
+            ("WEB_PROXY_UPSTREAMS", "http://x"),
+            ("WEB_PROXY_KAKAO_MAPS", "true"),
+            ("WEB_PROXY_CSP", "default-src 'none'"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            own.content_security_policy, "default-src 'none'",
+            "an explicit policy is kept as written"
+        );
     }
 
     #[test]

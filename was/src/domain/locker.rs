@@ -27,6 +27,14 @@ impl LockerSecret {
         }
     }
 
+    /// A fresh secret from the operating system's random source: 128 bits, 32 hex digits.
+    pub fn generate() -> Self {
+        use aes_gcm::aead::rand_core::RngCore;
+        let mut bytes = [0u8; 16];
+        aes_gcm::aead::OsRng.fill_bytes(&mut bytes);
+        Self(hex::encode(bytes))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

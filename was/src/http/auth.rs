@@ -105,10 +105,7 @@ pub async fn sign_up(
     let name = Name::parse(&body.name)?;
     let phone = Phone::parse(&body.phone)?;
     if !(body.agree_terms && body.agree_privacy) {
-        return Err(Error::invalid(
-            "consent_required",
-            "이용약관과 개인정보 처리방침에 동의해 주세요.",
-        ));
+        return Err(consent_required());
     }
     if users::is_blacklisted(&state.db, &Identity::Local(email.as_str())).await? {
         return Err(banned());
@@ -219,7 +216,9 @@ pub struct KakaoCallback {
 }
 
 /// Where Kakao sends the browser back: exchanges the code, finds or creates the user,
-/// logs in and redirects to the front-end.
+/// logs in and redirects to the front-end. A browser (`Accept: text/html`) that meets an
+/// error is sent to the login page with its code (`/login?error=…`), which explains it in
+/// Korean; other clients get the problem+json.
 #[utoipa::path(get, path = "/auth/kakao/callback", tag = "auth", params(KakaoCallback), responses(
     (status = 302, description = "logged in; to the front-end"), (status = 400, body = crate::error::Problem),
     (status = 403, description = "banned", body = crate::error::Problem),
@@ -231,6 +230,30 @@ pub async fn kakao_callback(
     session: Session,
     headers: HeaderMap,
     Query(query): Query<KakaoCallback>,
+) -> Response {
+    let browser = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    match kakao_login(&state, client, &session, &headers, query).await {
+        Ok(response) => response,
+        Err(error) if browser => {
+            let code = error.code();
+            tracing::info!(%code, status = %error.status(), "Kakao login failed; back to the login page");
+            let mut response = Redirect::to(&format!("/login?error={code}")).into_response();
+            *response.status_mut() = StatusCode::FOUND;
+            response
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn kakao_login(
+    state: &AppState,
+    client: std::net::IpAddr,
+    session: &Session,
+    headers: &HeaderMap,
+    query: KakaoCallback,
 ) -> Result<Response> {
     let kakao = state.kakao.as_ref().ok_or(Error::NotFound("Kakao login"))?;
     state
@@ -312,4 +335,11 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 
 fn banned() -> Error {
     Error::forbidden("banned", "이용이 제한된 계정입니다.")
+}
+
+pub fn consent_required() -> Error {
+    Error::invalid(
+        "consent_required",
+        "이용약관과 개인정보 처리방침에 동의해 주세요.",
+    )
 }

@@ -96,3 +96,23 @@ impl Paging {
         i64::from(self.page) * self.limit()
     }
 }
+
+/// A search box: `?q=…`, trimmed; empty means no search.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct Search {
+    /// Text to look for (at most 100 characters).
+    pub q: Option<String>,
+}
+
+impl Search {
+    pub fn text(&self) -> Result<Option<&str>, crate::error::Error> {
+        match self.q.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(q) if q.chars().count() > 100 => Err(crate::error::Error::invalid(
+                "search_too_long",
+                "검색어는 100자 이내로 입력해 주세요.",
+            )),
+            Some(q) => Ok(Some(q)),
+        }
+    }
+}

@@ -8,6 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::bank::{self, BankAccount, Owner};
+use crate::domain::values::Phone;
 use crate::error::{Error, Result};
 use crate::http::extract::Json;
 use crate::http::session::{self, CurrentUser};
@@ -21,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(current_rental))
         .routes(routes!(my_rentals))
         .routes(routes!(set_bank_account, delete_bank_account))
+        .routes(routes!(complete_profile))
 }
 
 pub async fn user_view(state: &AppState, id: i64) -> Result<UserView> {
@@ -38,6 +40,8 @@ pub async fn user_view(state: &AppState, id: i64) -> Result<UserView> {
         id: user.id,
         email: user.email,
         name: user.name,
+        ready_to_rent: user.phone.is_some() && user.agreed,
+        agreed: user.agreed,
         phone: user.phone,
         is_admin: user.is_admin,
         kakao_linked: user.kakao_id.is_some(),
@@ -71,6 +75,32 @@ pub async fn my_rentals(
 ) -> Result<Json<Vec<RentalView>>> {
     let all = rentals::of_user(&state.db, user.id).await?;
     Ok(Json(all.into_iter().map(Into::into).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ProfileInput {
+    #[schema(example = "010-1234-5678")]
+    pub phone: String,
+    /// Must be `true`: the terms of service are agreed to.
+    pub agree_terms: bool,
+    /// Must be `true`: the collection and use of personal data is agreed to.
+    pub agree_privacy: bool,
+}
+
+/// Completes the profile renting needs: the phone number and both agreements (asked of
+/// Kakao sign-ups before their first rent; also how anyone changes their number).
+#[utoipa::path(put, path = "/me/profile", tag = "me", responses((status = 200, body = UserView), (status = 422, body = crate::error::Problem)))]
+pub async fn complete_profile(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(body): Json<ProfileInput>,
+) -> Result<Json<UserView>> {
+    let phone = Phone::parse(&body.phone)?;
+    if !(body.agree_terms && body.agree_privacy) {
+        return Err(crate::http::auth::consent_required());
+    }
+    users::complete_profile(&state.db, user.id, phone.as_str()).await?;
+    Ok(Json(user_view(&state, user.id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]

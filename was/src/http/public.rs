@@ -20,6 +20,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(store_detail))
         .routes(routes!(umbrella_location))
         .routes(routes!(service_info))
+        .routes(routes!(introductions))
 }
 
 async fn classifications(state: &AppState, kind: &str) -> Result<Vec<ClassificationView>> {
@@ -83,6 +84,35 @@ pub async fn store_detail(
     )))
 }
 
+/// A partner store as the introductions page shows it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct StoreIntroduction {
+    pub id: i64,
+    pub name: String,
+    pub category: String,
+    pub region_name: String,
+    pub description: String,
+    pub image_url: Option<String>,
+}
+
+/// Every partner store in service with its first image: the introductions page.
+#[utoipa::path(get, path = "/stores/introductions", tag = "public", responses((status = 200, body = [StoreIntroduction])))]
+pub async fn introductions(State(state): State<AppState>) -> Result<Json<Vec<StoreIntroduction>>> {
+    let all = stores::introductions(&state.db).await?;
+    Ok(Json(
+        all.into_iter()
+            .map(|s| StoreIntroduction {
+                id: s.id,
+                name: s.name,
+                category: s.category,
+                region_name: s.region_name,
+                description: s.description,
+                image_url: s.image_url,
+            })
+            .collect(),
+    ))
+}
+
 /// Where an umbrella is now (the store it stands at or was rented from).
 #[utoipa::path(get, path = "/umbrellas/{id}/location", tag = "public",
     params(("id" = i64, Path, description = "Umbrella id")),
@@ -106,6 +136,8 @@ pub struct ServiceInfo {
     pub deposit_account: Option<String>,
     /// Days until a rental is due back.
     pub rental_days: i64,
+    /// Kakao Maps' JavaScript key; `null`: show the store list without a map.
+    pub map_key: Option<String>,
 }
 
 /// The deposit and the rental period, for the rent page and the renter's page.
@@ -115,5 +147,6 @@ pub async fn service_info(State(state): State<AppState>) -> Json<ServiceInfo> {
         deposit_amount: state.config.deposit_amount,
         deposit_account: state.config.deposit_account.clone(),
         rental_days: crate::http::views::RENTAL_DAYS,
+        map_key: state.config.kakao_map_key.clone(),
     })
 }

@@ -19,7 +19,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::config::LegacyCodes;
 use crate::domain::bank::{BankAccount, Owner};
+use crate::domain::codes::Subject as Code;
 use crate::domain::locker;
 use crate::domain::values::Report;
 use crate::error::{Error, Result, ResultExt};
@@ -54,15 +56,25 @@ pub struct RentForm {
     pub rentable: bool,
 }
 
-/// What the rent page shows after scanning an umbrella's QR code.
+#[derive(Deserialize, IntoParams)]
+pub struct CodeQuery {
+    /// The code of the scanned QR sticker (`?code=` of its URL).
+    pub code: Option<String>,
+}
+
+/// What the rent page shows after scanning an umbrella's QR code. A wrong code is 403;
+/// no code is 400 when `QR_LEGACY_CODES=refuse`.
 #[utoipa::path(get, path = "/umbrellas/{id}/rent-form", tag = "rentals",
-    params(("id" = i64, Path, description = "Umbrella id")),
-    responses((status = 200, body = RentForm), (status = 401, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+    params(("id" = i64, Path, description = "Umbrella id"), CodeQuery),
+    responses((status = 200, body = RentForm), (status = 401, body = crate::error::Problem),
+        (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
 pub async fn rent_form(
     State(state): State<AppState>,
     _user: CurrentUser,
     Path(id): Path<i64>,
+    Query(query): Query<CodeQuery>,
 ) -> Result<Json<RentForm>> {
+    check_code(&state, Code::Umbrella(id), query.code.as_deref())?;
     let umbrella = umbrellas::location(&state.db, id)
         .await?
         .ok_or(Error::NotFound("umbrella"))?;
@@ -84,6 +96,9 @@ pub struct RentRequest {
     /// The umbrella's condition as the renter sees it (at most 400 characters).
     #[serde(default)]
     pub condition_report: Option<String>,
+    /// The code of the umbrella's QR sticker; required when `QR_LEGACY_CODES=refuse`.
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 /// Rents an umbrella. Send `Idempotency-Key` to make retries safe.
@@ -91,8 +106,9 @@ pub struct RentRequest {
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
     responses(
         (status = 201, body = RentResult), (status = 401, body = crate::error::Problem),
+        (status = 403, description = "the QR code is not this umbrella's", body = crate::error::Problem),
         (status = 404, body = crate::error::Problem),
-        (status = 409, description = "not rentable, not at that store, or the user already rents one", body = crate::error::Problem),
+        (status = 409, description = "not rentable, not at that store, the user already rents one, or their profile lacks a phone number or the agreements", body = crate::error::Problem),
         (status = 422, body = crate::error::Problem),
         (status = 429, description = "the store's locker issued a password less than 60 s ago, or this user asked for too many locker passwords", body = crate::error::Problem)))]
 pub async fn rent(
@@ -102,12 +118,23 @@ pub async fn rent(
     Json(body): Json<RentRequest>,
 ) -> Result<Response> {
     let report = Report::parse(body.condition_report.as_deref(), "우산 상태")?;
+    check_code(
+        &state,
+        Code::Umbrella(body.umbrella_id),
+        body.code.as_deref(),
+    )?;
     let key = Key::from_request(&headers, user.id, "rent", &body)?;
     let mut tx = state.db.begin().await?;
     if let Some(key) = &key
         && let Some(replay) = key.claim(&mut tx, ttl_secs(&state)).await?
     {
         return Ok(replay);
+    }
+    if !users::ready_to_rent(&mut *tx, user.id).await? {
+        return Err(Error::conflict(
+            "profile_incomplete",
+            "대여하려면 휴대폰 번호와 약관 동의가 필요합니다. 먼저 입력해 주세요.",
+        ));
     }
     if rentals::has_open(&mut *tx, user.id).await? {
         return Err(already_renting());
@@ -279,10 +306,12 @@ pub async fn resync_locker(
 }
 
 #[derive(Deserialize, IntoParams)]
-pub struct LockerProof {
-    /// The salt printed in the store's QR code.
+pub struct ReturnProof {
+    /// The code of the store's QR sticker.
+    pub code: Option<String>,
+    /// The salt printed in the original service's QR code of a store with a locker.
     pub salt: Option<String>,
-    /// The signature printed in the store's QR code.
+    /// The signature printed in the original service's QR code of a store with a locker.
     pub signature: Option<String>,
 }
 
@@ -295,22 +324,24 @@ pub struct ReturnForm {
     pub rental: RentalView,
 }
 
-/// What the return page shows at a store. At a store with a locker, the QR code's salt
-/// and signature are required (400 if missing, 403 if wrong).
+/// What the return page shows at a store. The store's QR code proves the renter is there:
+/// a wrong code is 403. Without one (the original service's stickers), a store with a
+/// locker needs the sticker's salt and signature, and `QR_LEGACY_CODES=refuse` refuses
+/// (400).
 #[utoipa::path(get, path = "/stores/{id}/return-form", tag = "rentals",
-    params(("id" = i64, Path, description = "Store id"), LockerProof),
+    params(("id" = i64, Path, description = "Store id"), ReturnProof),
     responses((status = 200, body = ReturnForm), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem), (status = 409, description = "nothing to return", body = crate::error::Problem)))]
 pub async fn return_form(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
-    Query(proof): Query<LockerProof>,
+    Query(proof): Query<ReturnProof>,
 ) -> Result<Json<ReturnForm>> {
     let store = stores::return_point(&state.db, id)
         .await?
         .ok_or(Error::NotFound("store"))?;
-    check_locker_proof(store.locker_secret.as_deref(), &proof)?;
+    check_return_proof(&state, id, store.locker_secret.as_deref(), proof)?;
     let rental = rentals::open_of(&state.db, user.id)
         .await?
         .ok_or_else(nothing_to_return)?;
@@ -333,11 +364,58 @@ fn nothing_to_return() -> Error {
     Error::conflict("nothing_to_return", "반납할 우산이 없습니다.")
 }
 
-fn check_locker_proof(secret: Option<&str>, proof: &LockerProof) -> Result<()> {
+/// Checks the code of a scanned sticker. No code is the original service's sticker,
+/// accepted or refused by `QR_LEGACY_CODES`.
+fn check_code(state: &AppState, subject: Code, code: Option<&str>) -> Result<()> {
+    match code {
+        Some(code) if state.codes.verify(subject, code) => Ok(()),
+        Some(_) => Err(match subject {
+            Code::Umbrella(_) => Error::forbidden(
+                "qr_code_mismatch",
+                "QR 코드가 이 우산의 것이 아닙니다. 우산에 붙은 QR 코드를 다시 찍어 주세요.",
+            ),
+            Code::Store(_) => Error::forbidden(
+                "qr_code_mismatch",
+                "QR 코드가 이 매장의 것이 아닙니다. 매장의 QR 코드를 다시 찍어 주세요.",
+            ),
+        }),
+        None if state.config.legacy_codes == LegacyCodes::Accept => Ok(()),
+        None => Err(Error::bad_request(
+            "qr_code_required",
+            "새 QR 코드를 찍어 주세요. 예전 QR 코드는 더 이상 쓸 수 없습니다.",
+        )),
+    }
+}
+
+/// A return proves the renter stands at the store: the store's code, or (the original
+/// service's stickers, while accepted) the locker's salt and signature where there is a
+/// locker.
+fn check_return_proof(
+    state: &AppState,
+    store_id: i64,
+    locker_secret: Option<&str>,
+    proof: ReturnProof,
+) -> Result<()> {
+    check_code(state, Code::Store(store_id), proof.code.as_deref())?;
+    if proof.code.is_some() {
+        return Ok(());
+    }
+    check_locker_proof(
+        locker_secret,
+        proof.salt.as_deref(),
+        proof.signature.as_deref(),
+    )
+}
+
+fn check_locker_proof(
+    secret: Option<&str>,
+    salt: Option<&str>,
+    signature: Option<&str>,
+) -> Result<()> {
     let Some(secret) = secret else {
         return Ok(());
     };
-    let (Some(salt), Some(signature)) = (proof.salt.as_deref(), proof.signature.as_deref()) else {
+    let (Some(salt), Some(signature)) = (salt, signature) else {
         return Err(Error::bad_request(
             "locker_proof_required",
             "보관함이 있는 매장입니다. 매장의 QR 코드로 다시 접속해 주세요.",
@@ -365,7 +443,10 @@ pub struct ReturnRequest {
     pub bank_name: Option<String>,
     #[serde(default)]
     pub account_number: Option<String>,
-    /// Required at stores with a locker.
+    /// The code of the store's QR sticker; required when `QR_LEGACY_CODES=refuse`.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// The original service's sticker at a store with a locker, when there is no code.
     #[serde(default)]
     pub salt: Option<String>,
     #[serde(default)]
@@ -406,9 +487,12 @@ pub async fn return_umbrella(
     let store = stores::return_point(&mut *tx, body.store_id)
         .await?
         .ok_or(Error::NotFound("store"))?;
-    check_locker_proof(
+    check_return_proof(
+        &state,
+        body.store_id,
         store.locker_secret.as_deref(),
-        &LockerProof {
+        ReturnProof {
+            code: body.code.clone(),
             salt: body.salt.clone(),
             signature: body.signature.clone(),
         },

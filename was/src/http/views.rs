@@ -170,6 +170,11 @@ pub struct UserView {
     pub is_admin: bool,
     pub kakao_linked: bool,
     pub bank: Option<BankView>,
+    /// Both the terms and the privacy policy agreed to.
+    pub agreed: bool,
+    /// A phone number and both agreements: what renting needs (a Kakao sign-up has
+    /// neither until it completes its profile).
+    pub ready_to_rent: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -71,15 +71,120 @@ pub async fn of_user(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<Vec<
 }
 
 /// Rentals newest first; `refunded` filters on the refund when given.
+/// Which rentals an admin list shows.
+pub struct Filter<'a> {
+    /// Only refunded (`true`) or not yet refunded (`false`) ones.
+    pub refunded: Option<bool>,
+    /// `open`, `overdue`, `unpaid` (open, deposit not confirmed), `refund_due` (back,
+    /// deposit confirmed, not refunded), `closed`, `today` (rented since midnight in
+    /// Korea), or anything else for all.
+    pub status: &'a str,
+    /// Days after which an open rental is overdue.
+    pub rental_days: i32,
+    /// Part of the renter's name or phone number, or the umbrella's number.
+    pub search: Option<&'a str>,
+}
+
 pub async fn page(
     db: impl PgExecutor<'_>,
-    refunded: Option<bool>,
+    f: &Filter<'_>,
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<Vec<Rental>> {
     rentals!(
-        "WHERE $1::bool IS NULL OR (refunded_at IS NOT NULL) = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
-        refunded,
+        r#"WHERE ($1::bool IS NULL OR (refunded_at IS NOT NULL) = $1)
+             AND CASE $2::text
+                   WHEN 'open' THEN returned_at IS NULL
+                   WHEN 'overdue' THEN returned_at IS NULL AND rented_at < now() - make_interval(days => $3::int)
+                   WHEN 'unpaid' THEN returned_at IS NULL AND paid_at IS NULL
+                   WHEN 'refund_due' THEN returned_at IS NOT NULL AND paid_at IS NOT NULL AND refunded_at IS NULL
+                                          AND closed_reason IS DISTINCT FROM 'lost'
+                   WHEN 'closed' THEN returned_at IS NOT NULL
+                   WHEN 'today' THEN rented_at >= date_trunc('day', now() AT TIME ZONE 'Asia/Seoul') AT TIME ZONE 'Asia/Seoul'
+                   ELSE true
+                 END
+             AND ($4::text IS NULL
+                  OR strpos(lower(user_name), lower($4)) > 0
+                  OR umbrella_number::text = $4
+                  OR (length(regexp_replace($4, '\D', '', 'g')) >= 3
+                      AND strpos(regexp_replace(coalesce(user_phone, ''), '\D', '', 'g'),
+                                 regexp_replace($4, '\D', '', 'g')) > 0))
+           ORDER BY id DESC LIMIT $5 OFFSET $6"#,
+        f.refunded,
+        f.status,
+        f.rental_days,
+        f.search,
+        limit,
+        offset
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// What the operators' dashboard counts.
+pub struct Dashboard {
+    pub rented_today: i64,
+    pub open: i64,
+    pub overdue: i64,
+    pub unpaid_deposits: i64,
+    pub refunds_due: i64,
+}
+
+pub async fn dashboard(db: impl PgExecutor<'_>, rental_days: i32) -> sqlx::Result<Dashboard> {
+    sqlx::query_as!(
+        Dashboard,
+        r#"SELECT
+             count(*) FILTER (WHERE rented_at >= date_trunc('day', now() AT TIME ZONE 'Asia/Seoul') AT TIME ZONE 'Asia/Seoul') AS "rented_today!",
+             count(*) FILTER (WHERE returned_at IS NULL) AS "open!",
+             count(*) FILTER (WHERE returned_at IS NULL AND rented_at < now() - make_interval(days => $1::int)) AS "overdue!",
+             count(*) FILTER (WHERE returned_at IS NULL AND paid_at IS NULL) AS "unpaid_deposits!",
+             count(*) FILTER (WHERE returned_at IS NOT NULL AND paid_at IS NOT NULL AND refunded_at IS NULL
+                                AND closed_reason IS DISTINCT FROM 'lost') AS "refunds_due!"
+           FROM rentals"#,
+        rental_days
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Records that an admin read a rental's refund account in full.
+pub async fn record_account_view(
+    db: impl PgExecutor<'_>,
+    admin_id: i64,
+    rental_id: i64,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO account_views (admin_id, rental_id) VALUES ($1, $2)",
+        admin_id,
+        rental_id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// One full read of a refund account.
+pub struct AccountView {
+    pub id: i64,
+    pub admin_id: i64,
+    pub admin_name: String,
+    pub rental_id: i64,
+    pub user_name: String,
+    pub viewed_at: OffsetDateTime,
+}
+
+/// The audit log of refund-account reads, newest first.
+pub async fn account_views(
+    db: impl PgExecutor<'_>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<AccountView>> {
+    sqlx::query_as!(
+        AccountView,
+        "SELECT v.id, v.admin_id, a.name AS admin_name, v.rental_id, u.name AS user_name, v.viewed_at \
+         FROM account_views v JOIN users a ON a.id = v.admin_id \
+         JOIN rentals r ON r.id = v.rental_id JOIN users u ON u.id = r.user_id \
+         ORDER BY v.id DESC LIMIT $1 OFFSET $2",
         limit,
         offset
     )

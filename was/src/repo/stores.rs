@@ -338,3 +338,27 @@ pub async fn markers_in_region(
     .fetch_all(db)
     .await
 }
+
+/// A store in service as the introductions page shows it.
+pub struct Introduction {
+    pub id: i64,
+    pub name: String,
+    pub category: String,
+    pub region_name: String,
+    pub description: String,
+    /// Its first image.
+    pub image_url: Option<String>,
+}
+
+/// Every store in service, by region then name.
+pub async fn introductions(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Introduction>> {
+    sqlx::query_as!(
+        Introduction,
+        r#"SELECT s.id, s.name, s.category, r.name AS region_name, s.description,
+                  (SELECT i.url FROM store_images i WHERE i.store_id = s.id ORDER BY i.id LIMIT 1) AS image_url
+           FROM stores s JOIN classifications r ON r.id = s.region_id
+           WHERE s.activated AND NOT s.deleted ORDER BY r.name, s.name, s.id"#
+    )
+    .fetch_all(db)
+    .await
+}

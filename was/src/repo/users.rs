@@ -32,12 +32,16 @@ pub struct Profile {
     pub bank_name: Option<String>,
     /// Sealed (`domain::bank`) for this user.
     pub bank_account: Option<Vec<u8>>,
+    /// Both the terms and the privacy policy agreed to.
+    pub agreed: bool,
 }
 
 pub async fn profile(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Profile>> {
     sqlx::query_as!(
         Profile,
-        "SELECT id, email, name, phone, is_admin, kakao_id, bank_name, bank_account FROM users WHERE id = $1",
+        r#"SELECT id, email, name, phone, is_admin, kakao_id, bank_name, bank_account,
+                  terms_agreed_at IS NOT NULL AND privacy_agreed_at IS NOT NULL AS "agreed!"
+           FROM users WHERE id = $1"#,
         id
     )
     .fetch_optional(db)
@@ -58,17 +62,56 @@ pub struct User {
     pub created_at: OffsetDateTime,
 }
 
-/// All users, newest first.
-pub async fn page(db: impl PgExecutor<'_>, limit: i64, offset: i64) -> sqlx::Result<Vec<User>> {
+/// Users, newest first; with `search`, those whose name, e-mail or phone contains it
+/// (phone digits compared without hyphens).
+pub async fn page(
+    db: impl PgExecutor<'_>,
+    search: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<User>> {
     sqlx::query_as!(
         User,
-        "SELECT id, email, name, phone, is_admin, kakao_id, status, created_at FROM users \
-         ORDER BY id DESC LIMIT $1 OFFSET $2",
+        r#"SELECT id, email, name, phone, is_admin, kakao_id, status, created_at FROM users
+           WHERE $1::text IS NULL
+              OR strpos(lower(name), lower($1)) > 0
+              OR strpos(lower(coalesce(email, '')), lower($1)) > 0
+              OR (length(regexp_replace($1, '\D', '', 'g')) >= 3
+                  AND strpos(regexp_replace(coalesce(phone, ''), '\D', '', 'g'),
+                             regexp_replace($1, '\D', '', 'g')) > 0)
+           ORDER BY id DESC LIMIT $2 OFFSET $3"#,
+        search,
         limit,
         offset
     )
     .fetch_all(db)
     .await
+}
+
+/// Completes a profile (Kakao sign-ups have neither a phone number nor the agreements):
+/// the phone number, and the agreements' times where not already recorded.
+pub async fn complete_profile(db: impl PgExecutor<'_>, id: i64, phone: &str) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE users SET phone = $2, terms_agreed_at = coalesce(terms_agreed_at, now()), \
+         privacy_agreed_at = coalesce(privacy_agreed_at, now()) WHERE id = $1 AND status = 'active'",
+        id,
+        phone
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Whether a user may rent: a phone number to reach them and both agreements.
+pub async fn ready_to_rent(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT phone IS NOT NULL AND terms_agreed_at IS NOT NULL AND privacy_agreed_at IS NOT NULL AS "ready!"
+           FROM users WHERE id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
+    .map(|ready| ready.unwrap_or(false))
 }
 
 /// Grants or revokes admin rights of an active user; `None` when there is none.

@@ -107,6 +107,7 @@ async fn admins_can_use_every_admin_route() {
     let (region_id, tag_id) = regions_and_tags(&mut a).await;
     let store_id = a_store_with_images_hours_and_activation(&mut a, region_id, tag_id).await;
     let umbrellas = umbrellas_and_statistics(&mut a, store_id).await;
+    print_codes(&mut a, store_id).await;
     a_rental_its_deposit_and_reports(&mut a, store_id, umbrellas.1).await;
     close_a_stuck_rental(&mut a, store_id).await;
     a_locker(&mut a, store_id).await;
@@ -126,8 +127,18 @@ async fn admins_can_use_every_admin_route() {
 
 async fn grant_and_revoke_admin(a: &mut Admin<'_>) {
     let (_, user_id) = a.app.user().await;
-    a.call(Method::GET, "/users", "/users?page=0&size=10", None)
+    let found = a
+        .call(
+            Method::GET,
+            "/users",
+            "/users?page=0&size=10&q=%EC%9A%B0%EC%82%B0",
+            None,
+        )
         .await;
+    assert!(
+        found.as_array().unwrap().iter().any(|u| u["id"] == user_id),
+        "searching for 우산 finds 김우산"
+    );
     let u = a
         .call(
             Method::PATCH,
@@ -377,10 +388,30 @@ async fn a_rental_its_deposit_and_reports(a: &mut Admin<'_>, store_id: i64, seco
         .await;
     let rental = &rentals[0];
     assert_eq!(
-        rental["account_number"], "123-456-789012",
-        "admins see the refund account"
+        (&rental["account_masked"], &rental["has_bank_account"]),
+        (&json!("***-***-**9012"), &json!(true)),
+        "lists show the refund account masked"
     );
+    assert!(rental.get("account_number").is_none());
     let rental_id = rental["id"].as_i64().unwrap();
+    let full = a
+        .call(
+            Method::GET,
+            "/rentals/{id}/bank-account",
+            &format!("/rentals/{rental_id}/bank-account"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (&full["bank_name"], &full["account_number"]),
+        (&json!("국민"), &json!("123-456-789012")),
+        "the admin making the transfer reads it in full"
+    );
+    let log = a
+        .call(Method::GET, "/account-views", "/account-views", None)
+        .await;
+    assert_eq!(log[0]["rental_id"], rental_id, "and the read is logged");
+    assert_eq!(log.as_array().unwrap().len(), 1);
     a.call(
         Method::GET,
         "/condition-reports",
@@ -406,6 +437,8 @@ async fn a_rental_its_deposit_and_reports(a: &mut Admin<'_>, store_id: i64, seco
         )
         .await;
     assert!(r["paid_at"].is_string());
+    let board = a.call(Method::GET, "/dashboard", "/dashboard", None).await;
+    assert_eq!(board["refunds_due"], 1, "{board}");
     let r = a
         .call(
             Method::PATCH,
@@ -457,6 +490,25 @@ async fn close_a_stuck_rental(a: &mut Admin<'_>, store_id: i64) {
         Method::DELETE,
         "/umbrellas/{id}",
         &format!("/umbrellas/{umbrella}"),
+        None,
+    )
+    .await;
+}
+
+async fn print_codes(a: &mut Admin<'_>, store_id: i64) {
+    let codes = a
+        .call(
+            Method::GET,
+            "/stores/{id}/codes",
+            &format!("/stores/{store_id}/codes"),
+            None,
+        )
+        .await;
+    assert_eq!(codes["umbrellas"].as_array().unwrap().len(), 2);
+    a.call(
+        Method::GET,
+        "/stores/{id}/codes.svg",
+        &format!("/stores/{store_id}/codes.svg"),
         None,
     )
     .await;

@@ -128,6 +128,115 @@ async fn kakao_login_creates_the_user_once_and_logs_in() {
 }
 
 #[tokio::test]
+async fn a_kakao_user_gives_a_phone_number_and_both_agreements_before_the_first_rent() {
+    let (base, _) = start_provider(515_151).await;
+    let app = app_with_kakao(&base).await;
+    let f = app.store().await;
+    let umbrella = app.umbrella(f.store).await;
+    let c = app.client();
+    let state = start(&app, &c, &base).await;
+    app.get(
+        &c,
+        &format!("/api/auth/kakao/callback?code=good-code&state={state}"),
+    )
+    .await;
+    let me = json_ok(app.get(&c, "/api/me").await, StatusCode::OK).await;
+    assert_eq!(
+        (&me["phone"], &me["agreed"], &me["ready_to_rent"]),
+        (&Value::Null, &json!(false), &json!(false))
+    );
+    let p = problem(
+        app.post(
+            &c,
+            "/api/rentals",
+            json!({"umbrella_id": umbrella, "store_id": f.store}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(p["code"], "profile_incomplete");
+
+    // Both agreements are needed, and a real phone number.
+    let p = problem(
+        app.put(
+            &c,
+            "/api/me/profile",
+            json!({"phone": "010-5555-6666", "agree_terms": true, "agree_privacy": false}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(p["code"], "consent_required");
+    problem(
+        app.put(
+            &c,
+            "/api/me/profile",
+            json!({"phone": "12", "agree_terms": true, "agree_privacy": true}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let me = json_ok(
+        app.put(
+            &c,
+            "/api/me/profile",
+            json!({"phone": "010-5555-6666", "agree_terms": true, "agree_privacy": true}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (&me["phone"], &me["ready_to_rent"]),
+        (&json!("01055556666"), &json!(true))
+    );
+    let agreed: bool = sqlx::query_scalar(
+        "SELECT terms_agreed_at IS NOT NULL AND privacy_agreed_at IS NOT NULL FROM users WHERE kakao_id = 515151",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(agreed, "the agreements' times are stored");
+    app.rent(&c, umbrella, f.store).await;
+}
+
+#[tokio::test]
+async fn a_browser_meeting_a_kakao_error_lands_on_the_login_page_with_its_code() {
+    let (base, _) = start_provider(2).await;
+    let app = app_with_kakao(&base).await;
+    let c = app.client();
+    let _ = start(&app, &c, &base).await;
+    for (query, code) in [
+        ("error=access_denied", "kakao_login_cancelled"),
+        ("code=good-code&state=forged", "kakao_state_mismatch"),
+    ] {
+        let r = c
+            .get(app.url(&format!("/api/auth/kakao/callback?{query}")))
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FOUND, "{query}");
+        assert_eq!(
+            r.headers()["location"],
+            format!("/login?error={code}").as_str(),
+            "{query}"
+        );
+    }
+    // A program still reads the problem.
+    let p = problem(
+        app.get(&c, "/api/auth/kakao/callback?error=access_denied")
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(p["code"], "kakao_login_cancelled");
+}
+
+#[tokio::test]
 async fn kakao_callback_refuses_a_forged_state_or_a_bad_code() {
     let (base, _) = start_provider(1).await;
     let app = app_with_kakao(&base).await;

@@ -7,6 +7,7 @@ mod helpers;
 mod abuse;
 mod admin;
 mod auth;
+mod codes;
 mod credentials;
 mod health;
 mod kakao;

@@ -115,6 +115,49 @@ async fn store_detail_shows_images_hours_and_hides_inactive_stores() {
 }
 
 #[tokio::test]
+async fn the_introductions_list_every_store_in_service_with_its_first_image() {
+    let app = spawn_app().await;
+    let f = app.store().await;
+    let hidden = app.store_in(f.region).await;
+    sqlx::query("UPDATE stores SET activated = false WHERE id = $1")
+        .bind(hidden)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO store_images (store_id, url) VALUES ($1, 'https://img.example.com/b.jpg')",
+    )
+    .bind(f.store)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let all = json_ok(
+        app.get(&app.client(), "/api/stores/introductions").await,
+        StatusCode::OK,
+    )
+    .await;
+    let ids: Vec<_> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].clone())
+        .collect();
+    assert_eq!(
+        ids,
+        [serde_json::json!(f.store)],
+        "inactive stores are not introduced"
+    );
+    assert_eq!(all[0]["image_url"], "https://img.example.com/a.jpg");
+    assert_eq!(all[0]["name"], "우산 카페");
+    assert!(
+        all[0]["region_name"]
+            .as_str()
+            .unwrap()
+            .starts_with("region-")
+    );
+}
+
+#[tokio::test]
 async fn umbrella_location_names_its_store() {
     let app = spawn_app().await;
     let f = app.store().await;

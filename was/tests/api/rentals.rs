@@ -772,6 +772,7 @@ async fn renters_see_the_deposit_its_state_and_an_overdue_warning() {
     let app = spawn_app_with(&[
         ("DEPOSIT_AMOUNT", "5000"),
         ("DEPOSIT_ACCOUNT", "신한 110-123-456789 업브렐라"),
+        ("KAKAO_MAP_KEY", "0123abcd"),
     ])
     .await;
     let info = json_ok(
@@ -781,7 +782,7 @@ async fn renters_see_the_deposit_its_state_and_an_overdue_warning() {
     .await;
     assert_eq!(
         info,
-        json!({"deposit_amount": 5000, "deposit_account": "신한 110-123-456789 업브렐라", "rental_days": 14})
+        json!({"deposit_amount": 5000, "deposit_account": "신한 110-123-456789 업브렐라", "rental_days": 14, "map_key": "0123abcd"})
     );
     let f = app.store().await;
     let u = app.umbrella(f.store).await;

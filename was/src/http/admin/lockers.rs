@@ -21,12 +21,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(resync))
 }
 
-/// A locker. The secret is shown to admins, who print it into the store's QR codes.
+/// A locker. Its secret is shown once, in the answer that installs it (to be entered into
+/// the device); never listed.
 #[derive(Serialize, ToSchema)]
 pub struct LockerView {
     pub id: i64,
     pub store_id: i64,
-    pub secret: String,
+    /// Only in the answer of `POST /lockers`.
+    pub secret: Option<String>,
     pub counter: i64,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_access: Option<OffsetDateTime>,
@@ -40,7 +42,7 @@ impl From<Locker> for LockerView {
         Self {
             id: l.id,
             store_id: l.store_id,
-            secret: l.secret,
+            secret: None,
             counter: l.counter,
             last_access: l.last_access,
         }
@@ -50,8 +52,14 @@ impl From<Locker> for LockerView {
 #[derive(Deserialize, ToSchema)]
 pub struct LockerInput {
     pub store_id: i64,
-    /// At least 32 hex digits.
-    pub secret: String,
+    /// At least 32 hex digits: the device's. Omitted on installation: a fresh one is
+    /// generated (and shown once).
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+fn secret_required() -> Error {
+    Error::invalid("locker_secret_required", "보관함 비밀키를 입력해 주세요.")
 }
 
 fn constraints(c: &str) -> Option<Error> {
@@ -77,19 +85,25 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<LockerView>>
     ))
 }
 
-/// Installs a locker at a store.
+/// Installs a locker at a store, with the device's secret or a generated one; the answer
+/// is the only place the secret is ever shown.
 #[utoipa::path(post, path = "/lockers", tag = "admin",
     responses((status = 201, body = LockerView), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     Json(body): Json<LockerInput>,
 ) -> Result<(StatusCode, Json<LockerView>)> {
-    let secret = LockerSecret::parse(&body.secret)?;
+    let secret = match body.secret.as_deref() {
+        Some(raw) => LockerSecret::parse(raw)?,
+        None => LockerSecret::generate(),
+    };
     let locker = lockers::create(&state.db, body.store_id, secret.as_str())
         .await
         .on_constraint(constraints)?
         .ok_or_else(unknown_store)?;
-    Ok((StatusCode::CREATED, Json(locker.into())))
+    let mut view = LockerView::from(locker);
+    view.secret = Some(secret.as_str().to_owned());
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 /// Replaces a locker's store and secret.
@@ -100,7 +114,7 @@ pub async fn update(
     Path(id): Path<i64>,
     Json(body): Json<LockerInput>,
 ) -> Result<Json<LockerView>> {
-    let secret = LockerSecret::parse(&body.secret)?;
+    let secret = LockerSecret::parse(body.secret.as_deref().ok_or_else(secret_required)?)?;
     lockers::update(&state.db, id, body.store_id, secret.as_str())
         .await
         .on_constraint(constraints)?

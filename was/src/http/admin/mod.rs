@@ -2,6 +2,7 @@
 //! route can forget its check: anonymous callers get 401 and other users 403.
 
 mod classifications;
+mod codes;
 mod lockers;
 mod rentals;
 mod stores;
@@ -16,6 +17,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(users::routes())
         .merge(classifications::routes())
+        .merge(codes::routes())
         .merge(stores::routes())
         .merge(umbrellas::routes())
         .merge(rentals::routes())

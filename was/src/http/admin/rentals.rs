@@ -1,6 +1,6 @@
 //! Admin: rentals, deposit confirmations, reports.
 
-use crate::domain::bank::Owner;
+use crate::domain::bank::{self, Owner};
 use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,16 +12,23 @@ use utoipa_axum::routes;
 
 use crate::domain::values::Report as ReportText;
 use crate::error::{Error, Result, unknown_store};
-use crate::http::extract::{Json, Paging, Path, Query};
+use crate::http::extract::{Json, Paging, Path, Query, Search};
 use crate::http::session::Admin;
+use crate::http::views::RENTAL_DAYS;
 use crate::repo::rentals::{self, Closing, Rental, Report};
 use crate::repo::{stores, umbrellas};
 use crate::state::AppState;
 
+#[allow(clippy::cast_possible_truncation)]
+const RENTAL_DAYS_I32: i32 = RENTAL_DAYS as i32;
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(dashboard))
         .routes(routes!(list))
         .routes(routes!(update))
+        .routes(routes!(bank_account))
+        .routes(routes!(account_views))
         .routes(routes!(delete_bank_account))
         .routes(routes!(close))
         .routes(routes!(condition_reports))
@@ -40,15 +47,21 @@ pub struct AdminRentalView {
     pub rent_store_name: String,
     #[serde(with = "time::serde::rfc3339")]
     pub rented_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub due_at: OffsetDateTime,
+    /// Open past its due date.
+    pub overdue: bool,
     #[serde(with = "time::serde::rfc3339::option")]
     pub returned_at: Option<OffsetDateTime>,
     pub return_store_id: Option<i64>,
     pub return_store_name: Option<String>,
     pub condition_report: Option<String>,
     pub improvement_report: Option<String>,
-    /// The refund account, decrypted for the admin who makes the transfer.
+    /// The refund account's bank; the number only masked (`***-***-**6789`). The full
+    /// number is read through `GET /rentals/{id}/bank-account`, which is logged.
     pub bank_name: Option<String>,
-    pub account_number: Option<String>,
+    pub account_masked: Option<String>,
+    pub has_bank_account: bool,
     #[serde(with = "time::serde::rfc3339::option")]
     pub paid_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -59,12 +72,18 @@ pub struct AdminRentalView {
 }
 
 fn to_view(state: &AppState, r: Rental) -> Result<AdminRentalView> {
-    let account_number = r
+    let account_masked = r
         .bank_account
         .as_deref()
         .map(|b| state.cipher.decrypt(b, Owner::Rental(r.id)))
-        .transpose()?;
+        .transpose()?
+        .map(|number| bank::mask(&number));
+    let due_at = r.rented_at + time::Duration::days(RENTAL_DAYS);
     Ok(AdminRentalView {
+        due_at,
+        overdue: r.returned_at.is_none() && OffsetDateTime::now_utc() > due_at,
+        has_bank_account: account_masked.is_some(),
+        account_masked,
         id: r.id,
         user_id: r.user_id,
         user_name: r.user_name,
@@ -80,7 +99,6 @@ fn to_view(state: &AppState, r: Rental) -> Result<AdminRentalView> {
         condition_report: r.condition_report,
         improvement_report: r.improvement_report,
         bank_name: r.bank_name,
-        account_number,
         paid_at: r.paid_at,
         refunded_at: r.refunded_at,
         closed_reason: r.closed_reason,
@@ -95,27 +113,67 @@ async fn one(state: &AppState, id: i64) -> Result<AdminRentalView> {
     to_view(state, rental)
 }
 
+#[derive(Deserialize, Serialize, ToSchema, Clone, Copy, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RentalStatus {
+    #[default]
+    All,
+    /// Not yet returned.
+    Open,
+    /// Open past the due date.
+    Overdue,
+    /// Open, deposit not confirmed.
+    Unpaid,
+    /// Back, deposit confirmed, not yet refunded (lost umbrellas excepted).
+    RefundDue,
+    /// Returned or closed by an admin.
+    Closed,
+    /// Rented since midnight (Korea).
+    Today,
+}
+
+impl RentalStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Open => "open",
+            Self::Overdue => "overdue",
+            Self::Unpaid => "unpaid",
+            Self::RefundDue => "refund_due",
+            Self::Closed => "closed",
+            Self::Today => "today",
+        }
+    }
+}
+
 #[derive(Deserialize, IntoParams)]
 pub struct RentalFilter {
     /// `true`: only refunded rentals; `false`: only not yet refunded.
     pub refunded: Option<bool>,
     #[serde(default)]
-    pub page: u32,
-    pub size: Option<u32>,
+    #[param(inline)]
+    pub status: RentalStatus,
 }
 
-/// Rentals, newest first.
-#[utoipa::path(get, path = "/rentals", tag = "admin", params(RentalFilter), responses((status = 200, body = [AdminRentalView])))]
+/// Rentals, newest first, by state; `q` finds a renter's name or phone number, or an
+/// umbrella's number.
+#[utoipa::path(get, path = "/rentals", tag = "admin", params(RentalFilter, Search, Paging), responses((status = 200, body = [AdminRentalView])))]
 pub async fn list(
     State(state): State<AppState>,
     Query(filter): Query<RentalFilter>,
+    Query(search): Query<Search>,
+    Query(paging): Query<Paging>,
 ) -> Result<Json<Vec<AdminRentalView>>> {
-    let size = i64::from(filter.size.unwrap_or(20).clamp(1, 100));
     let page = rentals::page(
         &state.db,
-        filter.refunded,
-        size,
-        i64::from(filter.page) * size,
+        &rentals::Filter {
+            refunded: filter.refunded,
+            status: filter.status.as_str(),
+            rental_days: RENTAL_DAYS_I32,
+            search: search.text()?,
+        },
+        paging.limit(),
+        paging.offset(),
     )
     .await?;
     Ok(Json(
@@ -170,6 +228,96 @@ pub async fn update(
         "deposit state changed"
     );
     Ok(Json(one(&state, id).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccountInFull {
+    pub bank_name: String,
+    pub account_number: String,
+}
+
+/// A rental's refund account in full, for the admin making the transfer. Every read is
+/// written to the audit log (`GET /account-views`).
+#[utoipa::path(get, path = "/rentals/{id}/bank-account", tag = "admin", params(("id" = i64, Path)),
+    responses((status = 200, body = AccountInFull), (status = 404, description = "no such rental, or it has no account", body = crate::error::Problem)))]
+pub async fn bank_account(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+) -> Result<Json<AccountInFull>> {
+    let rental = rentals::find(&state.db, id)
+        .await?
+        .ok_or(Error::NotFound("rental"))?;
+    let (Some(bank_name), Some(sealed)) = (rental.bank_name, rental.bank_account) else {
+        return Err(Error::NotFound("bank account"));
+    };
+    let account_number = state.cipher.decrypt(&sealed, Owner::Rental(id))?;
+    // Logged before it is shown: a read that cannot be recorded is not served.
+    rentals::record_account_view(&state.db, admin.id, id).await?;
+    tracing::info!(rental_id = id, admin_id = admin.id, "refund account read");
+    Ok(Json(AccountInFull {
+        bank_name,
+        account_number,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccountViewEntry {
+    pub id: i64,
+    pub admin_id: i64,
+    pub admin_name: String,
+    pub rental_id: i64,
+    pub user_name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub viewed_at: OffsetDateTime,
+}
+
+/// The audit log of refund-account reads, newest first.
+#[utoipa::path(get, path = "/account-views", tag = "admin", params(Paging), responses((status = 200, body = [AccountViewEntry])))]
+pub async fn account_views(
+    State(state): State<AppState>,
+    Query(paging): Query<Paging>,
+) -> Result<Json<Vec<AccountViewEntry>>> {
+    let page = rentals::account_views(&state.db, paging.limit(), paging.offset()).await?;
+    Ok(Json(
+        page.into_iter()
+            .map(|v| AccountViewEntry {
+                id: v.id,
+                admin_id: v.admin_id,
+                admin_name: v.admin_name,
+                rental_id: v.rental_id,
+                user_name: v.user_name,
+                viewed_at: v.viewed_at,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DashboardView {
+    /// Rented since midnight (Korea).
+    pub rented_today: i64,
+    pub open: i64,
+    pub overdue: i64,
+    /// Open rentals whose deposit is not confirmed.
+    pub unpaid_deposits: i64,
+    /// Returned, deposit confirmed, not yet refunded.
+    pub refunds_due: i64,
+    pub umbrellas: crate::http::admin::umbrellas::Statistics,
+}
+
+/// What needs an operator today.
+#[utoipa::path(get, path = "/dashboard", tag = "admin", responses((status = 200, body = DashboardView)))]
+pub async fn dashboard(State(state): State<AppState>) -> Result<Json<DashboardView>> {
+    let counts = rentals::dashboard(&state.db, RENTAL_DAYS_I32).await?;
+    Ok(Json(DashboardView {
+        rented_today: counts.rented_today,
+        open: counts.open,
+        overdue: counts.overdue,
+        unpaid_deposits: counts.unpaid_deposits,
+        refunds_due: counts.refunds_due,
+        umbrellas: crate::http::admin::umbrellas::statistics_of(&state, None).await?,
+    }))
 }
 
 /// Deletes a rental's bank account; only after the refund.

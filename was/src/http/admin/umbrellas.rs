@@ -237,14 +237,14 @@ impl From<Counts> for Statistics {
     }
 }
 
-async fn stats(state: &AppState, store_id: Option<i64>) -> Result<Statistics> {
+pub async fn statistics_of(state: &AppState, store_id: Option<i64>) -> Result<Statistics> {
     Ok(umbrellas::counts(&state.db, store_id).await?.into())
 }
 
 /// Statistics over all umbrellas.
 #[utoipa::path(get, path = "/umbrellas/statistics", tag = "admin", responses((status = 200, body = Statistics)))]
 pub async fn statistics(State(state): State<AppState>) -> Result<Json<Statistics>> {
-    Ok(Json(stats(&state, None).await?))
+    Ok(Json(statistics_of(&state, None).await?))
 }
 
 /// Statistics of one store's umbrellas.
@@ -257,5 +257,5 @@ pub async fn store_statistics(
     if !stores::exists(&state.db, id).await? {
         return Err(Error::NotFound("store"));
     }
-    Ok(Json(stats(&state, Some(id)).await?))
+    Ok(Json(statistics_of(&state, Some(id)).await?))
 }

@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{Error, Result};
-use crate::http::extract::{Json, Paging, Path, Query};
+use crate::http::extract::{Json, Paging, Path, Query, Search};
 use crate::http::session::Admin;
 use crate::repo::users::{self, Blacklisted, Identity, User};
 use crate::state::AppState;
@@ -53,13 +53,14 @@ impl From<User> for AdminUserView {
     }
 }
 
-/// All users, newest first.
-#[utoipa::path(get, path = "/users", tag = "admin", params(Paging), responses((status = 200, body = [AdminUserView])))]
+/// Users, newest first; `q` finds a name, e-mail or phone number.
+#[utoipa::path(get, path = "/users", tag = "admin", params(Paging, Search), responses((status = 200, body = [AdminUserView])))]
 pub async fn list_users(
     State(state): State<AppState>,
     Query(paging): Query<Paging>,
+    Query(search): Query<Search>,
 ) -> Result<Json<Vec<AdminUserView>>> {
-    let page = users::page(&state.db, paging.limit(), paging.offset()).await?;
+    let page = users::page(&state.db, search.text()?, paging.limit(), paging.offset()).await?;
     Ok(Json(page.into_iter().map(Into::into).collect()))
 }
 
