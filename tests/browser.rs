@@ -1,63 +1,248 @@
-//! The web page in a real browser (headless Chromium through chromedriver) against the
-//! real stack: browse the stores, scan an umbrella's QR link, sign up on the way, rent
-//! it, get the locker password, and see the rental on "my page". Screenshots land in
-//! `target/browser/`.
+//! The web page in a real browser (headless Chromium through chromedriver, a phone-sized
+//! window) against the real stack: web-proxy serving the page and forwarding to a WAS,
+//! PostgreSQL and Redis. Chromium resolves no name but loopback, so nothing leaves the
+//! machine. Screenshots of every screen land in `target/browser/`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use fantoccini::{ClientBuilder, Locator};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use stack::process::{Process, Spec};
 use stack::seed::StoreSeed;
-use stack::{Binaries, Options, Stack};
+use stack::{Binaries, Options, Stack, TempDir};
 
-fn chrome() -> Option<(PathBuf, PathBuf)> {
+fn chrome() -> (PathBuf, PathBuf) {
+    // A test runs or fails: scripts/test.sh installs both.
     let chromium = ["chromium", "chromium-browser", "google-chrome"]
         .iter()
-        .find_map(|n| stack::find_program(n, None, &[]))?;
-    let driver = stack::find_program("chromedriver", None, &[PathBuf::from("/usr/lib/chromium")])?;
-    Some((chromium, driver))
+        .find_map(|n| stack::find_program(n, None, &[]));
+    let driver = stack::find_program("chromedriver", None, &[PathBuf::from("/usr/lib/chromium")]);
+    chromium.zip(driver).expect(
+        "chromium and chromedriver are needed (Debian: apt-get install chromium chromium-driver; scripts/test.sh does)",
+    )
 }
 
-async fn wait_for(c: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
+/// The real stack with the web front-end, one WAS.
+fn stack(dir: &TempDir, was_env: &[(&str, &str)], proxy_env: &[(&str, &str)]) -> Stack {
+    let mut options = Options::new(dir.path().to_path_buf());
+    options.static_dir = Some(stack::topology::workspace_root().join("web"));
+    options.was_replicas = 1;
+    let owned = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<Vec<_>>()
+    };
+    options.was_env.extend(owned(was_env));
+    options.proxy_env.extend(owned(proxy_env));
+    Stack::start(&Binaries::in_target("debug").unwrap(), options).unwrap()
 }
 
-/// Waits until the element's text is `text` (the page re-renders in place).
-async fn wait_for_text(c: &fantoccini::Client, css: &str, text: &str) {
-    let started = std::time::Instant::now();
-    loop {
-        if let Ok(e) = c.find(Locator::Css(css)).await
-            && e.text().await.is_ok_and(|t| t == text)
-        {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{css} never read {text:?}"
+/// One browser: a chromedriver, a Chromium session on a 420×900 window, and where its
+/// screenshots go (`target/browser/{prefix}-{name}.png`).
+struct Browser {
+    c: Client,
+    base: String,
+    shots: PathBuf,
+    prefix: &'static str,
+    _driver: Process,
+}
+
+impl Browser {
+    async fn open(dir: &TempDir, base: String, prefix: &'static str) -> Self {
+        let (chromium, driver) = chrome();
+        let port = stack::free_port().unwrap();
+        let driver = Process::spawn(
+            Spec::new("chromedriver", &driver)
+                .arg(format!("--port={port}"))
+                .log(dir.path().join(format!("chromedriver-{prefix}.log"))),
+        )
+        .unwrap();
+        stack::wait_http_ok(
+            format!("127.0.0.1:{port}").parse().unwrap(),
+            "/status",
+            Duration::from_secs(15),
+        )
+        .unwrap();
+        let profile = dir.path().join(format!("chrome-{prefix}"));
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({"binary": chromium, "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=420,900",
+                // Every name but loopback fails to resolve: nothing leaves the machine.
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                format!("--user-data-dir={}", profile.display())
+            ]}),
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("chromedriver session");
+        let shots = stack::topology::workspace_root()
+            .join("target")
+            .join("browser");
+        std::fs::create_dir_all(&shots).unwrap();
+        Self {
+            c,
+            base,
+            shots,
+            prefix,
+            _driver: driver,
+        }
     }
+
+    async fn shot(&self, name: &str) {
+        let png = self.c.screenshot().await.unwrap();
+        std::fs::write(self.shots.join(format!("{}-{name}.png", self.prefix)), png).unwrap();
+    }
+
+    async fn goto(&self, path: &str) {
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        self.c.goto(&url).await.unwrap();
+    }
+
+    async fn path(&self) -> String {
+        self.c.current_url().await.unwrap().path().to_owned()
+    }
+
+    async fn wait(&self, css: &str) -> Element {
+        self.c
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+    }
+
+    /// Waits until the element's text contains `text` (pages re-render in place).
+    async fn wait_text(&self, css: &str, text: &str) -> Element {
+        let started = std::time::Instant::now();
+        loop {
+            if let Ok(e) = self.c.find(Locator::Css(css)).await
+                && e.text().await.is_ok_and(|t| t.contains(text))
+            {
+                return e;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{css} never read {text:?}; the page: {}",
+                self.main_text().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn main_text(&self) -> String {
+        match self.c.find(Locator::Css("main")).await {
+            Ok(main) => main.text().await.unwrap_or_default(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// Types into (or ticks, or selects in) the named fields of `form`.
+    async fn fill(&self, form: &Element, fields: &[(&str, &str)]) {
+        for (name, value) in fields {
+            let field = form
+                .find(Locator::Css(&format!("[name={name}]")))
+                .await
+                .unwrap_or_else(|e| panic!("field {name}: {e}"));
+            let tag = field.tag_name().await.unwrap();
+            let kind = field.attr("type").await.unwrap().unwrap_or_default();
+            if tag == "select" {
+                field.select_by_label(value).await.unwrap();
+            } else if kind == "checkbox" {
+                let checked = field.prop("checked").await.unwrap().as_deref() == Some("true");
+                if checked != (*value == "on") {
+                    field.click().await.unwrap();
+                }
+            } else if kind == "time" {
+                // A time input takes keystrokes per segment; set it as a script would.
+                self.c
+                    .execute(
+                        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
+                        vec![serde_json::to_value(&field).unwrap(), json!(value)],
+                    )
+                    .await
+                    .unwrap();
+            } else {
+                field.clear().await.unwrap();
+                field.send_keys(value).await.unwrap();
+            }
+        }
+    }
+
+    async fn submit(&self, form: &Element) {
+        form.find(Locator::Css("button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Clicks a button that asks `confirm()` first, and says yes.
+    async fn click_confirming(&self, button: &Element) {
+        button.click().await.unwrap();
+        self.c.accept_alert().await.unwrap();
+    }
+
+    async fn log_in(&self, email: &str, password: &str) {
+        self.goto("/login").await;
+        let form = self.wait("main form").await;
+        self.fill(&form, &[("email", email), ("password", password)])
+            .await;
+        self.submit(&form).await;
+        self.wait("nav button").await;
+    }
+
+    async fn log_out(&self) {
+        self.c.delete_all_cookies().await.unwrap();
+    }
+}
+
+/// Reads every QR code in a PNG.
+fn qr_codes(png_bytes: &[u8]) -> Vec<String> {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let (w, h) = (info.width as usize, info.height as usize);
+    let luma = |x: usize, y: usize| {
+        let i = (y * w + x) * channels;
+        if channels >= 3 {
+            let (r, g, b) = (
+                u32::from(buf[i]),
+                u32::from(buf[i + 1]),
+                u32::from(buf[i + 2]),
+            );
+            u8::try_from((r * 299 + g * 587 + b * 114) / 1000).unwrap_or(u8::MAX)
+        } else {
+            buf[i]
+        }
+    };
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, luma);
+    image
+        .detect_grids()
+        .into_iter()
+        .filter_map(|g| g.decode().ok().map(|(_, text)| text))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_finds_a_store_signs_up_and_rents_an_umbrella() {
-    // A test runs or fails: scripts/test.sh installs both.
-    let (chromium, driver) = chrome().expect(
-        "chromium and chromedriver are needed (Debian: apt-get install chromium chromium-driver; scripts/test.sh does)",
-    );
-    let root = stack::topology::workspace_root();
-    let dir = stack::TempDir::new("upbrella-browser").unwrap();
-    let mut options = Options::new(dir.path().to_path_buf());
-    options.static_dir = Some(root.join("web"));
-    options.was_replicas = 1;
-    let s = Stack::start(&Binaries::in_target("debug").unwrap(), options).unwrap();
+    let dir = TempDir::new("upbrella-browser").unwrap();
+    let s = stack(&dir, &[], &[]);
     let base = s.proxies[0].url("");
     let region = s.seed_region("신촌").unwrap();
     let image = format!("{base}/img/store.svg");
@@ -75,132 +260,430 @@ async fn a_visitor_finds_a_store_signs_up_and_rents_an_umbrella() {
         )
         .unwrap();
     let (store, umbrella) = (seeded.id, seeded.umbrellas[0]);
+    let b = Browser::open(&dir, base, "visitor").await;
 
-    let port = stack::free_port().unwrap();
-    let _driver = Process::spawn(
-        Spec::new("chromedriver", &driver)
-            .arg(format!("--port={port}"))
-            .log(dir.path().join("chromedriver.log")),
-    )
-    .unwrap();
-    stack::wait_http_ok(
-        format!("127.0.0.1:{port}").parse().unwrap(),
-        "/status",
-        Duration::from_secs(15),
-    )
-    .unwrap();
-    let profile = dir.path().join("chrome-profile");
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({"binary": chromium, "args": [
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=420,900",
-            format!("--user-data-dir={}", profile.display())
-        ]}),
-    );
-    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("chromedriver session");
-    let shots = root.join("target").join("browser");
-    std::fs::create_dir_all(&shots).unwrap();
-    let shot = |name: &'static str| {
-        let c = c.clone();
-        let path = shots.join(name);
-        async move { std::fs::write(path, c.screenshot().await.unwrap()).unwrap() }
-    };
-
-    // The map page lists the store with its rentable count.
-    c.goto(&format!("{base}/")).await.unwrap();
-    let card = wait_for(&c, "a.store").await;
-    let text = card.text().await.unwrap();
-    assert!(
-        text.contains("우산 카페") && text.contains("대여 가능 우산 1개"),
-        "{text}"
-    );
-    shot("1-stores.png").await;
+    // Without a Kakao Maps key, the store list is the map page: no map is attempted.
+    b.goto("/").await;
+    let card = b.wait_text("a.store", "우산 카페").await;
+    assert!(card.text().await.unwrap().contains("대여 가능 우산 1개"));
+    assert!(b.c.find(Locator::Css("#map")).await.is_err());
+    b.shot("1-stores").await;
     card.click().await.unwrap();
-    wait_for_text(&c, "main h1", "우산 카페").await;
-    assert!(c.source().await.unwrap().contains("입구 옆"));
-    assert_eq!(
-        c.current_url().await.unwrap().path(),
-        format!("/stores/{store}")
-    );
+    b.wait_text("main h1", "우산 카페").await;
+    assert!(b.main_text().await.contains("입구 옆"));
+    assert_eq!(b.path().await, format!("/stores/{store}"));
+    b.shot("2-store").await;
 
-    // A sticker of the original service opens /rent/form/{id} (ours print /rent/{id}, the
-    // same page); a visitor signs up on the way.
-    c.goto(&format!("{base}/rent/form/{umbrella}"))
-        .await
-        .unwrap();
-    wait_for(&c, "main a[href^='/login']")
+    // A sticker of the original service opens /rent/form/{id}; a visitor signs up on
+    // the way.
+    b.goto(&format!("/rent/form/{umbrella}")).await;
+    b.wait("main a[href^='/login']")
         .await
         .click()
         .await
         .unwrap();
-    wait_for(&c, "main a[href^='/signup']")
+    b.wait("main a[href^='/signup']")
         .await
         .click()
         .await
         .unwrap();
-    let form = wait_for(&c, "form").await;
-    for (name, value) in [
-        ("name", "김우산"),
-        ("email", "browser@example.com"),
-        ("password", "password123"),
-        ("phone", "010-2222-3333"),
-    ] {
-        form.find(Locator::Css(&format!("input[name={name}]")))
-            .await
-            .unwrap()
-            .send_keys(value)
-            .await
-            .unwrap();
-    }
-    // Sign-up asks for both agreements.
-    for name in ["agree_terms", "agree_privacy"] {
-        form.find(Locator::Css(&format!("input[name={name}]")))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-    }
-    form.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let form = b.wait("main form").await;
+    b.fill(
+        &form,
+        &[
+            ("name", "김우산"),
+            ("email", "browser@example.com"),
+            ("password", "password123"),
+            ("phone", "010-2222-3333"),
+            ("agree_terms", "on"),
+            ("agree_privacy", "on"),
+        ],
+    )
+    .await;
+    b.shot("3-signup").await;
+    b.submit(&form).await;
     // Back on the rent page, logged in.
-    let report = wait_for(&c, "textarea[name=condition_report]").await;
-    assert!(c.source().await.unwrap().contains("우산 77번"));
+    let report = b.wait("textarea[name=condition_report]").await;
+    assert!(b.main_text().await.contains("우산 77번"));
     report.send_keys("손잡이가 조금 헐거워요").await.unwrap();
-    shot("2-rent.png").await;
-    c.find(Locator::Css("button[type=submit]"))
+    b.shot("4-rent").await;
+    b.c.find(Locator::Css("main button[type=submit]"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    let done = wait_for(&c, "#rented").await;
+    let done = b.wait("#rented").await;
     assert!(done.text().await.unwrap().contains("77번"));
-    let password = wait_for(&c, "#locker-password").await.text().await.unwrap();
+    let password = b.wait("#locker-password").await.text().await.unwrap();
     assert!(
         password.len() == 4 && password.chars().all(|ch| ch.is_ascii_digit()),
         "{password:?}"
     );
-    shot("3-rented.png").await;
+    b.shot("5-rented").await;
 
     // My page shows the rental; the database agrees.
-    c.goto(&format!("{base}/me")).await.unwrap();
-    let current = wait_for(&c, "#current-rental").await;
+    b.goto("/me").await;
+    let current = b.wait("#current-rental").await;
     assert!(current.text().await.unwrap().contains("우산 77번"));
-    shot("4-me.png").await;
+    b.shot("6-me").await;
     let open = s.psql("SELECT count(*) FROM rentals r JOIN users u ON u.id = r.user_id WHERE u.email = 'browser@example.com' AND r.returned_at IS NULL").unwrap();
     assert_eq!(open, "1");
     let agreed = s.psql("SELECT terms_agreed_at IS NOT NULL AND privacy_agreed_at IS NOT NULL FROM users WHERE email = 'browser@example.com'").unwrap();
     assert_eq!(agreed, "t", "the agreements given at sign-up are recorded");
-    c.close().await.unwrap();
+
+    // The pages anyone can read.
+    for (path, title, name) in [
+        ("/stores", "협력 매장 소개", "7-introductions"),
+        ("/guide", "이용안내", "8-guide"),
+        ("/terms", "이용약관", "9-terms"),
+        ("/privacy", "개인정보 처리방침", "10-privacy"),
+    ] {
+        b.goto(path).await;
+        b.wait_text("main h1", title).await;
+        b.shot(name).await;
+    }
+    assert!(b.main_text().await.contains("계좌번호"));
+    b.c.close().await.unwrap();
+}
+
+/// The row of a rental in the console.
+async fn rental_row(b: &Browser, rental: &str) -> Element {
+    b.wait(&format!("[data-rental-id='{rental}']")).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_opens_a_store_and_a_renter_uses_its_codes() {
+    let dir = TempDir::new("upbrella-journey").unwrap();
+    // A Kakao Maps key is configured, but Chromium can reach no Kakao host here: the map
+    // fails to load and the list remains.
+    let s = stack(
+        &dir,
+        &[("KAKAO_MAP_KEY", "offline-test-key")],
+        &[("WEB_PROXY_KAKAO_MAPS", "true")],
+    );
+    let base = s.proxies[0].url("");
+    // The first admin, as the README says.
+    let created = std::process::Command::new(&Binaries::in_target("debug").unwrap().was)
+        .args([
+            "admin",
+            "create",
+            "--email",
+            "op@example.com",
+            "--name",
+            "김운영",
+        ])
+        .args(["--phone", "010-1111-2222"])
+        .env("DATABASE_URL", &s.database_url)
+        .env("WAS_ADMIN_PASSWORD", "operator-pass-1")
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let b = Browser::open(&dir, base.clone(), "journey").await;
+
+    // --- The operator sets up a region, a store with hours, a locker and umbrellas. ---
+    b.log_in("op@example.com", "operator-pass-1").await;
+    b.goto("/admin").await;
+    b.wait_text("main", "대여 중").await;
+    b.shot("01-console-dashboard").await;
+
+    b.goto("/admin/classifications").await;
+    let form = b.wait("form#region-form").await;
+    b.fill(
+        &form,
+        &[
+            ("name", "신촌"),
+            ("latitude", "37.5598"),
+            ("longitude", "126.9425"),
+        ],
+    )
+    .await;
+    b.submit(&form).await;
+    b.wait_text("main", "신촌").await;
+    b.shot("02-console-regions").await;
+
+    b.goto("/admin/stores").await;
+    let form = b.wait("form#store-form").await;
+    b.fill(
+        &form,
+        &[
+            ("name", "우산 카페"),
+            ("category", "카페"),
+            ("region_id", "신촌"),
+            ("latitude", "37.5591"),
+            ("longitude", "126.9410"),
+            ("address", "서울 서대문구 연세로 1"),
+            ("umbrella_location", "입구 옆 우산꽂이"),
+            ("contact", "02-123-4567"),
+        ],
+    )
+    .await;
+    b.shot("03-console-new-store").await;
+    b.submit(&form).await;
+    b.wait("form#hours-form").await;
+    let store = b.path().await.rsplit('/').next().unwrap().to_owned();
+    assert!(store.parse::<i64>().is_ok(), "on the store's page: {store}");
+
+    let hours = b.wait("form#hours-form").await;
+    for day in 1..=7 {
+        b.fill(
+            &hours,
+            &[
+                (&format!("open_{day}"), "on"),
+                (&format!("open_at_{day}"), "00:00"),
+                (&format!("close_at_{day}"), "23:59"),
+            ],
+        )
+        .await;
+    }
+    b.submit(&hours).await;
+    b.wait_text("main", "영업 시간을 저장했습니다").await;
+    let image = b.wait("form#image-form").await;
+    b.fill(&image, &[("url", &format!("{base}/img/store.svg"))])
+        .await;
+    b.submit(&image).await;
+    b.wait("main img.store-image").await;
+    b.click_confirming(&b.wait("button#activate").await).await;
+    b.wait_text("main", "운영 중").await;
+
+    let locker = b.wait("form#locker-form").await;
+    b.submit(&locker).await;
+    let secret = b.wait("#locker-secret").await.text().await.unwrap();
+    let secret = secret.trim().to_owned();
+    assert!(
+        secret.len() == 32 && secret.bytes().all(|c| c.is_ascii_hexdigit()),
+        "{secret:?}"
+    );
+    b.shot("04-console-locker-secret").await;
+
+    for number in ["1", "2"] {
+        let form = b.wait("form#umbrella-form").await;
+        b.fill(&form, &[("number", number)]).await;
+        b.submit(&form).await;
+        b.wait_text("main", &format!("{number}번")).await;
+    }
+    b.shot("05-console-store").await;
+    let in_db = s
+        .psql(&format!(
+            "SELECT count(*) FROM business_hours WHERE store_id = {store}"
+        ))
+        .unwrap();
+    assert_eq!(in_db, "7", "hours for every day");
+
+    // The printable sheet: a code per umbrella and the store's, read back off the screen.
+    b.goto(&format!("/admin/stores/{store}/codes")).await;
+    let sheet = b.wait("img.qr-sheet").await;
+    b.c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//img[contains(@class,'qr-sheet') and @naturalWidth!=0]",
+        ))
+        .await
+        .ok();
+    b.shot("06-console-codes").await;
+    b.c.set_window_size(1400, 2000).await.unwrap();
+    let codes = qr_codes(&sheet.screenshot().await.unwrap());
+    b.c.set_window_size(420, 900).await.unwrap();
+    let umbrella_ids = s
+        .psql(&format!("SELECT string_agg(id::text, ',' ORDER BY number) FROM umbrellas WHERE store_id = {store}"))
+        .unwrap();
+    let umbrella_ids: Vec<&str> = umbrella_ids.split(',').collect();
+    let find = |prefix: String| {
+        codes
+            .iter()
+            .find(|c| c.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no code for {prefix} among {codes:?}"))
+            .clone()
+    };
+    let first_umbrella = find(format!("{base}/rent/{}?code=", umbrella_ids[0]));
+    let second_umbrella = find(format!("{base}/rent/{}?code=", umbrella_ids[1]));
+    let store_code = find(format!("{base}/return/{store}?code="));
+    assert_eq!(codes.len(), 3, "{codes:?}");
+
+    // --- A renter scans the first umbrella's code, signs up with consent, rents. ---
+    b.log_out().await;
+    b.goto(&first_umbrella).await;
+    b.wait("main a[href^='/login']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.wait("main a[href^='/signup']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let form = b.wait("main form").await;
+    b.fill(
+        &form,
+        &[
+            ("name", "이대여"),
+            ("email", "renter@example.com"),
+            ("password", "password123"),
+            ("phone", "010-3333-4444"),
+            ("agree_terms", "on"),
+            ("agree_privacy", "on"),
+        ],
+    )
+    .await;
+    b.submit(&form).await;
+    b.wait_text("main", "보증금").await;
+    assert!(b.main_text().await.contains("우산 1번"));
+    b.shot("07-renter-rent").await;
+    b.submit(&b.wait("main form").await).await;
+    let password = b.wait("#locker-password").await.text().await.unwrap();
+    assert_eq!(
+        password,
+        was::domain::locker::locker_password(&secret, 0).unwrap(),
+        "the locker's first password"
+    );
+    b.shot("08-renter-rented").await;
+
+    // The locker refused (its counter ran ahead to 3): the renter types the number on
+    // its screen and gets the password for it.
+    b.goto("/me").await;
+    let resync = b.wait("main form input[name=counter]").await;
+    resync.send_keys("3").await.unwrap();
+    b.submit(
+        &b.c.find(Locator::XPath("//main//form[.//input[@name='counter']]"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    b.wait_text(
+        "#resync-password",
+        &was::domain::locker::locker_password(&secret, 3).unwrap(),
+    )
+    .await;
+    b.shot("09-renter-resync").await;
+
+    // Returns with the store's code.
+    b.goto(&store_code).await;
+    let form = b.wait("main form").await;
+    b.fill(
+        &form,
+        &[("bank_name", "신한"), ("account_number", "110-123-456789")],
+    )
+    .await;
+    b.shot("10-renter-return").await;
+    b.submit(&form).await;
+    b.wait_text("main h1", "반납 완료").await;
+    b.shot("11-renter-returned").await;
+    let returned = s
+        .psql("SELECT id, return_store_id FROM rentals WHERE returned_at IS NOT NULL")
+        .unwrap();
+    let (rental, returned_at) = returned.split_once('|').unwrap();
+    assert_eq!(returned_at, store);
+    let rental = rental.to_owned();
+
+    // Another renter rents the second umbrella (through the API) and loses it.
+    let api = upbrella_tests::client();
+    upbrella_tests::sign_up(&api, &base, "loser@example.com").await;
+    let second_id: i64 = umbrella_ids[1].parse().unwrap();
+    let code = second_umbrella.rsplit("code=").next().unwrap();
+    let r = api
+        .post(format!("{base}/api/rentals"))
+        .json(&json!({"umbrella_id": second_id, "store_id": store.parse::<i64>().unwrap(), "code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let lost = s
+        .psql("SELECT id FROM rentals WHERE returned_at IS NULL")
+        .unwrap();
+
+    // --- The operator confirms the deposit and the refund, and closes the lost rental. ---
+    b.log_out().await;
+    b.log_in("op@example.com", "operator-pass-1").await;
+    b.goto("/admin/rentals").await;
+    let row = rental_row(&b, &rental).await;
+    b.click_confirming(&row.find(Locator::Css(".confirm-paid")).await.unwrap())
+        .await;
+    let row = rental_row(&b, &rental).await;
+    b.wait(&format!(
+        "[data-rental-id='{rental}'] .confirm-refund:not([disabled])"
+    ))
+    .await;
+    b.click_confirming(&row.find(Locator::Css(".confirm-refund")).await.unwrap())
+        .await;
+    b.wait(&format!("[data-rental-id='{rental}'] .show-account"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.wait_text(&format!("[data-rental-id='{rental}']"), "110-123-456789")
+        .await;
+    b.shot("12-console-rentals").await;
+    let state = s
+        .psql(&format!(
+            "SELECT paid_at IS NOT NULL, refunded_at IS NOT NULL FROM rentals WHERE id = {rental}"
+        ))
+        .unwrap();
+    assert_eq!(state, "t|t", "deposit confirmed, then refunded");
+    assert_eq!(
+        s.psql(&format!(
+            "SELECT count(*) FROM account_views WHERE rental_id = {rental}"
+        ))
+        .unwrap(),
+        "1",
+        "the full account's read is logged"
+    );
+
+    b.wait(&format!("[data-rental-id='{lost}'] .close-rental"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    let form = b
+        .wait(&format!("[data-rental-id='{lost}'] form, form.close-form"))
+        .await;
+    b.fill(
+        &form,
+        &[("reason", "분실"), ("note", "우산을 잃어버렸다고 연락 옴")],
+    )
+    .await;
+    b.shot("13-console-close-rental").await;
+    b.submit(&form).await;
+    let started = std::time::Instant::now();
+    while s
+        .psql(&format!(
+            "SELECT closed_reason FROM rentals WHERE id = {lost}"
+        ))
+        .unwrap()
+        != "lost"
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the lost rental was never closed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Every other console screen, as operators see them.
+    for (path, text, name) in [
+        ("/admin", "대여 중", "14-console-dashboard-after"),
+        ("/admin/umbrellas", "분실", "15-console-umbrellas"),
+        ("/admin/lockers", "우산 카페", "16-console-lockers"),
+        ("/admin/users", "이대여", "17-console-users"),
+        ("/admin/account-views", "김운영", "18-console-account-views"),
+    ] {
+        b.goto(path).await;
+        b.wait_text("main", text).await;
+        b.shot(name).await;
+    }
+    assert!(
+        !b.main_text().await.contains(&secret),
+        "the locker secret is never shown again"
+    );
+
+    // The map page: the key is set, Kakao is out of reach, the list remains.
+    b.goto("/").await;
+    b.wait_text("main", "지도를 불러오지 못했습니다").await;
+    b.wait_text("a.store", "우산 카페").await;
+    b.shot("19-stores-map-fallback").await;
+    b.c.close().await.unwrap();
 }

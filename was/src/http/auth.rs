@@ -273,7 +273,7 @@ async fn kakao_login(
             "카카오 로그인이 완료되지 않았습니다. 처음부터 다시 시도해 주세요.",
         )
     })?;
-    let expected = cookie_value(&headers, OAUTH_STATE_COOKIE);
+    let expected = cookie_value(headers, OAUTH_STATE_COOKIE);
     if expected.is_none() || expected != query.state {
         return Err(Error::bad_request(
             "kakao_state_mismatch",
@@ -300,9 +300,9 @@ async fn kakao_login(
             .ok_or_else(|| Error::internal("Kakao user vanished during login"))?,
     };
     let Login { id, is_admin } = login;
-    session::log_in(&state, &session, id, is_admin).await?;
+    session::log_in(state, session, id, is_admin).await?;
     tracing::info!(user_id = id, "user logged in with Kakao");
-    let next = cookie_value(&headers, OAUTH_NEXT_COOKIE);
+    let next = cookie_value(headers, OAUTH_NEXT_COOKIE);
     let to = next
         .as_deref()
         .and_then(same_site_path)
