@@ -41,7 +41,10 @@ fn stack(dir: &TempDir, was_env: &[(&str, &str)], proxy_env: &[(&str, &str)]) ->
     Stack::start(&Binaries::in_target("debug").unwrap(), options).unwrap()
 }
 
-/// One browser: a chromedriver, a Chromium session on a 420×900 window, and where its
+/// The window of a large phone.
+const PHONE: (u32, u32) = (412, 915);
+
+/// One browser: a chromedriver, a Chromium session on a phone-sized window, and where its
 /// screenshots go (`target/browser/{prefix}-{name}.png`).
 struct Browser {
     c: Client,
@@ -84,6 +87,8 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("chromedriver session");
+        // A phone's width (412 CSS pixels); the command line cannot go below 500.
+        c.set_window_size(PHONE.0, PHONE.1).await.unwrap();
         let shots = stack::topology::workspace_root()
             .join("target")
             .join("browser");
@@ -149,6 +154,18 @@ impl Browser {
         }
     }
 
+    /// Clicks the element in the middle of the window (the sticky header covers the top).
+    async fn click(&self, element: &Element) {
+        self.c
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'});",
+                vec![serde_json::to_value(element).unwrap()],
+            )
+            .await
+            .unwrap();
+        element.click().await.unwrap();
+    }
+
     /// Types into (or ticks, or selects in) the named fields of `form`.
     async fn fill(&self, form: &Element, fields: &[(&str, &str)]) {
         for (name, value) in fields {
@@ -163,7 +180,7 @@ impl Browser {
             } else if kind == "checkbox" {
                 let checked = field.prop("checked").await.unwrap().as_deref() == Some("true");
                 if checked != (*value == "on") {
-                    field.click().await.unwrap();
+                    self.click(&field).await;
                 }
             } else if kind == "time" {
                 // A time input takes keystrokes per segment; set it as a script would.
@@ -182,17 +199,18 @@ impl Browser {
     }
 
     async fn submit(&self, form: &Element) {
-        form.find(Locator::Css("button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        self.click(
+            &form
+                .find(Locator::Css("button[type=submit]"))
+                .await
+                .unwrap(),
+        )
+        .await;
     }
 
     /// Clicks a button that asks `confirm()` first, and says yes.
     async fn click_confirming(&self, button: &Element) {
-        button.click().await.unwrap();
+        self.click(button).await;
         self.c.accept_alert().await.unwrap();
     }
 
@@ -332,12 +350,34 @@ async fn a_visitor_finds_a_store_signs_up_and_rents_an_umbrella() {
     let agreed = s.psql("SELECT terms_agreed_at IS NOT NULL AND privacy_agreed_at IS NOT NULL FROM users WHERE email = 'browser@example.com'").unwrap();
     assert_eq!(agreed, "t", "the agreements given at sign-up are recorded");
 
+    // The original service's return sticker at a store with a locker:
+    // /return/form?storeId=…&salt=…&signature=….
+    let salt = "c2FsdC0x";
+    let signature = was::domain::locker::signature("00112233445566778899aabbccddeeff", salt);
+    b.goto(&format!(
+        "/return/form?storeId={store}&salt={salt}&signature={signature}"
+    ))
+    .await;
+    let form = b.wait("main form").await;
+    b.fill(
+        &form,
+        &[("bank_name", "신한"), ("account_number", "110-123-456789")],
+    )
+    .await;
+    b.submit(&form).await;
+    b.wait_text("main h1", "반납 완료").await;
+    b.shot("7-returned").await;
+    let back = s
+        .psql("SELECT return_store_id FROM rentals r JOIN users u ON u.id = r.user_id WHERE u.email = 'browser@example.com'")
+        .unwrap();
+    assert_eq!(back, store.to_string());
+
     // The pages anyone can read.
     for (path, title, name) in [
-        ("/stores", "협력 매장 소개", "7-introductions"),
-        ("/guide", "이용안내", "8-guide"),
-        ("/terms", "이용약관", "9-terms"),
-        ("/privacy", "개인정보 처리방침", "10-privacy"),
+        ("/stores", "협력 매장 소개", "8-introductions"),
+        ("/guide", "이용안내", "9-guide"),
+        ("/terms", "이용약관", "10-terms"),
+        ("/privacy", "개인정보 처리방침", "11-privacy"),
     ] {
         b.goto(path).await;
         b.wait_text("main h1", title).await;
@@ -345,11 +385,6 @@ async fn a_visitor_finds_a_store_signs_up_and_rents_an_umbrella() {
     }
     assert!(b.main_text().await.contains("계좌번호"));
     b.c.close().await.unwrap();
-}
-
-/// The row of a rental in the console.
-async fn rental_row(b: &Browser, rental: &str) -> Element {
-    b.wait(&format!("[data-rental-id='{rental}']")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -487,7 +522,7 @@ async fn an_operator_opens_a_store_and_a_renter_uses_its_codes() {
     b.shot("06-console-codes").await;
     b.c.set_window_size(1400, 2000).await.unwrap();
     let codes = qr_codes(&sheet.screenshot().await.unwrap());
-    b.c.set_window_size(420, 900).await.unwrap();
+    b.c.set_window_size(PHONE.0, PHONE.1).await.unwrap();
     let umbrella_ids = s
         .psql(&format!("SELECT string_agg(id::text, ',' ORDER BY number) FROM umbrellas WHERE store_id = {store}"))
         .unwrap();
@@ -580,7 +615,12 @@ async fn an_operator_opens_a_store_and_a_renter_uses_its_codes() {
     assert_eq!(returned_at, store);
     let rental = rental.to_owned();
 
-    // Another renter rents the second umbrella (through the API) and loses it.
+    // A while later (the locker gives one password a minute), another renter rents the
+    // second umbrella (through the API) and loses it.
+    s.psql(&format!(
+        "UPDATE lockers SET last_access = now() - interval '2 minutes' WHERE store_id = {store}"
+    ))
+    .unwrap();
     let api = upbrella_tests::client();
     upbrella_tests::sign_up(&api, &base, "loser@example.com").await;
     let second_id: i64 = umbrella_ids[1].parse().unwrap();
@@ -600,21 +640,19 @@ async fn an_operator_opens_a_store_and_a_renter_uses_its_codes() {
     b.log_out().await;
     b.log_in("op@example.com", "operator-pass-1").await;
     b.goto("/admin/rentals").await;
-    let row = rental_row(&b, &rental).await;
-    b.click_confirming(&row.find(Locator::Css(".confirm-paid")).await.unwrap())
+    let card = format!("[data-rental-id='{rental}']");
+    b.click_confirming(&b.wait(&format!("{card} .confirm-paid")).await)
         .await;
-    let row = rental_row(&b, &rental).await;
-    b.wait(&format!(
-        "[data-rental-id='{rental}'] .confirm-refund:not([disabled])"
-    ))
+    // Refunding becomes possible once the deposit is confirmed.
+    b.click_confirming(
+        &b.wait(&format!("{card} .confirm-refund:not([disabled])"))
+            .await,
+    )
     .await;
-    b.click_confirming(&row.find(Locator::Css(".confirm-refund")).await.unwrap())
+    b.wait_text(&format!("{card} .confirm-refund"), "환불 취소")
         .await;
-    b.wait(&format!("[data-rental-id='{rental}'] .show-account"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    b.click(&b.wait(&format!("{card} .show-account")).await)
+        .await;
     b.wait_text(&format!("[data-rental-id='{rental}']"), "110-123-456789")
         .await;
     b.shot("12-console-rentals").await;
@@ -633,11 +671,11 @@ async fn an_operator_opens_a_store_and_a_renter_uses_its_codes() {
         "the full account's read is logged"
     );
 
-    b.wait(&format!("[data-rental-id='{lost}'] .close-rental"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    b.click(
+        &b.wait(&format!("[data-rental-id='{lost}'] .close-rental"))
+            .await,
+    )
+    .await;
     let form = b
         .wait(&format!("[data-rental-id='{lost}'] form, form.close-form"))
         .await;
@@ -647,7 +685,13 @@ async fn an_operator_opens_a_store_and_a_renter_uses_its_codes() {
     )
     .await;
     b.shot("13-console-close-rental").await;
-    b.submit(&form).await;
+    b.click_confirming(
+        &form
+            .find(Locator::Css("button[type=submit]"))
+            .await
+            .unwrap(),
+    )
+    .await;
     let started = std::time::Instant::now();
     while s
         .psql(&format!(

@@ -2,49 +2,13 @@
 // Routes are real paths; web-proxy answers index.html for any path without an
 // extension, so deep links (the QR code's /rent/12) work.
 
-const view = document.getElementById("view");
+import { adminConsole } from "/console.js";
+import { api, date, errorBox, form, go, h, link, show } from "/ui.js";
+
 const nav = document.getElementById("nav");
 let me = null;
 
-class ApiError extends Error {
-  constructor(status, detail) {
-    super(detail);
-    this.status = status;
-  }
-}
-
-async function api(method, path, body, headers = {}) {
-  const init = { method, headers: { ...headers }, credentials: "same-origin" };
-  if (body !== undefined) {
-    init.headers["content-type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  const res = await fetch(`/api${path}`, init);
-  const text = await res.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!res.ok) throw new ApiError(res.status, (data && data.detail) || res.statusText);
-  return data;
-}
-
-const h = (tag, attrs = {}, ...children) => {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-    else if (v !== undefined && v !== null && v !== false) el.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children.flat()) el.append(c instanceof Node ? c : document.createTextNode(String(c ?? "")));
-  return el;
-};
-
-const link = (href, ...children) => h("a", { href, "data-link": true }, ...children);
-const date = (iso) => (iso ? new Date(iso).toLocaleDateString("ko-KR") : "-");
-const show = (...nodes) => view.replaceChildren(...nodes);
-const errorBox = (e) => h("p", { class: "error", role: "alert" }, e.message || String(e));
-
-function go(path) {
-  history.pushState(null, "", path);
-  route();
-}
+window.addEventListener("upbrella:navigate", route);
 
 document.addEventListener("click", (e) => {
   const a = e.target.closest("a[data-link]");
@@ -76,33 +40,6 @@ async function logout() {
   go("/");
 }
 
-function form(fields, submitLabel, onsubmit) {
-  const err = h("div");
-  const f = h("form", {
-    onsubmit: async (e) => {
-      e.preventDefault();
-      err.replaceChildren();
-      const values = Object.fromEntries(new FormData(f).entries());
-      const button = f.querySelector("button[type=submit]");
-      button.disabled = true;
-      try {
-        await onsubmit(values);
-      } catch (ex) {
-        err.replaceChildren(errorBox(ex));
-      } finally {
-        button.disabled = false;
-      }
-    },
-  },
-  ...fields.map(([name, label, type = "text", extra = {}]) =>
-    h("label", {}, label, type === "textarea"
-      ? h("textarea", { name, rows: 3, maxlength: 400, ...extra })
-      : h("input", { name, type, ...extra }))),
-  err,
-  h("button", { class: "primary", type: "submit" }, submitLabel));
-  return f;
-}
-
 function needLogin() {
   const here = location.pathname + location.search;
   show(h("h1", {}, "로그인이 필요합니다"), h("p", {}, link(`/login?next=${encodeURIComponent(here)}`, "로그인하러 가기")));
@@ -110,13 +47,49 @@ function needLogin() {
 
 // Pages ------------------------------------------------------------------------------
 
+// Kakao Maps' SDK, loaded once and only when the WAS has a key (web-proxy's CSP allows
+// its hosts only then).
+let kakaoMaps = null;
+function loadKakaoMaps(key) {
+  kakaoMaps ??= new Promise((resolve, reject) => {
+    const script = h("script", { src: `https://dapi.kakao.com/v2/maps/sdk.js?appkey=${encodeURIComponent(key)}&autoload=false` });
+    script.onload = () => window.kakao.maps.load(() => resolve(window.kakao.maps));
+    script.onerror = () => { kakaoMaps = null; reject(new Error("지도를 불러오지 못했습니다.")); };
+    document.head.append(script);
+  });
+  return kakaoMaps;
+}
+
+// One marker per store: its name, whether it is open and how many umbrellas it lends.
+function drawMap(el, region, stores, key) {
+  loadKakaoMaps(key).then((maps) => {
+    const map = new maps.Map(el, { center: new maps.LatLng(region.latitude, region.longitude), level: 5 });
+    const bounds = new maps.LatLngBounds();
+    for (const s of stores) {
+      const position = new maps.LatLng(s.latitude, s.longitude);
+      bounds.extend(position);
+      const marker = new maps.Marker({ map, position, title: s.name });
+      maps.event.addListener(marker, "click", () => go(`/stores/${s.id}`));
+      new maps.CustomOverlay({ map, position, yAnchor: 2.4,
+        content: h("div", { class: "map-label" }, `${s.name} · ${s.open_now ? "영업 중" : "영업 종료"} · ${s.rentable_count}개`) });
+    }
+    if (stores.length) map.setBounds(bounds);
+  }).catch((e) => el.replaceWith(h("p", { class: "muted" }, `${e.message} 아래 목록에서 매장을 찾아 주세요.`)));
+}
+
 async function home() {
-  const regions = await api("GET", "/regions");
+  const [regions, info] = await Promise.all([api("GET", "/regions"), api("GET", "/service-info")]);
   const list = h("div");
+  const mapBox = h("div");
   const tabs = h("div", { class: "tabs", role: "tablist" });
   const select = async (region, button) => {
     for (const b of tabs.children) b.setAttribute("aria-pressed", String(b === button));
     const stores = await api("GET", `/regions/${region.id}/stores`);
+    if (info.map_key) {
+      const el = h("div", { id: "map", class: "map", role: "region", "aria-label": `${region.name} 대여소 지도` });
+      mapBox.replaceChildren(el);
+      drawMap(el, region, stores, info.map_key);
+    }
     list.replaceChildren(...(stores.length ? stores.map((s) =>
       h("a", { class: "card store", href: `/stores/${s.id}`, "data-link": true },
         h("div", { class: "row" }, h("strong", {}, s.name),
@@ -127,7 +100,7 @@ async function home() {
     const b = h("button", { type: "button", "aria-pressed": "false", onclick: () => select(r, b) }, r.name);
     tabs.append(b);
   }
-  show(h("h1", {}, "가까운 우산 대여소"), regions.length ? tabs : h("p", { class: "muted" }, "등록된 지역이 없습니다."), list);
+  show(h("h1", {}, "가까운 우산 대여소"), regions.length ? tabs : h("p", { class: "muted" }, "등록된 지역이 없습니다."), mapBox, list);
   if (regions.length) await select(regions[0], tabs.children[0]);
 }
 
@@ -147,9 +120,22 @@ async function store(id) {
   );
 }
 
+// Why a Kakao login came back to this page (`/login?error=…`, set by the WAS).
+const loginErrors = {
+  kakao_login_cancelled: "카카오 로그인이 취소되었습니다. 다시 시도해 주세요.",
+  kakao_code_missing: "카카오 로그인이 완료되지 않았습니다. 다시 시도해 주세요.",
+  kakao_state_mismatch: "로그인 정보가 맞지 않습니다. 처음부터 다시 시도해 주세요.",
+  banned: "이용이 제한된 계정입니다. 운영진에게 문의해 주세요.",
+  too_many_requests: "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.",
+};
+
 function login() {
-  const next = new URLSearchParams(location.search).get("next") || "/";
+  const params = new URLSearchParams(location.search);
+  const next = params.get("next") || "/";
+  const error = params.get("error");
   show(h("h1", {}, "로그인"),
+    ...(error ? [h("p", { class: "error", role: "alert", id: "login-error" },
+      loginErrors[error] || "카카오 로그인에 실패했습니다. 잠시 후 다시 시도하거나 이메일로 로그인해 주세요.")] : []),
     form([["email", "이메일", "email", { required: true, autocomplete: "email" }], ["password", "비밀번호", "password", { required: true, autocomplete: "current-password" }]],
       "로그인", async (v) => { await api("POST", "/auth/login", v); await refreshMe(); go(next); }),
     h("p", {}, "처음이신가요? ", link(`/signup?next=${encodeURIComponent(next)}`, "회원가입"), " · ", h("a", { href: `/api/auth/kakao?next=${encodeURIComponent(next)}` }, "카카오로 로그인")));
@@ -171,9 +157,27 @@ function signup() {
     h("p", { class: "muted" }, link("/terms", "이용약관"), " · ", link("/privacy", "개인정보 처리방침"), " · ", link("/guide", "이용안내")));
 }
 
+// Kakao sign-ups have no phone number and have agreed to nothing yet: asked once, before
+// the first rent.
+function completeProfile(then) {
+  show(h("h1", {}, "대여 전에 확인해 주세요"),
+    h("p", {}, "우산을 빌리려면 연락받을 휴대폰 번호와 약관 동의가 필요합니다."),
+    form([["phone", "휴대폰 번호", "tel", { required: true, placeholder: "010-1234-5678", value: me.phone || "" }],
+      ["agree_terms", "이용약관에 동의합니다 (필수)", "checkbox", { required: true }],
+      ["agree_privacy", "개인정보 수집·이용에 동의합니다 (필수)", "checkbox", { required: true }]],
+    "저장하고 계속하기", async (v) => {
+      me = await api("PUT", "/me/profile", { phone: v.phone, agree_terms: v.agree_terms === "on", agree_privacy: v.agree_privacy === "on" });
+      await then();
+    }),
+    h("p", { class: "muted" }, link("/terms", "이용약관"), " · ", link("/privacy", "개인정보 처리방침")));
+}
+
 async function rent(umbrellaId) {
   if (!me) return needLogin();
-  const [f, info] = await Promise.all([api("GET", `/umbrellas/${umbrellaId}/rent-form`), api("GET", "/service-info")]);
+  if (!me.ready_to_rent) return completeProfile(() => rent(umbrellaId));
+  const code = new URLSearchParams(location.search).get("code");
+  const q = code ? `?code=${encodeURIComponent(code)}` : "";
+  const [f, info] = await Promise.all([api("GET", `/umbrellas/${umbrellaId}/rent-form${q}`), api("GET", "/service-info")]);
   const key = crypto.randomUUID();
   show(h("h1", {}, "우산 대여"),
     h("p", {}, `${f.region_name} · ${f.store_name} · 우산 ${f.umbrella_number}번`),
@@ -183,7 +187,7 @@ async function rent(umbrellaId) {
       h("p", { class: "muted" }, `대여 기간은 ${info.rental_days}일입니다. 반납하면 확인 후 보증금을 돌려드립니다.`)),
     f.rentable
       ? form([["condition_report", "우산 상태 (선택, 400자 이내)", "textarea"]], "대여하기", async (v) => {
-          const r = await api("POST", "/rentals", { umbrella_id: f.umbrella_id, store_id: f.store_id, condition_report: v.condition_report || null }, { "idempotency-key": key });
+          const r = await api("POST", "/rentals", { umbrella_id: f.umbrella_id, store_id: f.store_id, condition_report: v.condition_report || null, code }, { "idempotency-key": key });
           show(h("h1", {}, "대여 완료"),
             h("p", { class: "notice", id: "rented" }, `우산 ${r.rental.umbrella_number}번을 빌렸습니다. 반납 기한: ${date(r.rental.due_at)}`),
             ...(r.locker_password ? [h("p", {}, "보관함 비밀번호"), h("p", { class: "password", id: "locker-password" }, r.locker_password)] : []),
@@ -196,8 +200,10 @@ async function returnPage(storeId) {
   if (!/^\d+$/.test(storeId || "")) return notFound();
   if (!me) return needLogin();
   const params = new URLSearchParams(location.search);
-  const proof = { salt: params.get("salt"), signature: params.get("signature") };
-  const q = proof.salt ? `?salt=${encodeURIComponent(proof.salt)}&signature=${encodeURIComponent(proof.signature || "")}` : "";
+  // Our stickers carry `code`; the original service's, at a store with a locker, a salt
+  // and a signature.
+  const proof = Object.fromEntries(["code", "salt", "signature"].filter((k) => params.get(k)).map((k) => [k, params.get(k)]));
+  const q = Object.keys(proof).length ? `?${new URLSearchParams(proof)}` : "";
   const f = await api("GET", `/stores/${storeId}/return-form${q}`);
   const key = crypto.randomUUID();
   show(h("h1", {}, "우산 반납"),
@@ -248,17 +254,19 @@ async function mePage() {
 
 async function admin() {
   if (!me) return needLogin();
-  const [stats, rentals] = await Promise.all([api("GET", "/admin/umbrellas/statistics"), api("GET", "/admin/rentals?size=50")]);
-  const toggle = (r, field) => h("input", { type: "checkbox", checked: Boolean(r[`${field}_at`]), onchange: async (e) => {
-    try { await api("PATCH", `/admin/rentals/${r.id}`, { [field]: e.target.checked }); } catch (ex) { e.target.checked = !e.target.checked; alert(ex.message); }
-  } });
-  show(h("h1", {}, "관리자"),
-    h("div", { class: "card" }, `전체 ${stats.total} · 대여 가능 ${stats.rentable} · 대여 중 ${stats.rented} · 분실 ${stats.missing} (${(stats.missing_rate * 100).toFixed(1)}%) · 누적 대여 ${stats.total_rents}`),
-    h("h2", {}, "대여 기록"),
-    h("table", {}, h("tr", {}, ...["이용자", "우산", "대여", "반납", "입금", "환불"].map((t) => h("th", {}, t))),
-      ...rentals.map((r) => h("tr", {}, h("td", {}, r.user_name), h("td", {}, `${r.umbrella_number}번`),
-        h("td", {}, `${r.rent_store_name} ${date(r.rented_at)}`), h("td", {}, r.return_store_name ? date(r.returned_at) : "-"),
-        h("td", {}, toggle(r, "paid")), h("td", {}, toggle(r, "refunded"))))));
+  if (!me.is_admin) return show(h("h1", {}, "관리자만 볼 수 있습니다"), h("p", {}, link("/", "처음으로")));
+  await adminConsole(location.pathname, me);
+}
+
+async function introductions() {
+  const stores = await api("GET", "/stores/introductions");
+  show(h("h1", {}, "협력 매장 소개"),
+    h("p", { class: "muted" }, "업브렐라와 함께하는 매장들입니다. 어느 매장에서 빌려도 아무 매장에나 반납할 수 있습니다."),
+    ...(stores.length ? stores.map((s) => h("a", { class: "card intro", href: `/stores/${s.id}`, "data-link": true },
+      ...(s.image_url ? [h("img", { src: s.image_url, alt: `${s.name} 사진`, loading: "lazy" })] : []),
+      h("div", { class: "row" }, h("strong", {}, s.name), h("span", { class: "badge" }, s.region_name)),
+      h("div", { class: "muted" }, [s.category, s.description].filter(Boolean).join(" · "))))
+      : [h("p", { class: "muted" }, "아직 소개할 매장이 없습니다.")]));
 }
 
 // Policies and help --------------------------------------------------------------------
@@ -311,9 +319,10 @@ const routes = [
   [/^\/return\/form$/, () => returnPage(new URLSearchParams(location.search).get("storeId"))],
   [/^\/me$/, mePage],
   [/^\/guide$/, guide],
+  [/^\/stores$/, introductions],
   [/^\/terms$/, terms],
   [/^\/privacy$/, privacy],
-  [/^\/admin$/, admin],
+  [/^\/admin(\/.*)?$/, admin],
 ];
 
 async function route() {
