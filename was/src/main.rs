@@ -76,6 +76,9 @@ const PREFIXES: &[&str] = &[
     "SESSION_",
     "KAKAO_",
     "RATE_LIMIT_",
+    "QR_",
+    "DEPOSIT_",
+    "RETURN_WEBHOOK_",
 ];
 
 fn main() -> ExitCode {

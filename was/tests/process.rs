@@ -127,6 +127,31 @@ fn a_missing_setting_is_named_and_stops_the_process() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("BANK_ENCRYPTION_KEY"));
 }
 
+/// A set variable with one of the WAS's prefixes that no setting reads (a typo) is named
+/// in the log; the replica still starts with the settings it knows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_setting_is_logged_as_a_warning() {
+    let deps = deps().await;
+    let db = fresh_database(&deps.pg_base).await;
+    let a = replica(
+        "was-typo",
+        &db,
+        &deps.redis_url,
+        &[("QR_LEGACY_CODE", "refuse"), ("QR_LEGACY_CODES", "accept")],
+    );
+    let logged = |name: &str| {
+        a.process
+            .log_tail(50)
+            .lines()
+            .any(|l| l.contains(&format!("\"{name}\"")) && l.contains("not a setting"))
+    };
+    assert!(logged("QR_LEGACY_CODE"), "{}", a.process.log_tail(20));
+    assert!(
+        !logged("QR_LEGACY_CODES"),
+        "known settings are not reported"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_serve_one_user_interchangeably() {
     let deps = deps().await;
