@@ -105,12 +105,18 @@ pub struct Search {
 }
 
 impl Search {
+    /// The text to look for. A query parameter that cannot be one (too long, control
+    /// characters such as NUL, which PostgreSQL cannot hold) is a malformed request: 400.
     pub fn text(&self) -> Result<Option<&str>, crate::error::Error> {
         match self.q.as_deref().map(str::trim) {
             None | Some("") => Ok(None),
-            Some(q) if q.chars().count() > 100 => Err(crate::error::Error::invalid(
+            Some(q) if q.chars().count() > 100 => Err(crate::error::Error::bad_request(
                 "search_too_long",
                 "검색어는 100자 이내로 입력해 주세요.",
+            )),
+            Some(q) if q.chars().any(char::is_control) => Err(crate::error::Error::bad_request(
+                "invalid_search",
+                "검색어에 쓸 수 없는 문자가 들어 있습니다.",
             )),
             Some(q) => Ok(Some(q)),
         }

@@ -310,6 +310,14 @@ async fn operators_find_rentals_by_state_and_by_renter_or_umbrella() {
     )
     .await;
     assert!(p["detail"].as_str().unwrap().contains("status"), "{p}");
+    for q in ["%00x", "a%1Fb"] {
+        let p = problem(
+            app.get(&admin, &format!("/api/admin/rentals?q={q}")).await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        assert_eq!(p["code"], "invalid_search", "{q}");
+    }
 
     let board = json_ok(
         app.get(&admin, "/api/admin/dashboard").await,
