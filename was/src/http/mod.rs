@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod caching;
 pub mod csrf;
 pub mod edge;
 pub mod extract;
@@ -61,7 +62,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .nest(
             "/api",
             OpenApiRouter::new()
-                .merge(public::routes())
+                .merge(public::routes().route_layer(from_fn(caching::conditional)))
                 .merge(auth::routes())
                 .merge(me::routes())
                 .merge(rentals::routes())

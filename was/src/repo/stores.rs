@@ -60,37 +60,76 @@ pub struct StoreFields {
     pub description: String,
 }
 
+/// `query_as!` for [`StoreSummary`] rows of `stores s`: the select list, then the
+/// query's tail.
+macro_rules! summaries {
+    ($tail:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            StoreSummary,
+            r#"SELECT s.id, s.name, s.category, s.region_id, s.tag_id, s.latitude, s.longitude, s.address,
+                      s.address_detail, s.umbrella_location, s.working_hours, s.contact, s.instagram_url,
+                      s.description, s.activated,
+                      (SELECT count(*) FROM umbrella_states u WHERE u.store_id = s.id AND u.available) AS "rentable_count!",
+                      EXISTS (SELECT 1 FROM lockers l WHERE l.store_id = s.id) AS "has_locker!"
+               FROM stores s "# + $tail
+            $(, $arg)*
+        )
+    };
+}
+
+/// The images and hours of several stores, fetched together: two queries for any number
+/// of stores.
+async fn with_details(db: &PgPool, summaries: Vec<StoreSummary>) -> sqlx::Result<Vec<Store>> {
+    let ids: Vec<i64> = summaries.iter().map(|s| s.id).collect();
+    let rows = sqlx::query!(
+        "SELECT id, store_id, url FROM store_images WHERE store_id = ANY($1) ORDER BY id",
+        &ids
+    )
+    .fetch_all(db)
+    .await?;
+    let mut images: HashMap<i64, Vec<Image>> = HashMap::new();
+    for r in rows {
+        images.entry(r.store_id).or_default().push(Image {
+            id: r.id,
+            url: r.url,
+        });
+    }
+    let mut hours = hours_of(db, &ids).await?;
+    Ok(summaries
+        .into_iter()
+        .map(|summary| Store {
+            images: images.remove(&summary.id).unwrap_or_default(),
+            business_hours: hours.remove(&summary.id).unwrap_or_default(),
+            summary,
+        })
+        .collect())
+}
+
 /// A store that is not deleted; with `in_service_only`, only an activated one.
 pub async fn find(db: &PgPool, id: i64, in_service_only: bool) -> sqlx::Result<Option<Store>> {
-    let summary = sqlx::query_as!(
-        StoreSummary,
-        r#"SELECT s.id, s.name, s.category, s.region_id, s.tag_id, s.latitude, s.longitude, s.address,
-                  s.address_detail, s.umbrella_location, s.working_hours, s.contact, s.instagram_url,
-                  s.description, s.activated,
-                  (SELECT count(*) FROM umbrella_states u WHERE u.store_id = s.id AND u.available) AS "rentable_count!",
-                  EXISTS (SELECT 1 FROM lockers l WHERE l.store_id = s.id) AS "has_locker!"
-           FROM stores s WHERE s.id = $1 AND NOT s.deleted AND (s.activated OR NOT $2)"#,
+    let summary = summaries!(
+        "WHERE s.id = $1 AND NOT s.deleted AND (s.activated OR NOT $2)",
         id,
         in_service_only
     )
     .fetch_optional(db)
     .await?;
-    let Some(summary) = summary else {
-        return Ok(None);
-    };
-    let images = sqlx::query_as!(
-        Image,
-        "SELECT id, url FROM store_images WHERE store_id = $1 ORDER BY id",
-        id
+    match summary {
+        None => Ok(None),
+        Some(summary) => Ok(with_details(db, vec![summary]).await?.pop()),
+    }
+}
+
+/// The stores not deleted, by id, with their images and hours: three queries a page.
+pub async fn page(db: &PgPool, limit: i64, offset: i64) -> sqlx::Result<Vec<Store>> {
+    let summaries = summaries!(
+        "WHERE NOT s.deleted ORDER BY s.id LIMIT $1 OFFSET $2",
+        limit,
+        offset
     )
     .fetch_all(db)
     .await?;
-    let business_hours = hours_of(db, &[id]).await?.remove(&id).unwrap_or_default();
-    Ok(Some(Store {
-        summary,
-        images,
-        business_hours,
-    }))
+    with_details(db, summaries).await
 }
 
 /// Business hours of several stores at once, keyed by store id.
@@ -139,17 +178,6 @@ pub async fn replace_hours(
     .execute(&mut *db)
     .await?;
     Ok(())
-}
-
-/// Ids of the stores not deleted, by id.
-pub async fn ids_page(db: impl PgExecutor<'_>, limit: i64, offset: i64) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar!(
-        "SELECT id FROM stores WHERE NOT deleted ORDER BY id LIMIT $1 OFFSET $2",
-        limit,
-        offset
-    )
-    .fetch_all(db)
-    .await
 }
 
 /// Creates a store (not activated); returns its id.

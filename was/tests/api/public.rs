@@ -201,3 +201,45 @@ async fn openapi_document_is_3_1_and_covers_the_api() {
     let operations: usize = paths.values().map(|v| v.as_object().unwrap().len()).sum();
     assert!(operations >= 50, "{operations} operations documented");
 }
+
+#[tokio::test]
+async fn public_reads_revalidate_with_an_etag() {
+    let app = spawn_app().await;
+    let f = app.store().await;
+    let c = app.client();
+    let path = format!("/api/regions/{}/stores", f.region);
+    let first = app.get(&c, &path).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.headers()["cache-control"], "no-cache");
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+
+    // Unchanged: 304 and no body.
+    let again = c
+        .get(app.url(&path))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+    assert!(again.bytes().await.unwrap().is_empty());
+
+    // An umbrella more to rent changes the answer, and so the tag.
+    app.umbrella(f.store).await;
+    let changed = c
+        .get(app.url(&path))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+    let body: serde_json::Value = changed.json().await.unwrap();
+    assert_eq!(body[0]["rentable_count"], 1);
+
+    // Logged-in answers are never tagged for sharing.
+    let (user, _) = app.user().await;
+    let me = app.get(&user, "/api/me").await;
+    assert!(me.headers().get("etag").is_none());
+}

@@ -97,12 +97,13 @@ pub async fn list(
     State(state): State<AppState>,
     Query(paging): Query<Paging>,
 ) -> Result<Json<Vec<StoreDetail>>> {
-    let ids = stores::ids_page(&state.db, paging.limit(), paging.offset()).await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        out.push(detail(&state, id).await?);
-    }
-    Ok(Json(out))
+    let page = stores::page(&state.db, paging.limit(), paging.offset()).await?;
+    let now = OffsetDateTime::now_utc();
+    Ok(Json(
+        page.into_iter()
+            .map(|store| StoreDetail::new(store, true, now))
+            .collect(),
+    ))
 }
 
 /// Creates a store (not activated until it has an image and is activated).

@@ -1,0 +1,76 @@
+//! Conditional GETs for the public reads (regions, stores, markers, service info): a
+//! strong `ETag` over the body, `304 Not Modified` when the client already holds it, and
+//! `Cache-Control: no-cache`, so browsers and proxies revalidate every time (rentable
+//! counts change by the minute) but receive a body only when it changed.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+/// Public answers are small; one larger than this is passed through untagged.
+const MAX_TAGGED_BYTES: usize = 1 << 20;
+
+/// Whether an `If-None-Match` value names `etag` (or is `*`).
+fn matches(if_none_match: &HeaderValue, etag: &str) -> bool {
+    if_none_match.to_str().is_ok_and(|v| {
+        v.split(',')
+            .map(str::trim)
+            .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
+    })
+}
+
+pub async fn conditional(request: Request, next: Next) -> Response {
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
+    let response = next.run(request).await;
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_TAGGED_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            return crate::error::Error::internal(format!("reading a public answer: {e}"))
+                .into_response();
+        }
+    };
+    let digest = Sha256::digest(&bytes);
+    let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(&digest[..16]));
+    let Ok(value) = HeaderValue::from_str(&etag) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    parts.headers.insert(header::ETAG, value);
+    parts
+        .headers
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if if_none_match.is_some_and(|v| matches(&v, &etag)) {
+        parts.status = StatusCode::NOT_MODIFIED;
+        parts.headers.remove(header::CONTENT_TYPE);
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, Body::empty());
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_none_match_lists_and_weak_forms_match() {
+        let tag = "\"abc\"";
+        for v in ["\"abc\"", "\"x\", \"abc\"", "W/\"abc\"", "*"] {
+            assert!(matches(&HeaderValue::from_static(v), tag), "{v}");
+        }
+        for v in ["\"abcd\"", "abc", ""] {
+            assert!(!matches(&HeaderValue::from_static(v), tag), "{v}");
+        }
+    }
+}
