@@ -223,6 +223,27 @@ impl Browser {
         self.wait("nav button").await;
     }
 
+    /// From a page that asks to log in: on to sign-up, and the form filled with both
+    /// agreements given (not yet sent).
+    async fn sign_up_on_the_way(&self, name: &str, email: &str, phone: &str) {
+        self.click(&self.wait("main a[href^='/login']").await).await;
+        self.click(&self.wait("main a[href^='/signup']").await)
+            .await;
+        let form = self.wait("main form").await;
+        self.fill(
+            &form,
+            &[
+                ("name", name),
+                ("email", email),
+                ("password", "password123"),
+                ("phone", phone),
+                ("agree_terms", "on"),
+                ("agree_privacy", "on"),
+            ],
+        )
+        .await;
+    }
+
     async fn log_out(&self) {
         self.c.delete_all_cookies().await.unwrap();
     }
@@ -295,31 +316,10 @@ async fn a_visitor_finds_a_store_signs_up_and_rents_an_umbrella() {
     // A sticker of the original service opens /rent/form/{id}; a visitor signs up on
     // the way.
     b.goto(&format!("/rent/form/{umbrella}")).await;
-    b.wait("main a[href^='/login']")
-        .await
-        .click()
-        .await
-        .unwrap();
-    b.wait("main a[href^='/signup']")
-        .await
-        .click()
-        .await
-        .unwrap();
-    let form = b.wait("main form").await;
-    b.fill(
-        &form,
-        &[
-            ("name", "김우산"),
-            ("email", "browser@example.com"),
-            ("password", "password123"),
-            ("phone", "010-2222-3333"),
-            ("agree_terms", "on"),
-            ("agree_privacy", "on"),
-        ],
-    )
-    .await;
+    b.sign_up_on_the_way("김우산", "browser@example.com", "010-2222-3333")
+        .await;
     b.shot("3-signup").await;
-    b.submit(&form).await;
+    b.submit(&b.wait("main form").await).await;
     // Back on the rent page, logged in.
     let report = b.wait("textarea[name=condition_report]").await;
     assert!(b.main_text().await.contains("우산 77번"));
@@ -542,30 +542,9 @@ async fn an_operator_opens_a_store_and_a_renter_uses_its_codes() {
     // --- A renter scans the first umbrella's code, signs up with consent, rents. ---
     b.log_out().await;
     b.goto(&first_umbrella).await;
-    b.wait("main a[href^='/login']")
-        .await
-        .click()
-        .await
-        .unwrap();
-    b.wait("main a[href^='/signup']")
-        .await
-        .click()
-        .await
-        .unwrap();
-    let form = b.wait("main form").await;
-    b.fill(
-        &form,
-        &[
-            ("name", "이대여"),
-            ("email", "renter@example.com"),
-            ("password", "password123"),
-            ("phone", "010-3333-4444"),
-            ("agree_terms", "on"),
-            ("agree_privacy", "on"),
-        ],
-    )
-    .await;
-    b.submit(&form).await;
+    b.sign_up_on_the_way("이대여", "renter@example.com", "010-3333-4444")
+        .await;
+    b.submit(&b.wait("main form").await).await;
     b.wait_text("main", "보증금").await;
     assert!(b.main_text().await.contains("우산 1번"));
     b.shot("07-renter-rent").await;

@@ -214,25 +214,16 @@ async fn public_reads_revalidate_with_an_etag() {
     let etag = first.headers()["etag"].to_str().unwrap().to_owned();
     assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
 
+    let revalidate = || c.get(app.url(&path)).header("if-none-match", &etag).send();
     // Unchanged: 304 and no body.
-    let again = c
-        .get(app.url(&path))
-        .header("if-none-match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let again = revalidate().await.unwrap();
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
     assert!(again.bytes().await.unwrap().is_empty());
 
     // An umbrella more to rent changes the answer, and so the tag.
     app.umbrella(f.store).await;
-    let changed = c
-        .get(app.url(&path))
-        .header("if-none-match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let changed = revalidate().await.unwrap();
     assert_eq!(changed.status(), StatusCode::OK);
     assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
     let body: serde_json::Value = changed.json().await.unwrap();
