@@ -26,7 +26,6 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
 use axum::response::IntoResponse;
@@ -75,12 +74,41 @@ impl Default for ServeOptions {
     }
 }
 
+/// What can be served: an [`axum::Router`], or any service of the same shape (web-proxy's
+/// edge is one function, not a router).
+pub trait App:
+    tower::Service<
+        http::Request<Body>,
+        Response = axum::response::Response,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> App for S where
+    S: tower::Service<
+            http::Request<Body>,
+            Response = axum::response::Response,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then drains.
 ///
 /// Every request carries `ConnectInfo<SocketAddr>` with the peer address.
-pub async fn serve<F>(listener: TcpListener, app: Router, options: ServeOptions, shutdown: F)
+pub async fn serve<F, A>(listener: TcpListener, app: A, options: ServeOptions, shutdown: F)
 where
     F: Future<Output = ()> + Send,
+    A: App,
 {
     serve_with(listener, app, options, shutdown, |stream| async move {
         Ok(stream)
@@ -90,14 +118,15 @@ where
 
 /// Like [`serve`], with each accepted stream passed through `wrap` first (a TLS
 /// handshake, say) inside the connection's own task, under the first-request deadline.
-pub async fn serve_with<F, W, Fut, Io>(
+pub async fn serve_with<F, A, W, Fut, Io>(
     listener: TcpListener,
-    app: Router,
+    app: A,
     options: ServeOptions,
     shutdown: F,
     wrap: W,
 ) where
     F: Future<Output = ()> + Send,
+    A: App,
     W: Fn(TcpStream) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = std::io::Result<Io>> + Send + 'static,
     Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -403,6 +432,7 @@ impl<T: Unpin + Send + 'static> hyper::body::Body for Holding<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::Router;
     use axum::routing::get;
     use std::time::Instant;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

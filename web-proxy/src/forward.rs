@@ -22,7 +22,6 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
@@ -32,11 +31,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioIo;
 
-use crate::AppState;
 use crate::body::{BodyError, ClientBody};
 use crate::error::ProxyError;
-use crate::headers::{self, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PROTO};
+use crate::headers::{self, Forwarded, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PROTO};
 use crate::upstream::{Backend, Failure, InFlight};
+use crate::{AppState, Config};
 
 pub type UpstreamClient = Client<HttpConnector, Body>;
 
@@ -87,20 +86,11 @@ fn body_failure(e: &BodyError) -> ProxyError {
     }
 }
 
-pub async fn proxy(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    mut req: Request<Body>,
-) -> Response {
+/// Forwards one request, in five steps: read the body, build the upstream request's head,
+/// send it (with at most one retry, within the request deadline), tunnel an upgrade, and
+/// build the client's response. `forwarded` is what the edge worked out about the client.
+pub async fn proxy(state: &AppState, forwarded: Forwarded, mut req: Request<Body>) -> Response {
     let config = &state.config;
-    if headers::has_dot_segment(req.uri().path()) {
-        return ProxyError::BadRequest("dot_segments").into_response();
-    }
-    let upgrade =
-        headers::upgrade_protocol(req.headers()).filter(|_| req.version() == Version::HTTP_11);
-    let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
-    let (mut parts, body) = req.into_parts();
-    let forwarded = headers::forwarded(&parts.headers, peer.ip(), config.trusted_hops, state.tls);
     let mut info = UpstreamInfo {
         addr: None,
         duration: None,
@@ -108,54 +98,103 @@ pub async fn proxy(
         fail_open: false,
         client_ip: forwarded.client_ip,
     };
+    if headers::has_dot_segment(req.uri().path()) {
+        return with_info(ProxyError::BadRequest("dot_segments").into_response(), info);
+    }
+    let upgrade =
+        headers::upgrade_protocol(req.headers()).filter(|_| req.version() == Version::HTTP_11);
+    let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut req));
+    let (mut parts, body) = req.into_parts();
 
-    let declared = parts
-        .headers
+    let (outbound, sent_whole) = match read_body(config, &parts.headers, body).await {
+        Ok(read) => read,
+        Err(e) => return with_info(e.into_response(), info),
+    };
+    let head = upstream_head(config, &mut parts, forwarded, upgrade);
+    let sent = tokio::time::timeout(
+        config.request_timeout,
+        send_with_retry(state, head, outbound, &sent_whole, &mut info),
+    )
+    .await
+    .unwrap_or(Err(ProxyError::Timeout));
+    let (response, in_flight) = match sent {
+        Ok(pair) => pair,
+        Err(e) => return with_info(e.into_response(), info),
+    };
+    let response = match client_upgrade {
+        Some(client_side) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
+            tunnel(client_side, response, in_flight)
+        }
+        _ => client_response(response, in_flight),
+    };
+    with_info(response, info)
+}
+
+/// Step 1: the client's body, through [`ClientBody`] (size limit, progress deadline).
+/// Bodies up to the retry buffer (declared so, or chunked and short) are read whole
+/// before anything is sent: they can be retried, and a malformed one never reaches an
+/// upstream. Longer ones stream. Also returns whether the upstream has had the whole
+/// request, which a buffered body always has.
+async fn read_body(
+    config: &Config,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Outbound, Arc<AtomicBool>), ProxyError> {
+    let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > config.max_body_bytes) {
-        return with_info(ProxyError::BodyTooLarge.into_response(), info);
+        return Err(ProxyError::BodyTooLarge);
     }
     let mut client_body = ClientBody::new(body, config.max_body_bytes, config.body_timeout);
-    // Whether the upstream has had the whole request; a buffered body always has.
     let sent_whole = client_body.sent_whole();
-    // Bodies up to the retry buffer (declared so, or chunked and short) are read whole
-    // before anything is sent: they can be retried, and a malformed one never reaches
-    // an upstream. Longer ones stream.
-    let mut outbound = if client_body.is_end_stream() || declared == Some(0) {
+    let outbound = if client_body.is_end_stream() || declared == Some(0) {
         Outbound::Empty
     } else if declared.is_none_or(|n| n <= config.retry_buffer_bytes as u64) {
         match client_body.read_ahead(config.retry_buffer_bytes).await {
             Ok(Some(whole)) => Outbound::Buffered(whole),
             Ok(None) => Outbound::Streaming(Some(Body::new(client_body))),
-            Err(e) => return with_info(body_failure(&e).into_response(), info),
+            Err(e) => return Err(body_failure(&e)),
         }
     } else {
         Outbound::Streaming(Some(Body::new(client_body)))
     };
-    let idempotent = is_idempotent(&parts.method, &parts.headers);
+    Ok((outbound, sent_whole))
+}
 
-    // The headers every attempt sends.
-    // The client's headers become the upstream's; nothing reads them after this.
+/// What every attempt sends, but the address.
+struct UpstreamHead {
+    method: Method,
+    path_and_query: http::uri::PathAndQuery,
+    headers: HeaderMap,
+    idempotent: bool,
+}
+
+/// Step 2: the upstream request's head. The client's headers become the upstream's
+/// (nothing reads them after this), without hop-by-hop headers or a client's attempt at
+/// the upstream secret, with the `X-Forwarded-*` headers and the secret of ours.
+fn upstream_head(
+    config: &Config,
+    parts: &mut http::request::Parts,
+    forwarded: Forwarded,
+    upgrade: Option<HeaderValue>,
+) -> UpstreamHead {
+    let idempotent = is_idempotent(&parts.method, &parts.headers);
     let mut upstream_headers = std::mem::take(&mut parts.headers);
     headers::strip_hop_by_hop(&mut upstream_headers);
     upstream_headers.remove(&config.upstream_secret_header);
     if let Some(secret) = &config.upstream_secret {
         upstream_headers.insert(config.upstream_secret_header.clone(), secret.clone());
     }
-    if let Ok(v) = HeaderValue::from_str(&forwarded.xff) {
+    if let Ok(v) = HeaderValue::try_from(forwarded.xff) {
         upstream_headers.insert(X_FORWARDED_FOR.clone(), v);
     }
     upstream_headers.insert(
         X_FORWARDED_PROTO.clone(),
-        if forwarded.proto == "https" {
-            HeaderValue::from_static("https")
-        } else {
-            HeaderValue::from_static("http")
-        },
+        HeaderValue::from_static(forwarded.proto),
     );
-    let host = forwarded.host.clone().or_else(|| {
+    let host = forwarded.host.or_else(|| {
         parts
             .uri
             .authority()
@@ -167,138 +206,149 @@ pub async fn proxy(
         }
         upstream_headers.insert(X_FORWARDED_HOST.clone(), host);
     }
-    if let Some(protocol) = &upgrade {
+    if let Some(protocol) = upgrade {
         upstream_headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-        upstream_headers.insert(header::UPGRADE, protocol.clone());
+        upstream_headers.insert(header::UPGRADE, protocol);
     }
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .cloned()
-        .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
+    UpstreamHead {
+        method: std::mem::take(&mut parts.method),
+        path_and_query: parts
+            .uri
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
+        headers: upstream_headers,
+        idempotent,
+    }
+}
 
-    let attempts = async {
-        let mut exclude = None;
-        loop {
-            let Some((backend, fail_open)) = state.pool.pick(exclude) else {
-                return Err(ProxyError::NoUpstream);
-            };
-            info.addr = Some(backend.addr);
-            info.fail_open |= fail_open;
-            let can_retry = !info.retried && outbound.replayable();
-            let mut uri_parts = http::uri::Parts::default();
-            uri_parts.scheme = Some(http::uri::Scheme::HTTP);
-            uri_parts.authority = Some(backend.authority.clone());
-            uri_parts.path_and_query = Some(path_and_query.clone());
-            let Ok(uri) = Uri::from_parts(uri_parts) else {
-                return Err(ProxyError::BadRequest(
-                    "the request target cannot be forwarded",
-                ));
-            };
-            let mut request = Request::new(outbound.take());
-            *request.method_mut() = parts.method.clone();
-            *request.uri_mut() = uri;
-            *request.version_mut() = Version::HTTP_11;
-            // Keep a copy only while a retry could still need one.
-            *request.headers_mut() = if can_retry {
-                upstream_headers.clone()
-            } else {
-                std::mem::take(&mut upstream_headers)
-            };
-            let in_flight = InFlight::start(&backend);
-            let started = Instant::now();
-            let outcome = send(
-                &state.client,
-                &backend,
-                request,
-                config.upstream_timeout,
-                can_retry && idempotent && !fail_open,
-            )
-            .await;
-            info.duration = Some(started.elapsed());
-            let failure = match outcome {
-                Ok(response) => {
-                    state.metrics.record_upstream(started.elapsed());
-                    return Ok((response, in_flight));
-                }
-                Err(Attempt::Failed(failure, e)) => {
-                    if let Some(client_fault) = e.as_ref().and_then(|e| BodyError::find(e)) {
-                        tracing::info!(upstream = %backend.addr, error = %client_fault, "request body failed; upstream not blamed");
-                        return Err(body_failure(client_fault));
-                    }
-                    match &e {
-                        Some(e) => {
-                            tracing::warn!(upstream = %backend.addr, error = %e, kind = failure.as_str(), "upstream request failed")
-                        }
-                        None => {
-                            tracing::warn!(upstream = %backend.addr, kind = failure.as_str(), "upstream request failed")
-                        }
-                    }
-                    if is_upstream_fault(failure, outbound.replayable(), &sent_whole) {
-                        backend.report_failure(failure, state.pool.policy());
-                    }
-                    failure
-                }
-                Err(Attempt::Ejected) => {
-                    tracing::info!(upstream = %backend.addr, "upstream ejected while waiting; retrying elsewhere");
-                    Failure::Timeout
-                }
-            };
-            // Connect failures never reached the upstream, so even a POST is safe to resend.
-            let safe = idempotent || failure == Failure::Connect;
-            if can_retry && safe {
-                info.retried = true;
-                exclude = Some(backend.addr);
-                state
-                    .metrics
-                    .retries_total
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                continue;
+/// Step 3: sends to a healthy address and, when it is safe (see the module's notes),
+/// once more to another.
+async fn send_with_retry(
+    state: &AppState,
+    mut head: UpstreamHead,
+    mut outbound: Outbound,
+    sent_whole: &Arc<AtomicBool>,
+    info: &mut UpstreamInfo,
+) -> Result<(Response<Incoming>, InFlight), ProxyError> {
+    let config = &state.config;
+    let mut exclude = None;
+    loop {
+        let Some((backend, fail_open)) = state.pool.pick(exclude) else {
+            return Err(ProxyError::NoUpstream);
+        };
+        info.addr = Some(backend.addr);
+        info.fail_open |= fail_open;
+        let can_retry = !info.retried && outbound.replayable();
+        let mut uri_parts = http::uri::Parts::default();
+        uri_parts.scheme = Some(http::uri::Scheme::HTTP);
+        uri_parts.authority = Some(backend.authority.clone());
+        uri_parts.path_and_query = Some(head.path_and_query.clone());
+        let Ok(uri) = Uri::from_parts(uri_parts) else {
+            return Err(ProxyError::BadRequest(
+                "the request target cannot be forwarded",
+            ));
+        };
+        let mut request = Request::new(outbound.take());
+        *request.method_mut() = head.method.clone();
+        *request.uri_mut() = uri;
+        *request.version_mut() = Version::HTTP_11;
+        // Keep a copy only while a retry could still need one.
+        *request.headers_mut() = if can_retry {
+            head.headers.clone()
+        } else {
+            std::mem::take(&mut head.headers)
+        };
+        let in_flight = InFlight::start(&backend);
+        let started = Instant::now();
+        let outcome = send(
+            &state.client,
+            &backend,
+            request,
+            config.upstream_timeout,
+            can_retry && head.idempotent && !fail_open,
+        )
+        .await;
+        info.duration = Some(started.elapsed());
+        let failure = match outcome {
+            Ok(response) => {
+                state.metrics.record_upstream(started.elapsed());
+                return Ok((response, in_flight));
             }
-            return Err(if failure == Failure::Timeout {
-                ProxyError::Timeout
-            } else {
-                ProxyError::BadGateway
-            });
+            Err(Attempt::Failed(failure, e)) => {
+                if let Some(client_fault) = e.as_ref().and_then(|e| BodyError::find(e)) {
+                    tracing::info!(upstream = %backend.addr, error = %client_fault, "request body failed; upstream not blamed");
+                    return Err(body_failure(client_fault));
+                }
+                match &e {
+                    Some(e) => {
+                        tracing::warn!(upstream = %backend.addr, error = %e, kind = failure.as_str(), "upstream request failed")
+                    }
+                    None => {
+                        tracing::warn!(upstream = %backend.addr, kind = failure.as_str(), "upstream request failed")
+                    }
+                }
+                if is_upstream_fault(failure, outbound.replayable(), sent_whole) {
+                    backend.report_failure(failure, state.pool.policy());
+                }
+                failure
+            }
+            Err(Attempt::Ejected) => {
+                tracing::info!(upstream = %backend.addr, "upstream ejected while waiting; retrying elsewhere");
+                Failure::Timeout
+            }
+        };
+        // Connect failures never reached the upstream, so even a POST is safe to resend.
+        let safe = head.idempotent || failure == Failure::Connect;
+        if can_retry && safe {
+            info.retried = true;
+            exclude = Some(backend.addr);
+            state.metrics.retries_total.fetch_add(1, Ordering::Relaxed);
+            continue;
         }
-    };
-    let result = match tokio::time::timeout(config.request_timeout, attempts).await {
-        Ok(r) => r,
-        Err(_) => Err(ProxyError::Timeout),
-    };
-    let (mut response, in_flight) = match result {
-        Ok(pair) => pair,
-        Err(e) => return with_info(e.into_response(), info),
-    };
-
-    if response.status() == StatusCode::SWITCHING_PROTOCOLS
-        && let Some(client_side) = client_upgrade
-    {
-        let upstream_side = hyper::upgrade::on(&mut response);
-        tokio::spawn(async move {
-            let _in_flight = in_flight;
-            match tokio::try_join!(client_side, upstream_side) {
-                Ok((client, upstream)) => {
-                    let mut client = TokioIo::new(client);
-                    let mut upstream = TokioIo::new(upstream);
-                    if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await
-                    {
-                        tracing::debug!(error = %e, "upgraded connection ended");
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "upgrade failed"),
-            }
+        return Err(if failure == Failure::Timeout {
+            ProxyError::Timeout
+        } else {
+            ProxyError::BadGateway
         });
-        let (parts, _) = response.into_parts();
-        return with_info(Response::from_parts(parts, Body::empty()), info);
     }
+}
+
+/// Step 4: the upstream agreed to switch protocols; the bytes of both sides are copied
+/// through until either closes, in a task of their own, while the client gets the 101.
+fn tunnel(
+    client_side: hyper::upgrade::OnUpgrade,
+    mut response: Response<Incoming>,
+    in_flight: InFlight,
+) -> Response {
+    let upstream_side = hyper::upgrade::on(&mut response);
+    tokio::spawn(async move {
+        let _in_flight = in_flight;
+        match tokio::try_join!(client_side, upstream_side) {
+            Ok((client, upstream)) => {
+                let mut client = TokioIo::new(client);
+                let mut upstream = TokioIo::new(upstream);
+                if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
+                    tracing::debug!(error = %e, "upgraded connection ended");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "upgrade failed"),
+        }
+    });
+    let (parts, _) = response.into_parts();
+    Response::from_parts(parts, Body::empty())
+}
+
+/// Step 5: the upstream's answer for the client, without hop-by-hop headers, its body
+/// streaming through and the request counted on its backend until the body is done.
+fn client_response(response: Response<Incoming>, in_flight: InFlight) -> Response {
     let (mut head, body) = response.into_parts();
     headers::strip_hop_by_hop(&mut head.headers);
     let body = Body::new(Guarded {
         inner: body,
         _in_flight: in_flight,
     });
-    with_info(Response::from_parts(head, body), info)
+    Response::from_parts(head, body)
 }
 
 /// Whether a failed attempt says something about the upstream. A refused connection

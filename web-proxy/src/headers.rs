@@ -1,6 +1,7 @@
 //! Header rules of a proxy: hop-by-hop headers stop here; `X-Forwarded-*` tell the
 //! upstream who the client is, trusting only as many proxies in front as configured.
 
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -58,10 +59,23 @@ pub fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
 /// than what the prefix promised; no client of ours sends such paths, so they are
 /// refused rather than normalised.
 pub fn has_dot_segment(path: &str) -> bool {
-    path.split('/').any(|segment| {
-        let decoded = segment.replace("%2e", ".").replace("%2E", ".");
-        decoded == "." || decoded == ".."
-    })
+    path.split('/').any(is_dot_segment)
+}
+
+/// `.` or `..`, each dot written plainly or as `%2e` / `%2E`. Read in place: this runs on
+/// every forwarded request.
+fn is_dot_segment(segment: &str) -> bool {
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        rest = match rest {
+            [b'.', tail @ ..] => tail,
+            [b'%', b'2', b'e' | b'E', tail @ ..] => tail,
+            _ => return false,
+        };
+        dots += 1;
+    }
+    matches!(dots, 1 | 2)
 }
 
 /// What the proxy tells the upstream about the client.
@@ -72,48 +86,70 @@ pub struct Forwarded {
     /// The forwarded-for chain to send on: trusted entries, then our peer.
     pub xff: String,
     /// `http` or `https` as the client used it.
-    pub proto: String,
+    pub proto: &'static str,
     pub host: Option<HeaderValue>,
+}
+
+impl Forwarded {
+    pub fn https(&self) -> bool {
+        self.proto == "https"
+    }
 }
 
 /// `trusted_hops` is how many proxies in front of us append to `X-Forwarded-For` (1 behind
 /// an ALB). Entries left of those were written by the client and are dropped, so a
 /// client cannot pass off a made-up address as its own.
+///
+/// Computed once per request (the edge hands it to the redirect, the security headers
+/// and the forwarding), building the chain in one string.
 pub fn forwarded(headers: &HeaderMap, peer: IpAddr, trusted_hops: usize, tls: bool) -> Forwarded {
-    let incoming: Vec<String> = headers
-        .get_all(&X_FORWARDED_FOR)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect();
-    let kept = &incoming[incoming.len().saturating_sub(trusted_hops)..];
-    let client_ip = kept
-        .first()
-        .and_then(|s| s.parse::<IpAddr>().ok())
-        .unwrap_or(peer);
-    let mut chain: Vec<String> = kept.to_vec();
-    chain.push(peer.to_string());
-    let trusted_value = |name: &HeaderName| {
-        (trusted_hops > 0)
-            .then(|| headers.get(name))
-            .flatten()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .map(|v| v.trim().to_ascii_lowercase())
-            .filter(|v| !v.is_empty())
+    let entries = || {
+        headers
+            .get_all(&X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
     };
-    let proto = trusted_value(&X_FORWARDED_PROTO)
-        .filter(|p| p == "http" || p == "https")
-        .unwrap_or_else(|| if tls { "https".into() } else { "http".into() });
+    let skip = if trusted_hops == 0 {
+        0
+    } else {
+        entries().count().saturating_sub(trusted_hops)
+    };
+    let mut xff = String::new();
+    let mut client_ip = None;
+    for entry in entries().skip(skip).take(trusted_hops) {
+        if xff.is_empty() {
+            client_ip = entry.parse::<IpAddr>().ok();
+        }
+        xff.push_str(entry);
+        xff.push_str(", ");
+    }
+    let _ = write!(xff, "{peer}");
+    let trusted_https = (trusted_hops > 0)
+        .then(|| headers.get(&X_FORWARDED_PROTO))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .map(str::trim)
+        .and_then(|p| {
+            if p.eq_ignore_ascii_case("https") {
+                Some(true)
+            } else if p.eq_ignore_ascii_case("http") {
+                Some(false)
+            } else {
+                None
+            }
+        });
+    let https = trusted_https.unwrap_or(tls);
     // The client's own `Host`, never a forwarded one: the ALB does not set
     // `X-Forwarded-Host`, so any value of it came from the client.
     let host = headers.get(header::HOST).cloned();
     Forwarded {
-        client_ip,
-        xff: chain.join(", "),
-        proto,
+        client_ip: client_ip.unwrap_or(peer),
+        xff,
+        proto: if https { "https" } else { "http" },
         host,
     }
 }
@@ -212,7 +248,16 @@ mod tests {
         ] {
             assert!(has_dot_segment(path), "{path}");
         }
-        for path in ["/api/tags", "/api/stores/1", "/api/..x", "/api/.well-known"] {
+        for path in [
+            "/api/tags",
+            "/api/stores/1",
+            "/api/..x",
+            "/api/.well-known",
+            "/api/...",
+            "/api/%2e%2e%2e",
+            "/api/%2",
+            "/api/%2f",
+        ] {
             assert!(!has_dot_segment(path), "{path}");
         }
     }

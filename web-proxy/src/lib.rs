@@ -2,14 +2,15 @@
 //! the front-end and forwards `/api` to the WAS (through the internal ALB in AWS, or
 //! straight to the replicas locally, balancing over them itself).
 //!
-//! Each concern is its own module; they are composed here, in [`router`]:
+//! Each concern is its own module; [`edge`] takes every request through them in order:
 //! `upstream` (resolution, balancing, health), `forward` (headers, retries, timeouts,
 //! streaming), `static_files`, `security` (https redirect, HSTS, security headers),
-//! `observe` (request id, access log, metrics, load shedding), `lifecycle` (health and
-//! draining), `tls`.
+//! `observe` (access log, metrics, load shedding), `lifecycle` (health and draining),
+//! `tls`.
 
 pub mod body;
 pub mod config;
+pub mod edge;
 pub mod error;
 pub mod forward;
 pub mod headers;
@@ -24,17 +25,11 @@ pub mod upstream;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{any, get};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower::ServiceBuilder;
 
 pub use config::Config;
 
@@ -67,6 +62,7 @@ pub struct Shared {
     pub static_files: Option<Arc<StaticFiles>>,
     pub limiter: Arc<Semaphore>,
     pub tls: bool,
+    pub security: security::Prepared,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +145,7 @@ impl Proxy {
         pool.start(config.upstreams.clone(), config.resolve_interval, resolver);
         let state = AppState(Arc::new(Shared {
             client: upstream_client(&config),
+            security: security::Prepared::new(&config.instance_id, &config.content_security_policy),
             limiter: Arc::new(Semaphore::new(config.max_concurrent)),
             config: Arc::new(config),
             pool,
@@ -246,55 +243,7 @@ impl Proxy {
     }
 }
 
-/// All routes and layers of the main listener.
-pub fn router(state: AppState) -> Router {
-    let prefix = state.config.api_prefix.clone();
-    let mut api = Router::new();
-    api = if prefix == "/" {
-        api.route("/{*rest}", any(forward::proxy))
-    } else {
-        api.route(&prefix, any(forward::proxy))
-            .route(&format!("{prefix}/{{*rest}}"), any(forward::proxy))
-    };
-    if state.config.compression {
-        api = api.layer(
-            tower_http::compression::CompressionLayer::new()
-                .gzip(true)
-                .br(true)
-                .quality(tower_http::CompressionLevel::Fastest),
-        );
-    }
-    let api = api.layer(from_fn_with_state(state.clone(), observe::shed_load));
-    Router::new()
-        .route("/health", get(lifecycle::health))
-        .merge(api)
-        .fallback(serve_static)
-        .layer(
-            ServiceBuilder::new()
-                .layer(from_fn_with_state(state.clone(), observe::observe))
-                .layer(from_fn_with_state(
-                    state.clone(),
-                    security::redirect_to_https,
-                ))
-                .layer(from_fn_with_state(
-                    state.clone(),
-                    security::response_headers,
-                ))
-                .layer(from_fn(observe::request_id)),
-        )
-        .with_state(state)
-}
-
-async fn serve_static(
-    State(state): State<AppState>,
-    req: Request<Body>,
-) -> axum::response::Response {
-    match &state.static_files {
-        Some(files) => files.serve(req).await,
-        None => error::problem(
-            http::StatusCode::NOT_FOUND,
-            "not_found",
-            "요청한 주소를 찾을 수 없습니다.",
-        ),
-    }
+/// The main listener's service: every request takes the steps of [`edge`].
+pub fn router(state: AppState) -> edge::Edge {
+    edge::Edge::new(state)
 }

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::AppState;
+use crate::{AppState, Shared};
 
 #[derive(Debug, Default)]
 pub struct Lifecycle {
@@ -29,18 +29,25 @@ impl Lifecycle {
     }
 }
 
-pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
+/// `/health` of the proxy itself: 200 while serving, 503 once draining.
+pub fn health_response(state: &Shared) -> Response {
     if state.lifecycle.is_draining() {
         (
             StatusCode::SERVICE_UNAVAILABLE,
             axum::Json(serde_json::json!({"status": "draining"})),
         )
+            .into_response()
     } else {
         (
             StatusCode::OK,
             axum::Json(serde_json::json!({"status": "ok"})),
         )
+            .into_response()
     }
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    health_response(&state)
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

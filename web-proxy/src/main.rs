@@ -27,6 +27,12 @@ enum Command {
     Healthcheck,
 }
 
+/// mimalloc instead of glibc's malloc: a forwarded request allocates and frees a few dozen
+/// small blocks across two worker threads, and glibc's arenas spent about a fifth of the
+/// proxy's CPU on them (`_int_malloc`, `malloc_consolidate`, `_int_free` in the profile).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let help = vars_help("Environment variables", web_proxy::config::VARS);
     let matches = Cli::command().after_help(help).get_matches();

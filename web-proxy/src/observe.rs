@@ -1,4 +1,4 @@
-//! Request ids, the access log (one JSON line per request, written when the response body
+//! The access log (one JSON line per request, written when the response body
 //! is done so bytes and duration are real), metrics, and load shedding.
 
 use std::pin::Pin;
@@ -8,67 +8,53 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
 use axum::response::Response;
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue};
-use http::{Method, StatusCode};
+use http::header::HeaderValue;
+use http::{Method, StatusCode, Uri};
 use hyper::body::{Body as _, Frame, SizeHint};
 
 use shared::serve::Holding;
+use tokio::sync::OwnedSemaphorePermit;
 
-use crate::AppState;
+use crate::Shared;
 use crate::error::problem;
 use crate::forward::UpstreamInfo;
 use crate::metrics::{Metrics, Route};
 
-static REQUEST_ID: HeaderName = HeaderName::from_static(shared::request_id::HEADER);
-
-/// Marks a response as an https redirect, for the route label.
-#[derive(Debug, Clone, Copy)]
-pub struct Redirected;
-
-/// Keeps a valid incoming `X-Request-Id` or makes one; sends it upstream and back.
-pub async fn request_id(mut req: Request, next: Next) -> Response {
-    let id = shared::request_id::from_header(req.headers().get(&REQUEST_ID));
-    req.headers_mut().insert(REQUEST_ID.clone(), id.clone());
-    let mut response = next.run(req).await;
-    response.headers_mut().insert(REQUEST_ID.clone(), id);
-    response
+/// Takes a place under `WEB_PROXY_MAX_CONCURRENT` for an API request (held until the
+/// response body is done, see [`holding`]); `None` when all are taken.
+pub fn admit(state: &Shared) -> Option<OwnedSemaphorePermit> {
+    Arc::clone(&state.limiter).try_acquire_owned().ok()
 }
 
-/// Refuses requests beyond `WEB_PROXY_MAX_CONCURRENT` with 503 and `Retry-After`, so an
-/// overload degrades into fast refusals instead of everyone's requests timing out.
-pub async fn shed_load(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    match Arc::clone(&state.limiter).try_acquire_owned() {
-        Ok(permit) => {
-            let response = next.run(req).await;
-            let (parts, body) = response.into_parts();
-            // The permit is held until the body is done.
-            Response::from_parts(parts, Body::new(Holding::new(body, permit)))
-        }
-        Err(_) => {
-            state.metrics.shed_total.fetch_add(1, Ordering::Relaxed);
-            let mut r = problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "요청이 몰려 지금은 처리할 수 없습니다. 잠시 후 다시 시도해 주세요.",
-            );
-            r.headers_mut()
-                .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
-            r
-        }
-    }
+/// The answer beyond `WEB_PROXY_MAX_CONCURRENT`: 503 with `Retry-After`, so an overload
+/// degrades into fast refusals instead of everyone's requests timing out.
+pub fn busy(state: &Shared) -> Response {
+    state.metrics.shed_total.fetch_add(1, Ordering::Relaxed);
+    let mut r = problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "요청이 몰려 지금은 처리할 수 없습니다. 잠시 후 다시 시도해 주세요.",
+    );
+    r.headers_mut()
+        .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
+}
+
+/// Keeps `permit` until the response body is done.
+pub fn holding(response: Response, permit: OwnedSemaphorePermit) -> Response {
+    let (parts, body) = response.into_parts();
+    Response::from_parts(parts, Body::new(Holding::new(body, permit)))
 }
 
 struct Record {
     metrics: Arc<Metrics>,
     route: Route,
     method: Method,
-    path: String,
+    uri: Uri,
     status: StatusCode,
-    request_id: String,
+    request_id: HeaderValue,
     started: Instant,
     upstream: Option<UpstreamInfo>,
     peer: Option<std::net::IpAddr>,
@@ -89,7 +75,7 @@ impl Record {
         tracing::info!(
             target: "access",
             method = %self.method,
-            path = %self.path,
+            path = %self.uri.path(),
             status = self.status.as_u16(),
             bytes,
             duration_ms = duration.as_secs_f64() * 1000.0,
@@ -98,7 +84,7 @@ impl Record {
             retried = upstream.is_some_and(|u| u.retried),
             fail_open = upstream.is_some_and(|u| u.fail_open),
             complete,
-            request_id = %self.request_id,
+            request_id = %self.request_id.to_str().unwrap_or_default(),
             client_ip = %client_ip,
             "request"
         );
@@ -157,48 +143,31 @@ impl Drop for Logged {
     }
 }
 
-pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let peer = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
-    let prefix = &state.config.api_prefix;
-    let route = if path == "/health" {
-        Route::Health
-    } else if path == *prefix || path.starts_with(&format!("{prefix}/")) || prefix == "/" {
-        Route::Api
-    } else {
-        Route::Static
-    };
-    let response = next.run(req).await;
-    let route = if response.extensions().get::<Redirected>().is_some() {
-        Route::Redirect
-    } else {
-        route
-    };
-    let (parts, body) = response.into_parts();
-    // The id layer runs inside this one and puts the id (the client's or a new one) on
-    // the response; the request did not have it yet when it passed here.
-    let request_id = parts
-        .headers
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+/// What the edge knows of a request when its response is ready.
+pub struct Seen {
+    pub route: Route,
+    pub method: Method,
+    pub uri: Uri,
+    pub request_id: HeaderValue,
+    pub started: Instant,
+    pub peer: std::net::IpAddr,
+}
+
+/// Arranges for the access-log line and the metrics to be written when the response
+/// body is done (or dropped by a client that went away). The request was counted in
+/// flight when it arrived.
+pub fn logged(state: &Shared, seen: Seen, response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
     let record = Record {
         metrics: Arc::clone(&state.metrics),
-        route,
-        method,
-        path,
+        route: seen.route,
+        method: seen.method,
+        uri: seen.uri,
         status: parts.status,
-        request_id,
-        started,
-        upstream: parts.extensions.get::<UpstreamInfo>().cloned(),
-        peer,
+        request_id: seen.request_id,
+        started: seen.started,
+        upstream: parts.extensions.remove::<UpstreamInfo>(),
+        peer: Some(seen.peer),
     };
     Response::from_parts(
         parts,

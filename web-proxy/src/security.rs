@@ -1,47 +1,44 @@
 //! Redirecting plain HTTP to HTTPS, HSTS, the security headers of HTML pages, and the
-//! header naming the proxy that answered.
+//! header naming the proxy that answered. Both steps run inside [`crate::edge`], with the
+//! scheme the edge worked out once per request.
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use http::header::{self, HeaderValue};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 
-use crate::AppState;
-use crate::headers;
+use crate::Shared;
 
-/// The scheme the client used, as far as we can trust it.
-fn client_proto(state: &AppState, req: &Request) -> String {
-    let peer = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
-    headers::forwarded(req.headers(), peer, state.config.trusted_hops, state.tls).proto
+static PROXY_ID: HeaderName = HeaderName::from_static("x-upbrella-proxy");
+
+/// The values this module sends, checked once at start-up instead of per response.
+#[derive(Debug, Clone, Default)]
+pub struct Prepared {
+    /// `X-Upbrella-Proxy`: which proxy answered, as the WAS names its replica.
+    instance_id: Option<HeaderValue>,
+    csp: Option<HeaderValue>,
 }
 
-/// Whether the client came over HTTPS, computed once per request by the redirect layer.
-#[derive(Debug, Clone, Copy)]
-struct ClientHttps(bool);
+impl Prepared {
+    pub fn new(instance_id: &str, csp: &str) -> Self {
+        Self {
+            instance_id: HeaderValue::from_str(instance_id).ok(),
+            csp: HeaderValue::from_str(csp).ok(),
+        }
+    }
+}
 
 /// `X-Forwarded-Proto: http` (or a plain connection) → the same path on the canonical
 /// https host: 301 for GET/HEAD, 308 otherwise so the method and body are kept. The
 /// target host is configuration, never the request's `Host` (no open redirect), and the
 /// health path is exempt (load balancer checks speak plain HTTP and count a 301 as
-/// unhealthy).
-pub async fn redirect_to_https(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+/// unhealthy). `None`: serve the request.
+pub fn redirect_to_https(state: &Shared, req: &Request, https: bool) -> Option<Response> {
     let config = &state.config;
-    let https = client_proto(&state, &req) == "https";
-    req.extensions_mut().insert(ClientHttps(https));
-    if !config.redirect_https || req.uri().path() == "/health" || https {
-        return next.run(req).await;
+    if !config.redirect_https || https || req.uri().path() == "/health" {
+        return None;
     }
-    let Some(host) = config.canonical_host.as_deref() else {
-        return next.run(req).await;
-    };
+    let host = config.canonical_host.as_deref()?;
     let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
     let status = if matches!(*req.method(), Method::GET | Method::HEAD) {
         StatusCode::MOVED_PERMANENTLY
@@ -52,24 +49,14 @@ pub async fn redirect_to_https(
     if let Ok(location) = HeaderValue::from_str(&format!("https://{host}{path}")) {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    response.extensions_mut().insert(crate::observe::Redirected);
-    response
+    Some(response)
 }
 
-pub async fn response_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// The headers every answer gets, and those of HTML pages.
+pub fn response_headers(state: &Shared, headers: &mut HeaderMap, https: bool) {
     let config = &state.config;
-    let https = match req.extensions().get::<ClientHttps>() {
-        Some(ClientHttps(https)) => *https,
-        None => client_proto(&state, &req) == "https",
-    };
-    let mut response = next.run(req).await;
-    let headers = response.headers_mut();
-    // Which proxy answered, as the WAS names its replica: handy behind a load balancer.
-    if let Ok(id) = HeaderValue::from_str(&config.instance_id) {
-        headers.insert(
-            http::header::HeaderName::from_static("x-upbrella-proxy"),
-            id,
-        );
+    if let Some(id) = &state.security.instance_id {
+        headers.insert(PROXY_ID.clone(), id.clone());
     }
     if https && config.hsts {
         headers.insert(
@@ -84,11 +71,10 @@ pub async fn response_headers(State(state): State<AppState>, req: Request, next:
         );
         let html = headers
             .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/html"));
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
         if html {
-            if let Ok(csp) = HeaderValue::from_str(&config.content_security_policy) {
-                headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+            if let Some(csp) = &state.security.csp {
+                headers.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
             }
             headers.insert(
                 header::REFERRER_POLICY,
@@ -97,5 +83,4 @@ pub async fn response_headers(State(state): State<AppState>, req: Request, next:
             headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         }
     }
-    response
 }
