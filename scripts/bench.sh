@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/packages.sh
 need wrk wrk
+need nghttp2-client h2load
 need nginx nginx /usr/sbin/nginx
 need redis-server redis-server
 need postgresql initdb '/usr/lib/postgresql/*/bin/initdb'

@@ -104,6 +104,7 @@ pub fn start_to_health(program: &Path, s: &Stack, n: usize) -> Result<Duration, 
                 .env("WEB_PROXY_UPSTREAMS", format!("http://{}", s.was[0].addr))
         } else {
             spec.env("WAS_LISTEN_ADDR", addr.to_string())
+                .env("WAS_ADMIN_ADDR", "127.0.0.1:0")
                 .env("DATABASE_URL", s.database_url.clone())
                 .env("REDIS_URL", s.redis.url())
                 .env(

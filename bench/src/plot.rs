@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::Row;
+use crate::Summary;
 
 const COLORS: [&str; 6] = [
     "#2f6fed", "#f08c00", "#1f9d55", "#d64545", "#7048e8", "#868e96",
@@ -63,22 +63,23 @@ fn bars(
     svg
 }
 
-pub fn write(rows: &[Row], out: &Path) -> Result<(), String> {
-    let labels: Vec<String> = rows
+pub fn write(summaries: &[Summary], out: &Path) -> Result<(), String> {
+    let labels: Vec<String> = summaries
         .iter()
-        .map(|r| format!("{} · {}", r.group, r.target))
+        .map(|s| format!("{} · {}", s.group, s.target))
         .collect();
-    let rps: Vec<f64> = rows.iter().map(|r| r.run.rps()).collect();
+    let rps: Vec<f64> = summaries.iter().map(|s| s.rps).collect();
     let throughput = bars(
-        "Throughput (requests per second, higher is better)",
+        "Throughput (requests per second, median of the rounds, higher is better)",
         "req/s",
         &labels,
         &[("", rps)],
         false,
     );
-    let ms = |f: fn(&Row) -> u64| {
-        rows.iter()
-            .map(|r| f(r) as f64 / 1000.0)
+    let ms = |f: fn(&Summary) -> f64| {
+        summaries
+            .iter()
+            .map(|s| f(s) / 1000.0)
             .collect::<Vec<f64>>()
     };
     let latency = bars(
@@ -86,9 +87,9 @@ pub fn write(rows: &[Row], out: &Path) -> Result<(), String> {
         "ms",
         &labels,
         &[
-            ("p50", ms(|r| r.run.p50_us)),
-            ("p99", ms(|r| r.run.p99_us)),
-            ("p99.9", ms(|r| r.run.p999_us)),
+            ("p50", ms(|s| s.p50_us)),
+            ("p99", ms(|s| s.p99_us)),
+            ("p99.9", ms(|s| s.p999_us)),
         ],
         true,
     );

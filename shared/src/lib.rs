@@ -5,6 +5,7 @@
 pub mod config;
 pub mod conn;
 pub mod healthcheck;
+pub mod metrics;
 pub mod request_id;
 pub mod serve;
 pub mod shutdown;

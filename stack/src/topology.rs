@@ -202,8 +202,10 @@ impl Stack {
         let mut was = Vec::new();
         for i in 1..=options.was_replicas {
             let port = crate::free_port()?;
+            let admin = local(crate::free_port()?);
             let mut env = common.clone();
             env.push(("WAS_LISTEN_ADDR".into(), local(port).to_string()));
+            env.push(("WAS_ADMIN_ADDR".into(), admin.to_string()));
             env.push(("WAS_INSTANCE_ID".into(), format!("was-{i}")));
             env.push(("WAS_SHUTDOWN_GRACE".into(), "10s".into()));
             // As the image sets it (docker/was.Dockerfile).
@@ -215,7 +217,7 @@ impl Stack {
             let mut s = Service {
                 name: format!("was-{i}"),
                 addr: local(port),
-                admin: None,
+                admin: Some(admin),
                 program: bins.was.clone(),
                 env,
                 log: logs.join(format!("was-{i}.log")),

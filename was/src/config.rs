@@ -133,6 +133,11 @@ pub const VARS: &[Var] = &[
     ),
     Var::new("WAS_LISTEN_ADDR", "0.0.0.0:8080", "Listen address"),
     Var::new(
+        "WAS_ADMIN_ADDR",
+        "127.0.0.1:9101",
+        "Admin listener: /metrics (Prometheus), /health; off for none",
+    ),
+    Var::new(
         "WAS_INSTANCE_ID",
         "hostname",
         "Name of this replica (X-Upbrella-Instance, logs)",
@@ -307,6 +312,8 @@ pub const VARS: &[Var] = &[
 #[derive(Clone, Debug)]
 pub struct Config {
     pub listen_addr: SocketAddr,
+    /// The admin listener (metrics), if any.
+    pub admin_addr: Option<SocketAddr>,
     pub instance_id: String,
     pub database: DatabaseConfig,
     pub redis_url: SecretString,
@@ -544,6 +551,10 @@ impl Config {
         let config = Self {
             return_webhook,
             listen_addr: s.parse_or("WAS_LISTEN_ADDR", SocketAddr::from(([0, 0, 0, 0], 8080)))?,
+            admin_addr: match s.raw("WAS_ADMIN_ADDR") {
+                Some(v) if v.eq_ignore_ascii_case("off") => None,
+                _ => Some(s.parse_or("WAS_ADMIN_ADDR", SocketAddr::from(([127, 0, 0, 1], 9101)))?),
+            },
             instance_id: s.raw("WAS_INSTANCE_ID").unwrap_or_else(default_instance_id),
             database: DatabaseConfig::from_source(source)?,
             redis_url: SecretString::from(s.required_string("REDIS_URL")?),

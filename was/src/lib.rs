@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod kakao;
 pub mod limits;
+pub mod metrics;
 pub mod migrate;
 pub mod notify;
 pub mod repo;

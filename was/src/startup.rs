@@ -47,6 +47,7 @@ pub enum StartError {
 
 pub struct Application {
     listener: TcpListener,
+    admin: Option<TcpListener>,
     state: AppState,
     credentials: Arc<DbCredentials>,
 }
@@ -79,6 +80,14 @@ impl Application {
                 addr: config.listen_addr,
                 source,
             })?;
+        let admin = match config.admin_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
         let state = AppState {
             db,
             redis: redis.clone(),
@@ -89,9 +98,11 @@ impl Application {
             kakao,
             notifier,
             config: Arc::new(config),
+            metrics: Arc::default(),
         };
         Ok(Self {
             listener,
+            admin,
             state,
             credentials,
         })
@@ -106,6 +117,11 @@ impl Application {
         self.listener
             .local_addr()
             .expect("a bound listener has a local address")
+    }
+
+    /// Where `/metrics` is served, if anywhere.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn state(&self) -> &AppState {
@@ -139,8 +155,24 @@ impl Application {
                 config.database.credentials_refresh,
             ))
         });
-        tracing::info!(addr = %self.local_addr(), instance = %config.instance_id, "WAS listening");
+        tracing::info!(addr = %self.local_addr(), admin = ?self.admin_addr(), instance = %config.instance_id, "WAS listening");
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let admin = self.admin.map(|listener| {
+            let mut stop = stop_rx.clone();
+            tokio::spawn(shared::serve::serve(
+                listener,
+                crate::http::admin_router(self.state.clone()),
+                options.clone(),
+                async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                },
+            ))
+        });
         shared::serve::serve(self.listener, router, options, shutdown).await;
+        let _ = stop_tx.send(true);
+        if let Some(admin) = admin {
+            let _ = admin.await;
+        }
         sweeper.abort();
         if let Some(refresher) = refresher {
             refresher.abort();

@@ -28,6 +28,7 @@ pub struct AppState {
     /// Operators' webhook for returns, when configured.
     pub notifier: Option<Arc<ReturnNotifier>>,
     pub config: Arc<Config>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl FromRef<AppState> for PgPool {

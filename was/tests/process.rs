@@ -35,6 +35,7 @@ fn replica(name: &str, database_url: &str, redis_url: &str, extra: &[(&str, &str
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut spec = Spec::new(name, Path::new(WAS))
         .env("WAS_LISTEN_ADDR", addr.to_string())
+        .env("WAS_ADMIN_ADDR", "127.0.0.1:0")
         .env("WAS_INSTANCE_ID", name)
         .env("DATABASE_URL", database_url)
         .env("REDIS_URL", redis_url)
@@ -64,7 +65,8 @@ fn was(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     cmd.args(args)
         .env_remove("DATABASE_URL")
         .env_remove("REDIS_URL")
-        .env_remove("BANK_ENCRYPTION_KEY");
+        .env_remove("BANK_ENCRYPTION_KEY")
+        .env("WAS_ADMIN_ADDR", "127.0.0.1:0");
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -61,6 +61,11 @@ impl PasswordHasher {
         (self.limits.concurrency + self.limits.queue) - self.admitted.available_permits()
     }
 
+    /// Hashes being computed right now.
+    pub fn running(&self) -> usize {
+        self.limits.concurrency - self.running.available_permits()
+    }
+
     pub async fn hash(&self, password: Password) -> Result<String, Error> {
         self.run(move || {
             let salt = SaltString::generate(&mut OsRng);

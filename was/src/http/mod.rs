@@ -159,6 +159,16 @@ fn document_errors_and_sessions(doc: &mut utoipa::openapi::OpenApi, cookie: &str
     }
 }
 
+/// The admin listener's routes (`WAS_ADMIN_ADDR`): Prometheus metrics and liveness. Not
+/// behind the main listener's layers, so a scrape neither counts as a request nor waits
+/// behind a busy replica's limits.
+pub fn admin_router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", axum::routing::get(ops::health))
+        .route("/metrics", axum::routing::get(ops::metrics))
+        .with_state(state)
+}
+
 pub fn router(state: AppState) -> Router {
     let config = &state.config;
     let sessions = SessionManagerLayer::new(RedisStore::new(state.redis.clone()))

@@ -37,9 +37,15 @@ pub async fn request_context(
         path = %path,
     );
     let started = Instant::now();
+    let in_flight = state.metrics.in_flight();
     let mut response = next.run(request).instrument(span.clone()).await;
+    drop(in_flight);
     let status = response.status();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let took = started.elapsed();
+    state
+        .metrics
+        .record(&method, matched.as_deref(), status.as_u16(), took);
+    let latency_ms = took.as_secs_f64() * 1000.0;
     span.in_scope(|| {
         let route = matched.as_deref().unwrap_or("-");
         if matches!(route, "/health" | "/ready") && status.is_success() {

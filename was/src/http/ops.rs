@@ -100,3 +100,14 @@ async fn check(
         error: result.err(),
     }
 }
+
+/// Prometheus metrics (text exposition format 0.0.4).
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(&state),
+    )
+}

@@ -184,6 +184,7 @@ pub async fn rent(
     };
     let response = idempotency::finish(&mut tx, key.as_ref(), StatusCode::CREATED, &result).await?;
     tx.commit().await?;
+    state.metrics.rented();
     tracing::info!(
         user_id = user.id,
         rental_id,
@@ -528,6 +529,7 @@ pub async fn return_umbrella(
     let view = rental_view(&mut tx, rental.id).await?;
     let response = idempotency::finish(&mut tx, key.as_ref(), StatusCode::OK, &view).await?;
     tx.commit().await?;
+    state.metrics.returned();
     if let Some(notifier) = &state.notifier {
         notifier.returned(&view);
     }

@@ -57,7 +57,13 @@ pub async fn bounded<T>(
     state: &AppState,
     op: impl Future<Output = Result<T, tower_sessions::session::Error>>,
 ) -> Result<T, Error> {
-    match tokio::time::timeout(state.config.redis_timeout + Duration::from_millis(250), op).await {
+    let started = std::time::Instant::now();
+    let outcome =
+        tokio::time::timeout(state.config.redis_timeout + Duration::from_millis(250), op).await;
+    state
+        .metrics
+        .record_redis(started.elapsed(), !matches!(outcome, Ok(Ok(_))));
+    match outcome {
         Ok(result) => Ok(result?),
         Err(_) => {
             tracing::warn!("session store timed out");

@@ -1,5 +1,5 @@
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 
@@ -47,4 +47,84 @@ async fn request_ids_are_kept_when_valid_and_generated_otherwise() {
         "errors carry it too"
     );
     assert_eq!(r.headers()["x-upbrella-instance"], app.instance.as_str());
+}
+
+/// The value of the sample `name{labels}` in a Prometheus text page.
+fn sample(page: &str, series: &str) -> Option<f64> {
+    page.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_on_the_admin_listener_count_routes_statuses_rentals_and_the_session_store() {
+    let app = spawn_app().await;
+    let store = app.store().await;
+    let umbrella = app.umbrella(store.store).await;
+    let (c, _) = app.user().await;
+    app.rent(&c, umbrella, store.store).await;
+    let body =
+        json!({"store_id": store.store, "bank_name": "신한", "account_number": "110123456789"});
+    let r = app.post(&c, "/api/rentals/current/return", body).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    for _ in 0..3 {
+        app.get(&c, &format!("/api/stores/{}", store.store)).await;
+    }
+    app.get(&c, "/api/stores/999999999").await;
+    app.get(&c, "/no/such/path").await;
+
+    // The main listener does not serve them; the admin listener does.
+    let main = app.get(&c, "/metrics").await;
+    assert_ne!(main.status(), StatusCode::OK);
+    let r = reqwest::get(format!("http://{}/metrics", app.admin))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let page = r.text().await.unwrap();
+    let get =
+        |series: &str| sample(&page, series).unwrap_or_else(|| panic!("{series} missing:\n{page}"));
+
+    assert_eq!(
+        get(r#"upbrella_was_requests_total{method="GET",route="/api/stores/{id}",status="2xx"}"#),
+        3.0
+    );
+    assert_eq!(
+        get(r#"upbrella_was_requests_total{method="GET",route="/api/stores/{id}",status="4xx"}"#),
+        1.0
+    );
+    assert_eq!(
+        get(r#"upbrella_was_requests_total{method="POST",route="/api/rentals",status="2xx"}"#),
+        1.0
+    );
+    assert_eq!(
+        get(
+            r#"upbrella_was_request_duration_seconds_count{method="GET",route="/api/stores/{id}"}"#
+        ),
+        4.0
+    );
+    assert!(
+        page.lines().any(|l| l.starts_with(
+            "upbrella_was_requests_total{method=\"GET\",route=\"unmatched\",status=\"4xx\"}"
+        )),
+        "an unknown path is counted without its raw path as a label:\n{page}"
+    );
+    assert!(!page.contains("/no/such/path"));
+    assert_eq!(get("upbrella_was_rentals_total"), 1.0);
+    assert_eq!(get("upbrella_was_returns_total"), 1.0);
+    assert!(
+        get("upbrella_was_session_store_seconds_count") >= 3.0,
+        "the logged-in requests read the session store"
+    );
+    assert_eq!(get("upbrella_was_session_store_errors_total"), 0.0);
+    assert!(get("upbrella_was_db_pool_connections") >= 1.0);
+    assert!(get("upbrella_was_db_pool_max") >= get("upbrella_was_db_pool_connections"));
+    assert_eq!(get("upbrella_was_password_hash_queue"), 0.0);
+    assert_eq!(get("upbrella_was_password_hashes_running"), 0.0);
+    // The scrape itself is not a request of the main listener.
+    assert_eq!(get("upbrella_was_in_flight_requests"), 0.0);
 }

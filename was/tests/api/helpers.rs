@@ -147,6 +147,7 @@ pub async fn fresh_database(pg_base: &str) -> String {
 pub fn base_env(database_url: &str, redis_url: &str) -> HashMap<String, String> {
     HashMap::from([
         ("WAS_LISTEN_ADDR".into(), "127.0.0.1:0".into()),
+        ("WAS_ADMIN_ADDR".into(), "127.0.0.1:0".into()),
         ("DATABASE_URL".into(), database_url.into()),
         ("REDIS_URL".into(), redis_url.into()),
         ("BANK_ENCRYPTION_KEY".into(), KEY_HEX.into()),
@@ -163,6 +164,8 @@ pub fn base_env(database_url: &str, redis_url: &str) -> HashMap<String, String> 
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The admin listener (`/metrics`).
+    pub admin: SocketAddr,
     pub base: String,
     pub db: PgPool,
     pub database_url: String,
@@ -367,6 +370,7 @@ pub async fn spawn_as(
     let instance = config.instance_id.clone();
     let app = Application::build(config).await.expect("build app");
     let addr = app.local_addr();
+    let admin = app.admin_addr().expect("the admin listener is on in tests");
     let credentials = app.db_credentials();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(app.run_until(async {
@@ -379,6 +383,7 @@ pub async fn spawn_as(
         .expect("test pool");
     TestApp {
         addr,
+        admin,
         base: format!("http://{addr}"),
         db,
         database_url: database_url.to_owned(),
