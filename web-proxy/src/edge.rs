@@ -17,7 +17,6 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -66,7 +65,7 @@ impl Service<Request<Body>> for Edge {
 /// Steps 1 to 5 of the module's notes.
 pub async fn handle(state: AppState, mut req: Request<Body>) -> Response {
     let started = Instant::now();
-    state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+    let serving = state.metrics.serving();
     let request_id = shared::request_id::from_header(req.headers().get(&REQUEST_ID));
     req.headers_mut()
         .insert(REQUEST_ID.clone(), request_id.clone());
@@ -95,6 +94,7 @@ pub async fn handle(state: AppState, mut req: Request<Body>) -> Response {
     security::response_headers(&state, headers, https);
     headers.insert(REQUEST_ID.clone(), request_id.clone());
     let seen = Seen {
+        serving,
         route,
         method,
         uri,
@@ -102,7 +102,7 @@ pub async fn handle(state: AppState, mut req: Request<Body>) -> Response {
         started,
         peer,
     };
-    observe::logged(&state, seen, response)
+    observe::logged(seen, response)
 }
 
 /// Which part of the proxy a path belongs to.

@@ -2,6 +2,7 @@
 //! admin listener. Names follow `upbrella_*` with units in the name.
 
 use std::fmt::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -48,7 +49,30 @@ pub struct Metrics {
     pub response_bytes_total: AtomicU64,
 }
 
+/// A request counted in flight until dropped: when its response body is done, or when
+/// its future is dropped unfinished (a client that went away mid-request).
+pub struct Serving(Arc<Metrics>);
+
+impl std::ops::Deref for Serving {
+    type Target = Metrics;
+
+    fn deref(&self) -> &Metrics {
+        &self.0
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl Metrics {
+    pub fn serving(self: &Arc<Self>) -> Serving {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        Serving(Arc::clone(self))
+    }
+
     pub fn record(&self, route: Route, status: u16, duration: Duration, bytes: u64) {
         let class = usize::from(status / 100).clamp(1, 5) - 1;
         self.requests[route.index()][class].fetch_add(1, Ordering::Relaxed);

@@ -20,7 +20,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use crate::Shared;
 use crate::error::problem;
 use crate::forward::UpstreamInfo;
-use crate::metrics::{Metrics, Route};
+use crate::metrics::{Route, Serving};
 
 /// Takes a place under `WEB_PROXY_MAX_CONCURRENT` for an API request (held until the
 /// response body is done, see [`holding`]); `None` when all are taken.
@@ -49,7 +49,7 @@ pub fn holding(response: Response, permit: OwnedSemaphorePermit) -> Response {
 }
 
 struct Record {
-    metrics: Arc<Metrics>,
+    metrics: Serving,
     route: Route,
     method: Method,
     uri: Uri,
@@ -65,7 +65,6 @@ impl Record {
         let duration = self.started.elapsed();
         self.metrics
             .record(self.route, self.status.as_u16(), duration, bytes);
-        self.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
         let upstream = self.upstream.as_ref();
         let client_ip = upstream
             .map(|u| u.client_ip)
@@ -145,6 +144,8 @@ impl Drop for Logged {
 
 /// What the edge knows of a request when its response is ready.
 pub struct Seen {
+    /// Counted in flight since the request arrived.
+    pub serving: Serving,
     pub route: Route,
     pub method: Method,
     pub uri: Uri,
@@ -154,12 +155,12 @@ pub struct Seen {
 }
 
 /// Arranges for the access-log line and the metrics to be written when the response
-/// body is done (or dropped by a client that went away). The request was counted in
-/// flight when it arrived.
-pub fn logged(state: &Shared, seen: Seen, response: Response) -> Response {
+/// body is done (or dropped by a client that went away), and for the request to stop
+/// counting as in flight then.
+pub fn logged(seen: Seen, response: Response) -> Response {
     let (mut parts, body) = response.into_parts();
     let record = Record {
-        metrics: Arc::clone(&state.metrics),
+        metrics: seen.serving,
         route: seen.route,
         method: seen.method,
         uri: seen.uri,

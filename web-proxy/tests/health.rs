@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::*;
+use tokio::io::AsyncWriteExt;
 
 /// Runs `workers` loops of GETs for `duration`; returns (sent, failed, slowest).
 async fn load(
@@ -241,4 +242,28 @@ async fn metrics_describe_requests_upstreams_and_latency() {
     ] {
         assert_eq!(metric(&m, name), 0.0, "{name}");
     }
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_mid_request_stops_counting_in_flight() {
+    let h = hung();
+    let p = proxy(&[h.addr], &[("WEB_PROXY_UPSTREAM_TIMEOUT", "30s")]).await;
+    let in_flight = |m: &str| metric(m, "upbrella_proxy_in_flight_requests");
+    let mut s = tokio::net::TcpStream::connect(p.addr).await.unwrap();
+    s.write_all(b"GET /api/x HTTP/1.1\r\nHost: upbrella.test\r\n\r\n")
+        .await
+        .unwrap();
+    eventually(
+        "the request is in flight",
+        Duration::from_secs(5),
+        || async { in_flight(&p.metrics().await) == 1.0 },
+    )
+    .await;
+    drop(s);
+    eventually(
+        "the request no longer counts once its client is gone",
+        Duration::from_secs(5),
+        || async { in_flight(&p.metrics().await) == 0.0 },
+    )
+    .await;
 }
