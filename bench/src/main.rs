@@ -321,6 +321,7 @@ async fn run(smoke: bool) -> Result<PathBuf, String> {
     let script = root.join("bench").join("report.lua");
     let nginx_pids = nginx.pids();
     let close = vec!["Connection: close".to_owned()];
+    let gzip = vec!["Accept-Encoding: gzip".to_owned()];
     let wrk = |addr: std::net::SocketAddr, path: &str, headers: &[String]| {
         Load::Wrk(format!("http://{addr}{path}"), headers.to_vec())
     };
@@ -345,6 +346,11 @@ async fn run(smoke: bool) -> Result<PathBuf, String> {
                     name: "web-proxy, access log on",
                     load: wrk(logging_addr, "/api/item", &[]),
                     pids: vec![logging.pid()],
+                },
+                Target {
+                    name: "web-proxy, client accepts gzip",
+                    load: wrk(fast_addr, "/api/item", &gzip),
+                    pids: vec![fast_pid],
                 },
             ],
         },
@@ -533,6 +539,12 @@ async fn run(smoke: bool) -> Result<PathBuf, String> {
         cpu_us_per_req: None,
         rss_mib: None,
     });
+    let inside = match s.was[0].admin {
+        Some(admin) => {
+            measure::was_inside(admin, &["/api/regions/{id}/stores", "/api/me", "/api/tags"]).await
+        }
+        None => None,
+    };
     let cpu = Cpu::start(&[was_pid]);
     let cycle = measure::rent_return(
         &format!("http://{was_addr}"),
@@ -589,6 +601,7 @@ async fn run(smoke: bool) -> Result<PathBuf, String> {
         &rows,
         smoke,
         &Footprint {
+            inside,
             settled_was_rss,
             idle_proxy_rss,
             idle_was_rss,
@@ -688,6 +701,7 @@ async fn seed(s: &Stack) -> Result<Seeded, String> {
 }
 
 pub struct Footprint {
+    inside: Option<measure::WasInside>,
     settled_was_rss: f64,
     idle_proxy_rss: f64,
     idle_was_rss: f64,
@@ -893,6 +907,17 @@ fn report(rows: &[Row], smoke: bool, f: &Footprint) -> String {
             on.cpu_us.unwrap_or(0.0) - off.cpu_us.unwrap_or(0.0)
         );
     }
+    if let (Some(plain), Some(gzip)) = (
+        find(&summaries, group, "web-proxy"),
+        find(&summaries, group, "web-proxy, client accepts gzip"),
+    ) {
+        let _ = writeln!(
+            md,
+            "Compression (gzip at the fastest level of the 70-byte answer, for a client that accepts it): {:.2}× the throughput, {:+.1} µs CPU per request.",
+            gzip.rps / plain.rps.max(1.0),
+            gzip.cpu_us.unwrap_or(0.0) - plain.cpu_us.unwrap_or(0.0)
+        );
+    }
     if let (Some(d), Some(v)) = (
         find(&summaries, OVERHEAD, "client → WAS"),
         find(&summaries, OVERHEAD, "client → web-proxy → WAS"),
@@ -939,6 +964,30 @@ fn report(rows: &[Row], smoke: bool, f: &Footprint) -> String {
         f.settled_was_rss,
         verdict(f.settled_was_rss <= 64.0)
     );
+
+    match &f.inside {
+        Some(inside) => {
+            let _ = writeln!(
+                md,
+                "\nFrom was-1's own metrics (its admin listener) after these runs: database pool {:.0} of {:.0} connections open; session store (Redis) {:.0} operations, {:.2} ms on average, {:.0} failed.\n",
+                inside.pool_connections,
+                inside.pool_max,
+                inside.session_ops,
+                inside.session_mean_ms,
+                inside.session_errors
+            );
+            let _ = writeln!(
+                md,
+                "| route | requests | mean ms to the response head |\n| --- | ---: | ---: |"
+            );
+            for (route, count, mean) in &inside.routes {
+                let _ = writeln!(md, "| `{route}` | {count:.0} | {mean:.2} |");
+            }
+        }
+        None => {
+            let _ = writeln!(md, "\nwas-1's metrics could not be read.");
+        }
+    }
 
     capacity(&mut md, &summaries);
 

@@ -78,6 +78,63 @@ pub fn children(pid: i32) -> Vec<i32> {
         .collect()
 }
 
+/// What a WAS replica's own metrics (its admin listener's `/metrics`) say after the load:
+/// where the time of its hot routes went.
+#[derive(Debug, Default)]
+pub struct WasInside {
+    /// (route, requests, mean ms from request to response head)
+    pub routes: Vec<(String, f64, f64)>,
+    pub session_ops: f64,
+    pub session_mean_ms: f64,
+    pub session_errors: f64,
+    pub pool_connections: f64,
+    pub pool_max: f64,
+}
+
+/// Reads a replica's `/metrics`; `None` when it cannot be read (the report says so).
+pub async fn was_inside(admin: SocketAddr, routes: &[&str]) -> Option<WasInside> {
+    let page = reqwest::get(format!("http://{admin}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let sample = |series: &str| {
+        page.lines().find_map(|l| {
+            l.strip_prefix(series)?
+                .strip_prefix(' ')?
+                .parse::<f64>()
+                .ok()
+        })
+    };
+    let mean_ms = |sum: Option<f64>, count: Option<f64>| match (sum, count) {
+        (Some(s), Some(c)) if c > 0.0 => s / c * 1000.0,
+        _ => 0.0,
+    };
+    let mut inside = WasInside::default();
+    for route in routes {
+        let labels = format!("{{method=\"GET\",route=\"{route}\"}}");
+        let count = sample(&format!(
+            "upbrella_was_request_duration_seconds_count{labels}"
+        ));
+        let sum = sample(&format!(
+            "upbrella_was_request_duration_seconds_sum{labels}"
+        ));
+        inside.routes.push((
+            (*route).to_owned(),
+            count.unwrap_or(0.0),
+            mean_ms(sum, count),
+        ));
+    }
+    let count = sample("upbrella_was_session_store_seconds_count");
+    inside.session_ops = count.unwrap_or(0.0);
+    inside.session_mean_ms = mean_ms(sample("upbrella_was_session_store_seconds_sum"), count);
+    inside.session_errors = sample("upbrella_was_session_store_errors_total").unwrap_or(0.0);
+    inside.pool_connections = sample("upbrella_was_db_pool_connections").unwrap_or(0.0);
+    inside.pool_max = sample("upbrella_was_db_pool_max").unwrap_or(0.0);
+    Some(inside)
+}
+
 pub fn today() -> String {
     Command::new("date")
         .arg("+%Y-%m-%d")
