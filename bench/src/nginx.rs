@@ -42,6 +42,18 @@ fn loopback(port: u16) -> Result<SocketAddr, String> {
         .map_err(|e| format!("{e}"))
 }
 
+/// Writes `conf` into `root` and starts nginx on it (stopped gracefully, with QUIT).
+fn spawn(name: &str, program: &Path, root: &Path, conf: &str) -> Result<Process, String> {
+    let conf_path = root.join("nginx.conf");
+    std::fs::write(&conf_path, conf).map_err(|e| e.to_string())?;
+    let mut spec = Spec::new(name, program)
+        .arg("-c")
+        .arg(conf_path.display().to_string())
+        .log(root.join("stderr.log"));
+    spec.stop_signal = Signal::QUIT;
+    Process::spawn(spec).map_err(|e| e.to_string())
+}
+
 impl Upstream {
     pub fn start(dir: &Path) -> Result<Self, String> {
         let program = program()?;
@@ -73,14 +85,7 @@ http {{
 "#,
             root = root.display(),
         );
-        let conf_path = root.join("nginx.conf");
-        std::fs::write(&conf_path, conf).map_err(|e| e.to_string())?;
-        let mut spec = Spec::new("nginx-upstream", &program)
-            .arg("-c")
-            .arg(conf_path.display().to_string())
-            .log(root.join("stderr.log"));
-        spec.stop_signal = Signal::QUIT;
-        let process = Process::spawn(spec).map_err(|e| e.to_string())?;
+        let process = spawn("nginx-upstream", &program, &root, &conf)?;
         let addr = loopback(port)?;
         stack::wait_http_ok(addr, "/health", std::time::Duration::from_secs(10))?;
         Ok(Self {
@@ -174,14 +179,7 @@ http {{
             root = root.display(),
             static_dir = static_dir.display()
         );
-        let conf_path = root.join("nginx.conf");
-        std::fs::write(&conf_path, conf).map_err(|e| e.to_string())?;
-        let mut spec = Spec::new("nginx", &program)
-            .arg("-c")
-            .arg(conf_path.display().to_string())
-            .log(root.join("stderr.log"));
-        spec.stop_signal = Signal::QUIT;
-        let process = Process::spawn(spec).map_err(|e| e.to_string())?;
+        let process = spawn("nginx", &program, &root, &conf)?;
         let addr = loopback(port)?;
         stack::wait_http_ok(addr, "/index.html", std::time::Duration::from_secs(10))?;
         let fast_addr = loopback(fast_port)?;

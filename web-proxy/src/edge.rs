@@ -127,10 +127,21 @@ async fn api(state: &AppState, forwarded: Forwarded, req: Request<Body>) -> Resp
         return observe::busy(state);
     };
     let response = if state.config.compression {
-        let forward = Forward {
-            state: state.clone(),
-            forwarded: Some(forwarded),
-        };
+        // tower-http's compression wraps a service: forwarding, for this one request.
+        let mut forwarded = Some(forwarded);
+        let forward = tower::service_fn(move |req: Request<Body>| {
+            let forwarded = forwarded.take();
+            async move {
+                Ok::<_, Infallible>(match forwarded {
+                    Some(forwarded) => forward::proxy(state, forwarded, req).await,
+                    None => crate::error::problem(
+                        http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "요청을 처리하지 못했습니다.",
+                    ),
+                })
+            }
+        });
         let compressed = CompressionLayer::new()
             .gzip(true)
             .br(true)
@@ -146,34 +157,6 @@ async fn api(state: &AppState, forwarded: Forwarded, req: Request<Body>) -> Resp
         forward::proxy(state, forwarded, req).await
     };
     observe::holding(response, permit)
-}
-
-/// [`forward::proxy`] as the service tower-http's compression wraps, for one request.
-struct Forward {
-    state: AppState,
-    forwarded: Option<Forwarded>,
-}
-
-impl Service<Request<Body>> for Forward {
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let state = self.state.clone();
-        let forwarded = self.forwarded.take().unwrap_or_else(|| {
-            let peer = req
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip());
-            headers::forwarded(req.headers(), peer, state.config.trusted_hops, state.tls)
-        });
-        Box::pin(async move { Ok(forward::proxy(&state, forwarded, req).await) })
-    }
 }
 
 async fn serve_static(state: &AppState, req: Request<Body>) -> Response {
