@@ -895,28 +895,29 @@ fn report(rows: &[Row], smoke: bool, f: &Footprint) -> String {
             verdict(cpu <= 1.0),
         );
     }
+    // What a feature costs: web-proxy with it against web-proxy without, in the same rounds.
     let group = "forward, keep-alive (fast upstream)";
-    if let (Some(off), Some(on)) = (
-        find(&summaries, group, "web-proxy"),
-        find(&summaries, group, "web-proxy, access log on"),
-    ) {
-        let _ = writeln!(
-            md,
-            "\nThe access log (one JSON line per request, to a file): {:.2}× the throughput, {:+.1} µs CPU per request.",
-            on.rps / off.rps.max(1.0),
-            on.cpu_us.unwrap_or(0.0) - off.cpu_us.unwrap_or(0.0)
-        );
-    }
-    if let (Some(plain), Some(gzip)) = (
-        find(&summaries, group, "web-proxy"),
-        find(&summaries, group, "web-proxy, client accepts gzip"),
-    ) {
-        let _ = writeln!(
-            md,
-            "Compression (gzip at the fastest level of the 70-byte answer, for a client that accepts it): {:.2}× the throughput, {:+.1} µs CPU per request.",
-            gzip.rps / plain.rps.max(1.0),
-            gzip.cpu_us.unwrap_or(0.0) - plain.cpu_us.unwrap_or(0.0)
-        );
+    for (target, feature) in [
+        (
+            "web-proxy, access log on",
+            "The access log (one JSON line per request, to a file)",
+        ),
+        (
+            "web-proxy, client accepts gzip",
+            "Compression (gzip at the fastest level of the 70-byte answer, for a client that accepts it)",
+        ),
+    ] {
+        if let (Some(plain), Some(with)) = (
+            find(&summaries, group, "web-proxy"),
+            find(&summaries, group, target),
+        ) {
+            let _ = writeln!(
+                md,
+                "{feature}: {:.2}× the throughput, {:+.1} µs CPU per request.",
+                with.rps / plain.rps.max(1.0),
+                with.cpu_us.unwrap_or(0.0) - plain.cpu_us.unwrap_or(0.0)
+            );
+        }
     }
     if let (Some(d), Some(v)) = (
         find(&summaries, OVERHEAD, "client → WAS"),

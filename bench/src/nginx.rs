@@ -42,6 +42,25 @@ fn loopback(port: u16) -> Result<SocketAddr, String> {
         .map_err(|e| format!("{e}"))
 }
 
+/// `/api/` passed to an upstream group, as a production proxy would: HTTP/1.1 with
+/// keep-alive, the client's host and address, short connect timeout, retry on error.
+fn api_location(upstream: &str) -> String {
+    format!(
+        r#"        location /api/ {{
+            proxy_pass http://{upstream};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_connect_timeout 1s;
+            proxy_read_timeout 30s;
+            proxy_next_upstream error timeout;
+        }}
+"#
+    )
+}
+
 /// Writes `conf` into `root` and starts nginx on it (stopped gracefully, with QUIT).
 fn spawn(name: &str, program: &Path, root: &Path, conf: &str) -> Result<Process, String> {
     let conf_path = root.join("nginx.conf");
@@ -139,18 +158,7 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         root {static_dir};
-        location /api/ {{
-            proxy_pass http://was;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_connect_timeout 1s;
-            proxy_read_timeout 30s;
-            proxy_next_upstream error timeout;
-        }}
-        location / {{
+{api_to_was}        location / {{
             try_files $uri /index.html;
         }}
     }}
@@ -162,22 +170,13 @@ http {{
     server {{
         listen 127.0.0.1:{fast_port};
         listen 127.0.0.1:{fast_h2_port} http2;
-        location /api/ {{
-            proxy_pass http://fast;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_connect_timeout 1s;
-            proxy_read_timeout 30s;
-            proxy_next_upstream error timeout;
-        }}
-    }}
+{api_to_fast}    }}
 }}
 "#,
             root = root.display(),
-            static_dir = static_dir.display()
+            static_dir = static_dir.display(),
+            api_to_was = api_location("was"),
+            api_to_fast = api_location("fast"),
         );
         let process = spawn("nginx", &program, &root, &conf)?;
         let addr = loopback(port)?;

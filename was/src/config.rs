@@ -965,6 +965,26 @@ mod tests {
     }
 
     #[test]
+    fn the_admin_listener_is_on_loopback_unless_moved_or_turned_off() {
+        let c = Config::from_source(&base()).expect("valid config");
+        assert_eq!(c.admin_addr, Some(SocketAddr::from(([127, 0, 0, 1], 9101))));
+        for (value, expected) in [
+            ("off", None),
+            ("OFF", None),
+            ("0.0.0.0:9200", Some(SocketAddr::from(([0, 0, 0, 0], 9200)))),
+        ] {
+            let mut env = base();
+            env.insert("WAS_ADMIN_ADDR", value);
+            let c = Config::from_source(&env).expect(value);
+            assert_eq!(c.admin_addr, expected, "{value}");
+        }
+        let mut env = base();
+        env.insert("WAS_ADMIN_ADDR", "loopback");
+        let err = Config::from_source(&env).expect_err("not an address");
+        assert_eq!(err.var, "WAS_ADMIN_ADDR");
+    }
+
+    #[test]
     fn minimal_environment_gives_local_defaults() {
         let c = Config::from_source(&base()).expect("valid config");
         assert_eq!(c.listen_addr.port(), 8080);
