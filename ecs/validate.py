@@ -167,6 +167,10 @@ def task_rules(task, where):
             errors.append(f"{name}: readonlyRootFilesystem must be true")
         if str(c.get("user", "root")).split(":")[0] in ("0", "root"):
             errors.append(f"{name}: must run as a non-root user")
+        # Proof of presence: the original stickers are accepted only in the dated
+        # migration mode, never open-ended.
+        if env.get("QR_LEGACY_CODES", "refuse") != "refuse" and not env.get("QR_LEGACY_UNTIL"):
+            errors.append(f"{name}: QR_LEGACY_CODES={env['QR_LEGACY_CODES']} needs QR_LEGACY_UNTIL (an end date)")
         if c.get("logConfiguration", {}).get("logDriver") != "awslogs":
             errors.append(f"{name}: logs go to awslogs")
         if not c.get("ulimits"):
@@ -239,6 +243,7 @@ def self_test():
         "stopTimeout": lambda t: t["containerDefinitions"][0].update(stopTimeout=5),
         "non-root": lambda t: t["containerDefinitions"][0].update(user="0"),
         "cpu": lambda t: t["containerDefinitions"][0].update(cpu="many"),
+        "QR_LEGACY_UNTIL": lambda t: t["containerDefinitions"][0]["environment"].append({"name": "QR_LEGACY_CODES", "value": "accept"}),
     }
     for expected, breakit in cases.items():
         broken = json.loads(json.dumps(good))

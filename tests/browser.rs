@@ -281,7 +281,16 @@ fn qr_codes(png_bytes: &[u8]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_finds_a_store_signs_up_and_rents_an_umbrella() {
     let dir = TempDir::new("upbrella-browser").unwrap();
-    let s = stack(&dir, &[], &[]);
+    // The original service's stickers: a deployment in the migration mode that accepts
+    // them until a date (a new deployment refuses them).
+    let s = stack(
+        &dir,
+        &[
+            ("QR_LEGACY_CODES", "accept"),
+            ("QR_LEGACY_UNTIL", "2999-12-31"),
+        ],
+        &[],
+    );
     let base = s.proxies[0].url("");
     let region = s.seed_region("신촌").unwrap();
     let image = format!("{base}/img/store.svg");
@@ -310,6 +319,10 @@ async fn a_visitor_finds_a_store_signs_up_and_rents_an_umbrella() {
     card.click().await.unwrap();
     b.wait_text("main h1", "우산 카페").await;
     assert!(b.main_text().await.contains("입구 옆"));
+    assert!(
+        b.main_text().await.contains("반납용 QR 코드를 찍어"),
+        "the store page says how to return instead of linking to a return"
+    );
     assert_eq!(b.path().await, format!("/stores/{store}"));
     b.shot("2-store").await;
 
@@ -333,6 +346,14 @@ async fn a_visitor_finds_a_store_signs_up_and_rents_an_umbrella() {
         .unwrap();
     let done = b.wait("#rented").await;
     assert!(done.text().await.unwrap().contains("77번"));
+    // The transfer reference: the renter's name and four digits.
+    let reference = b
+        .wait("#deposit-reference .reference")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(reference.starts_with("김우산"), "{reference}");
     let password = b.wait("#locker-password").await.text().await.unwrap();
     assert!(
         password.len() == 4 && password.chars().all(|ch| ch.is_ascii_digit()),
@@ -557,17 +578,14 @@ async fn an_operator_opens_a_store_and_a_renter_uses_its_codes() {
     );
     b.shot("08-renter-rented").await;
 
-    // The locker refused (its counter ran ahead to 3): the renter types the number on
-    // its screen and gets the password for it.
+    // The locker refused (its counter ran ahead to 3): the renter scans the store's code
+    // (proof of standing at the locker) and types the number on its screen.
     b.goto("/me").await;
-    let resync = b.wait("main form input[name=counter]").await;
-    resync.send_keys("3").await.unwrap();
-    b.submit(
-        &b.c.find(Locator::XPath("//main//form[.//input[@name='counter']]"))
-            .await
-            .unwrap(),
-    )
-    .await;
+    b.wait_text("#current-rental", "반납용 QR 코드").await;
+    b.goto(&store_code).await;
+    let resync = b.wait("#resync form").await;
+    b.fill(&resync, &[("counter", "3")]).await;
+    b.submit(&resync).await;
     b.wait_text(
         "#resync-password",
         &was::domain::locker::locker_password(&secret, 3).unwrap(),
@@ -575,9 +593,8 @@ async fn an_operator_opens_a_store_and_a_renter_uses_its_codes() {
     .await;
     b.shot("09-renter-resync").await;
 
-    // Returns with the store's code.
-    b.goto(&store_code).await;
-    let form = b.wait("main form").await;
+    // Then returns on the same page.
+    let form = b.wait("main > form").await;
     b.fill(
         &form,
         &[("bank_name", "신한"), ("account_number", "110-123-456789")],
@@ -615,55 +632,65 @@ async fn an_operator_opens_a_store_and_a_renter_uses_its_codes() {
         .psql("SELECT id FROM rentals WHERE returned_at IS NULL")
         .unwrap();
 
-    // --- The operator confirms the deposit and the refund, and closes the lost rental. ---
+    // --- The operator confirms the same-day return's deposit from the dashboard, and
+    // refunds it. ---
     b.log_out().await;
     b.log_in("op@example.com", "operator-pass-1").await;
-    b.goto("/admin/rentals").await;
-    let card = format!("[data-rental-id='{rental}']");
-    b.click_confirming(&b.wait(&format!("{card} .confirm-paid")).await)
+    b.goto("/admin").await;
+    b.click(&b.wait("a.stat[href='/admin/rentals?status=unpaid']").await)
         .await;
-    // Refunding becomes possible once the deposit is confirmed.
-    b.click_confirming(
-        &b.wait(&format!("{card} .confirm-refund:not([disabled])"))
-            .await,
-    )
-    .await;
-    b.wait_text(&format!("{card} .confirm-refund"), "환불 취소")
+    let card = format!("[data-rental-id='{rental}']");
+    b.wait_text(&format!("{card} .deposit-state"), "입금 대기")
+        .await;
+    b.shot("12-console-payment-queue").await;
+    b.click_confirming(&b.wait(&format!("{card} .deposit-confirm-payment")).await)
+        .await;
+    // Back already: the deposit is owed to the renter, and only refunding is offered.
+    b.wait_text(&format!("{card} .deposit-state"), "환급 대기")
         .await;
     b.click(&b.wait(&format!("{card} .show-account")).await)
         .await;
-    b.wait_text(&format!("[data-rental-id='{rental}']"), "110-123-456789")
+    b.wait_text(&card, "110-123-456789").await;
+    b.click_confirming(&b.wait(&format!("{card} .deposit-refund")).await)
         .await;
-    b.shot("12-console-rentals").await;
+    b.wait_text(&format!("{card} .deposit-state"), "환급 완료")
+        .await;
+    b.shot("13-console-refunded").await;
     let state = s
         .psql(&format!(
-            "SELECT paid_at IS NOT NULL, refunded_at IS NOT NULL FROM rentals WHERE id = {rental}"
+            "SELECT deposit_state, paid_at IS NOT NULL, refunded_at IS NOT NULL FROM rentals WHERE id = {rental}"
         ))
         .unwrap();
-    assert_eq!(state, "t|t", "deposit confirmed, then refunded");
+    assert_eq!(state, "refunded|t|t", "deposit confirmed, then refunded");
     assert_eq!(
         s.psql(&format!(
-            "SELECT count(*) FROM account_views WHERE rental_id = {rental}"
+            "SELECT count(*) FROM operator_actions WHERE target_id = {rental} AND action = 'bank_account.read' AND actor_email = 'op@example.com'"
         ))
         .unwrap(),
         "1",
         "the full account's read is logged"
     );
 
-    b.click(
-        &b.wait(&format!("[data-rental-id='{lost}'] .close-rental"))
+    // --- The second renter paid, then lost the umbrella: closed as lost, the deposit
+    // is kept. ---
+    b.goto("/admin/rentals?status=open").await;
+    let lost_card = format!("[data-rental-id='{lost}']");
+    b.click_confirming(
+        &b.wait(&format!("{lost_card} .deposit-confirm-payment"))
             .await,
     )
     .await;
-    let form = b
-        .wait(&format!("[data-rental-id='{lost}'] form, form.close-form"))
+    b.wait_text(&format!("{lost_card} .deposit-state"), "입금 확인")
         .await;
+    b.click(&b.wait(&format!("{lost_card} .close-rental")).await)
+        .await;
+    let form = b.wait(&format!("{lost_card} form.close-form")).await;
     b.fill(
         &form,
         &[("reason", "분실"), ("note", "우산을 잃어버렸다고 연락 옴")],
     )
     .await;
-    b.shot("13-console-close-rental").await;
+    b.shot("14-console-close-rental").await;
     b.click_confirming(
         &form
             .find(Locator::Css("button[type=submit]"))
@@ -671,28 +698,129 @@ async fn an_operator_opens_a_store_and_a_renter_uses_its_codes() {
             .unwrap(),
     )
     .await;
-    let started = std::time::Instant::now();
-    while s
-        .psql(&format!(
-            "SELECT closed_reason FROM rentals WHERE id = {lost}"
+    b.wait_text(&format!("{lost_card} .deposit-state"), "보증금 차감")
+        .await;
+    assert_eq!(
+        s.psql(&format!(
+            "SELECT closed_reason, deposit_state, forfeit_reason FROM rentals WHERE id = {lost}"
         ))
+        .unwrap(),
+        "lost|forfeited|lost"
+    );
+    // The renter's page says so.
+    b.log_out().await;
+    b.log_in("loser@example.com", "password123").await;
+    b.goto("/me").await;
+    b.wait_text("main td.deposit-label", "분실로").await;
+    b.shot("15-renter-forfeited").await;
+
+    // --- The umbrella turns up at the café: found, owed back, the renter gives an
+    // account, the operator refunds. ---
+    b.log_out().await;
+    b.log_in("op@example.com", "operator-pass-1").await;
+    b.goto("/admin/rentals?status=forfeited").await;
+    b.click(&b.wait(&format!("{lost_card} .found-umbrella")).await)
+        .await;
+    let found = b.wait(&format!("{lost_card} form.found-form")).await;
+    b.click_confirming(
+        &found
+            .find(Locator::Css("button[type=submit]"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    b.wait_text(&format!("{lost_card} .deposit-state"), "환급 대기")
+        .await;
+    b.shot("16-console-found").await;
+    b.log_out().await;
+    b.log_in("loser@example.com", "password123").await;
+    b.goto("/me").await;
+    let account = b.wait(".refund-account form").await;
+    b.fill(
+        &account,
+        &[("bank_name", "국민"), ("account_number", "123-45-678901")],
+    )
+    .await;
+    b.shot("17-renter-refund-account").await;
+    b.submit(&account).await;
+    b.wait_text("main td.deposit-label", "환급 대기").await;
+    b.log_out().await;
+    b.log_in("op@example.com", "operator-pass-1").await;
+    b.goto("/admin/deposits").await;
+    b.wait_text("main", "환급 대기 (오래된 순)").await;
+    b.wait_text(&format!("tr[data-rental-id='{lost}']"), "국민")
+        .await;
+    b.goto("/admin/rentals?status=refund_due").await;
+    b.click_confirming(&b.wait(&format!("{lost_card} .deposit-refund")).await)
+        .await;
+    b.wait_text(&format!("{lost_card} .deposit-state"), "환급 완료")
+        .await;
+    assert_eq!(
+        s.psql(&format!(
+            "SELECT deposit_state FROM rentals WHERE id = {lost}"
+        ))
+        .unwrap(),
+        "refunded"
+    );
+
+    // --- The books: nothing held, the day's figures, and the CSV as Excel opens it. ---
+    b.goto("/admin/deposits").await;
+    b.wait_text("#held-amount", "0원").await;
+    b.shot("18-console-deposits").await;
+    let csv =
+        b.c.execute(
+            "const f = document.querySelector('form.export');
+             const q = new URLSearchParams(new FormData(f));
+             return fetch(f.action + '?' + q).then(async (r) => ({
+               type: r.headers.get('content-type'),
+               disposition: r.headers.get('content-disposition'),
+               bytes: Array.from(new Uint8Array(await r.arrayBuffer())),
+             }));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(csv["type"], "text/csv; charset=utf-8");
+    assert!(
+        csv["disposition"]
+            .as_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    let bytes: Vec<u8> = csv["bytes"]
+        .as_array()
         .unwrap()
-        != "lost"
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the lost rental was never closed"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        .iter()
+        .map(|b| u8::try_from(b.as_u64().unwrap()).unwrap())
+        .collect();
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "UTF-8 with a byte-order mark");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("대여번호,대여자"), "{}", lines[0]);
+    let of = |id: &str| {
+        lines
+            .iter()
+            .filter(|l| l.starts_with(&format!("{id},")))
+            .count()
+    };
+    // First rental: paid (straight to refund due), refunded. Second: paid, kept for the
+    // loss, found, refunded.
+    assert_eq!((of(&rental), of(&lost)), (2, 4), "{text}");
+    assert!(text.contains("op@example.com"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("{lost},")) && l.contains("분실 우산 회수")),
+        "{text}"
+    );
 
     // Every other console screen, as operators see them.
     for (path, text, name) in [
-        ("/admin", "대여 중", "14-console-dashboard-after"),
-        ("/admin/umbrellas", "분실", "15-console-umbrellas"),
-        ("/admin/lockers", "우산 카페", "16-console-lockers"),
-        ("/admin/users", "이대여", "17-console-users"),
-        ("/admin/account-views", "김운영", "18-console-account-views"),
+        ("/admin", "대여 중", "19-console-dashboard-after"),
+        ("/admin/umbrellas", "우산 카페", "20-console-umbrellas"),
+        ("/admin/lockers", "우산 카페", "21-console-lockers"),
+        ("/admin/users", "이대여", "22-console-users"),
+        ("/admin/actions", "op@example.com", "23-console-actions"),
     ] {
         b.goto(path).await;
         b.wait_text("main", text).await;
@@ -707,6 +835,6 @@ async fn an_operator_opens_a_store_and_a_renter_uses_its_codes() {
     b.goto("/").await;
     b.wait_text("main", "지도를 불러오지 못했습니다").await;
     b.wait_text("a.store", "우산 카페").await;
-    b.shot("19-stores-map-fallback").await;
+    b.shot("24-stores-map-fallback").await;
     b.c.close().await.unwrap();
 }

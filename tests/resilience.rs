@@ -30,6 +30,9 @@ fn stack(name: &str, proxies: usize, proxy_env: &[(&str, &str)]) -> (Stack, stac
         ("WAS_SHUTDOWN_GRACE".into(), "5s".into()),
         ("REDIS_TIMEOUT".into(), "500ms".into()),
         ("DATABASE_TIMEOUT".into(), "1s".into()),
+        // The load's renters rent and return far more often than any person does.
+        ("RATE_LIMIT_RENTAL_PER_USER".into(), "off".into()),
+        ("RATE_LIMIT_RENTAL_PER_ADDRESS".into(), "off".into()),
     ];
     options.proxy_env = vec![
         ("WEB_PROXY_UPSTREAM_TIMEOUT".into(), "5s".into()),

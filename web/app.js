@@ -116,7 +116,9 @@ async function store(id) {
     h("h2", {}, "영업 시간"),
     h("table", {}, ...s.business_hours.map((b) => h("tr", {}, h("th", {}, `${days[b.weekday]}요일`), h("td", {}, `${b.open} – ${b.close}`)))),
     s.description ? h("p", { class: "muted" }, s.description) : "",
-    h("p", {}, link(`/return/${s.id}`, "이 매장에 반납하기")),
+    // Returning needs the store's own QR code (proof that the umbrella is here), so the
+    // page tells how rather than linking to a return anyone could make from home.
+    h("p", { class: "muted", id: "how-to-return" }, "반납할 때는 매장에 붙은 반납용 QR 코드를 찍어 주세요."),
   );
 }
 
@@ -190,6 +192,10 @@ async function rent(umbrellaId) {
           const r = await api("POST", "/rentals", { umbrella_id: f.umbrella_id, store_id: f.store_id, condition_report: v.condition_report || null, code }, { "idempotency-key": key });
           show(h("h1", {}, "대여 완료"),
             h("p", { class: "notice", id: "rented" }, `우산 ${r.rental.umbrella_number}번을 빌렸습니다. 반납 기한: ${date(r.rental.due_at)}`),
+            h("div", { class: "card", id: "deposit-reference" },
+              h("strong", {}, `보증금 ${r.rental.deposit.amount.toLocaleString("ko-KR")}원`),
+              h("p", {}, info.deposit_account ? `${info.deposit_account}(으)로 보내 주세요.` : "입금 계좌는 운영진이 문자로 안내합니다."),
+              r.rental.deposit.reference ? h("p", {}, "입금자명을 ", h("strong", { class: "reference" }, r.rental.deposit.reference), "(으)로 적어 주세요. 입금을 빨리 확인할 수 있습니다.") : ""),
             ...(r.locker_password ? [h("p", {}, "보관함 비밀번호"), h("p", { class: "password", id: "locker-password" }, r.locker_password)] : []),
             h("p", {}, link("/me", "내 대여 현황 보기")));
         })
@@ -206,15 +212,27 @@ async function returnPage(storeId) {
   const q = Object.keys(proof).length ? `?${new URLSearchParams(proof)}` : "";
   const f = await api("GET", `/stores/${storeId}/return-form${q}`);
   const key = crypto.randomUUID();
+  // Just rented here and the locker will not open: the store's code proves the renter
+  // stands at it, so this is where the password can be asked for again (once).
+  const justRentedHere = f.has_locker && proof.code && f.rental.rent_store.id === f.store_id
+    && Date.now() - Date.parse(f.rental.rented_at) < 30 * 60 * 1000;
   show(h("h1", {}, "우산 반납"),
+    ...(justRentedHere ? [h("div", { class: "card", id: "resync" },
+      h("strong", {}, "보관함이 열리지 않나요?"),
+      h("p", { class: "muted" }, "보관함 화면에 보이는 숫자를 입력하면 새 비밀번호를 알려드립니다. 대여 한 번에 한 번만 받을 수 있습니다."),
+      form([["counter", "보관함 화면의 숫자", "number", { required: true, min: 0 }]], "비밀번호 다시 받기", async (v) => {
+        const r = await api("POST", "/rentals/current/locker-password", { counter: Number(v.counter), code: proof.code });
+        document.getElementById("resync-password").textContent = r.locker_password;
+      }),
+      h("p", { class: "password", id: "resync-password" }))] : []),
     h("p", {}, `${f.store_name}에 우산 ${f.rental.umbrella_number}번을 반납합니다.`),
     form([["bank_name", "환불 받을 은행", "text", { required: !me.bank, placeholder: me.bank ? me.bank.bank_name : "" }],
       ["account_number", "계좌번호", "text", { required: !me.bank, placeholder: me.bank ? me.bank.account_number : "" }],
       ["improvement_report", "개선 의견 (선택)", "textarea"]], "반납하기", async (v) => {
       const body = { store_id: f.store_id, improvement_report: v.improvement_report || null, ...proof };
       if (v.bank_name && v.account_number) Object.assign(body, { bank_name: v.bank_name, account_number: v.account_number });
-      await api("POST", "/rentals/current/return", body, { "idempotency-key": key });
-      show(h("h1", {}, "반납 완료"), h("p", { class: "notice" }, "감사합니다. 보증금은 확인 후 환불됩니다."), h("p", {}, link("/me", "내 정보")));
+      const done = await api("POST", "/rentals/current/return", body, { "idempotency-key": key });
+      show(h("h1", {}, "반납 완료"), h("p", { class: "notice" }, `감사합니다. 보증금: ${done.deposit.label}.`), h("p", {}, link("/me", "내 정보")));
     }));
 }
 
@@ -226,22 +244,23 @@ async function mePage() {
     rental
       ? h("div", { class: "card", id: "current-rental" }, h("strong", {}, `우산 ${rental.umbrella_number}번`),
           h("div", { class: "muted" }, `${rental.rent_store.name}에서 ${rental.elapsed_days}일째 · 반납 기한 ${date(rental.due_at)}`),
-          h("div", {}, rental.deposit_paid ? "보증금 입금 확인됨" : "보증금 입금 확인 전"),
+          h("div", { class: "deposit-label" }, `보증금: ${rental.deposit.label}`,
+            rental.deposit.state === "awaiting_payment" && rental.deposit.reference ? ` · 입금자명 ${rental.deposit.reference}` : ""),
           ...(rental.overdue ? [h("p", { class: "error", id: "overdue" }, "반납 기한이 지났습니다. 가까운 매장에 반납해 주세요.")] : []),
           ...(Date.now() - Date.parse(rental.rented_at) < 30 * 60 * 1000 ? [
-            h("p", { class: "muted" }, "보관함이 열리지 않나요? 보관함 화면에 보이는 숫자를 입력하면 새 비밀번호를 알려드립니다."),
-            form([["counter", "보관함 화면의 숫자", "number", { required: true, min: 0 }]], "비밀번호 다시 받기", async (v) => {
-              const r = await api("POST", "/rentals/current/locker-password", { counter: Number(v.counter) });
-              document.getElementById("resync-password").textContent = r.locker_password;
-            }),
-            h("p", { class: "password", id: "resync-password" })] : []))
+            h("p", { class: "muted" }, "보관함이 열리지 않나요? 매장의 반납용 QR 코드를 찍으면 새 비밀번호를 받을 수 있습니다.")] : []))
       : h("p", { class: "muted" }, "대여 중인 우산이 없습니다."),
     h("h2", {}, "대여 기록"),
     h("table", {}, h("tr", {}, h("th", {}, "우산"), h("th", {}, "대여"), h("th", {}, "반납"), h("th", {}, "보증금")),
       ...history.map((r) => h("tr", {}, h("td", {}, `${r.umbrella_number}번`), h("td", {}, `${r.rent_store.name} ${date(r.rented_at)}`),
         h("td", {}, r.closed_reason === "lost" ? `분실 처리 ${date(r.returned_at)}`
           : r.return_store ? `${r.return_store.name} ${date(r.returned_at)}` : "대여 중"),
-        h("td", {}, r.deposit_refunded ? "환불 완료" : r.deposit_paid ? (r.returned_at ? "환불 대기" : "입금 확인") : "입금 확인 전")))),
+        h("td", { class: "deposit-label" }, r.deposit.label)))),
+    ...history.filter((r) => r.needs_refund_account).map((r) => h("div", { class: "card refund-account", "data-rental-id": r.id },
+      h("strong", {}, `우산 ${r.umbrella_number}번 보증금을 돌려받을 계좌`),
+      h("p", { class: "muted" }, r.deposit.state === "refund_failed" ? "은행이 계좌를 거절했습니다. 계좌를 다시 입력해 주세요." : "환급 계좌가 없습니다. 입력해 주시면 보증금을 돌려드립니다."),
+      form([["bank_name", "은행", "text", { required: true }], ["account_number", "계좌번호", "text", { required: true }]], "계좌 입력",
+        async (v) => { await api("PUT", `/me/rentals/${r.id}/refund-account`, v); mePage(); }))),
     h("h2", {}, "환불 계좌"),
     h("p", { class: "muted" }, me.bank ? `${me.bank.bank_name} ${me.bank.account_number}` : "등록된 계좌가 없습니다."),
     form([["bank_name", "은행"], ["account_number", "계좌번호"]], "계좌 저장", async (v) => { me = await api("PUT", "/me/bank-account", v); mePage(); }),

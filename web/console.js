@@ -7,7 +7,7 @@ import { api, date, errorBox, go, h, link, show } from "/ui.js";
 const TABS = [
   ["/admin", "대시보드"], ["/admin/rentals", "대여"], ["/admin/stores", "매장"],
   ["/admin/classifications", "지역/태그"], ["/admin/umbrellas", "우산"], ["/admin/lockers", "보관함"],
-  ["/admin/users", "회원"], ["/admin/account-views", "열람 기록"],
+  ["/admin/users", "회원"], ["/admin/deposits", "정산"], ["/admin/actions", "작업 기록"],
 ];
 const PAGE_SIZE = 20;
 
@@ -114,15 +114,37 @@ async function dashboard(path) {
   frame(path, "대시보드",
     h("div", { class: "stats" },
       count("오늘 대여", d.rented_today, "today"), count("대여 중", d.open, "open"), count("연체", d.overdue, "overdue"),
-      count("입금 확인 전", d.unpaid_deposits, "unpaid"), count("환불 대기", d.refunds_due, "refund_due")),
+      count("입금 대기", d.unpaid_deposits, "unpaid"), count("환급 대기", d.refunds_due, "refund_due"),
+      count("환급 실패", d.refunds_failed, "refund_failed"), count("QR 코드 없이 (7일)", d.flagged, "flagged"),
+      h("a", { class: "card stat", href: "/admin/deposits", "data-link": true },
+        h("span", { class: "muted" }, "보관 중인 보증금"), h("strong", {}, won(d.deposits_held_amount)),
+        h("span", { class: "muted" }, `${d.deposits_held}건`))),
     h("h2", {}, "우산"),
     h("p", {}, `전체 ${u.total}개 · 대여 가능 ${u.rentable} · 대여 중 ${u.rented} · 분실 ${u.missing} (${(u.missing_rate * 100).toFixed(1)}%) · 누적 대여 ${u.total_rents}회`));
 }
 
 // Rentals -----------------------------------------------------------------------------
 
-const STATUSES = [["all", "전체"], ["open", "대여 중"], ["overdue", "연체"], ["unpaid", "입금 확인 전"],
-  ["refund_due", "환불 대기"], ["closed", "반납·종료"], ["today", "오늘 대여"]];
+const STATUSES = [["all", "전체"], ["open", "대여 중"], ["overdue", "연체"], ["unpaid", "입금 대기"],
+  ["refund_due", "환급 대기"], ["refund_failed", "환급 실패"], ["refunded", "환급 완료"], ["forfeited", "보증금 차감"],
+  ["waived", "면제"], ["flagged", "QR 코드 없이"], ["closed", "반납·종료"], ["today", "오늘 대여"]];
+
+/// Where a deposit stands, as operators say it.
+const DEPOSIT_STATES = {
+  awaiting_payment: "입금 대기", paid: "입금 확인", refund_due: "환급 대기", refunded: "환급 완료",
+  forfeited: "보증금 차감", refund_failed: "환급 실패", waived: "면제",
+};
+/// The operator's deposit operations: the button, the question before it, and whether a
+/// note is asked for (the bank's reason, what was broken).
+const DEPOSIT_OPERATIONS = {
+  confirm_payment: ["입금 확인", (r) => `${r.user_name}님(${r.deposit.reference || "-"})의 보증금 ${won(r.deposit.amount)} 입금을 확인할까요?`, false],
+  refund: ["환급 완료", (r) => `${r.user_name}님께 보증금 ${won(r.deposit.amount)}을 돌려보냈나요?`, false],
+  refund_failed: ["환급 실패", () => "은행이 계좌를 거절했나요? 이용자에게 계좌를 다시 받습니다. 사유를 적어 주세요.", true],
+  forfeit_damaged: ["파손 차감", () => "우산이 파손되어 약관에 따라 보증금을 돌려주지 않을까요? 파손 내용을 적어 주세요.", true],
+  waive: ["보증금 면제", () => "이 대여의 보증금을 받지 않기로 할까요? 사유를 적어 주세요.", true],
+};
+const won = (n) => `${Number(n).toLocaleString("ko-KR")}원`;
+const flagged = (r) => !r.rent_verified || r.return_verified === false;
 
 async function rentals(path) {
   const q = params();
@@ -143,41 +165,74 @@ async function rentals(path) {
   h("button", { class: "secondary", type: "submit" }, "찾기"));
   const reports = (items) => table(["우산", "내용", "작성"], items.map((r) => h("tr", {},
     h("td", {}, `${r.umbrella_number}번`), h("td", {}, r.content), h("td", {}, date(r.written_at)))));
-  frame(path, "대여", chips, searchForm,
-    h("div", { id: "rental-list" }, ...(list.length ? list.map((r) => rentalCard(r, stores)) : [h("p", { class: "muted" }, "해당하는 대여가 없습니다.")])),
+  // The payment queue confirms several transfers at once, as a bank statement lists them.
+  const bulk = status === "unpaid" && list.length ? bulkConfirm() : "";
+  frame(path, "대여", chips, searchForm, bulk,
+    h("div", { id: "rental-list" }, ...(list.length ? list.map((r) => rentalCard(r, stores, status === "unpaid")) : [h("p", { class: "muted" }, "해당하는 대여가 없습니다.")])),
     pager(page, list.length),
     h("h2", {}, "우산 상태 신고"), reports(conditions),
     h("h2", {}, "개선 의견"), reports(improvements));
 }
 
-function rentalCard(rental, stores) {
+function bulkConfirm() {
+  const box = h("div", { class: "rental-message", "aria-live": "polite" });
+  return h("div", { class: "bulk no-print" },
+    button("선택한 입금 한꺼번에 확인", "bulk-confirm", (e) => {
+      const ids = [...document.querySelectorAll("input.select-rental:checked")].map((c) => Number(c.value));
+      if (!ids.length) return box.replaceChildren(h("p", { class: "error", role: "alert" }, "확인할 대여를 골라 주세요."));
+      return act(e.currentTarget, box, `${ids.length}건의 입금을 확인할까요?`,
+        () => api("POST", "/admin/deposits/confirm", { rental_ids: ids }),
+        (outcomes) => {
+          const done = outcomes.filter((o) => o.confirmed).length;
+          const failed = outcomes.filter((o) => !o.confirmed);
+          box.replaceChildren(notice(`${done}건 확인했습니다.`),
+            ...failed.map((o) => h("p", { class: "error" }, `#${o.rental_id}: ${o.message}`)));
+          for (const o of outcomes.filter((x) => x.confirmed)) document.querySelector(`[data-rental-id="${o.rental_id}"]`)?.remove();
+        });
+    }), box);
+}
+
+function rentalCard(rental, stores, selectable = false) {
   const card = h("article", { class: "card rental", "data-rental-id": rental.id });
   const render = (r) => {
     const box = h("div", { class: "rental-message" });
-    const patch = (body, question) => (e) => act(e.currentTarget, box, question, () => api("PATCH", `/admin/rentals/${r.id}`, body), render);
+    const operation = (op) => {
+      const [label, question, needsNote] = DEPOSIT_OPERATIONS[op];
+      return button(label, `deposit-${op.replaceAll("_", "-")}`, (e) => {
+        let note = null;
+        if (needsNote) {
+          note = prompt(question(r));
+          if (note === null) return undefined;
+        }
+        return act(e.currentTarget, box, needsNote ? null : question(r),
+          () => api("POST", `/admin/rentals/${r.id}/deposit`, { operation: op, note: note || null }), render);
+      });
+    };
     const returned = r.returned_at
       ? (r.return_store_name ? `${r.return_store_name}에 ${date(r.returned_at)} 반납` : `${date(r.returned_at)} 종료`)
       : `반납 기한 ${date(r.due_at)}`;
-    const refundable = r.paid_at && r.returned_at && r.closed_reason !== "lost";
+    const lostNotFound = r.closed_reason === "lost" && !r.found_at;
     const actions = h("div", { class: "actions" },
-      r.paid_at
-        ? button("입금 취소", "confirm-paid", patch({ paid: false }, "입금 확인을 취소할까요?"), { disabled: Boolean(r.refunded_at) })
-        : button("입금 확인", "confirm-paid", patch({ paid: true }, `${r.user_name}님의 보증금 입금을 확인할까요?`)),
-      r.refunded_at
-        ? button("환불 취소", "confirm-refund", patch({ refunded: false }, "환불 완료를 취소할까요?"))
-        : button("환불 완료", "confirm-refund", patch({ refunded: true }, `${r.user_name}님께 보증금을 돌려보냈나요?`), { disabled: !refundable }),
+      ...r.deposit_operations.map(operation),
       r.has_bank_account ? button("계좌 보기", "show-account", (e) => act(e.currentTarget, box, null,
-        () => api("GET", `/admin/rentals/${r.id}/bank-account`),
+        () => api("POST", `/admin/rentals/${r.id}/bank-account/reveal`),
         (a) => box.replaceChildren(h("p", { class: "notice account" }, `${a.bank_name} ${a.account_number}`),
-          h("p", { class: "muted" }, "계좌를 볼 때마다 열람 기록이 남습니다.")))) : "",
-      r.returned_at ? "" : button("대여 종료", "close-rental", () => box.replaceChildren(closeForm(r, stores, render))));
+          h("p", { class: "muted" }, "계좌를 볼 때마다 작업 기록에 남습니다.")))) : "",
+      r.returned_at ? "" : button("대여 종료", "close-rental", () => box.replaceChildren(closeForm(r, stores, render))),
+      lostNotFound ? button("우산 찾음", "found-umbrella", () => box.replaceChildren(foundForm(r, stores, render))) : "");
+    const d = r.deposit;
     card.replaceChildren(
-      h("div", { class: "row" }, h("strong", {}, `${r.user_name} · 우산 ${r.umbrella_number}번`),
+      h("div", { class: "row" },
+        selectable ? h("label", { class: "select" }, h("input", { type: "checkbox", class: "select-rental", value: r.id, "aria-label": `${r.user_name} 선택` })) : "",
+        h("strong", {}, `${r.user_name} · 우산 ${r.umbrella_number}번`),
         h("span", {}, r.overdue ? h("span", { class: "badge bad" }, "연체") : "",
-          r.closed_reason ? h("span", { class: "badge" }, r.closed_reason === "lost" ? "분실" : "직원 회수") : "")),
+          r.closed_reason ? h("span", { class: "badge" }, r.closed_reason === "lost" ? (r.found_at ? "분실 후 회수" : "분실") : "직원 회수") : "",
+          flagged(r) ? h("span", { class: "badge bad flag", title: "원래 서비스의 스티커로 대여 또는 반납: 매장에서 우산을 확인해 주세요" }, "QR 코드 없이") : "")),
       h("div", { class: "muted" }, `${r.rent_store_name}에서 ${date(r.rented_at)} 대여 · ${returned}${r.user_phone ? ` · ${r.user_phone}` : ""}`),
-      h("div", {}, `보증금: ${r.refunded_at ? "환불 완료" : r.paid_at ? "입금 확인됨" : "입금 확인 전"}`,
-        r.has_bank_account ? ` · 환불 계좌 ${r.bank_name} ${r.account_masked}` : ""),
+      h("div", { class: "deposit-state" }, `보증금 ${won(d.amount)}: `, h("strong", {}, DEPOSIT_STATES[d.state] || d.state),
+        d.forfeit_reason ? ` (${d.forfeit_reason === "lost" ? "분실" : "파손"})` : "",
+        d.reference ? ` · 입금자명 ${d.reference}` : "",
+        r.has_bank_account ? ` · 환급 계좌 ${r.bank_name} ${r.account_masked}` : ""),
       r.condition_report ? h("p", { class: "muted" }, `대여 시 상태: ${r.condition_report}`) : "",
       r.improvement_report ? h("p", { class: "muted" }, `개선 의견: ${r.improvement_report}`) : "",
       r.closed_note ? h("p", { class: "muted" }, `종료 메모: ${r.closed_note}`) : "",
@@ -185,6 +240,18 @@ function rentalCard(rental, stores) {
   };
   render(rental);
   return card;
+}
+
+function foundForm(r, stores, render) {
+  const f = formBox(`found-${r.id}`, [
+    select("store_id", "우산을 찾은 매장", stores.map((s) => [s.id, s.name]), r.rent_store_id),
+    textarea("note", "메모 (선택, 400자 이내)", "", { maxlength: 400 }),
+  ], "우산 찾음", async (data) => {
+    if (!confirm("분실된 우산을 찾았나요? 우산은 이 매장에 돌아오고, 받아 둔 보증금은 환급 대기로 바뀝니다.")) return;
+    render(await api("POST", `/admin/rentals/${r.id}/found`, { store_id: number(data, "store_id"), note: data.get("note") || null }));
+  });
+  f.classList.add("found-form");
+  return f;
 }
 
 function closeForm(r, stores, render) {
@@ -196,7 +263,10 @@ function closeForm(r, stores, render) {
     where,
     textarea("note", "메모 (선택, 400자 이내)", "", { maxlength: 400 }),
   ], "대여 종료", async (data) => {
-    if (!confirm("이 대여를 종료할까요? 되돌릴 수 없습니다.")) return;
+    const question = data.get("reason") === "lost"
+      ? "분실로 종료할까요? 받은 보증금은 약관에 따라 차감되고, 우산을 찾으면 환급 대기로 돌아갑니다."
+      : "직원 회수로 종료할까요? 받은 보증금은 환급 대기가 됩니다.";
+    if (!confirm(question)) return;
     const body = { reason: data.get("reason"), note: data.get("note") || null };
     if (body.reason === "returned_by_staff") body.store_id = number(data, "store_id");
     render(await api("POST", `/admin/rentals/${r.id}/close`, body));
@@ -497,16 +567,78 @@ async function usersPage(path, me) {
         () => api("DELETE", `/admin/blacklist/${b.id}`), reload))))), "차단된 계정이 없습니다."));
 }
 
-// The refund-account audit log ----------------------------------------------------------
+// Deposits: the books --------------------------------------------------------------------
 
-async function accountViewsPage(path) {
+async function depositsPage(path) {
   const page = Number(params().get("page") || 0);
-  const views = await api("GET", `/admin/account-views?page=${page}&size=${PAGE_SIZE}`);
-  frame(path, "계좌 열람 기록",
-    h("p", { class: "muted" }, "관리자가 환불 계좌 전체 번호를 볼 때마다 남는 기록입니다."),
-    table(["시각", "관리자", "대여", "이용자"], views.map((v) => h("tr", {}, h("td", {}, dateTime(v.viewed_at)), h("td", {}, v.admin_name),
-      h("td", {}, `#${v.rental_id}`), h("td", {}, v.user_name))), "열람 기록이 없습니다."),
-    pager(page, views.length));
+  const [summary, queue] = await Promise.all([
+    api("GET", "/admin/deposits/summary"), api("GET", `/admin/deposits/refund-queue?page=${page}&size=${PAGE_SIZE}`)]);
+  const movements = (rows, label) => table([label, "입금", "환급", "차감"], rows.map((m) => h("tr", {},
+    h("td", {}, m.period), h("td", {}, won(m.received)), h("td", {}, won(m.refunded)), h("td", {}, won(m.forfeited)))), "아직 기록이 없습니다.");
+  const t = summary.total;
+  const today = new Date().toLocaleDateString("sv-SE", { timeZone: "Asia/Seoul" });
+  const monthAgo = new Date(Date.now() - 30 * 86400000).toLocaleDateString("sv-SE", { timeZone: "Asia/Seoul" });
+  const exportForm = h("form", { class: "search export", method: "get", action: "/api/admin/deposits/export.csv" },
+    h("label", {}, "대여일 시작", h("input", { name: "from", type: "date", value: monthAgo })),
+    h("label", {}, "대여일 끝", h("input", { name: "to", type: "date", value: today })),
+    h("button", { class: "secondary", type: "submit", id: "export-csv" }, "CSV 내려받기 (Excel)"));
+  frame(path, "정산",
+    h("div", { class: "stats" },
+      h("div", { class: "card stat" }, h("span", { class: "muted" }, "보관 중인 보증금"), h("strong", { id: "held-amount" }, won(summary.held_amount)), h("span", { class: "muted" }, `${summary.held_count}건`)),
+      h("div", { class: "card stat" }, h("span", { class: "muted" }, "누적 입금"), h("strong", {}, won(t.received))),
+      h("div", { class: "card stat" }, h("span", { class: "muted" }, "누적 환급"), h("strong", {}, won(t.refunded))),
+      h("div", { class: "card stat" }, h("span", { class: "muted" }, "누적 차감"), h("strong", {}, won(t.forfeited)))),
+    h("p", { class: "muted" }, "보관 중 = 누적 입금 − 누적 환급 − 누적 차감"),
+    h("h2", {}, "환급 대기 (오래된 순)"),
+    table(["대기", "대여자", "우산", "보증금", "상태", "환급 계좌"], queue.map((w) => h("tr", { "data-rental-id": w.rental.id },
+      h("td", {}, `${w.age_days}일째`), h("td", {}, link(`/admin/rentals?q=${encodeURIComponent(w.rental.deposit.reference || w.rental.user_name)}`, w.rental.user_name)),
+      h("td", {}, `${w.rental.umbrella_number}번`), h("td", {}, won(w.rental.deposit.amount)),
+      h("td", {}, DEPOSIT_STATES[w.rental.deposit.state]), h("td", {}, w.rental.has_bank_account ? `${w.rental.bank_name} ${w.rental.account_masked}` : "없음"))),
+      "환급할 보증금이 없습니다."),
+    pager(page, queue.length),
+    h("h2", {}, "내보내기"), exportForm,
+    h("h2", {}, "일별 (최근 31일)"), movements(summary.by_day, "날짜"),
+    h("h2", {}, "월별 (최근 12개월)"), movements(summary.by_month, "월"));
+}
+
+// The operator action log ----------------------------------------------------------------
+
+const ACTIONS = [["", "전체"], ["deposit.confirm_payment", "입금 확인"], ["deposit.refund", "환급 완료"],
+  ["deposit.refund_failed", "환급 실패"], ["deposit.forfeit_damaged", "파손 차감"], ["deposit.waive", "보증금 면제"],
+  ["rental.close", "대여 종료"], ["rental.found", "분실 우산 회수"], ["bank_account.read", "계좌 열람"],
+  ["bank_account.delete", "계좌 삭제"], ["user.ban", "회원 차단"], ["user.lift_ban", "차단 해제"],
+  ["user.grant_admin", "관리자 지정"], ["user.revoke_admin", "관리자 해제"], ["store.create", "매장 등록"],
+  ["store.update", "매장 수정"], ["store.set_activation", "매장 공개/중지"], ["umbrella.create", "우산 등록"],
+  ["umbrella.update", "우산 수정"], ["umbrella.set_missed", "우산 분실 표시"], ["locker.install", "보관함 설치"],
+  ["locker.set_counter", "보관함 카운터"]];
+const ACTION_LABELS = Object.fromEntries(ACTIONS);
+
+async function actionsPage(path, fixedAction) {
+  const q = params();
+  const page = Number(q.get("page") || 0);
+  const action = fixedAction || q.get("action") || "";
+  const query = new URLSearchParams({ page, size: PAGE_SIZE });
+  if (action) query.set("action", action);
+  for (const k of ["actor_id", "target_kind", "target_id"]) if (q.get(k)) query.set(k, q.get(k));
+  const entries = await api("GET", `/admin/actions?${query}`);
+  const filter = h("form", { class: "search", role: "search", onsubmit: (e) => {
+    e.preventDefault();
+    const data = new FormData(e.target);
+    go(`/admin/actions?${new URLSearchParams([...data.entries()].filter(([, v]) => v))}`);
+  } },
+  select("action", "작업", ACTIONS, action),
+  select("target_kind", "대상", [["", "전체"], ["rental", "대여"], ["user", "회원"], ["store", "매장"], ["umbrella", "우산"], ["locker", "보관함"], ["classification", "지역/태그"]], q.get("target_kind") || ""),
+  input("target_id", "대상 번호", { type: "number", min: 1, value: q.get("target_id") || "" }),
+  h("button", { class: "secondary", type: "submit" }, "찾기"));
+  frame(path, "작업 기록",
+    h("p", { class: "muted" }, "운영진이 바꾼 모든 것(보증금, 대여 종료, 우산, 보관함, 매장, 회원, 권한, 차단, 계좌 열람)이 누가, 언제, 어디서 했는지와 함께 남습니다. 고치거나 지울 수 없습니다."),
+    filter,
+    table(["시각", "운영자", "주소", "작업", "대상", "내용"], entries.map((a) => h("tr", {},
+      h("td", {}, dateTime(a.at)), h("td", {}, a.actor_email ? `${a.actor_name} (${a.actor_email})` : a.actor_name),
+      h("td", {}, a.address || "-"), h("td", {}, ACTION_LABELS[a.action] || a.action),
+      h("td", {}, `${a.target_kind}${a.target_id ? ` #${a.target_id}` : ""}`),
+      h("td", { class: "details" }, Object.keys(a.details).length ? JSON.stringify(a.details) : ""))), "기록이 없습니다."),
+    pager(page, entries.length));
 }
 
 // Router ------------------------------------------------------------------------------
@@ -521,7 +653,9 @@ const ROUTES = [
   [/^\/admin\/umbrellas$/, umbrellasPage],
   [/^\/admin\/lockers$/, lockersPage],
   [/^\/admin\/users$/, usersPage],
-  [/^\/admin\/account-views$/, accountViewsPage],
+  [/^\/admin\/deposits$/, depositsPage],
+  [/^\/admin\/actions$/, actionsPage],
+  [/^\/admin\/account-views$/, (path) => actionsPage(path, "bank_account.read")],
 ];
 
 export async function adminConsole(path, me) {

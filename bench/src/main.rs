@@ -252,6 +252,13 @@ async fn run(smoke: bool) -> Result<PathBuf, String> {
         ("DATABASE_MAX_CONNECTIONS".into(), "16".into()),
         // The login flood stands for many attackers, each from its own address.
         ("RATE_LIMIT_LOGIN_PER_ADDRESS".into(), "off".into()),
+        // The rent-and-return loop stands for many renters scanning stickers: it runs in
+        // the original stickers' migration mode (no codes to compute here, the same work
+        // per request) without the per-user and per-address limits.
+        ("RATE_LIMIT_RENTAL_PER_USER".into(), "off".into()),
+        ("RATE_LIMIT_RENTAL_PER_ADDRESS".into(), "off".into()),
+        ("QR_LEGACY_CODES".into(), "accept".into()),
+        ("QR_LEGACY_UNTIL".into(), "2999-12-31".into()),
     ];
     options.proxy_env = vec![quiet, ("WEB_PROXY_DRAIN_PERIOD".into(), "0s".into())];
     let mut s = Stack::start(&bins, options).map_err(|e| e.to_string())?;

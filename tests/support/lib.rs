@@ -46,6 +46,8 @@ impl Sample {
 pub struct World {
     pub region: i64,
     pub store: i64,
+    /// The store's signed code (its QR sticker): returns need it.
+    pub return_code: String,
     pub users: Vec<User>,
 }
 
@@ -54,6 +56,19 @@ pub struct User {
     pub client: reqwest::Client,
     pub id: i64,
     pub umbrella: i64,
+    /// The umbrella's signed code (its QR sticker): rents need it.
+    pub rent_code: String,
+}
+
+/// The code printed on a sticker of `stack` (its bank key's derived QR key), as a renter
+/// scanning it would send.
+pub fn code_for(stack: &Stack, subject: was::domain::codes::Subject) -> String {
+    let mut key = [0u8; 32];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&stack.options.bank_key[2 * i..2 * i + 2], 16)
+            .expect("the stack's bank key is hex");
+    }
+    was::domain::codes::CodeSigner::new(was::domain::codes::derive_key(&key)).sign(subject)
 }
 
 pub fn client() -> reqwest::Client {
@@ -117,11 +132,13 @@ pub async fn seed(stack: &Stack, base: &str, users: usize) -> World {
             client: c,
             id,
             umbrella,
+            rent_code: code_for(stack, was::domain::codes::Subject::Umbrella(umbrella)),
         });
     }
     World {
         region,
         store,
+        return_code: code_for(stack, was::domain::codes::Subject::Store(store)),
         users: list,
     }
 }
@@ -146,6 +163,7 @@ impl Load {
             .map(|u| {
                 let (stop, samples, user) = (Arc::clone(&stop), Arc::clone(&samples), u.clone());
                 let (base, region, store) = (base.to_owned(), world.region, world.store);
+                let return_code = world.return_code.clone();
                 tokio::spawn(async move {
                     let mut renting = false;
                     let mut step = 0u64;
@@ -169,12 +187,12 @@ impl Load {
                                 .client
                                 .post(format!("{base}/api/rentals"))
                                 .header("idempotency-key", &key)
-                                .json(&json!({"umbrella_id": user.umbrella, "store_id": store})),
+                                .json(&json!({"umbrella_id": user.umbrella, "store_id": store, "code": user.rent_code})),
                             Kind::Return => user
                                 .client
                                 .post(format!("{base}/api/rentals/current/return"))
                                 .header("idempotency-key", &key)
-                                .json(&json!({"store_id": store})),
+                                .json(&json!({"store_id": store, "code": return_code})),
                         };
                         let (status, instance) = match request.send().await {
                             Ok(r) => {

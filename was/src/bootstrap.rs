@@ -14,7 +14,26 @@ use crate::config::HashingLimits;
 use crate::domain::password::{Password, PasswordHasher};
 use crate::domain::values::{Email, Name, Phone};
 use crate::error::{Error, is_constraint};
+use crate::repo::actions::{self, NewAction};
 use crate::repo::users;
+
+/// Rights changed from the server's command line go to the operator action log like
+/// the console's, with no operator id: the actor is the `was admin` command.
+async fn log(db: &PgPool, action: &str, user_id: i64, email: &str) -> Result<(), Error> {
+    actions::record(
+        db,
+        &NewAction {
+            actor_id: None,
+            address: None,
+            action,
+            target_kind: "user",
+            target_id: Some(user_id),
+            details: serde_json::json!({"email": email, "via": "was admin"}),
+        },
+    )
+    .await?;
+    Ok(())
+}
 
 /// What `create` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +54,7 @@ pub async fn create_admin(
 ) -> Result<Created, Error> {
     let email = Email::parse(email)?;
     if let Some(id) = users::set_admin_by_email(db, email.as_str(), true).await? {
+        log(db, "user.grant_admin", id, email.as_str()).await?;
         return Ok(Created::Promoted(id));
     }
     let name = Name::parse(name)?;
@@ -56,7 +76,10 @@ pub async fn create_admin(
     };
     let created = users::sign_up(db, &account).await;
     match created {
-        Ok(id) => Ok(Created::New(id)),
+        Ok(id) => {
+            log(db, "user.create_admin", id, email.as_str()).await?;
+            Ok(Created::New(id))
+        }
         // Someone signed up with this address a moment ago: promote that account.
         Err(e) if is_constraint(&e, "users_email_key") => {
             users::set_admin_by_email(db, email.as_str(), true)
@@ -72,5 +95,14 @@ pub async fn create_admin(
 /// there is none.
 pub async fn set_admin(db: &PgPool, email: &str, admin: bool) -> Result<Option<i64>, Error> {
     let email = Email::parse(email)?;
-    Ok(users::set_admin_by_email(db, email.as_str(), admin).await?)
+    let changed = users::set_admin_by_email(db, email.as_str(), admin).await?;
+    if let Some(id) = changed {
+        let action = if admin {
+            "user.grant_admin"
+        } else {
+            "user.revoke_admin"
+        };
+        log(db, action, id, email.as_str()).await?;
+    }
+    Ok(changed)
 }

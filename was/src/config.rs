@@ -123,8 +123,13 @@ pub const VARS: &[Var] = &[
     ),
     Var::new(
         "QR_LEGACY_CODES",
-        "accept",
-        "accept or refuse the original service's unsigned QR URLs",
+        "refuse",
+        "refuse, or accept the original service's unsigned QR URLs until QR_LEGACY_UNTIL",
+    ),
+    Var::new(
+        "QR_LEGACY_UNTIL",
+        "required with accept",
+        "Last day (YYYY-MM-DD, Korea) the unsigned stickers work; refused after it",
     ),
     Var::new(
         "PUBLIC_URL",
@@ -219,6 +224,16 @@ pub const VARS: &[Var] = &[
         "Rents that issue a locker password, per user",
     ),
     Var::new(
+        "RATE_LIMIT_RENTAL_PER_USER",
+        "20/1h",
+        "Rents and returns (and their forms) per user",
+    ),
+    Var::new(
+        "RATE_LIMIT_RENTAL_PER_ADDRESS",
+        "120/1h",
+        "Rents and returns (and their forms) per client address",
+    ),
+    Var::new(
         "IDEMPOTENCY_TTL",
         "24h",
         "How long an Idempotency-Key answer is kept",
@@ -227,6 +242,11 @@ pub const VARS: &[Var] = &[
         "DEPOSIT_AMOUNT",
         "10000",
         "The deposit in won, shown to renters",
+    ),
+    Var::new(
+        "DEPOSIT_UNPAID_DAYS",
+        "3",
+        "Days after a return with the deposit unpaid before new rents are refused",
     ),
     Var::new(
         "DEPOSIT_ACCOUNT",
@@ -352,6 +372,9 @@ pub struct Config {
     pub idempotency_ttl: Duration,
     /// The deposit a renter pays by bank transfer, in won.
     pub deposit_amount: u32,
+    /// Days a returned rental's deposit may stay unpaid before the renter is refused new
+    /// rentals.
+    pub deposit_unpaid_days: u16,
     /// Where the deposit goes ("신한 110-123-456789 업브렐라"), shown on the rent page.
     pub deposit_account: Option<String>,
     pub request_timeout: Duration,
@@ -421,11 +444,51 @@ impl DatabaseConfig {
 pub struct BankKey(pub [u8; 32]);
 
 /// The original service's QR URLs (`/rent/form/{id}`, `/return/form?storeId=…`) carry no
-/// signature of ours: accepted while its stickers are being replaced, then refused.
+/// signature of ours, so they prove nobody's presence. Refused by default; accepting
+/// them is a migration mode with an end date, after which they are refused by itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LegacyCodes {
-    Accept,
     Refuse,
+    /// Accepted through this day (Korea), inclusive.
+    AcceptUntil(time::Date),
+}
+
+impl LegacyCodes {
+    /// Whether a code-less rent or return is accepted at `now`.
+    pub fn accepted_at(self, now: time::OffsetDateTime) -> bool {
+        match self {
+            Self::Refuse => false,
+            Self::AcceptUntil(last) => {
+                let seoul = time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC);
+                now.to_offset(seoul).date() <= last
+            }
+        }
+    }
+}
+
+fn legacy_codes(s: &Settings<'_>) -> Result<LegacyCodes, ConfigError> {
+    match s.string_or("QR_LEGACY_CODES", "refuse").as_str() {
+        "refuse" => Ok(LegacyCodes::Refuse),
+        "accept" => {
+            let Some(raw) = s.raw("QR_LEGACY_UNTIL") else {
+                return Err(ConfigError::new(
+                    "QR_LEGACY_UNTIL",
+                    "is required with QR_LEGACY_CODES=accept: the last day (YYYY-MM-DD) the \
+                     original stickers are accepted",
+                ));
+            };
+            time::Date::parse(
+                raw.trim(),
+                time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .map(LegacyCodes::AcceptUntil)
+            .map_err(|_| ConfigError::new("QR_LEGACY_UNTIL", "must be a date, YYYY-MM-DD"))
+        }
+        _ => Err(ConfigError::new(
+            "QR_LEGACY_CODES",
+            "must be refuse or accept (with QR_LEGACY_UNTIL)",
+        )),
+    }
 }
 
 impl std::fmt::Debug for BankKey {
@@ -451,6 +514,8 @@ pub struct RateLimits {
     pub signup_per_address: Option<Rate>,
     pub kakao_per_address: Option<Rate>,
     pub locker_per_user: Option<Rate>,
+    pub rental_per_user: Option<Rate>,
+    pub rental_per_address: Option<Rate>,
 }
 
 /// `count` requests per `period`, all of which may come at once; after that one more
@@ -572,16 +637,7 @@ impl Config {
                 Some(text) => parse_key("QR_SIGNING_KEY", &text)?,
                 None => crate::domain::codes::derive_key(&bank_key),
             }),
-            legacy_codes: match s.string_or("QR_LEGACY_CODES", "accept").as_str() {
-                "accept" => LegacyCodes::Accept,
-                "refuse" => LegacyCodes::Refuse,
-                _ => {
-                    return Err(ConfigError::new(
-                        "QR_LEGACY_CODES",
-                        "must be accept or refuse",
-                    ));
-                }
-            },
+            legacy_codes: legacy_codes(&s)?,
             kakao_map_key: s.raw("KAKAO_MAP_KEY"),
             public_url: match s.raw("PUBLIC_URL") {
                 None => None,
@@ -618,9 +674,12 @@ impl Config {
                 signup_per_address: rate(&s, "RATE_LIMIT_SIGNUP_PER_ADDRESS", "100/1h")?,
                 kakao_per_address: rate(&s, "RATE_LIMIT_KAKAO_PER_ADDRESS", "300/10m")?,
                 locker_per_user: rate(&s, "RATE_LIMIT_LOCKER_PER_USER", "10/1h")?,
+                rental_per_user: rate(&s, "RATE_LIMIT_RENTAL_PER_USER", "20/1h")?,
+                rental_per_address: rate(&s, "RATE_LIMIT_RENTAL_PER_ADDRESS", "120/1h")?,
             },
             idempotency_ttl: s.duration_or("IDEMPOTENCY_TTL", Duration::from_secs(24 * 3600))?,
             deposit_amount: s.parse_or("DEPOSIT_AMOUNT", 10_000)?,
+            deposit_unpaid_days: s.parse_or("DEPOSIT_UNPAID_DAYS", 3)?,
             deposit_account: s.raw("DEPOSIT_ACCOUNT"),
             request_timeout: s.duration_or("WAS_REQUEST_TIMEOUT", Duration::from_secs(30))?,
             header_read_timeout: s
@@ -865,7 +924,8 @@ mod tests {
                 "QR_SIGNING_KEY",
                 "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100",
             ),
-            ("QR_LEGACY_CODES", "refuse"),
+            ("QR_LEGACY_CODES", "accept"),
+            ("QR_LEGACY_UNTIL", "2026-12-31"),
             ("PUBLIC_URL", "https://upbrella.example"),
         ]);
         let mut iam_static = base();
@@ -942,7 +1002,11 @@ mod tests {
     #[test]
     fn qr_settings_are_checked() {
         let c = Config::from_source(&base()).expect("valid config");
-        assert_eq!(c.legacy_codes, LegacyCodes::Accept);
+        assert_eq!(
+            c.legacy_codes,
+            LegacyCodes::Refuse,
+            "a new deployment refuses code-less rents and returns"
+        );
         assert_ne!(
             c.qr_key.0, c.bank_key.0,
             "the QR key is derived, not the bank key"
@@ -958,6 +1022,30 @@ mod tests {
             let err = Config::from_source(&env).expect_err(value);
             assert_eq!(err.var, var);
         }
+        // Accepting the original stickers needs an end date, which is checked.
+        let mut env = base();
+        env.insert("QR_LEGACY_CODES", "accept");
+        assert_eq!(
+            Config::from_source(&env).unwrap_err().var,
+            "QR_LEGACY_UNTIL"
+        );
+        env.insert("QR_LEGACY_UNTIL", "2026-13-01");
+        assert_eq!(
+            Config::from_source(&env).unwrap_err().var,
+            "QR_LEGACY_UNTIL"
+        );
+        env.insert("QR_LEGACY_UNTIL", "2026-12-31");
+        let mode = Config::from_source(&env)
+            .expect("valid config")
+            .legacy_codes;
+        // The last day counts in Korea: 2026-12-31 23:59 KST is 14:59 UTC.
+        let at = |t: &str| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).unwrap()
+        };
+        assert!(mode.accepted_at(at("2026-12-31T14:59:00Z")));
+        assert!(!mode.accepted_at(at("2026-12-31T15:00:00Z")));
+        assert!(!LegacyCodes::Refuse.accepted_at(at("2000-01-01T00:00:00Z")));
+
         let mut env = base();
         env.insert("PUBLIC_URL", "https://Upbrella.example/ignored/path");
         let c = Config::from_source(&env).expect("valid config");

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod kakao;
+pub mod ledger;
 pub mod limits;
 pub mod metrics;
 pub mod migrate;

@@ -44,6 +44,8 @@ pub enum Limit {
     SignupPerAddress,
     KakaoPerAddress,
     LockerPerUser,
+    RentalPerUser,
+    RentalPerAddress,
 }
 
 impl Limit {
@@ -54,6 +56,8 @@ impl Limit {
             Self::SignupPerAddress => "signup-address",
             Self::KakaoPerAddress => "kakao-address",
             Self::LockerPerUser => "locker-user",
+            Self::RentalPerUser => "rental-user",
+            Self::RentalPerAddress => "rental-address",
         }
     }
 
@@ -64,6 +68,8 @@ impl Limit {
             Self::SignupPerAddress => limits.signup_per_address,
             Self::KakaoPerAddress => limits.kakao_per_address,
             Self::LockerPerUser => limits.locker_per_user,
+            Self::RentalPerUser => limits.rental_per_user,
+            Self::RentalPerAddress => limits.rental_per_address,
         }
     }
 
@@ -84,6 +90,12 @@ impl Limit {
             }
             Self::LockerPerUser => {
                 "보관함 비밀번호 요청이 너무 많습니다. 잠시 후 다시 시도해 주세요."
+            }
+            Self::RentalPerUser => {
+                "대여·반납 요청이 너무 많습니다. 잠시 후 다시 시도해 주세요. (Too many rent or return requests.)"
+            }
+            Self::RentalPerAddress => {
+                "이 네트워크에서 대여·반납 요청이 너무 많습니다. 잠시 후 다시 시도해 주세요. (Too many rent or return requests from this network.)"
             }
         }
     }

@@ -33,6 +33,7 @@ pub struct Metrics {
     redis_errors: AtomicU64,
     rentals: AtomicU64,
     returns: AtomicU64,
+    locker_passwords: AtomicU64,
 }
 
 pub struct InFlight<'a>(&'a AtomicI64);
@@ -92,6 +93,11 @@ impl Metrics {
 
     pub fn returned(&self) {
         self.returns.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A locker password handed to a renter (at rent, or a re-sync).
+    pub fn locker_password_issued(&self) {
+        self.locker_passwords.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn render(&self, state: &AppState) -> String {
@@ -182,6 +188,11 @@ impl Metrics {
                 "upbrella_was_returns_total",
                 "Umbrellas returned.",
                 self.returns.load(Ordering::Relaxed),
+            ),
+            (
+                "upbrella_was_locker_passwords_total",
+                "Locker passwords handed to renters (rents and re-syncs).",
+                self.locker_passwords.load(Ordering::Relaxed),
             ),
         ];
         for (name, help, value) in counters {

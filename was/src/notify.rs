@@ -88,9 +88,14 @@ fn message(r: &RentalView) -> serde_json::Value {
         .return_store
         .as_ref()
         .map_or("(매장 없음)", |s| s.name.as_str());
+    let flag = if r.without_code {
+        " ⚠ QR 코드 없이(예전 스티커로) 대여 또는 반납되었습니다: 매장에서 우산을 확인해 주세요."
+    } else {
+        ""
+    };
     let text = format!(
-        "우산 반납: {}번 우산, {} → {} (대여 {}일째). 보증금 환급을 확인해 주세요.",
-        r.umbrella_number, r.rent_store.name, to, r.elapsed_days
+        "우산 반납: {}번 우산, {} → {} (대여 {}일째). 보증금: {}.{flag}",
+        r.umbrella_number, r.rent_store.name, to, r.elapsed_days, r.deposit.label
     );
     json!({
         "text": text,
@@ -103,6 +108,8 @@ fn message(r: &RentalView) -> serde_json::Value {
             "return_store_id": r.return_store.as_ref().map(|s| s.id),
             "rented_at": r.rented_at.format(&Rfc3339).ok(),
             "returned_at": r.returned_at.and_then(|t| t.format(&Rfc3339).ok()),
+            "deposit_state": r.deposit.state,
+            "without_code": r.without_code,
         }
     })
 }

@@ -100,6 +100,7 @@ impl Application {
             config: Arc::new(config),
             metrics: Arc::default(),
         };
+        tokio::spawn(seal_locker_secrets(state.clone()));
         Ok(Self {
             listener,
             admin,
@@ -270,4 +271,32 @@ fn redis_pool(config: &Config) -> Result<fred::clients::Pool, StartError> {
     pool.prefer_connected(true);
     drop(pool.connect_pool());
     Ok(pool)
+}
+
+/// Seals the locker secrets still stored in the clear (rows from before sealing). Runs in
+/// the background at start, so a database that is not up yet delays nothing; every
+/// replica may run it, and each row is sealed once (`lockers::seal` skips sealed rows).
+async fn seal_locker_secrets(state: AppState) {
+    let plain = match crate::repo::lockers::plain(&state.db).await {
+        Ok(plain) => plain,
+        Err(error) => {
+            tracing::warn!(%error, "could not look for locker secrets to seal; next start tries again");
+            return;
+        }
+    };
+    for (id, secret) in plain {
+        let sealed = match crate::domain::locker::LockerSecret::parse(&secret)
+            .and_then(|s| crate::domain::locker::seal(&state.cipher, id, &s))
+        {
+            Ok(sealed) => sealed,
+            Err(error) => {
+                tracing::warn!(locker_id = id, %error, "locker secret left as it is");
+                continue;
+            }
+        };
+        match crate::repo::lockers::seal(&state.db, id, &sealed).await {
+            Ok(()) => tracing::info!(locker_id = id, "locker secret sealed"),
+            Err(error) => tracing::warn!(locker_id = id, %error, "locker secret not sealed"),
+        }
+    }
 }

@@ -139,7 +139,7 @@ async fn an_unknown_setting_is_logged_as_a_warning() {
         "was-typo",
         &db,
         &deps.redis_url,
-        &[("QR_LEGACY_CODE", "refuse"), ("QR_LEGACY_CODES", "accept")],
+        &[("QR_LEGACY_CODE", "refuse"), ("QR_LEGACY_CODES", "refuse")],
     );
     let logged = |name: &str| {
         a.process
@@ -316,13 +316,14 @@ async fn sigterm_finishes_in_flight_requests_then_exits() {
         .execute(&mut *lock)
         .await
         .unwrap();
+    let code = code_for(was::domain::codes::Subject::Umbrella(umbrella));
     let rent = {
         let client = client.clone();
         let url = r.url("/api/rentals");
         tokio::spawn(async move {
             client
                 .post(url)
-                .json(&json!({"umbrella_id": umbrella, "store_id": store}))
+                .json(&json!({"umbrella_id": umbrella, "store_id": store, "code": code}))
                 .send()
                 .await
         })
@@ -582,4 +583,17 @@ async fn the_first_admin_is_created_and_revoked_from_the_command_line() {
     assert_eq!(out.status.code(), Some(1), "no such account");
     let out = run(&["admin", "grant", "not an address"], &[]);
     assert_eq!(out.status.code(), Some(2), "bad input");
+    // Every change of rights from the command line is in the operator action log.
+    let logged: Vec<(String, String)> = sqlx::query_as(
+        "SELECT action, actor_name FROM operator_actions WHERE target_kind = 'user' ORDER BY id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let expected = ["user.create_admin", "user.grant_admin", "user.revoke_admin"];
+    assert_eq!(
+        logged.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>(),
+        expected
+    );
+    assert!(logged.iter().all(|(_, who)| who == "was admin"));
 }

@@ -60,6 +60,8 @@ impl BankAccount {
 pub enum Owner {
     User(i64),
     Rental(i64),
+    /// A locker's HOTP secret.
+    Locker(i64),
 }
 
 impl Owner {
@@ -67,6 +69,7 @@ impl Owner {
         match self {
             Self::User(id) => format!("upbrella/users/{id}/bank_account"),
             Self::Rental(id) => format!("upbrella/rentals/{id}/bank_account"),
+            Self::Locker(id) => format!("upbrella/lockers/{id}/secret"),
         }
     }
 }

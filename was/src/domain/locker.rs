@@ -8,7 +8,28 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256, Sha512};
 
+use crate::domain::bank::{BankCipher, Owner};
 use crate::error::Error;
+
+/// Seals a locker's secret for storage, bound to the locker's id.
+pub fn seal(cipher: &BankCipher, locker_id: i64, secret: &LockerSecret) -> Result<Vec<u8>, Error> {
+    cipher.encrypt(secret.as_str(), Owner::Locker(locker_id))
+}
+
+/// A stored secret in the clear: sealed (the form every locker gets), or plain for a row
+/// written before sealing that the WAS has not sealed yet.
+pub fn unseal(
+    cipher: &BankCipher,
+    locker_id: i64,
+    plain: Option<&str>,
+    sealed: Option<&[u8]>,
+) -> Result<String, Error> {
+    match (sealed, plain) {
+        (Some(sealed), _) => cipher.decrypt(sealed, Owner::Locker(locker_id)),
+        (None, Some(plain)) => Ok(plain.to_owned()),
+        (None, None) => Err(Error::internal("a locker without a secret")),
+    }
+}
 
 /// A locker's secret: at least 32 hex digits.
 #[derive(Debug, Clone, PartialEq, Eq)]

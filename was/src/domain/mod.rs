@@ -4,6 +4,7 @@
 
 pub mod bank;
 pub mod codes;
+pub mod deposit;
 pub mod hours;
 pub mod locker;
 pub mod password;

@@ -8,11 +8,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::bank::{self, BankAccount, Owner};
+use crate::domain::deposit::Operation;
 use crate::domain::values::Phone;
 use crate::error::{Error, Result};
-use crate::http::extract::Json;
+use crate::http::extract::{Json, Path};
 use crate::http::session::{self, CurrentUser};
 use crate::http::views::{BankView, CurrentRental, RentalView, UserView};
+use crate::ledger;
+use crate::repo::rentals::Actor;
 use crate::repo::{rentals, users};
 use crate::state::AppState;
 
@@ -23,6 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(my_rentals))
         .routes(routes!(set_bank_account, delete_bank_account))
         .routes(routes!(complete_profile))
+        .routes(routes!(set_rental_refund_account))
 }
 
 pub async fn user_view(state: &AppState, id: i64) -> Result<UserView> {
@@ -152,4 +156,52 @@ pub async fn leave(State(state): State<AppState>, user: CurrentUser) -> Result<S
     session::log_out(&state, &user.session).await?;
     tracing::info!(user_id = user.id, "user left");
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RefundAccount {
+    #[schema(min_length = 1, max_length = 40)]
+    pub bank_name: String,
+    /// Digits, optionally with hyphens.
+    #[schema(min_length = 1, max_length = 30)]
+    pub account_number: String,
+}
+
+/// Gives (or replaces) the refund account of one of the user's returned rentals: one
+/// taken back by staff has none, and one whose refund the bank rejected needs a new one
+/// (which puts it back in the refund queue).
+#[utoipa::path(put, path = "/me/rentals/{id}/refund-account", tag = "me", params(("id" = i64, Path)), request_body = RefundAccount,
+    responses((status = 200, body = RentalView), (status = 401, body = crate::error::Problem),
+        (status = 404, body = crate::error::Problem),
+        (status = 409, description = "the rental is still open, or needs no account", body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+pub async fn set_rental_refund_account(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Json(body): Json<RefundAccount>,
+) -> Result<Json<RentalView>> {
+    let account = BankAccount::parse(&body.bank_name, &body.account_number)?;
+    let mut tx = state.db.begin().await?;
+    let rental = rentals::find(&mut *tx, id)
+        .await?
+        .filter(|r| r.user_id == user.id)
+        .ok_or(Error::NotFound("rental"))?;
+    ledger::apply(
+        &mut tx,
+        rental.id,
+        Operation::NewAccount,
+        Actor(Some(user.id)),
+        None,
+    )
+    .await?;
+    let sealed = state
+        .cipher
+        .encrypt(&account.number, Owner::Rental(rental.id))?;
+    rentals::set_refund_account(&mut *tx, rental.id, &account.bank_name, &sealed).await?;
+    tx.commit().await?;
+    let view = rentals::find(&state.db, id)
+        .await?
+        .ok_or(Error::NotFound("rental"))?;
+    Ok(Json(view.into()))
 }

@@ -7,6 +7,7 @@
 //! Both accept `Idempotency-Key` (`http::idempotency`): the response is recorded in the
 //! same transaction, and a retry gets it back.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -19,17 +20,21 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::config::LegacyCodes;
 use crate::domain::bank::{BankAccount, Owner};
 use crate::domain::codes::Subject as Code;
+use crate::domain::deposit::Operation;
 use crate::domain::locker;
 use crate::domain::values::Report;
 use crate::error::{Error, Result, ResultExt};
+use crate::http::edge::ClientAddr;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::idempotency::{self, Key};
 use crate::http::session::CurrentUser;
 use crate::http::views::{RentResult, RentalView};
+use crate::ledger;
 use crate::limits::{Limit, Subject};
+use crate::repo::rentals::Actor;
+use crate::repo::stores::ReturnPoint;
 use crate::repo::users::SavedAccount;
 use crate::repo::{lockers, rentals, stores, umbrellas, users};
 use crate::state::AppState;
@@ -67,13 +72,16 @@ pub struct CodeQuery {
 #[utoipa::path(get, path = "/umbrellas/{id}/rent-form", tag = "rentals",
     params(("id" = i64, Path, description = "Umbrella id"), CodeQuery),
     responses((status = 200, body = RentForm), (status = 401, body = crate::error::Problem),
-        (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+        (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
+        (status = 429, description = "too many rents and returns from this user or address", body = crate::error::Problem)))]
 pub async fn rent_form(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
+    ClientAddr(client): ClientAddr,
     Path(id): Path<i64>,
     Query(query): Query<CodeQuery>,
 ) -> Result<Json<RentForm>> {
+    limit_rentals(&state, &user, client).await?;
     check_code(&state, Code::Umbrella(id), query.code.as_deref())?;
     let umbrella = umbrellas::location(&state.db, id)
         .await?
@@ -108,17 +116,19 @@ pub struct RentRequest {
         (status = 201, body = RentResult), (status = 401, body = crate::error::Problem),
         (status = 403, description = "the QR code is not this umbrella's", body = crate::error::Problem),
         (status = 404, body = crate::error::Problem),
-        (status = 409, description = "not rentable, not at that store, the user already rents one, or their profile lacks a phone number or the agreements", body = crate::error::Problem),
+        (status = 409, description = "not rentable, not at that store, the user already rents one, owes an earlier deposit (`deposit_outstanding`), or their profile lacks a phone number or the agreements", body = crate::error::Problem),
         (status = 422, body = crate::error::Problem),
-        (status = 429, description = "the store's locker issued a password less than 60 s ago, or this user asked for too many locker passwords", body = crate::error::Problem)))]
+        (status = 429, description = "the store's locker issued a password less than 60 s ago, this user asked for too many locker passwords, or too many rents and returns", body = crate::error::Problem)))]
 pub async fn rent(
     State(state): State<AppState>,
     user: CurrentUser,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Json(body): Json<RentRequest>,
 ) -> Result<Response> {
+    limit_rentals(&state, &user, client).await?;
     let report = Report::parse(body.condition_report.as_deref(), "우산 상태")?;
-    check_code(
+    let presence = check_code(
         &state,
         Code::Umbrella(body.umbrella_id),
         body.code.as_deref(),
@@ -139,6 +149,7 @@ pub async fn rent(
     if rentals::has_open(&mut *tx, user.id).await? {
         return Err(already_renting());
     }
+    refuse_while_owing(&state, &mut tx, user.id).await?;
     let umbrella = umbrellas::lock(&mut *tx, body.umbrella_id)
         .await?
         .ok_or(Error::NotFound("umbrella"))?;
@@ -163,10 +174,14 @@ pub async fn rent(
     let locker_password = issue_locker_password(&mut tx, &state, user.id, body.store_id).await?;
     let rental_id = rentals::start(
         &mut *tx,
-        body.umbrella_id,
-        user.id,
-        body.store_id,
-        report.as_deref(),
+        &rentals::NewRental {
+            umbrella_id: body.umbrella_id,
+            user_id: user.id,
+            store_id: body.store_id,
+            condition_report: report.as_deref(),
+            deposit_amount: i32::try_from(state.config.deposit_amount).unwrap_or(i32::MAX),
+            verified: presence == Presence::Verified,
+        },
     )
     .await
     .on_constraint(|c| match c {
@@ -192,6 +207,41 @@ pub async fn rent(
         "umbrella rented"
     );
     Ok(response)
+}
+
+/// Rents and returns (and their forms) per user and per client address, shared by every
+/// replica: throw-away accounts cannot mark every umbrella rented, and one account cannot
+/// hammer the codes.
+async fn limit_rentals(state: &AppState, user: &CurrentUser, client: IpAddr) -> Result<()> {
+    state
+        .limiter
+        .check(Limit::RentalPerAddress, Subject::Address(client))
+        .await?;
+    state
+        .limiter
+        .check(Limit::RentalPerUser, Subject::User(user.id))
+        .await
+}
+
+/// No new umbrella while an earlier one is lost and its deposit never paid, or returned
+/// with the deposit unpaid for longer than `DEPOSIT_UNPAID_DAYS`.
+async fn refuse_while_owing(state: &AppState, tx: &mut PgConnection, user_id: i64) -> Result<()> {
+    let days = i32::from(state.config.deposit_unpaid_days);
+    match rentals::owing(&mut *tx, user_id, days).await? {
+        None => Ok(()),
+        Some(rentals::Owing::Lost { rental_id }) => Err(Error::conflict(
+            "deposit_outstanding",
+            format!(
+                "분실 처리된 대여(#{rental_id})의 보증금이 정산되지 않아 새로 빌릴 수 없습니다. 보증금을 입금하거나 운영진에게 문의해 주세요. (A lost umbrella's deposit is unsettled: pay it or contact us.)"
+            ),
+        )),
+        Some(rentals::Owing::Unpaid { rental_id }) => Err(Error::conflict(
+            "deposit_outstanding",
+            format!(
+                "반납한 대여(#{rental_id})의 보증금이 {days}일 넘게 입금되지 않아 새로 빌릴 수 없습니다. 보증금을 입금하면 다시 빌릴 수 있습니다. (An earlier deposit is unpaid: pay it to rent again.)"
+            ),
+        )),
+    }
 }
 
 fn ttl_secs(state: &AppState) -> f64 {
@@ -230,22 +280,39 @@ async fn issue_locker_password(
             ));
         }
     }
+    // Exactly the password the counter expects next; the counter then moves past it.
+    let secret = locker_secret(state, &locker)?;
     let counter = u64::try_from(locker.counter).unwrap_or_default();
-    let password = locker::locker_password(&locker.secret, counter)?;
+    let password = locker::locker_password(&secret, counter)?;
     lockers::advance(&mut **tx, locker.id).await?;
+    state.metrics.locker_password_issued();
     Ok(Some(password))
+}
+
+fn locker_secret(state: &AppState, l: &lockers::Locker) -> Result<String> {
+    locker::unseal(
+        &state.cipher,
+        l.id,
+        l.secret.as_deref(),
+        l.sealed_secret.as_deref(),
+    )
 }
 
 /// How long after renting the renter may re-sync the locker (they stand at it).
 const RESYNC_WINDOW: time::Duration = time::Duration::minutes(30);
-/// How far the device's counter may be from ours: further means tampering or a swapped
+/// How far ahead of ours the device's counter may be. A device only moves forward (each
+/// press of its keypad); a number behind ours or far ahead is tampering or a swapped
 /// device, which is an operator's job.
-const RESYNC_DRIFT: i64 = 50;
+const RESYNC_AHEAD: i64 = 5;
 
 #[derive(Deserialize, ToSchema)]
 pub struct LockerResync {
     /// The number the locker's screen shows.
+    #[schema(minimum = 0)]
     pub counter: i64,
+    /// The code of the store's QR sticker: the renter stands at the locker.
+    #[schema(min_length = 1, max_length = 64)]
+    pub code: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -253,22 +320,31 @@ pub struct LockerPassword {
     pub locker_password: String,
 }
 
-/// A locker that refused the password: the renter types the number its screen shows and
-/// gets the password for it (the original service's flow). Only for the renter's open
-/// rental, within 30 minutes of renting, near the counter we expect, and within the
-/// per-user locker limit.
+/// A locker that refused the password: the renter scans the store's code, types the
+/// number its screen shows and gets the password for it (the original service's flow).
+/// Checked in this order, so that nothing is learnt past a refusal: the per-user locker
+/// limit; the renter's open rental, within 30 minutes of renting, not re-synced before
+/// (once per rental); the store's code; the number at most a few steps ahead of ours.
 #[utoipa::path(post, path = "/rentals/current/locker-password", tag = "rentals",
     responses((status = 200, body = LockerPassword), (status = 401, body = crate::error::Problem),
-        (status = 409, description = "no open rental, no locker at its store, or too late", body = crate::error::Problem),
-        (status = 422, description = "the number is far from the locker's", body = crate::error::Problem),
+        (status = 403, description = "the code is not the rental store's", body = crate::error::Problem),
+        (status = 409, description = "no open rental, no locker at its store, too late, or re-synced already", body = crate::error::Problem),
+        (status = 422, description = "the number is behind ours or too far ahead", body = crate::error::Problem),
         (status = 429, body = crate::error::Problem)))]
 pub async fn resync_locker(
     State(state): State<AppState>,
     user: CurrentUser,
     Json(body): Json<LockerResync>,
 ) -> Result<Json<LockerPassword>> {
+    state
+        .limiter
+        .check(Limit::LockerPerUser, Subject::User(user.id))
+        .await?;
     let mut tx = state.db.begin().await?;
-    let rental = rentals::open_of(&mut *tx, user.id)
+    let open = rentals::lock_open(&mut *tx, user.id)
+        .await?
+        .ok_or_else(nothing_to_return)?;
+    let rental = rentals::find(&mut *tx, open.id)
         .await?
         .ok_or_else(nothing_to_return)?;
     if OffsetDateTime::now_utc() - rental.rented_at > RESYNC_WINDOW {
@@ -277,23 +353,37 @@ pub async fn resync_locker(
             "대여한 지 30분이 지나 비밀번호를 다시 받을 수 없습니다. 운영진에게 문의해 주세요.",
         ));
     }
+    if rental.locker_resynced_at.is_some() {
+        return Err(Error::conflict(
+            "resync_used",
+            "이 대여에서는 이미 비밀번호를 다시 받았습니다. 운영진에게 문의해 주세요. (Already re-synced once for this rental.)",
+        ));
+    }
+    if !state
+        .codes
+        .verify(Code::Store(rental.rent_store_id), &body.code)
+    {
+        return Err(Error::forbidden(
+            "qr_code_mismatch",
+            "QR 코드가 대여한 매장의 것이 아닙니다. 매장의 QR 코드를 다시 찍어 주세요.",
+        ));
+    }
     let locker = lockers::lock_at_store(&mut *tx, rental.rent_store_id)
         .await?
         .ok_or_else(|| Error::conflict("no_locker", "이 매장에는 보관함이 없습니다."))?;
-    if (body.counter - locker.counter).abs() > RESYNC_DRIFT || body.counter < 0 {
+    if body.counter < locker.counter || body.counter > locker.counter + RESYNC_AHEAD {
         return Err(Error::invalid(
             "counter_out_of_range",
             "보관함 화면의 숫자를 다시 확인해 주세요. 계속 안 되면 운영진에게 문의해 주세요.",
         ));
     }
-    state
-        .limiter
-        .check(Limit::LockerPerUser, Subject::User(user.id))
-        .await?;
+    let secret = locker_secret(&state, &locker)?;
     let counter = u64::try_from(body.counter).unwrap_or_default();
-    let password = locker::locker_password(&locker.secret, counter)?;
+    let password = locker::locker_password(&secret, counter)?;
     lockers::resync_and_advance(&mut *tx, locker.id, body.counter).await?;
+    rentals::mark_resynced(&mut *tx, rental.id).await?;
     tx.commit().await?;
+    state.metrics.locker_password_issued();
     tracing::info!(
         user_id = user.id,
         locker_id = locker.id,
@@ -332,24 +422,27 @@ pub struct ReturnForm {
 #[utoipa::path(get, path = "/stores/{id}/return-form", tag = "rentals",
     params(("id" = i64, Path, description = "Store id"), ReturnProof),
     responses((status = 200, body = ReturnForm), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
-        (status = 404, body = crate::error::Problem), (status = 409, description = "nothing to return", body = crate::error::Problem)))]
+        (status = 404, body = crate::error::Problem), (status = 409, description = "nothing to return", body = crate::error::Problem),
+        (status = 429, description = "too many rents and returns from this user or address", body = crate::error::Problem)))]
 pub async fn return_form(
     State(state): State<AppState>,
     user: CurrentUser,
+    ClientAddr(client): ClientAddr,
     Path(id): Path<i64>,
     Query(proof): Query<ReturnProof>,
 ) -> Result<Json<ReturnForm>> {
+    limit_rentals(&state, &user, client).await?;
     let store = stores::return_point(&state.db, id)
         .await?
         .ok_or(Error::NotFound("store"))?;
-    check_return_proof(&state, id, store.locker_secret.as_deref(), proof)?;
+    check_return_proof(&state, id, &store, proof)?;
     let rental = rentals::open_of(&state.db, user.id)
         .await?
         .ok_or_else(nothing_to_return)?;
     Ok(Json(ReturnForm {
         store_id: id,
         store_name: store.name,
-        has_locker: store.locker_secret.is_some(),
+        has_locker: store.locker_id.is_some(),
         rental: rental.into(),
     }))
 }
@@ -365,11 +458,21 @@ fn nothing_to_return() -> Error {
     Error::conflict("nothing_to_return", "반납할 우산이 없습니다.")
 }
 
+/// How a rent or return proved the renter stands there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Presence {
+    /// Our signed code.
+    Verified,
+    /// The original service's sticker, accepted in the dated migration mode: flagged.
+    Unverified,
+}
+
 /// Checks the code of a scanned sticker. No code is the original service's sticker,
-/// accepted or refused by `QR_LEGACY_CODES`.
-fn check_code(state: &AppState, subject: Code, code: Option<&str>) -> Result<()> {
+/// accepted only in the migration mode (`QR_LEGACY_CODES=accept` until
+/// `QR_LEGACY_UNTIL`) and then flagged.
+fn check_code(state: &AppState, subject: Code, code: Option<&str>) -> Result<Presence> {
     match code {
-        Some(code) if state.codes.verify(subject, code) => Ok(()),
+        Some(code) if state.codes.verify(subject, code) => Ok(Presence::Verified),
         Some(_) => Err(match subject {
             Code::Umbrella(_) => Error::forbidden(
                 "qr_code_mismatch",
@@ -380,10 +483,16 @@ fn check_code(state: &AppState, subject: Code, code: Option<&str>) -> Result<()>
                 "QR 코드가 이 매장의 것이 아닙니다. 매장의 QR 코드를 다시 찍어 주세요.",
             ),
         }),
-        None if state.config.legacy_codes == LegacyCodes::Accept => Ok(()),
+        None if state
+            .config
+            .legacy_codes
+            .accepted_at(OffsetDateTime::now_utc()) =>
+        {
+            Ok(Presence::Unverified)
+        }
         None => Err(Error::bad_request(
             "qr_code_required",
-            "새 QR 코드를 찍어 주세요. 예전 QR 코드는 더 이상 쓸 수 없습니다.",
+            "우산이나 매장에 붙은 QR 코드를 찍어 주세요. 코드 없이는 대여·반납할 수 없습니다. (Scan the QR code on the umbrella or at the store.)",
         )),
     }
 }
@@ -394,18 +503,30 @@ fn check_code(state: &AppState, subject: Code, code: Option<&str>) -> Result<()>
 fn check_return_proof(
     state: &AppState,
     store_id: i64,
-    locker_secret: Option<&str>,
+    store: &ReturnPoint,
     proof: ReturnProof,
-) -> Result<()> {
-    check_code(state, Code::Store(store_id), proof.code.as_deref())?;
-    if proof.code.is_some() {
-        return Ok(());
+) -> Result<Presence> {
+    let presence = check_code(state, Code::Store(store_id), proof.code.as_deref())?;
+    if presence == Presence::Verified {
+        return Ok(presence);
     }
+    let secret = store
+        .locker_id
+        .map(|id| {
+            locker::unseal(
+                &state.cipher,
+                id,
+                store.locker_secret.as_deref(),
+                store.locker_sealed.as_deref(),
+            )
+        })
+        .transpose()?;
     check_locker_proof(
-        locker_secret,
+        secret.as_deref(),
         proof.salt.as_deref(),
         proof.signature.as_deref(),
-    )
+    )?;
+    Ok(presence)
 }
 
 fn check_locker_proof(
@@ -460,13 +581,16 @@ pub struct ReturnRequest {
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
     responses((status = 200, body = RentalView), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
         (status = 404, body = crate::error::Problem), (status = 409, description = "nothing to return", body = crate::error::Problem),
-        (status = 422, body = crate::error::Problem)))]
+        (status = 422, body = crate::error::Problem),
+        (status = 429, description = "too many rents and returns from this user or address", body = crate::error::Problem)))]
 pub async fn return_umbrella(
     State(state): State<AppState>,
     user: CurrentUser,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Json(body): Json<ReturnRequest>,
 ) -> Result<Response> {
+    limit_rentals(&state, &user, client).await?;
     let report = Report::parse(body.improvement_report.as_deref(), "개선 의견")?;
     let given_account = match (body.bank_name.as_deref(), body.account_number.as_deref()) {
         (Some(name), Some(number)) => Some(BankAccount::parse(name, number)?),
@@ -488,10 +612,10 @@ pub async fn return_umbrella(
     let store = stores::return_point(&mut *tx, body.store_id)
         .await?
         .ok_or(Error::NotFound("store"))?;
-    check_return_proof(
+    let presence = check_return_proof(
         &state,
         body.store_id,
-        store.locker_secret.as_deref(),
+        &store,
         ReturnProof {
             code: body.code.clone(),
             salt: body.salt.clone(),
@@ -523,7 +647,16 @@ pub async fn return_umbrella(
         improvement_report: report.as_deref(),
         bank_name: &bank_name,
         bank_account: &sealed,
+        verified: presence == Presence::Verified,
     };
+    ledger::apply(
+        &mut tx,
+        rental.id,
+        Operation::Return,
+        Actor(Some(user.id)),
+        None,
+    )
+    .await?;
     rentals::close(&mut *tx, rental.id, &record).await?;
     umbrellas::place(&mut *tx, rental.umbrella_id, body.store_id).await?;
     let view = rental_view(&mut tx, rental.id).await?;

@@ -45,10 +45,12 @@ pub struct CurrentUser {
     pub session: Session,
 }
 
-/// An admin, inserted into request extensions by [`require_admin`].
+/// An admin, inserted into request extensions by [`require_admin`]: who, and from which
+/// address, for the operator action log.
 #[derive(Debug, Clone, Copy)]
 pub struct Admin {
     pub id: i64,
+    pub address: Option<std::net::IpAddr>,
 }
 
 /// Runs a session-store operation with a bound: when Redis is down, the request fails
@@ -163,6 +165,13 @@ pub async fn require_admin(
     if !user.is_admin {
         return Err(Error::forbidden("admin_only", "관리자만 쓸 수 있습니다."));
     }
-    parts.extensions.insert(Admin { id: user.id });
+    let address = parts
+        .extensions
+        .get::<crate::http::edge::ClientAddr>()
+        .map(|a| a.0);
+    parts.extensions.insert(Admin {
+        id: user.id,
+        address,
+    });
     Ok(next.run(Request::from_parts(parts, body)).await)
 }

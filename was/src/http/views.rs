@@ -5,6 +5,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
+use crate::domain::deposit;
 use crate::domain::hours::{self, BusinessHour};
 use crate::repo::classifications::Classification;
 use crate::repo::rentals::Rental;
@@ -133,7 +134,8 @@ impl StoreDetail {
 pub struct UmbrellaLocation {
     pub umbrella_id: i64,
     pub number: i64,
-    pub store_id: i64,
+    /// Where it stands, by name and place: not the store's id, which together with the
+    /// umbrella's is what a rent or return from elsewhere would need.
     pub store_name: String,
     pub latitude: f64,
     pub longitude: f64,
@@ -145,7 +147,6 @@ impl From<Location> for UmbrellaLocation {
         Self {
             umbrella_id: l.id,
             number: l.number,
-            store_id: l.store_id,
             store_name: l.store_name,
             latitude: l.latitude,
             longitude: l.longitude,
@@ -208,12 +209,54 @@ pub struct RentalView {
     pub deposit_paid: bool,
     /// An admin confirmed the deposit went back.
     pub deposit_refunded: bool,
+    /// Where the deposit stands, in words for the renter.
+    pub deposit: DepositView,
+    /// The renter can (or must) give a refund account for this rental now.
+    pub needs_refund_account: bool,
+    /// Rented or returned with an original sticker (no signed code) in the migration
+    /// mode: flagged for the operators.
+    pub without_code: bool,
     /// Open and past its due date.
     pub overdue: bool,
 }
 
+/// A rental's deposit as people read it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DepositView {
+    pub state: deposit::State,
+    /// In won.
+    pub amount: i32,
+    /// What to write as the transfer's sender, so the statement names this rental.
+    pub reference: Option<String>,
+    /// Why a forfeited deposit is kept.
+    pub forfeit_reason: Option<deposit::ForfeitReason>,
+    /// The state in Korean, then in English.
+    pub label: String,
+    pub label_en: String,
+}
+
+impl DepositView {
+    pub fn new(r: &Rental) -> Self {
+        let standing = r.standing();
+        let (label, label_en) = deposit::renter_label(standing.state, standing.forfeit);
+        Self {
+            state: standing.state,
+            amount: r.deposit_amount,
+            reference: r.deposit_reference.clone(),
+            forfeit_reason: standing.forfeit,
+            label: label.to_owned(),
+            label_en: label_en.to_owned(),
+        }
+    }
+}
+
 impl From<Rental> for RentalView {
     fn from(r: Rental) -> Self {
+        let deposit = DepositView::new(&r);
+        let needs_refund_account = matches!(deposit.state, deposit::State::RefundFailed)
+            || (r.bank_account.is_none()
+                && r.returned_at.is_some()
+                && deposit::apply(r.standing(), deposit::Operation::NewAccount).is_ok());
         let now = OffsetDateTime::now_utc();
         let end = r.returned_at.unwrap_or(now);
         let due_at = r.rented_at + time::Duration::days(RENTAL_DAYS);
@@ -236,6 +279,9 @@ impl From<Rental> for RentalView {
             closed_reason: r.closed_reason,
             deposit_paid: r.paid_at.is_some(),
             deposit_refunded: r.refunded_at.is_some(),
+            deposit,
+            needs_refund_account,
+            without_code: !r.rent_verified || r.return_verified == Some(false),
             overdue: r.returned_at.is_none() && now > due_at,
         }
     }

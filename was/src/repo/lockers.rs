@@ -8,32 +8,67 @@ use time::OffsetDateTime;
 pub struct Locker {
     pub id: i64,
     pub store_id: i64,
-    pub secret: String,
+    /// The secret in the clear: rows from before sealing, until the WAS seals them at
+    /// start ([`plain`], [`seal`]).
+    pub secret: Option<String>,
+    /// The secret sealed for this locker (`domain::bank`, `Owner::Locker`).
+    pub sealed_secret: Option<Vec<u8>>,
     pub counter: i64,
     pub last_access: Option<OffsetDateTime>,
+}
+
+/// A fresh locker id, so the secret can be sealed for it before the row is written.
+pub async fn next_id(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"SELECT nextval('lockers_id_seq') AS "id!""#)
+        .fetch_one(db)
+        .await
+}
+
+/// Lockers whose secret is still in the clear.
+pub async fn plain(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(i64, String)>> {
+    let rows =
+        sqlx::query!(r#"SELECT id, secret AS "secret!" FROM lockers WHERE secret IS NOT NULL"#)
+            .fetch_all(db)
+            .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.secret)).collect())
+}
+
+/// Replaces a clear secret with its sealed form (a no-op if another replica did).
+pub async fn seal(db: impl PgExecutor<'_>, id: i64, sealed: &[u8]) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE lockers SET sealed_secret = $2, secret = NULL WHERE id = $1 AND secret IS NOT NULL",
+        id,
+        sealed
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 pub async fn all(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Locker>> {
     sqlx::query_as!(
         Locker,
-        "SELECT id, store_id, secret, counter, last_access FROM lockers ORDER BY id"
+        "SELECT id, store_id, secret, sealed_secret, counter, last_access FROM lockers ORDER BY id"
     )
     .fetch_all(db)
     .await
 }
 
-/// Installs a locker at a store in service; `None` when there is no such store.
+/// Installs a locker (with the id from [`next_id`]) at a store in service; `None` when
+/// there is no such store.
 pub async fn create(
     db: impl PgExecutor<'_>,
+    id: i64,
     store_id: i64,
-    secret: &str,
+    sealed_secret: &[u8],
 ) -> sqlx::Result<Option<Locker>> {
     sqlx::query_as!(
         Locker,
-        "INSERT INTO lockers (store_id, secret) SELECT id, $2 FROM stores WHERE id = $1 AND NOT deleted \
-         RETURNING id, store_id, secret, counter, last_access",
+        "INSERT INTO lockers (id, store_id, sealed_secret) SELECT $3, id, $2 FROM stores WHERE id = $1 AND NOT deleted \
+         RETURNING id, store_id, secret, sealed_secret, counter, last_access",
         store_id,
-        secret
+        sealed_secret,
+        id
     )
     .fetch_optional(db)
     .await
@@ -44,15 +79,15 @@ pub async fn update(
     db: impl PgExecutor<'_>,
     id: i64,
     store_id: i64,
-    secret: &str,
+    sealed_secret: &[u8],
 ) -> sqlx::Result<Option<Locker>> {
     sqlx::query_as!(
         Locker,
-        "UPDATE lockers SET store_id = $2, secret = $3 WHERE id = $1 \
-         RETURNING id, store_id, secret, counter, last_access",
+        "UPDATE lockers SET store_id = $2, sealed_secret = $3, secret = NULL WHERE id = $1 \
+         RETURNING id, store_id, secret, sealed_secret, counter, last_access",
         id,
         store_id,
-        secret
+        sealed_secret
     )
     .fetch_optional(db)
     .await
@@ -82,7 +117,7 @@ pub async fn set_counter(
 ) -> sqlx::Result<Option<Locker>> {
     sqlx::query_as!(
         Locker,
-        "UPDATE lockers SET counter = $2 WHERE id = $1 RETURNING id, store_id, secret, counter, last_access",
+        "UPDATE lockers SET counter = $2 WHERE id = $1 RETURNING id, store_id, secret, sealed_secret, counter, last_access",
         id,
         counter
     )
@@ -94,7 +129,7 @@ pub async fn set_counter(
 pub async fn lock_at_store(db: impl PgExecutor<'_>, store_id: i64) -> sqlx::Result<Option<Locker>> {
     sqlx::query_as!(
         Locker,
-        "SELECT id, store_id, secret, counter, last_access FROM lockers WHERE store_id = $1 FOR UPDATE",
+        "SELECT id, store_id, secret, sealed_secret, counter, last_access FROM lockers WHERE store_id = $1 FOR UPDATE",
         store_id
     )
     .fetch_optional(db)

@@ -4,7 +4,9 @@
 //! return records of the domain, never API views; errors stay `sqlx::Error` so the
 //! handler decides what a violated constraint means to the client.
 
+pub mod actions;
 pub mod classifications;
+pub mod deposits;
 pub mod idempotency;
 pub mod lockers;
 pub mod rentals;

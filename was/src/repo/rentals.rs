@@ -3,6 +3,8 @@
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
 
+use crate::domain::deposit::{self, ForfeitReason, Operation, Phase, Standing};
+
 /// A rental with the names people read beside the ids (the `rental_details` view).
 #[derive(Debug, Clone)]
 pub struct Rental {
@@ -28,6 +30,49 @@ pub struct Rental {
     /// `lost` or `returned_by_staff` when an admin closed the rental.
     pub closed_reason: Option<String>,
     pub closed_note: Option<String>,
+    /// `domain::deposit::State`'s name.
+    pub deposit_state: String,
+    pub deposit_amount: i32,
+    pub deposit_reference: Option<String>,
+    pub forfeit_reason: Option<String>,
+    pub found_at: Option<OffsetDateTime>,
+    /// Rented with a signed code (false: an original sticker in the migration mode).
+    pub rent_verified: bool,
+    pub return_verified: Option<bool>,
+    pub locker_resynced_at: Option<OffsetDateTime>,
+}
+
+impl Rental {
+    /// Where the rental's deposit stands. The schema's checks keep the state's name
+    /// among the machine's.
+    pub fn standing(&self) -> Standing {
+        standing_of(
+            &self.deposit_state,
+            self.forfeit_reason.as_deref(),
+            self.returned_at.is_some(),
+            self.closed_reason.as_deref(),
+            self.found_at.is_some(),
+        )
+    }
+}
+
+fn standing_of(
+    state: &str,
+    forfeit: Option<&str>,
+    returned: bool,
+    closed_reason: Option<&str>,
+    found: bool,
+) -> Standing {
+    let phase = match (returned, closed_reason) {
+        (false, _) => Phase::Open,
+        (true, Some("lost")) if !found => Phase::Lost,
+        (true, _) => Phase::Returned,
+    };
+    Standing {
+        state: deposit::State::parse(state).unwrap_or(deposit::State::AwaitingPayment),
+        phase,
+        forfeit: forfeit.and_then(ForfeitReason::parse),
+    }
 }
 
 /// `query_as!` for [`Rental`]s: the select list, then the query's tail. A view's
@@ -42,7 +87,9 @@ macro_rules! rentals {
                       rent_store_id AS "rent_store_id!", rent_store_name AS "rent_store_name!",
                       rented_at AS "rented_at!", returned_at, return_store_id, return_store_name,
                       condition_report, improvement_report, bank_name, bank_account, paid_at, refunded_at,
-                      closed_reason, closed_note
+                      closed_reason, closed_note, deposit_state AS "deposit_state!",
+                      deposit_amount AS "deposit_amount!", deposit_reference, forfeit_reason,
+                      found_at, rent_verified AS "rent_verified!", return_verified, locker_resynced_at
                FROM rental_details "# + $tail
             $(, $arg)*
         )
@@ -70,14 +117,14 @@ pub async fn of_user(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<Vec<
     .await
 }
 
-/// Rentals newest first; `refunded` filters on the refund when given.
 /// Which rentals an admin list shows.
 pub struct Filter<'a> {
     /// Only refunded (`true`) or not yet refunded (`false`) ones.
     pub refunded: Option<bool>,
-    /// `open`, `overdue`, `unpaid` (open, deposit not confirmed), `refund_due` (back,
-    /// deposit confirmed, not refunded), `closed`, `today` (rented since midnight in
-    /// Korea), or anything else for all.
+    /// `open`, `overdue`, `closed`, `today` (rented since midnight in Korea), `flagged`
+    /// (rented or returned without a signed code), a deposit state's name
+    /// (`awaiting_payment`, `refund_due`, ...; `unpaid` is `awaiting_payment`), or
+    /// anything else for all.
     pub status: &'a str,
     /// Days after which an open rental is overdue.
     pub rental_days: i32,
@@ -96,14 +143,15 @@ pub async fn page(
              AND CASE $2::text
                    WHEN 'open' THEN returned_at IS NULL
                    WHEN 'overdue' THEN returned_at IS NULL AND rented_at < now() - make_interval(days => $3::int)
-                   WHEN 'unpaid' THEN returned_at IS NULL AND paid_at IS NULL
-                   WHEN 'refund_due' THEN returned_at IS NOT NULL AND paid_at IS NOT NULL AND refunded_at IS NULL
-                                          AND closed_reason IS DISTINCT FROM 'lost'
+                   WHEN 'unpaid' THEN deposit_state = 'awaiting_payment'
                    WHEN 'closed' THEN returned_at IS NOT NULL
+                   WHEN 'flagged' THEN NOT rent_verified OR return_verified IS FALSE
                    WHEN 'today' THEN rented_at >= date_trunc('day', now() AT TIME ZONE 'Asia/Seoul') AT TIME ZONE 'Asia/Seoul'
-                   ELSE true
+                   WHEN 'all' THEN true
+                   ELSE deposit_state = $2
                  END
              AND ($4::text IS NULL
+                  OR deposit_reference = $4
                   OR strpos(lower(user_name), lower($4)) > 0
                   OR umbrella_number::text = $4
                   OR (length(regexp_replace($4, '\D', '', 'g')) >= 3
@@ -128,6 +176,11 @@ pub struct Dashboard {
     pub overdue: i64,
     pub unpaid_deposits: i64,
     pub refunds_due: i64,
+    pub refunds_failed: i64,
+    /// Rented or returned without a signed code in the last 7 days.
+    pub flagged: i64,
+    pub deposits_held: i64,
+    pub deposits_held_amount: i64,
 }
 
 pub async fn dashboard(db: impl PgExecutor<'_>, rental_days: i32) -> sqlx::Result<Dashboard> {
@@ -137,58 +190,17 @@ pub async fn dashboard(db: impl PgExecutor<'_>, rental_days: i32) -> sqlx::Resul
              count(*) FILTER (WHERE rented_at >= date_trunc('day', now() AT TIME ZONE 'Asia/Seoul') AT TIME ZONE 'Asia/Seoul') AS "rented_today!",
              count(*) FILTER (WHERE returned_at IS NULL) AS "open!",
              count(*) FILTER (WHERE returned_at IS NULL AND rented_at < now() - make_interval(days => $1::int)) AS "overdue!",
-             count(*) FILTER (WHERE returned_at IS NULL AND paid_at IS NULL) AS "unpaid_deposits!",
-             count(*) FILTER (WHERE returned_at IS NOT NULL AND paid_at IS NOT NULL AND refunded_at IS NULL
-                                AND closed_reason IS DISTINCT FROM 'lost') AS "refunds_due!"
+             count(*) FILTER (WHERE deposit_state = 'awaiting_payment') AS "unpaid_deposits!",
+             count(*) FILTER (WHERE deposit_state = 'refund_due') AS "refunds_due!",
+             count(*) FILTER (WHERE deposit_state = 'refund_failed') AS "refunds_failed!",
+             count(*) FILTER (WHERE (NOT rent_verified OR return_verified IS FALSE)
+                                AND greatest(rented_at, returned_at) > now() - interval '7 days') AS "flagged!",
+             count(*) FILTER (WHERE deposit_state IN ('paid', 'refund_due', 'refund_failed')) AS "deposits_held!",
+             coalesce(sum(deposit_amount) FILTER (WHERE deposit_state IN ('paid', 'refund_due', 'refund_failed')), 0)::bigint AS "deposits_held_amount!"
            FROM rentals"#,
         rental_days
     )
     .fetch_one(db)
-    .await
-}
-
-/// Records that an admin read a rental's refund account in full.
-pub async fn record_account_view(
-    db: impl PgExecutor<'_>,
-    admin_id: i64,
-    rental_id: i64,
-) -> sqlx::Result<()> {
-    sqlx::query!(
-        "INSERT INTO account_views (admin_id, rental_id) VALUES ($1, $2)",
-        admin_id,
-        rental_id
-    )
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-/// One full read of a refund account.
-pub struct AccountView {
-    pub id: i64,
-    pub admin_id: i64,
-    pub admin_name: String,
-    pub rental_id: i64,
-    pub user_name: String,
-    pub viewed_at: OffsetDateTime,
-}
-
-/// The audit log of refund-account reads, newest first.
-pub async fn account_views(
-    db: impl PgExecutor<'_>,
-    limit: i64,
-    offset: i64,
-) -> sqlx::Result<Vec<AccountView>> {
-    sqlx::query_as!(
-        AccountView,
-        "SELECT v.id, v.admin_id, a.name AS admin_name, v.rental_id, u.name AS user_name, v.viewed_at \
-         FROM account_views v JOIN users a ON a.id = v.admin_id \
-         JOIN rentals r ON r.id = v.rental_id JOIN users u ON u.id = r.user_id \
-         ORDER BY v.id DESC LIMIT $1 OFFSET $2",
-        limit,
-        offset
-    )
-    .fetch_all(db)
     .await
 }
 
@@ -229,20 +241,32 @@ pub async fn lock_open(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<Op
 
 /// Starts a rental; returns its id. The open-rental unique indexes
 /// (`rentals_open_umbrella_key`, `rentals_open_user_key`) refuse a second one.
-pub async fn start(
-    db: impl PgExecutor<'_>,
-    umbrella_id: i64,
-    user_id: i64,
-    store_id: i64,
-    condition_report: Option<&str>,
-) -> sqlx::Result<i64> {
+pub struct NewRental<'a> {
+    pub umbrella_id: i64,
+    pub user_id: i64,
+    pub store_id: i64,
+    pub condition_report: Option<&'a str>,
+    pub deposit_amount: i32,
+    /// Rented with the umbrella's signed code.
+    pub verified: bool,
+}
+
+pub async fn start(db: impl PgExecutor<'_>, r: &NewRental<'_>) -> sqlx::Result<i64> {
+    // The transfer reference: the renter's name (three characters, as a bank statement
+    // shows the sender) and the rental id's last four digits.
     sqlx::query_scalar!(
-        "INSERT INTO rentals (umbrella_id, user_id, rent_store_id, condition_report) \
-         VALUES ($1, $2, $3, $4) RETURNING id",
-        umbrella_id,
-        user_id,
-        store_id,
-        condition_report
+        "WITH n AS (SELECT nextval('rentals_id_seq') AS id) \
+         INSERT INTO rentals (id, umbrella_id, user_id, rent_store_id, condition_report, deposit_amount, \
+                              rent_verified, deposit_reference) \
+         SELECT n.id, $1, $2, $3, $4, $5, $6, \
+                left(regexp_replace(u.name, '\\s', '', 'g'), 3) || lpad((n.id % 10000)::text, 4, '0') \
+         FROM n, users u WHERE u.id = $2 RETURNING id",
+        r.umbrella_id,
+        r.user_id,
+        r.store_id,
+        r.condition_report,
+        r.deposit_amount,
+        r.verified
     )
     .fetch_one(db)
     .await
@@ -255,18 +279,21 @@ pub struct Return<'a> {
     pub bank_name: &'a str,
     /// The refund account, sealed for this rental.
     pub bank_account: &'a [u8],
+    /// Returned with the store's signed code.
+    pub verified: bool,
 }
 
 pub async fn close(db: impl PgExecutor<'_>, id: i64, r: &Return<'_>) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE rentals SET returned_at = now(), return_store_id = $2, improvement_report = $3, \
-                bank_name = $4, bank_account = $5 \
+                bank_name = $4, bank_account = $5, return_verified = $6 \
          WHERE id = $1",
         id,
         r.store_id,
         r.improvement_report,
         r.bank_name,
-        r.bank_account
+        r.bank_account,
+        r.verified
     )
     .execute(db)
     .await?;
@@ -321,45 +348,171 @@ pub async fn close_by_admin(
     Ok(())
 }
 
-/// Where a rental's deposit stands, locked until the transaction ends.
-pub struct DepositState {
-    pub paid: bool,
-    pub refunded: bool,
-    pub returned: bool,
+/// A rental's deposit as a transition needs it, locked until the transaction ends.
+pub struct LockedDeposit {
+    pub user_id: i64,
+    pub umbrella_id: i64,
+    pub standing: Standing,
+    pub amount: i32,
+    pub has_account: bool,
 }
 
-pub async fn lock_deposit(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<DepositState>> {
-    sqlx::query_as!(
-        DepositState,
-        r#"SELECT paid_at IS NOT NULL AS "paid!", refunded_at IS NOT NULL AS "refunded!",
-                  returned_at IS NOT NULL AS "returned!"
+pub async fn lock_deposit(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<LockedDeposit>> {
+    let row = sqlx::query!(
+        r#"SELECT user_id, umbrella_id, deposit_state, forfeit_reason, returned_at IS NOT NULL AS "returned!",
+                  closed_reason, found_at IS NOT NULL AS "found!", deposit_amount,
+                  bank_account IS NOT NULL AS "has_account!"
            FROM rentals WHERE id = $1 FOR UPDATE"#,
         id
     )
     .fetch_optional(db)
-    .await
+    .await?;
+    Ok(row.map(|r| LockedDeposit {
+        user_id: r.user_id,
+        umbrella_id: r.umbrella_id,
+        standing: standing_of(
+            &r.deposit_state,
+            r.forfeit_reason.as_deref(),
+            r.returned,
+            r.closed_reason.as_deref(),
+            r.found,
+        ),
+        amount: r.deposit_amount,
+        has_account: r.has_account,
+    }))
 }
 
-/// Sets the deposit's paid and refunded marks; a mark already set keeps its time and
-/// the admin who set it.
-pub async fn set_deposit(
-    db: impl PgExecutor<'_>,
-    id: i64,
-    paid: bool,
-    refunded: bool,
-    admin_id: i64,
+/// Who made a deposit move: an operator or the renter (their id), or the service.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor(pub Option<i64>);
+
+/// One transition of the machine, as the ledger records it.
+pub struct Transition<'a> {
+    pub id: i64,
+    pub op: Operation,
+    pub from: Standing,
+    pub to: Standing,
+    pub amount: i32,
+    pub actor: Actor,
+    pub note: Option<&'a str>,
+}
+
+/// Writes a transition: the rental's state (and the paid/refunded marks the older
+/// columns keep), and a ledger entry naming who made it. The caller checked it with
+/// `domain::deposit::apply` under the row lock.
+pub async fn record_transition(
+    tx: &mut sqlx::PgConnection,
+    t: &Transition<'_>,
 ) -> sqlx::Result<()> {
     sqlx::query!(
-        "UPDATE rentals SET \
-            paid_at = CASE WHEN $2 THEN COALESCE(paid_at, now()) END, \
-            paid_by = CASE WHEN $2 THEN COALESCE(paid_by, $4) END, \
-            refunded_at = CASE WHEN $3 THEN COALESCE(refunded_at, now()) END, \
-            refunded_by = CASE WHEN $3 THEN COALESCE(refunded_by, $4) END \
+        "UPDATE rentals SET deposit_state = $2, forfeit_reason = $3, \
+            paid_at = CASE WHEN $4 THEN now() ELSE paid_at END, \
+            paid_by = CASE WHEN $4 THEN $5 ELSE paid_by END, \
+            refunded_at = CASE WHEN $6 THEN now() ELSE refunded_at END, \
+            refunded_by = CASE WHEN $6 THEN $5 ELSE refunded_by END \
          WHERE id = $1",
+        t.id,
+        t.to.state.as_str(),
+        t.to.forfeit.map(ForfeitReason::as_str),
+        t.op == Operation::ConfirmPayment,
+        t.actor.0,
+        t.op == Operation::Refund,
+    )
+    .execute(&mut *tx)
+    .await?;
+    if t.from.state == t.to.state && t.from.forfeit == t.to.forfeit {
+        // The umbrella moved but the money did not (a return before payment): the
+        // ledger lists only what changed a deposit.
+        return Ok(());
+    }
+    sqlx::query!(
+        "INSERT INTO deposit_events (rental_id, operation, from_state, to_state, amount, actor_id, \
+                                     actor_email, actor_name, note) \
+         SELECT $1, $2, $3, $4, $5, $6, u.email, coalesce(u.name, '시스템'), $7 \
+         FROM (SELECT 1) one LEFT JOIN users u ON u.id = $6",
+        t.id,
+        t.op.as_str(),
+        t.from.state.as_str(),
+        t.to.state.as_str(),
+        t.amount,
+        t.actor.0,
+        t.note,
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Why a user may not rent until a deposit is settled.
+pub enum Owing {
+    /// A rental closed as lost whose deposit was never paid (nor waived).
+    Lost { rental_id: i64 },
+    /// Returned more than the grace period ago, deposit still unpaid.
+    Unpaid { rental_id: i64 },
+}
+
+/// The first thing the user owes, if any.
+pub async fn owing(
+    db: impl PgExecutor<'_>,
+    user_id: i64,
+    unpaid_grace_days: i32,
+) -> sqlx::Result<Option<Owing>> {
+    let row = sqlx::query!(
+        r#"SELECT id, (closed_reason IS NOT DISTINCT FROM 'lost' AND found_at IS NULL) AS "lost!"
+           FROM rentals
+           WHERE user_id = $1 AND deposit_state = 'awaiting_payment' AND returned_at IS NOT NULL
+             AND ((closed_reason = 'lost' AND found_at IS NULL)
+                  OR returned_at < now() - make_interval(days => $2::int))
+           ORDER BY id LIMIT 1"#,
+        user_id,
+        unpaid_grace_days
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| {
+        if r.lost {
+            Owing::Lost { rental_id: r.id }
+        } else {
+            Owing::Unpaid { rental_id: r.id }
+        }
+    }))
+}
+
+/// A lost umbrella came back at `store_id`.
+pub async fn mark_found(db: impl PgExecutor<'_>, id: i64, store_id: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE rentals SET found_at = now(), found_store_id = $2 WHERE id = $1",
         id,
-        paid,
-        refunded,
-        admin_id
+        store_id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Sets (or replaces) the refund account of a returned rental.
+pub async fn set_refund_account(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    bank_name: &str,
+    sealed: &[u8],
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE rentals SET bank_name = $2, bank_account = $3 WHERE id = $1",
+        id,
+        bank_name,
+        sealed
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The renter re-synced the locker for this rental (once per rental).
+pub async fn mark_resynced(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE rentals SET locker_resynced_at = now() WHERE id = $1",
+        id
     )
     .execute(db)
     .await?;
@@ -369,7 +522,7 @@ pub async fn set_deposit(
 /// Whether the rental's deposit was refunded; `None` when there is no such rental.
 pub async fn is_refunded(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<bool>> {
     sqlx::query_scalar!(
-        r#"SELECT refunded_at IS NOT NULL AS "refunded!" FROM rentals WHERE id = $1"#,
+        r#"SELECT deposit_state = 'refunded' AS "refunded!" FROM rentals WHERE id = $1"#,
         id
     )
     .fetch_optional(db)
@@ -379,7 +532,7 @@ pub async fn is_refunded(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Optio
 /// Deletes the refund account of a refunded rental.
 pub async fn forget_bank_account(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
     sqlx::query!(
-        "UPDATE rentals SET bank_name = NULL, bank_account = NULL WHERE id = $1 AND refunded_at IS NOT NULL",
+        "UPDATE rentals SET bank_name = NULL, bank_account = NULL WHERE id = $1 AND deposit_state = 'refunded'",
         id
     )
     .execute(db)

@@ -324,18 +324,23 @@ pub async fn is_in_service(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<boo
     .await
 }
 
-/// A store in service as a place to return to: its name and its locker's secret.
+/// A store as a place to return to: its name and its locker's secret (sealed, or in the
+/// clear for a row from before sealing).
 pub struct ReturnPoint {
     pub name: String,
+    pub locker_id: Option<i64>,
     pub locker_secret: Option<String>,
+    pub locker_sealed: Option<Vec<u8>>,
 }
 
+/// Any store that is not deleted takes umbrellas back: one paused for rentals (not
+/// activated) still does, or a renter standing at its counter could not return.
 pub async fn return_point(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<ReturnPoint>> {
     sqlx::query_as!(
         ReturnPoint,
-        r#"SELECT s.name, l.secret AS "locker_secret?"
+        r#"SELECT s.name, l.id AS "locker_id?", l.secret AS "locker_secret?", l.sealed_secret AS "locker_sealed?"
            FROM stores s LEFT JOIN lockers l ON l.store_id = s.id
-           WHERE s.id = $1 AND s.activated AND NOT s.deleted"#,
+           WHERE s.id = $1 AND NOT s.deleted"#,
         id
     )
     .fetch_optional(db)

@@ -166,6 +166,18 @@ pub async fn place(db: impl PgExecutor<'_>, id: i64, store_id: i64) -> sqlx::Res
     Ok(())
 }
 
+/// A lost umbrella turned up at a store: it stands there, no longer missing, rentable.
+pub async fn recover(db: impl PgExecutor<'_>, id: i64, store_id: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE umbrellas SET store_id = $2, missed = false, rentable = true WHERE id = $1",
+        id,
+        store_id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Umbrellas in service at a store.
 pub async fn count_at(db: impl PgExecutor<'_>, store_id: i64) -> sqlx::Result<i64> {
     sqlx::query_scalar!(

@@ -326,6 +326,47 @@ pub async fn anonymise(db: impl PgExecutor<'_>, user_id: i64, status: &str) -> s
     Ok(())
 }
 
+/// Bans a user who still holds an umbrella or owes a deposit: the login ends at once
+/// (status, no password, no admin rights), but the name, phone and e-mail we would chase
+/// them with stay until [`anonymise_if_settled`] finds everything settled.
+pub async fn ban_keeping_contact(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE users SET password_hash = NULL, is_admin = false, status = 'banned', \
+                anonymise_when_settled = true \
+         WHERE id = $1",
+        user_id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Whether the user holds an umbrella or owes a deposit.
+pub async fn has_unsettled(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM rentals WHERE user_id = $1
+                            AND (returned_at IS NULL OR deposit_state = 'awaiting_payment')) AS "exists!""#,
+        user_id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Finishes a ban that kept the contact details, once nothing is outstanding.
+pub async fn anonymise_if_settled(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE users SET email = NULL, kakao_id = NULL, name = '(탈퇴한 사용자)', phone = NULL, \
+                bank_name = NULL, bank_account = NULL, anonymise_when_settled = false \
+         WHERE id = $1 AND anonymise_when_settled \
+           AND NOT EXISTS (SELECT 1 FROM rentals WHERE user_id = $1 \
+                             AND (returned_at IS NULL OR deposit_state = 'awaiting_payment'))",
+        user_id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 pub async fn is_blacklisted(
     db: impl PgExecutor<'_>,
     identity: &Identity<'_>,

@@ -396,9 +396,9 @@ async fn a_rental_its_deposit_and_reports(a: &mut Admin<'_>, store_id: i64, seco
     let rental_id = rental["id"].as_i64().unwrap();
     let full = a
         .call(
-            Method::GET,
-            "/rentals/{id}/bank-account",
-            &format!("/rentals/{rental_id}/bank-account"),
+            Method::POST,
+            "/rentals/{id}/bank-account/reveal",
+            &format!("/rentals/{rental_id}/bank-account/reveal"),
             None,
         )
         .await;
@@ -410,7 +410,8 @@ async fn a_rental_its_deposit_and_reports(a: &mut Admin<'_>, store_id: i64, seco
     let log = a
         .call(Method::GET, "/account-views", "/account-views", None)
         .await;
-    assert_eq!(log[0]["rental_id"], rental_id, "and the read is logged");
+    assert_eq!(log[0]["target_id"], rental_id, "and the read is logged");
+    assert_eq!(log[0]["action"], "bank_account.read");
     assert_eq!(log.as_array().unwrap().len(), 1);
     a.call(
         Method::GET,
@@ -428,26 +429,65 @@ async fn a_rental_its_deposit_and_reports(a: &mut Admin<'_>, store_id: i64, seco
         )
         .await;
     assert_eq!(reports[0]["content"], "좋아요");
+    let confirmed = a
+        .call(
+            Method::POST,
+            "/deposits/confirm",
+            "/deposits/confirm",
+            Some(json!({"rental_ids": [rental_id]})),
+        )
+        .await;
+    assert_eq!(confirmed[0]["confirmed"], true, "{confirmed}");
     let r = a
         .call(
-            Method::PATCH,
+            Method::GET,
             "/rentals/{id}",
             &format!("/rentals/{rental_id}"),
-            Some(json!({"paid": true})),
+            None,
         )
         .await;
     assert!(r["paid_at"].is_string());
+    assert_eq!(r["deposit"]["state"], "refund_due");
     let board = a.call(Method::GET, "/dashboard", "/dashboard", None).await;
     assert_eq!(board["refunds_due"], 1, "{board}");
+    let queue = a
+        .call(
+            Method::GET,
+            "/deposits/refund-queue",
+            "/deposits/refund-queue",
+            None,
+        )
+        .await;
+    assert_eq!(queue[0]["rental"]["id"], rental_id);
     let r = a
         .call(
-            Method::PATCH,
-            "/rentals/{id}",
-            &format!("/rentals/{rental_id}"),
-            Some(json!({"refunded": true})),
+            Method::POST,
+            "/rentals/{id}/deposit",
+            &format!("/rentals/{rental_id}/deposit"),
+            Some(json!({"operation": "refund"})),
         )
         .await;
     assert!(r["refunded_at"].is_string());
+    let books = a
+        .call(Method::GET, "/deposits/summary", "/deposits/summary", None)
+        .await;
+    assert_eq!(books["total"]["refunded"], 10_000, "{books}");
+    a.call(
+        Method::GET,
+        "/deposits/export.csv",
+        "/deposits/export.csv",
+        None,
+    )
+    .await;
+    let actions = a
+        .call(
+            Method::GET,
+            "/actions",
+            "/actions?action=deposit.refund",
+            None,
+        )
+        .await;
+    assert_eq!(actions[0]["target_id"], rental_id);
     let refunded = a
         .call(Method::GET, "/rentals", "/rentals?refunded=true", None)
         .await;
@@ -486,6 +526,15 @@ async fn close_a_stuck_rental(a: &mut Admin<'_>, store_id: i64) {
         )
         .await;
     assert_eq!(closed["closed_reason"], "lost");
+    let found = a
+        .call(
+            Method::POST,
+            "/rentals/{id}/found",
+            &format!("/rentals/{rental}/found"),
+            Some(json!({"store_id": store_id})),
+        )
+        .await;
+    assert!(found["found_at"].is_string());
     a.call(
         Method::DELETE,
         "/umbrellas/{id}",
@@ -849,21 +898,27 @@ async fn deposit_rules_refund_only_after_payment_and_return_and_bank_info_after_
     let rent = app.rent(&c, u, f.store).await;
     let id = rent["rental"]["id"].as_i64().unwrap();
     let path = format!("/api/admin/rentals/{id}");
-    problem(
-        app.patch(&admin, &path, json!({"refunded": true})).await,
+    let op = |operation: &str| json!({"operation": operation});
+    let refused = problem(
+        app.post(&admin, &format!("{path}/deposit"), op("refund"))
+            .await,
         StatusCode::CONFLICT,
     )
     .await;
+    assert_eq!(refused["code"], "deposit_not_refund_due");
     json_ok(
-        app.patch(&admin, &path, json!({"paid": true})).await,
+        app.post(&admin, &format!("{path}/deposit"), op("confirm_payment"))
+            .await,
         StatusCode::OK,
     )
     .await;
-    problem(
-        app.patch(&admin, &path, json!({"refunded": true})).await,
+    let refused = problem(
+        app.post(&admin, &format!("{path}/deposit"), op("refund"))
+            .await,
         StatusCode::CONFLICT,
     )
     .await;
+    assert_eq!(refused["code"], "rental_still_open");
     json_ok(
         app.post(
             &c,
@@ -879,23 +934,28 @@ async fn deposit_rules_refund_only_after_payment_and_return_and_bank_info_after_
         StatusCode::CONFLICT,
     )
     .await;
-    json_ok(
-        app.patch(&admin, &path, json!({"refunded": true})).await,
-        StatusCode::OK,
-    )
-    .await;
-    // Toggling back off works, as in the original admin page.
     let r = json_ok(
-        app.patch(&admin, &path, json!({"refunded": false})).await,
+        app.post(&admin, &format!("{path}/deposit"), op("refund"))
+            .await,
         StatusCode::OK,
     )
     .await;
-    assert!(r["refunded_at"].is_null());
-    json_ok(
-        app.patch(&admin, &path, json!({"refunded": true})).await,
-        StatusCode::OK,
+    assert_eq!(r["deposit"]["state"], "refunded");
+    // A refund is not undone by toggling: it is final, and a second one is refused.
+    let again = problem(
+        app.post(&admin, &format!("{path}/deposit"), op("refund"))
+            .await,
+        StatusCode::CONFLICT,
     )
     .await;
+    assert_eq!(again["code"], "deposit_not_refund_due");
+    // The old toggles are gone.
+    assert_eq!(
+        app.patch(&admin, &path, json!({"refunded": false}))
+            .await
+            .status(),
+        StatusCode::METHOD_NOT_ALLOWED
+    );
     assert_eq!(
         app.delete(&admin, &format!("{path}/bank-account"))
             .await
@@ -988,7 +1048,28 @@ async fn a_stuck_rental_is_closed_so_the_renter_can_rent_again() {
             .unwrap();
     assert!(missed, "a lost umbrella is marked missing");
 
-    // The renter is free to rent again, and sees how the first rental ended.
+    // A lost umbrella whose deposit was never paid is owed: no new rental until it is
+    // settled (here the transfer arrives, and the deposit is kept for the loss).
+    let owed = problem(
+        app.post(&renter, "/api/rentals", rent(spare)).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(owed["code"], "deposit_outstanding");
+    let kept = json_ok(
+        app.post(
+            &admin,
+            &format!("/api/admin/rentals/{first}/deposit"),
+            json!({"operation": "confirm_payment"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(kept["deposit"]["state"], "forfeited");
+    assert_eq!(kept["deposit"]["forfeit_reason"], "lost");
+
+    // Then the renter is free to rent again, and sees how the first rental ended.
     let second = json_ok(
         app.post(&renter, "/api/rentals", rent(spare)).await,
         StatusCode::CREATED,
@@ -1026,11 +1107,11 @@ async fn a_stuck_rental_is_closed_so_the_renter_can_rent_again() {
         StatusCode::OK,
     )
     .await;
-    assert_eq!(
-        (
-            location["store_id"].as_i64(),
-            location["rentable"].as_bool()
-        ),
-        (Some(other), Some(true))
-    );
+    assert_eq!(location["rentable"], true);
+    let at: i64 = sqlx::query_scalar("SELECT store_id FROM umbrellas WHERE id = $1")
+        .bind(spare)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(at, other, "the umbrella stands where staff took it");
 }

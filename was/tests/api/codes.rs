@@ -362,12 +362,21 @@ async fn a_locker_secret_is_generated_and_shown_once() {
         secret.len() == 32 && secret.bytes().all(|b| b.is_ascii_hexdigit()),
         "{secret}"
     );
-    let stored: String = sqlx::query_scalar("SELECT secret FROM lockers WHERE store_id = $1")
-        .bind(f.store)
-        .fetch_one(&app.db)
-        .await
+    let (id, sealed): (i64, Vec<u8>) =
+        sqlx::query_as("SELECT id, sealed_secret FROM lockers WHERE store_id = $1")
+            .bind(f.store)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(KEY_HEX, &mut key).unwrap();
+    let stored = was::domain::bank::BankCipher::new(&key)
+        .decrypt(&sealed, was::domain::bank::Owner::Locker(id))
         .unwrap();
-    assert_eq!(stored, secret, "the device gets the secret the WAS keeps");
+    assert_eq!(
+        stored, secret,
+        "the device gets the secret the WAS keeps (sealed)"
+    );
     let listed = json_ok(app.get(&admin, "/api/admin/lockers").await, StatusCode::OK).await;
     assert_eq!(listed[0]["id"], created["id"]);
     assert_eq!(listed[0]["secret"], Value::Null, "never listed");

@@ -144,6 +144,16 @@ pub async fn fresh_database(pg_base: &str) -> String {
     format!("{pg_base}/{name}")
 }
 
+/// What a new deployment runs with: no migration mode for the original stickers.
+pub const FRESH_DEPLOYMENT: [(&str, &str); 2] = [("QR_LEGACY_CODES", ""), ("QR_LEGACY_UNTIL", "")];
+
+/// The signed code of a sticker, as the console prints it (the test key's derived QR key).
+pub fn code_for(subject: was::domain::codes::Subject) -> String {
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(KEY_HEX, &mut key).expect("test key");
+    was::domain::codes::CodeSigner::new(was::domain::codes::derive_key(&key)).sign(subject)
+}
+
 pub fn base_env(database_url: &str, redis_url: &str) -> HashMap<String, String> {
     HashMap::from([
         ("WAS_LISTEN_ADDR".into(), "127.0.0.1:0".into()),
@@ -159,6 +169,13 @@ pub fn base_env(database_url: &str, redis_url: &str) -> HashMap<String, String> 
         ("RATE_LIMIT_SIGNUP_PER_ADDRESS".into(), "off".into()),
         ("RATE_LIMIT_KAKAO_PER_ADDRESS".into(), "off".into()),
         ("RATE_LIMIT_LOCKER_PER_USER".into(), "off".into()),
+        ("RATE_LIMIT_RENTAL_PER_USER".into(), "off".into()),
+        ("RATE_LIMIT_RENTAL_PER_ADDRESS".into(), "off".into()),
+        // Most of these tests exercise the rental domain by ids, as the original service's
+        // stickers do: they run in the dated migration mode. The proof-of-presence tests
+        // (codes.rs, presence.rs) take the default, which refuses code-less requests.
+        ("QR_LEGACY_CODES".into(), "accept".into()),
+        ("QR_LEGACY_UNTIL".into(), "2999-12-31".into()),
     ])
 }
 
@@ -364,7 +381,12 @@ pub async fn spawn_as(
 ) -> TestApp {
     let mut env = base_env(app_url, redis_url);
     for (k, v) in overrides {
-        env.insert((*k).to_owned(), (*v).to_owned());
+        // An empty value removes a setting of the base, so its default applies.
+        if v.is_empty() {
+            env.remove(*k);
+        } else {
+            env.insert((*k).to_owned(), (*v).to_owned());
+        }
     }
     let config = Config::from_source(&env).expect("test config");
     let instance = config.instance_id.clone();

@@ -158,7 +158,7 @@ async fn the_introductions_list_every_store_in_service_with_its_first_image() {
 }
 
 #[tokio::test]
-async fn umbrella_location_names_its_store() {
+async fn umbrella_location_names_its_store_but_not_what_a_remote_return_needs() {
     let app = spawn_app().await;
     let f = app.store().await;
     let u = app.umbrella(f.store).await;
@@ -168,8 +168,11 @@ async fn umbrella_location_names_its_store() {
         StatusCode::OK,
     )
     .await;
-    assert_eq!(loc["store_id"], f.store);
+    assert_eq!(loc["store_name"], "우산 카페");
     assert_eq!(loc["rentable"], true);
+    // The store's id together with the umbrella's is what a rent or return from
+    // elsewhere would need: not handed out.
+    assert!(loc.get("store_id").is_none(), "{loc}");
     problem(
         app.get(&app.client(), "/api/umbrellas/999999/location")
             .await,

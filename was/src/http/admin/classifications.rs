@@ -1,8 +1,10 @@
 //! Admin: regions and tags.
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -10,6 +12,7 @@ use utoipa_axum::routes;
 use crate::domain::values;
 use crate::error::{Error, Result, ResultExt};
 use crate::http::extract::{Json, Path};
+use crate::http::session::Admin;
 use crate::http::views::ClassificationView;
 use crate::repo::classifications::{self, ClassificationFields};
 use crate::state::AppState;
@@ -20,7 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(update, delete))
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct ClassificationInput {
     /// `region` or `tag`.
     pub kind: String,
@@ -69,12 +72,24 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<Classificati
     responses((status = 201, body = ClassificationView), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
     Json(body): Json<ClassificationInput>,
 ) -> Result<(StatusCode, Json<ClassificationView>)> {
     let fields = body.parse()?;
-    let created = classifications::create(&state.db, &fields)
+    let mut tx = state.db.begin().await?;
+    let created = classifications::create(&mut *tx, &fields)
         .await
         .on_constraint(duplicate)?;
+    admin
+        .log(
+            &mut *tx,
+            "classification.create",
+            "classification",
+            Some(created.id),
+            json!(body),
+        )
+        .await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
@@ -83,11 +98,13 @@ pub async fn create(
     responses((status = 200, body = ClassificationView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn update(
     State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
     Json(body): Json<ClassificationInput>,
 ) -> Result<Json<ClassificationView>> {
     let fields = body.parse()?;
-    classifications::update(&state.db, id, &fields)
+    let mut tx = state.db.begin().await?;
+    let updated = classifications::update(&mut *tx, id, &fields)
         .await
         .on_constraint(|c| match c {
             "stores_region_fkey" | "stores_tag_fkey" => Some(Error::conflict(
@@ -96,15 +113,30 @@ pub async fn update(
             )),
             other => duplicate(other),
         })?
-        .map(|c| Json(c.into()))
-        .ok_or(Error::NotFound("classification"))
+        .ok_or(Error::NotFound("classification"))?;
+    admin
+        .log(
+            &mut *tx,
+            "classification.update",
+            "classification",
+            Some(id),
+            json!(body),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(Json(updated.into()))
 }
 
 /// Deletes a region or tag that no store uses.
 #[utoipa::path(delete, path = "/classifications/{id}", tag = "admin", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>) -> Result<StatusCode> {
-    let deleted = classifications::delete(&state.db, id)
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    let deleted = classifications::delete(&mut *tx, id)
         .await
         .on_constraint(|c| {
             matches!(c, "stores_region_fkey" | "stores_tag_fkey").then(|| {
@@ -117,5 +149,15 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>) -> Resul
     if !deleted {
         return Err(Error::NotFound("classification"));
     }
+    admin
+        .log(
+            &mut *tx,
+            "classification.delete",
+            "classification",
+            Some(id),
+            json!({}),
+        )
+        .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

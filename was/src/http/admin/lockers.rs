@@ -1,16 +1,19 @@
 //! Admin: lockers (at most one per store) and counter resync.
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::locker::LockerSecret;
+use crate::domain::locker::{self, LockerSecret};
 use crate::error::{Error, Result, ResultExt, unknown_store};
 use crate::http::extract::{Json, Path};
+use crate::http::session::Admin;
 use crate::repo::lockers::{self, Locker};
 use crate::state::AppState;
 
@@ -91,16 +94,30 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<LockerView>>
     responses((status = 201, body = LockerView), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
     Json(body): Json<LockerInput>,
 ) -> Result<(StatusCode, Json<LockerView>)> {
     let secret = match body.secret.as_deref() {
         Some(raw) => LockerSecret::parse(raw)?,
         None => LockerSecret::generate(),
     };
-    let locker = lockers::create(&state.db, body.store_id, secret.as_str())
+    let mut tx = state.db.begin().await?;
+    let id = lockers::next_id(&mut *tx).await?;
+    let sealed = locker::seal(&state.cipher, id, &secret)?;
+    let locker = lockers::create(&mut *tx, id, body.store_id, &sealed)
         .await
         .on_constraint(constraints)?
         .ok_or_else(unknown_store)?;
+    admin
+        .log(
+            &mut *tx,
+            "locker.install",
+            "locker",
+            Some(id),
+            json!({"store_id": body.store_id, "secret_generated": body.secret.is_none()}),
+        )
+        .await?;
+    tx.commit().await?;
     let mut view = LockerView::from(locker);
     view.secret = Some(secret.as_str().to_owned());
     Ok((StatusCode::CREATED, Json(view)))
@@ -111,24 +128,46 @@ pub async fn create(
     responses((status = 200, body = LockerView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn update(
     State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
     Json(body): Json<LockerInput>,
 ) -> Result<Json<LockerView>> {
     let secret = LockerSecret::parse(body.secret.as_deref().ok_or_else(secret_required)?)?;
-    lockers::update(&state.db, id, body.store_id, secret.as_str())
+    let sealed = locker::seal(&state.cipher, id, &secret)?;
+    let mut tx = state.db.begin().await?;
+    let locker = lockers::update(&mut *tx, id, body.store_id, &sealed)
         .await
         .on_constraint(constraints)?
-        .map(|l| Json(l.into()))
-        .ok_or(Error::NotFound("locker"))
+        .ok_or(Error::NotFound("locker"))?;
+    admin
+        .log(
+            &mut *tx,
+            "locker.replace",
+            "locker",
+            Some(id),
+            json!({"store_id": body.store_id}),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(Json(locker.into()))
 }
 
 /// Removes a locker.
 #[utoipa::path(delete, path = "/lockers/{id}", tag = "admin", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem)))]
-pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>) -> Result<StatusCode> {
-    if !lockers::delete(&state.db, id).await? {
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    if !lockers::delete(&mut *tx, id).await? {
         return Err(Error::NotFound("locker"));
     }
+    admin
+        .log(&mut *tx, "locker.remove", "locker", Some(id), json!({}))
+        .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -144,6 +183,7 @@ pub struct CounterInput {
     responses((status = 200, body = LockerView), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn resync(
     State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
     Json(body): Json<CounterInput>,
 ) -> Result<Json<LockerView>> {
@@ -155,8 +195,19 @@ pub async fn resync(
             format!("카운터는 0부터 {MAX_COUNTER}까지입니다."),
         ));
     }
-    lockers::set_counter(&state.db, id, body.counter)
+    let mut tx = state.db.begin().await?;
+    let locker = lockers::set_counter(&mut *tx, id, body.counter)
         .await?
-        .map(|l| Json(l.into()))
-        .ok_or(Error::NotFound("locker"))
+        .ok_or(Error::NotFound("locker"))?;
+    admin
+        .log(
+            &mut *tx,
+            "locker.set_counter",
+            "locker",
+            Some(id),
+            json!({"counter": body.counter}),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(Json(locker.into()))
 }

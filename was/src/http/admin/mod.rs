@@ -3,7 +3,9 @@
 
 mod classifications;
 mod codes;
+mod deposits;
 mod lockers;
+mod log;
 mod rentals;
 mod stores;
 mod umbrellas;
@@ -22,4 +24,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(umbrellas::routes())
         .merge(rentals::routes())
         .merge(lockers::routes())
+        .merge(deposits::routes())
+        .merge(log::routes())
 }

@@ -1,36 +1,44 @@
-//! Admin: rentals, deposit confirmations, reports.
+//! Admin: rentals, their deposits (every change a named operation of
+//! `domain::deposit`), closing and finding, refund accounts, reports.
 
-use crate::domain::bank::{self, Owner};
 use axum::Extension;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::domain::bank::{self, Owner};
+use crate::domain::deposit::{self, Operation};
 use crate::domain::values::Report as ReportText;
 use crate::error::{Error, Result, unknown_store};
+use crate::http::admin::log::BANK_ACCOUNT_READ;
 use crate::http::extract::{Json, Paging, Path, Query, Search};
 use crate::http::session::Admin;
-use crate::http::views::RENTAL_DAYS;
-use crate::repo::rentals::{self, Closing, Rental, Report};
-use crate::repo::{stores, umbrellas};
+use crate::http::views::{DepositView, RENTAL_DAYS};
+use crate::ledger;
+use crate::repo::rentals::{self, Actor, Closing, Rental, Report};
+use crate::repo::users::SavedAccount;
+use crate::repo::{stores, umbrellas, users};
 use crate::state::AppState;
 
 #[allow(clippy::cast_possible_truncation)]
-const RENTAL_DAYS_I32: i32 = RENTAL_DAYS as i32;
+pub const RENTAL_DAYS_I32: i32 = RENTAL_DAYS as i32;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(dashboard))
         .routes(routes!(list))
-        .routes(routes!(update))
-        .routes(routes!(bank_account))
-        .routes(routes!(account_views))
+        .routes(routes!(get_rental))
+        .routes(routes!(deposit_operation))
+        .routes(routes!(reveal_bank_account))
         .routes(routes!(delete_bank_account))
         .routes(routes!(close))
+        .routes(routes!(found))
         .routes(routes!(condition_reports))
         .routes(routes!(improvement_reports))
 }
@@ -58,7 +66,7 @@ pub struct AdminRentalView {
     pub condition_report: Option<String>,
     pub improvement_report: Option<String>,
     /// The refund account's bank; the number only masked (`***-***-**6789`). The full
-    /// number is read through `GET /rentals/{id}/bank-account`, which is logged.
+    /// number is read through `POST /rentals/{id}/bank-account/reveal`, which is logged.
     pub bank_name: Option<String>,
     pub account_masked: Option<String>,
     pub has_bank_account: bool,
@@ -69,9 +77,21 @@ pub struct AdminRentalView {
     /// `lost` or `returned_by_staff` when an admin closed the rental.
     pub closed_reason: Option<String>,
     pub closed_note: Option<String>,
+    /// A lost umbrella that came back.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub found_at: Option<OffsetDateTime>,
+    /// Where the deposit stands, and what an operator may do with it now.
+    pub deposit: DepositView,
+    #[schema(inline)]
+    pub deposit_operations: Vec<Operation>,
+    /// Rented with the umbrella's signed code (false: an original sticker, accepted in
+    /// the migration mode).
+    pub rent_verified: bool,
+    /// Returned with the store's signed code; `null` while open or when staff closed it.
+    pub return_verified: Option<bool>,
 }
 
-fn to_view(state: &AppState, r: Rental) -> Result<AdminRentalView> {
+pub fn to_view(state: &AppState, r: Rental) -> Result<AdminRentalView> {
     let account_masked = r
         .bank_account
         .as_deref()
@@ -79,11 +99,14 @@ fn to_view(state: &AppState, r: Rental) -> Result<AdminRentalView> {
         .transpose()?
         .map(|number| bank::mask(&number));
     let due_at = r.rented_at + time::Duration::days(RENTAL_DAYS);
+    let standing = r.standing();
     Ok(AdminRentalView {
         due_at,
         overdue: r.returned_at.is_none() && OffsetDateTime::now_utc() > due_at,
         has_bank_account: account_masked.is_some(),
         account_masked,
+        deposit: DepositView::new(&r),
+        deposit_operations: deposit::operator_operations(standing),
         id: r.id,
         user_id: r.user_id,
         user_name: r.user_name,
@@ -103,10 +126,13 @@ fn to_view(state: &AppState, r: Rental) -> Result<AdminRentalView> {
         refunded_at: r.refunded_at,
         closed_reason: r.closed_reason,
         closed_note: r.closed_note,
+        found_at: r.found_at,
+        rent_verified: r.rent_verified,
+        return_verified: r.return_verified,
     })
 }
 
-async fn one(state: &AppState, id: i64) -> Result<AdminRentalView> {
+pub async fn one(state: &AppState, id: i64) -> Result<AdminRentalView> {
     let rental = rentals::find(&state.db, id)
         .await?
         .ok_or(Error::NotFound("rental"))?;
@@ -122,14 +148,22 @@ pub enum RentalStatus {
     Open,
     /// Open past the due date.
     Overdue,
-    /// Open, deposit not confirmed.
+    /// Deposit not received (the umbrella out, back or lost): the payment queue.
     Unpaid,
-    /// Back, deposit confirmed, not yet refunded (lost umbrellas excepted).
+    /// Deposit received, umbrella back: the refund queue.
     RefundDue,
+    /// The bank rejected the refund account; waiting for the renter's new one.
+    RefundFailed,
+    Refunded,
+    /// Deposit kept (lost or damaged).
+    Forfeited,
+    Waived,
     /// Returned or closed by an admin.
     Closed,
     /// Rented since midnight (Korea).
     Today,
+    /// Rented or returned without a signed code (the migration mode).
+    Flagged,
 }
 
 impl RentalStatus {
@@ -140,8 +174,13 @@ impl RentalStatus {
             Self::Overdue => "overdue",
             Self::Unpaid => "unpaid",
             Self::RefundDue => "refund_due",
+            Self::RefundFailed => "refund_failed",
+            Self::Refunded => "refunded",
+            Self::Forfeited => "forfeited",
+            Self::Waived => "waived",
             Self::Closed => "closed",
             Self::Today => "today",
+            Self::Flagged => "flagged",
         }
     }
 }
@@ -155,8 +194,8 @@ pub struct RentalFilter {
     pub status: RentalStatus,
 }
 
-/// Rentals, newest first, by state; `q` finds a renter's name or phone number, or an
-/// umbrella's number.
+/// Rentals, newest first, by state; `q` finds a renter's name or phone number, an
+/// umbrella's number, or a transfer reference.
 #[utoipa::path(get, path = "/rentals", tag = "admin", params(RentalFilter, Search, Paging), responses((status = 200, body = [AdminRentalView])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -183,51 +222,99 @@ pub async fn list(
     ))
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct DepositUpdate {
-    /// The deposit was received (or not).
-    pub paid: Option<bool>,
-    /// The deposit was refunded (or not). Needs the umbrella returned and the deposit paid.
-    pub refunded: Option<bool>,
+/// One rental.
+#[utoipa::path(get, path = "/rentals/{id}", tag = "admin", params(("id" = i64, Path)),
+    responses((status = 200, body = AdminRentalView), (status = 404, body = crate::error::Problem)))]
+pub async fn get_rental(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<AdminRentalView>> {
+    Ok(Json(one(&state, id).await?))
 }
 
-/// Confirms (or un-confirms) a deposit payment or refund.
-#[utoipa::path(patch, path = "/rentals/{id}", tag = "admin", params(("id" = i64, Path)),
-    responses((status = 200, body = AdminRentalView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-pub async fn update(
+/// The operations an operator takes on a deposit.
+#[derive(Deserialize, ToSchema, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OperatorOperation {
+    /// The transfer arrived.
+    ConfirmPayment,
+    /// The deposit was sent back (needs a refund account).
+    Refund,
+    /// The bank rejected the refund account: the renter is asked for a new one.
+    RefundFailed,
+    /// The umbrella came back broken: the deposit is kept, per the terms.
+    ForfeitDamaged,
+    /// The deposit will not be collected.
+    Waive,
+}
+
+impl From<OperatorOperation> for Operation {
+    fn from(op: OperatorOperation) -> Self {
+        match op {
+            OperatorOperation::ConfirmPayment => Self::ConfirmPayment,
+            OperatorOperation::Refund => Self::Refund,
+            OperatorOperation::RefundFailed => Self::RefundFailed,
+            OperatorOperation::ForfeitDamaged => Self::ForfeitDamaged,
+            OperatorOperation::Waive => Self::Waive,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct DepositRequest {
+    pub operation: OperatorOperation,
+    /// Why, for the record (at most 400 characters); e.g. the bank's reason for a
+    /// failed refund.
+    #[serde(default)]
+    #[schema(max_length = 400)]
+    pub note: Option<String>,
+}
+
+/// Moves a deposit one step: confirm the payment, refund, record a failed refund, keep
+/// it for damage, or waive it. A step that does not apply to where the deposit stands
+/// is 409 with the reason; every step is logged with who took it.
+#[utoipa::path(post, path = "/rentals/{id}/deposit", tag = "admin", params(("id" = i64, Path)), request_body = DepositRequest,
+    responses((status = 200, body = AdminRentalView), (status = 404, body = crate::error::Problem),
+        (status = 409, description = "the operation does not apply now", body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+pub async fn deposit_operation(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
-    Json(body): Json<DepositUpdate>,
+    Json(body): Json<DepositRequest>,
 ) -> Result<Json<AdminRentalView>> {
+    let note = ReportText::parse(body.note.as_deref(), "메모")?;
     let mut tx = state.db.begin().await?;
-    let current = rentals::lock_deposit(&mut *tx, id)
-        .await?
-        .ok_or(Error::NotFound("rental"))?;
-    let paid_next = body.paid.unwrap_or(current.paid);
-    let refunded_next = body.refunded.unwrap_or(current.refunded);
-    if refunded_next && !paid_next {
-        return Err(Error::conflict(
-            "deposit_not_paid",
-            "입금되지 않은 보증금은 환급할 수 없습니다.",
-        ));
-    }
-    if refunded_next && !current.refunded && !current.returned {
-        return Err(Error::conflict(
-            "not_returned",
-            "아직 반납되지 않은 대여입니다.",
-        ));
-    }
-    rentals::set_deposit(&mut *tx, id, paid_next, refunded_next, admin.id).await?;
+    move_deposit(&mut tx, &admin, id, body.operation.into(), note.as_deref()).await?;
     tx.commit().await?;
-    tracing::info!(
-        rental_id = id,
-        admin_id = admin.id,
-        paid = paid_next,
-        refunded = refunded_next,
-        "deposit state changed"
-    );
     Ok(Json(one(&state, id).await?))
+}
+
+/// One operator step on a deposit, with its log entry, in the caller's transaction.
+pub async fn move_deposit(
+    tx: &mut sqlx::PgConnection,
+    admin: &Admin,
+    id: i64,
+    op: Operation,
+    note: Option<&str>,
+) -> Result<()> {
+    let applied = ledger::apply(&mut *tx, id, op, Actor(Some(admin.id)), note).await?;
+    admin
+        .log(
+            &mut *tx,
+            &format!("deposit.{}", op.as_str()),
+            "rental",
+            Some(id),
+            json!({
+                "from": applied.before.standing.state.as_str(),
+                "to": applied.after.state.as_str(),
+                "amount": applied.before.amount,
+                "note": note,
+            }),
+        )
+        .await?;
+    users::anonymise_if_settled(&mut *tx, applied.before.user_id).await?;
+    Ok(())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -236,15 +323,17 @@ pub struct AccountInFull {
     pub account_number: String,
 }
 
-/// A rental's refund account in full, for the admin making the transfer. Every read is
-/// written to the audit log (`GET /account-views`).
-#[utoipa::path(get, path = "/rentals/{id}/bank-account", tag = "admin", params(("id" = i64, Path)),
+/// A rental's refund account in full, for the admin making the transfer. A POST, so no
+/// link on another site can make an admin's browser read one (and log it in their
+/// name); never cached. Every read is written to the operator log first: a read that
+/// cannot be logged is not served.
+#[utoipa::path(post, path = "/rentals/{id}/bank-account/reveal", tag = "admin", params(("id" = i64, Path)),
     responses((status = 200, body = AccountInFull), (status = 404, description = "no such rental, or it has no account", body = crate::error::Problem)))]
-pub async fn bank_account(
+pub async fn reveal_bank_account(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
-) -> Result<Json<AccountInFull>> {
+) -> Result<Response> {
     let rental = rentals::find(&state.db, id)
         .await?
         .ok_or(Error::NotFound("rental"))?;
@@ -252,45 +341,18 @@ pub async fn bank_account(
         return Err(Error::NotFound("bank account"));
     };
     let account_number = state.cipher.decrypt(&sealed, Owner::Rental(id))?;
-    // Logged before it is shown: a read that cannot be recorded is not served.
-    rentals::record_account_view(&state.db, admin.id, id).await?;
-    tracing::info!(rental_id = id, admin_id = admin.id, "refund account read");
-    Ok(Json(AccountInFull {
+    admin
+        .log(&state.db, BANK_ACCOUNT_READ, "rental", Some(id), json!({}))
+        .await?;
+    let mut response = Json(AccountInFull {
         bank_name,
         account_number,
-    }))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AccountViewEntry {
-    pub id: i64,
-    pub admin_id: i64,
-    pub admin_name: String,
-    pub rental_id: i64,
-    pub user_name: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub viewed_at: OffsetDateTime,
-}
-
-/// The audit log of refund-account reads, newest first.
-#[utoipa::path(get, path = "/account-views", tag = "admin", params(Paging), responses((status = 200, body = [AccountViewEntry])))]
-pub async fn account_views(
-    State(state): State<AppState>,
-    Query(paging): Query<Paging>,
-) -> Result<Json<Vec<AccountViewEntry>>> {
-    let page = rentals::account_views(&state.db, paging.limit(), paging.offset()).await?;
-    Ok(Json(
-        page.into_iter()
-            .map(|v| AccountViewEntry {
-                id: v.id,
-                admin_id: v.admin_id,
-                admin_name: v.admin_name,
-                rental_id: v.rental_id,
-                user_name: v.user_name,
-                viewed_at: v.viewed_at,
-            })
-            .collect(),
-    ))
+    })
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -299,10 +361,17 @@ pub struct DashboardView {
     pub rented_today: i64,
     pub open: i64,
     pub overdue: i64,
-    /// Open rentals whose deposit is not confirmed.
+    /// Deposits not received: open, returned or lost (the payment queue).
     pub unpaid_deposits: i64,
-    /// Returned, deposit confirmed, not yet refunded.
+    /// Deposits received whose umbrella is back (the refund queue).
     pub refunds_due: i64,
+    /// Refunds the bank rejected, waiting for the renter's new account.
+    pub refunds_failed: i64,
+    /// Rented or returned without a signed code in the last 7 days.
+    pub flagged: i64,
+    /// Deposits in our account now, and their sum in won.
+    pub deposits_held: i64,
+    pub deposits_held_amount: i64,
     pub umbrellas: crate::http::admin::umbrellas::Statistics,
 }
 
@@ -316,6 +385,10 @@ pub async fn dashboard(State(state): State<AppState>) -> Result<Json<DashboardVi
         overdue: counts.overdue,
         unpaid_deposits: counts.unpaid_deposits,
         refunds_due: counts.refunds_due,
+        refunds_failed: counts.refunds_failed,
+        flagged: counts.flagged,
+        deposits_held: counts.deposits_held,
+        deposits_held_amount: counts.deposits_held_amount,
         umbrellas: crate::http::admin::umbrellas::statistics_of(&state, None).await?,
     }))
 }
@@ -325,6 +398,7 @@ pub async fn dashboard(State(state): State<AppState>) -> Result<Json<DashboardVi
     responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn delete_bank_account(
     State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
     match rentals::is_refunded(&state.db, id).await? {
@@ -334,7 +408,18 @@ pub async fn delete_bank_account(
             "환급을 마친 뒤에만 계좌 정보를 지울 수 있습니다.",
         )),
         Some(true) => {
-            rentals::forget_bank_account(&state.db, id).await?;
+            let mut tx = state.db.begin().await?;
+            rentals::forget_bank_account(&mut *tx, id).await?;
+            admin
+                .log(
+                    &mut *tx,
+                    "bank_account.delete",
+                    "rental",
+                    Some(id),
+                    json!({}),
+                )
+                .await?;
+            tx.commit().await?;
             Ok(StatusCode::NO_CONTENT)
         }
     }
@@ -342,19 +427,22 @@ pub async fn delete_bank_account(
 
 #[derive(Deserialize, ToSchema)]
 pub struct CloseRental {
-    /// `lost`: the umbrella is gone (it is marked missing). `returned_by_staff`: staff took
-    /// it back at `store_id` (it stands there, rentable again).
+    /// `lost`: the umbrella is gone (it is marked missing; a paid deposit is kept, per
+    /// the terms). `returned_by_staff`: staff took it back at `store_id` (it stands
+    /// there, rentable again; a paid deposit is owed back to the renter).
+    #[schema(pattern = "^(lost|returned_by_staff)$")]
     pub reason: String,
     /// Required with `returned_by_staff`.
     #[serde(default)]
     pub store_id: Option<i64>,
     /// Why, for the record (at most 400 characters).
     #[serde(default)]
+    #[schema(max_length = 400)]
     pub note: Option<String>,
 }
 
 /// Closes an open rental that will not end with the renter's return (a lost umbrella,
-/// one taken back by staff), so the renter can rent again.
+/// one taken back by staff), so the renter can rent again once the deposit is settled.
 #[utoipa::path(post, path = "/rentals/{id}/close", tag = "admin", params(("id" = i64, Path)),
     responses((status = 200, body = AdminRentalView), (status = 404, body = crate::error::Problem),
         (status = 409, description = "already returned or closed", body = crate::error::Problem),
@@ -397,20 +485,111 @@ pub async fn close(
     {
         return Err(unknown_store());
     }
+    let op = match closing {
+        Closing::Lost => Operation::Lose,
+        Closing::ReturnedByStaff { .. } => Operation::Return,
+    };
+    let applied = ledger::apply(&mut tx, id, op, Actor(Some(admin.id)), note.as_deref()).await?;
     rentals::close_by_admin(&mut *tx, id, closing, note.as_deref(), admin.id).await?;
     match closing {
         Closing::Lost => umbrellas::mark_lost(&mut *tx, umbrella_id).await?,
         Closing::ReturnedByStaff { store_id } => {
             umbrellas::place(&mut *tx, umbrella_id, store_id).await?;
+            // The renter never stood at a return form: their saved account, if any,
+            // becomes this rental's refund account (they can add one on their page).
+            copy_saved_account(&state, &mut tx, applied.before.user_id, id).await?;
         }
     }
+    admin
+        .log(
+            &mut *tx,
+            "rental.close",
+            "rental",
+            Some(id),
+            json!({
+                "reason": body.reason,
+                "store_id": body.store_id,
+                "note": note.as_deref(),
+                "deposit": {"from": applied.before.standing.state.as_str(), "to": applied.after.state.as_str()},
+            }),
+        )
+        .await?;
+    users::anonymise_if_settled(&mut *tx, applied.before.user_id).await?;
     tx.commit().await?;
-    tracing::info!(
-        rental_id = id,
-        admin_id = admin.id,
-        reason = %body.reason,
-        "rental closed by an admin"
-    );
+    Ok(Json(one(&state, id).await?))
+}
+
+async fn copy_saved_account(
+    state: &AppState,
+    tx: &mut sqlx::PgConnection,
+    user_id: i64,
+    rental_id: i64,
+) -> Result<()> {
+    if let SavedAccount {
+        bank_name: Some(name),
+        bank_account: Some(sealed),
+    } = users::saved_account(&mut *tx, user_id).await?
+    {
+        let number = state.cipher.decrypt(&sealed, Owner::User(user_id))?;
+        let resealed = state.cipher.encrypt(&number, Owner::Rental(rental_id))?;
+        rentals::set_refund_account(&mut *tx, rental_id, &name, &resealed).await?;
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct FoundUmbrella {
+    /// Where the umbrella turned up; it stands there, rentable again.
+    pub store_id: i64,
+    #[serde(default)]
+    #[schema(max_length = 400)]
+    pub note: Option<String>,
+}
+
+/// A rental closed as lost whose umbrella came back: the umbrella stands at the store
+/// again, and a deposit kept for the loss is owed back to the renter (refund due).
+#[utoipa::path(post, path = "/rentals/{id}/found", tag = "admin", params(("id" = i64, Path)),
+    responses((status = 200, body = AdminRentalView), (status = 404, body = crate::error::Problem),
+        (status = 409, description = "not a rental closed as lost, or already found", body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+pub async fn found(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+    Json(body): Json<FoundUmbrella>,
+) -> Result<Json<AdminRentalView>> {
+    let note = ReportText::parse(body.note.as_deref(), "메모")?;
+    let mut tx = state.db.begin().await?;
+    if !stores::exists(&mut *tx, body.store_id).await? {
+        return Err(unknown_store());
+    }
+    let applied = ledger::apply(
+        &mut tx,
+        id,
+        Operation::Find,
+        Actor(Some(admin.id)),
+        note.as_deref(),
+    )
+    .await?;
+    rentals::mark_found(&mut *tx, id, body.store_id).await?;
+    umbrellas::recover(&mut *tx, applied.before.umbrella_id, body.store_id).await?;
+    if !applied.before.has_account {
+        copy_saved_account(&state, &mut tx, applied.before.user_id, id).await?;
+    }
+    admin
+        .log(
+            &mut *tx,
+            "rental.found",
+            "rental",
+            Some(id),
+            json!({
+                "store_id": body.store_id,
+                "note": note.as_deref(),
+                "deposit": {"from": applied.before.standing.state.as_str(), "to": applied.after.state.as_str()},
+            }),
+        )
+        .await?;
+    tx.commit().await?;
     Ok(Json(one(&state, id).await?))
 }
 

@@ -1,8 +1,10 @@
 //! Admin: stores, their images, business hours and activation.
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -12,6 +14,7 @@ use crate::domain::hours::BusinessHour;
 use crate::domain::values;
 use crate::error::{Error, Result, ResultExt};
 use crate::http::extract::{Json, Paging, Path, Query};
+use crate::http::session::Admin;
 use crate::http::views::{ImageView, StoreDetail};
 use crate::repo::stores::{self, StoreFields};
 use crate::repo::{lockers, umbrellas};
@@ -27,7 +30,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_hours, set_hours))
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct StoreInput {
     pub name: String,
     pub category: String,
@@ -111,12 +114,18 @@ pub async fn list(
     responses((status = 201, body = StoreDetail), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
     Json(body): Json<StoreInput>,
 ) -> Result<(StatusCode, Json<StoreDetail>)> {
     let s = body.parse()?;
-    let id = stores::create(&state.db, &s)
+    let mut tx = state.db.begin().await?;
+    let id = stores::create(&mut *tx, &s)
         .await
         .on_constraint(reference_error)?;
+    admin
+        .log(&mut *tx, "store.create", "store", Some(id), json!(body))
+        .await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(detail(&state, id).await?)))
 }
 
@@ -135,23 +144,33 @@ pub async fn get_store(
     responses((status = 200, body = StoreDetail), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn update(
     State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
     Json(body): Json<StoreInput>,
 ) -> Result<Json<StoreDetail>> {
     let s = body.parse()?;
-    let found = stores::update(&state.db, id, &s)
+    let mut tx = state.db.begin().await?;
+    let found = stores::update(&mut *tx, id, &s)
         .await
         .on_constraint(reference_error)?;
     if !found {
         return Err(Error::NotFound("store"));
     }
+    admin
+        .log(&mut *tx, "store.update", "store", Some(id), json!(body))
+        .await?;
+    tx.commit().await?;
     Ok(Json(detail(&state, id).await?))
 }
 
 /// Deletes a store (softly: rentals keep pointing at it). Refused while umbrellas stand there.
 #[utoipa::path(delete, path = "/stores/{id}", tag = "admin", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>) -> Result<StatusCode> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;
     if stores::lock(&mut *tx, id).await?.is_none() {
         return Err(Error::NotFound("store"));
@@ -165,6 +184,9 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>) -> Resul
     }
     stores::mark_deleted(&mut *tx, id).await?;
     lockers::delete_at_store(&mut *tx, id).await?;
+    admin
+        .log(&mut *tx, "store.delete", "store", Some(id), json!({}))
+        .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -180,6 +202,7 @@ pub struct Activation {
         (status = 409, description = "no image yet", body = crate::error::Problem)))]
 pub async fn set_activation(
     State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
     Json(body): Json<Activation>,
 ) -> Result<Json<StoreDetail>> {
@@ -194,6 +217,15 @@ pub async fn set_activation(
         ));
     }
     stores::set_activated(&mut *tx, id, body.activated).await?;
+    admin
+        .log(
+            &mut *tx,
+            "store.set_activation",
+            "store",
+            Some(id),
+            json!({"activated": body.activated}),
+        )
+        .await?;
     tx.commit().await?;
     Ok(Json(detail(&state, id).await?))
 }
@@ -209,13 +241,25 @@ pub struct ImageInput {
     responses((status = 201, body = ImageView), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn add_image(
     State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
     Json(body): Json<ImageInput>,
 ) -> Result<(StatusCode, Json<ImageView>)> {
     let url = values::http_url(&body.url, "이미지 주소")?;
-    let image = stores::add_image(&state.db, id, &url)
+    let mut tx = state.db.begin().await?;
+    let image = stores::add_image(&mut *tx, id, &url)
         .await?
         .ok_or(Error::NotFound("store"))?;
+    admin
+        .log(
+            &mut *tx,
+            "store.add_image",
+            "store",
+            Some(id),
+            json!({"url": url}),
+        )
+        .await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(image.into())))
 }
 
@@ -225,6 +269,7 @@ pub async fn add_image(
     responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn delete_image(
     State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
     Path((id, image_id)): Path<(i64, i64)>,
 ) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;
@@ -240,6 +285,15 @@ pub async fn delete_image(
             "활성화된 매장에는 이미지가 한 장 이상 있어야 합니다. 먼저 비활성화해 주세요.",
         ));
     }
+    admin
+        .log(
+            &mut *tx,
+            "store.delete_image",
+            "store",
+            Some(id),
+            json!({"image_id": image_id}),
+        )
+        .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -259,6 +313,7 @@ pub async fn get_hours(
     responses((status = 200, body = [BusinessHour]), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn set_hours(
     State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
     Json(body): Json<Vec<BusinessHour>>,
 ) -> Result<Json<Vec<BusinessHour>>> {
@@ -268,6 +323,15 @@ pub async fn set_hours(
         return Err(Error::NotFound("store"));
     }
     stores::replace_hours(&mut tx, id, &body).await?;
+    admin
+        .log(
+            &mut *tx,
+            "store.set_hours",
+            "store",
+            Some(id),
+            json!({ "hours": body }),
+        )
+        .await?;
     tx.commit().await?;
     Ok(Json(detail(&state, id).await?.business_hours))
 }

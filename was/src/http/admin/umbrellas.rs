@@ -1,8 +1,10 @@
 //! Admin: umbrellas and their statistics.
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -11,6 +13,7 @@ use utoipa_axum::routes;
 use crate::domain::values;
 use crate::error::{Error, Result, ResultExt, unknown_store};
 use crate::http::extract::{Json, Path, Query};
+use crate::http::session::Admin;
 use crate::repo::stores;
 use crate::repo::umbrellas::{self, Counts, Umbrella, UmbrellaFields};
 use crate::state::AppState;
@@ -80,7 +83,7 @@ pub async fn list(
     Ok(Json(page.into_iter().map(Into::into).collect()))
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 pub struct UmbrellaInput {
     pub store_id: i64,
     /// Management number, unique among umbrellas in service.
@@ -133,13 +136,25 @@ async fn view(state: &AppState, id: i64) -> Result<UmbrellaView> {
     responses((status = 201, body = UmbrellaView), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
     Json(body): Json<UmbrellaInput>,
 ) -> Result<(StatusCode, Json<UmbrellaView>)> {
     let note = values::text(&body.note, "메모", 500)?;
-    let id = umbrellas::create(&state.db, &body.fields(&note))
+    let mut tx = state.db.begin().await?;
+    let id = umbrellas::create(&mut *tx, &body.fields(&note))
         .await
         .on_constraint(umbrella_constraints)?
         .ok_or_else(unknown_store)?;
+    admin
+        .log(
+            &mut *tx,
+            "umbrella.create",
+            "umbrella",
+            Some(id),
+            json!(body),
+        )
+        .await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(view(&state, id).await?)))
 }
 
@@ -148,6 +163,7 @@ pub async fn create(
     responses((status = 200, body = UmbrellaView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn update(
     State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
     Json(body): Json<UmbrellaInput>,
 ) -> Result<Json<UmbrellaView>> {
@@ -168,6 +184,15 @@ pub async fn update(
     umbrellas::update(&mut *tx, id, &body.fields(&note))
         .await
         .on_constraint(umbrella_constraints)?;
+    admin
+        .log(
+            &mut *tx,
+            "umbrella.update",
+            "umbrella",
+            Some(id),
+            json!(body),
+        )
+        .await?;
     tx.commit().await?;
     Ok(Json(view(&state, id).await?))
 }
@@ -175,14 +200,23 @@ pub async fn update(
 /// Takes an umbrella out of service (soft delete; its number becomes free).
 #[utoipa::path(delete, path = "/umbrellas/{id}", tag = "admin", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
-pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>) -> Result<StatusCode> {
-    if !umbrellas::retire(&state.db, id).await? {
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    if !umbrellas::retire(&mut *tx, id).await? {
         view(&state, id).await?;
         return Err(Error::conflict(
             "umbrella_rented",
             "대여 중인 우산은 반납된 뒤에 삭제할 수 있습니다.",
         ));
     }
+    admin
+        .log(&mut *tx, "umbrella.retire", "umbrella", Some(id), json!({}))
+        .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -196,12 +230,24 @@ pub struct Missed {
     responses((status = 200, body = UmbrellaView), (status = 404, body = crate::error::Problem)))]
 pub async fn set_missed(
     State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
     Json(body): Json<Missed>,
 ) -> Result<Json<UmbrellaView>> {
-    if !umbrellas::set_missed(&state.db, id, body.missed).await? {
+    let mut tx = state.db.begin().await?;
+    if !umbrellas::set_missed(&mut *tx, id, body.missed).await? {
         return Err(Error::NotFound("umbrella"));
     }
+    admin
+        .log(
+            &mut *tx,
+            "umbrella.set_missed",
+            "umbrella",
+            Some(id),
+            json!({"missed": body.missed}),
+        )
+        .await?;
+    tx.commit().await?;
     Ok(Json(view(&state, id).await?))
 }
 

@@ -4,6 +4,7 @@ use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -84,10 +85,25 @@ pub async fn update_user(
             "자기 자신의 관리자 권한은 해제할 수 없습니다.",
         ));
     }
-    users::set_admin(&state.db, id, body.is_admin)
+    let mut tx = state.db.begin().await?;
+    let user = users::set_admin(&mut *tx, id, body.is_admin)
         .await?
-        .map(|u| Json(u.into()))
-        .ok_or(Error::NotFound("user"))
+        .ok_or(Error::NotFound("user"))?;
+    admin
+        .log(
+            &mut *tx,
+            if body.is_admin {
+                "user.grant_admin"
+            } else {
+                "user.revoke_admin"
+            },
+            "user",
+            Some(id),
+            json!({"email": user.email}),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(Json(user.into()))
 }
 
 /// Bans a user: the identity goes on the blacklist, the account is anonymised, and the
@@ -115,9 +131,24 @@ pub async fn ban_user(
     if let Some(kakao_id) = identities.kakao_id {
         users::blacklist(&mut *tx, &Identity::Kakao(kakao_id), id).await?;
     }
-    users::anonymise(&mut *tx, id, "banned").await?;
+    // Someone who still holds an umbrella or owes a deposit keeps the contact details we
+    // would chase them with until that is settled; the login ends either way.
+    let keep_contact = users::has_unsettled(&mut *tx, id).await?;
+    if keep_contact {
+        users::ban_keeping_contact(&mut *tx, id).await?;
+    } else {
+        users::anonymise(&mut *tx, id, "banned").await?;
+    }
+    admin
+        .log(
+            &mut *tx,
+            "user.ban",
+            "user",
+            Some(id),
+            json!({"contact_kept_until_settled": keep_contact}),
+        )
+        .await?;
     tx.commit().await?;
-    tracing::info!(user_id = id, admin_id = admin.id, "user banned");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -157,9 +188,18 @@ pub async fn list_blacklist(
 /// Lifts a ban: the identity may sign up again (as a new account).
 #[utoipa::path(delete, path = "/blacklist/{id}", tag = "admin", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem)))]
-pub async fn lift_ban(State(state): State<AppState>, Path(id): Path<i64>) -> Result<StatusCode> {
-    if !users::lift_ban(&state.db, id).await? {
+pub async fn lift_ban(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    if !users::lift_ban(&mut *tx, id).await? {
         return Err(Error::NotFound("blacklist entry"));
     }
+    admin
+        .log(&mut *tx, "user.lift_ban", "blacklist", Some(id), json!({}))
+        .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
