@@ -612,6 +612,9 @@ const ACTIONS = [["", "전체"], ["deposit.confirm_payment", "입금 확인"], [
   ["umbrella.update", "우산 수정"], ["umbrella.set_missed", "우산 분실 표시"], ["locker.install", "보관함 설치"],
   ["locker.set_counter", "보관함 카운터"]];
 const ACTION_LABELS = Object.fromEntries(ACTIONS);
+const TARGETS = [["", "전체"], ["rental", "대여"], ["user", "회원"], ["store", "매장"], ["umbrella", "우산"],
+  ["locker", "보관함"], ["classification", "지역/태그"], ["blacklist", "차단 기록"]];
+const TARGET_LABELS = Object.fromEntries(TARGETS);
 
 async function actionsPage(path, fixedAction) {
   const q = params();
@@ -627,17 +630,19 @@ async function actionsPage(path, fixedAction) {
     go(`/admin/actions?${new URLSearchParams([...data.entries()].filter(([, v]) => v))}`);
   } },
   select("action", "작업", ACTIONS, action),
-  select("target_kind", "대상", [["", "전체"], ["rental", "대여"], ["user", "회원"], ["store", "매장"], ["umbrella", "우산"], ["locker", "보관함"], ["classification", "지역/태그"]], q.get("target_kind") || ""),
+  select("target_kind", "대상", TARGETS, q.get("target_kind") || ""),
   input("target_id", "대상 번호", { type: "number", min: 1, value: q.get("target_id") || "" }),
   h("button", { class: "secondary", type: "submit" }, "찾기"));
   frame(path, "작업 기록",
     h("p", { class: "muted" }, "운영진이 바꾼 모든 것(보증금, 대여 종료, 우산, 보관함, 매장, 회원, 권한, 차단, 계좌 열람)이 누가, 언제, 어디서 했는지와 함께 남습니다. 고치거나 지울 수 없습니다."),
     filter,
-    table(["시각", "운영자", "주소", "작업", "대상", "내용"], entries.map((a) => h("tr", {},
-      h("td", {}, dateTime(a.at)), h("td", {}, a.actor_email ? `${a.actor_name} (${a.actor_email})` : a.actor_name),
-      h("td", {}, a.address || "-"), h("td", {}, ACTION_LABELS[a.action] || a.action),
-      h("td", {}, `${a.target_kind}${a.target_id ? ` #${a.target_id}` : ""}`),
-      h("td", { class: "details" }, Object.keys(a.details).length ? JSON.stringify(a.details) : ""))), "기록이 없습니다."),
+    // One card per entry: on a phone a six-column table would wrap every cell.
+    entries.length ? h("ol", { class: "action-log" }, ...entries.map((a) => h("li", { class: "card action" },
+      h("div", { class: "row" }, h("strong", {}, ACTION_LABELS[a.action] || a.action),
+        h("span", { class: "muted" }, `${TARGET_LABELS[a.target_kind] || a.target_kind}${a.target_id ? ` #${a.target_id}` : ""}`)),
+      h("div", { class: "muted" }, `${dateTime(a.at)} · ${a.actor_email ? `${a.actor_name} (${a.actor_email})` : a.actor_name} · ${a.address || "-"}`),
+      Object.keys(a.details).length ? h("code", { class: "details" }, JSON.stringify(a.details)) : "")))
+      : h("p", { class: "muted" }, "기록이 없습니다."),
     pager(page, entries.length));
 }
 
