@@ -176,13 +176,18 @@ async fn the_log_and_the_ledger_cannot_be_rewritten_by_the_app_role_or_the_owner
             format!("DELETE FROM {table}"),
             format!("TRUNCATE {table}"),
         ] {
-            // The app's role: no privilege at all.
+            // The app's role: no privilege at all. It is refused before the trigger runs
+            // (which raises the same SQLSTATE), so the message tells the two apart.
             let e = sqlx::query(&statement)
                 .execute(&app_role)
                 .await
                 .unwrap_err();
             let code = e.as_database_error().and_then(|d| d.code()).unwrap();
             assert_eq!(code, "42501", "{statement} as the app role: {e}");
+            assert!(
+                e.to_string().contains("permission denied for table"),
+                "{statement} as the app role: {e}"
+            );
             // The owner: the trigger refuses.
             let e = sqlx::query(&statement).execute(&app.db).await.unwrap_err();
             assert!(
