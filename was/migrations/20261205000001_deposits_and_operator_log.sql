@@ -79,6 +79,11 @@ FROM rentals r JOIN users u ON u.id = r.paid_by WHERE r.paid_at IS NOT NULL;
 INSERT INTO deposit_events (rental_id, operation, from_state, to_state, amount, actor_id, actor_email, actor_name, at)
 SELECT r.id, 'refund', 'refund_due', 'refunded', r.deposit_amount, r.refunded_by, u.email, u.name, r.refunded_at
 FROM rentals r JOIN users u ON u.id = r.refunded_by WHERE r.refunded_at IS NOT NULL;
+-- A paid deposit of a rental closed as lost was kept: the ledger says so, so the books
+-- balance (held = received - refunded - kept) from the first day.
+INSERT INTO deposit_events (rental_id, operation, from_state, to_state, amount, actor_id, actor_email, actor_name, at)
+SELECT r.id, 'lose', 'paid', 'forfeited', r.deposit_amount, r.closed_by, u.email, coalesce(u.name, '시스템'), r.returned_at
+FROM rentals r LEFT JOIN users u ON u.id = r.closed_by WHERE r.deposit_state = 'forfeited';
 
 -- Every state change an operator makes: who (id, and the e-mail and name they had at
 -- that moment), when, from which address, what, and what changed.

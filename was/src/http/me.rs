@@ -141,14 +141,21 @@ pub async fn delete_bank_account(
 }
 
 /// Leaves the service: the account is anonymised (rentals keep pointing at it) and the
-/// session ends. Refused while an umbrella is still rented.
-#[utoipa::path(delete, path = "/me", tag = "me", responses((status = 204), (status = 409, description = "umbrella not returned", body = crate::error::Problem)))]
+/// session ends. Refused while an umbrella is still rented, or while a deposit is owed
+/// either way (leaving and signing up again must not wipe a debt, nor lose a refund).
+#[utoipa::path(delete, path = "/me", tag = "me", responses((status = 204), (status = 409, description = "umbrella not returned, or a deposit not settled", body = crate::error::Problem)))]
 pub async fn leave(State(state): State<AppState>, user: CurrentUser) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;
     if rentals::has_open(&mut *tx, user.id).await? {
         return Err(Error::conflict(
             "umbrella_not_returned",
             "빌린 우산을 반납한 뒤에 탈퇴할 수 있습니다.",
+        ));
+    }
+    if users::has_unsettled(&mut *tx, user.id).await? {
+        return Err(Error::conflict(
+            "deposit_not_settled",
+            "보증금 정산(입금 또는 환급)이 끝난 뒤에 탈퇴할 수 있습니다. (A deposit is still to be settled.)",
         ));
     }
     users::anonymise(&mut *tx, user.id, "left").await?;

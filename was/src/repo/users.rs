@@ -341,11 +341,11 @@ pub async fn ban_keeping_contact(db: impl PgExecutor<'_>, user_id: i64) -> sqlx:
     Ok(())
 }
 
-/// Whether the user holds an umbrella or owes a deposit.
+/// Whether the user holds an umbrella, owes a deposit, or is owed one.
 pub async fn has_unsettled(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<bool> {
     sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM rentals WHERE user_id = $1
-                            AND (returned_at IS NULL OR deposit_state = 'awaiting_payment')) AS "exists!""#,
+                            AND (returned_at IS NULL OR deposit_state IN ('awaiting_payment', 'refund_due', 'refund_failed'))) AS "exists!""#,
         user_id
     )
     .fetch_one(db)
@@ -359,7 +359,7 @@ pub async fn anonymise_if_settled(db: impl PgExecutor<'_>, user_id: i64) -> sqlx
                 bank_name = NULL, bank_account = NULL, anonymise_when_settled = false \
          WHERE id = $1 AND anonymise_when_settled \
            AND NOT EXISTS (SELECT 1 FROM rentals WHERE user_id = $1 \
-                             AND (returned_at IS NULL OR deposit_state = 'awaiting_payment'))",
+                             AND (returned_at IS NULL OR deposit_state IN ('awaiting_payment', 'refund_due', 'refund_failed')))",
         user_id
     )
     .execute(db)

@@ -556,6 +556,9 @@ async fn renting_waits_while_a_deposit_is_owed() {
     )
     .await;
     assert!(owed["detail"].as_str().unwrap().contains("분실"));
+    // Nor can the debt be wiped by leaving and signing up again.
+    let leave = problem(app.delete(&renter, "/api/me").await, StatusCode::CONFLICT).await;
+    assert_eq!(leave["code"], "deposit_not_settled");
     let waived = json_ok(deposit(&app, &admin, third, "waive").await, StatusCode::OK).await;
     assert_eq!(waived["deposit"]["state"], "waived");
     json_ok(

@@ -563,6 +563,21 @@ pub async fn found(
     if !stores::exists(&mut *tx, body.store_id).await? {
         return Err(unknown_store());
     }
+    // A lost umbrella that an operator already put back in service and someone rented
+    // since is not moved from under them.
+    let umbrella_id = rentals::find(&mut *tx, id)
+        .await?
+        .ok_or(Error::NotFound("rental"))?
+        .umbrella_id;
+    if umbrellas::lock(&mut *tx, umbrella_id)
+        .await?
+        .is_some_and(|u| u.rented)
+    {
+        return Err(Error::conflict(
+            "umbrella_rented",
+            "이 우산은 지금 다른 대여 중입니다. 반납된 뒤에 처리해 주세요. (The umbrella is rented out again.)",
+        ));
+    }
     let applied = ledger::apply(
         &mut tx,
         id,
