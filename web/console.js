@@ -603,17 +603,22 @@ async function depositsPage(path) {
 
 // The operator action log ----------------------------------------------------------------
 
+// Every action the WAS logs (was/src/http/admin), with its name in the console.
 const ACTIONS = [["", "전체"], ["deposit.confirm_payment", "입금 확인"], ["deposit.refund", "환급 완료"],
   ["deposit.refund_failed", "환급 실패"], ["deposit.forfeit_damaged", "파손 차감"], ["deposit.waive", "보증금 면제"],
-  ["rental.close", "대여 종료"], ["rental.found", "분실 우산 회수"], ["bank_account.read", "계좌 열람"],
-  ["bank_account.delete", "계좌 삭제"], ["user.ban", "회원 차단"], ["user.lift_ban", "차단 해제"],
-  ["user.grant_admin", "관리자 지정"], ["user.revoke_admin", "관리자 해제"], ["store.create", "매장 등록"],
-  ["store.update", "매장 수정"], ["store.set_activation", "매장 공개/중지"], ["umbrella.create", "우산 등록"],
-  ["umbrella.update", "우산 수정"], ["umbrella.set_missed", "우산 분실 표시"], ["locker.install", "보관함 설치"],
-  ["locker.set_counter", "보관함 카운터"]];
+  ["deposits.export", "정산 내보내기"], ["rental.close", "대여 종료"], ["rental.found", "분실 우산 회수"],
+  ["bank_account.read", "계좌 열람"], ["bank_account.delete", "계좌 삭제"], ["user.ban", "회원 차단"],
+  ["user.lift_ban", "차단 해제"], ["user.create_admin", "관리자 계정 생성"], ["user.grant_admin", "관리자 지정"],
+  ["user.revoke_admin", "관리자 해제"], ["store.create", "매장 등록"], ["store.update", "매장 수정"],
+  ["store.delete", "매장 삭제"], ["store.set_activation", "매장 공개/중지"], ["store.add_image", "매장 사진 추가"],
+  ["store.delete_image", "매장 사진 삭제"], ["store.set_hours", "영업 시간"], ["umbrella.create", "우산 등록"],
+  ["umbrella.update", "우산 수정"], ["umbrella.retire", "우산 삭제"], ["umbrella.set_missed", "우산 분실 표시"],
+  ["locker.install", "보관함 설치"], ["locker.replace", "보관함 교체"], ["locker.remove", "보관함 철거"],
+  ["locker.set_counter", "보관함 카운터"], ["classification.create", "지역/태그 추가"],
+  ["classification.update", "지역/태그 수정"], ["classification.delete", "지역/태그 삭제"]];
 const ACTION_LABELS = Object.fromEntries(ACTIONS);
 const TARGETS = [["", "전체"], ["rental", "대여"], ["user", "회원"], ["store", "매장"], ["umbrella", "우산"],
-  ["locker", "보관함"], ["classification", "지역/태그"], ["blacklist", "차단 기록"]];
+  ["locker", "보관함"], ["classification", "지역/태그"], ["blacklist", "차단 기록"], ["deposits", "정산"]];
 const TARGET_LABELS = Object.fromEntries(TARGETS);
 
 async function actionsPage(path, fixedAction) {
@@ -632,6 +637,7 @@ async function actionsPage(path, fixedAction) {
   select("action", "작업", ACTIONS, action),
   select("target_kind", "대상", TARGETS, q.get("target_kind") || ""),
   input("target_id", "대상 번호", { type: "number", min: 1, value: q.get("target_id") || "" }),
+  input("actor_id", "운영자 번호", { type: "number", min: 1, value: q.get("actor_id") || "" }),
   h("button", { class: "secondary", type: "submit" }, "찾기"));
   frame(path, "작업 기록",
     h("p", { class: "muted" }, "운영진이 바꾼 모든 것(보증금, 대여 종료, 우산, 보관함, 매장, 회원, 권한, 차단, 계좌 열람)이 누가, 언제, 어디서 했는지와 함께 남습니다. 고치거나 지울 수 없습니다."),

@@ -1,9 +1,9 @@
 -- Deposits as one state machine, proof of presence on each rental, and an operator
 -- action log that the application can append to but never rewrite.
 --
--- Expand only: every column is new (with a default or nullable) and every table is new,
--- so a WAS of the previous release keeps working against this schema while a rollout
--- replaces it.
+-- Expand only, but for one column: every column is new (with a default or nullable) and
+-- every table is new. `lockers.secret` becomes nullable once the WAS seals it, which a
+-- WAS of the previous release cannot read: roll every WAS replica in one deployment.
 
 -- Where each rental's deposit stands (`domain::deposit` names every transition):
 --   awaiting_payment  the renter has not paid, or we have not confirmed the transfer

@@ -126,7 +126,6 @@ pub async fn rent(
     headers: HeaderMap,
     Json(body): Json<RentRequest>,
 ) -> Result<Response> {
-    limit_rentals(&state, &user, client).await?;
     let report = Report::parse(body.condition_report.as_deref(), "우산 상태")?;
     let presence = check_code(
         &state,
@@ -140,6 +139,9 @@ pub async fn rent(
     {
         return Ok(replay);
     }
+    // After the replay: a retry of a request that went through gets its first answer,
+    // never a 429 for the retry itself.
+    limit_rentals(&state, &user, client).await?;
     if !users::ready_to_rent(&mut *tx, user.id).await? {
         return Err(Error::conflict(
             "profile_incomplete",
@@ -590,7 +592,6 @@ pub async fn return_umbrella(
     headers: HeaderMap,
     Json(body): Json<ReturnRequest>,
 ) -> Result<Response> {
-    limit_rentals(&state, &user, client).await?;
     let report = Report::parse(body.improvement_report.as_deref(), "개선 의견")?;
     let given_account = match (body.bank_name.as_deref(), body.account_number.as_deref()) {
         (Some(name), Some(number)) => Some(BankAccount::parse(name, number)?),
@@ -609,6 +610,9 @@ pub async fn return_umbrella(
     {
         return Ok(replay);
     }
+    // After the replay: a retry of a request that went through gets its first answer,
+    // never a 429 for the retry itself.
+    limit_rentals(&state, &user, client).await?;
     let store = stores::return_point(&mut *tx, body.store_id)
         .await?
         .ok_or(Error::NotFound("store"))?;

@@ -7,11 +7,12 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
+/// An operator's deposit operation, with a note (some operations require one).
 async fn deposit(app: &TestApp, admin: &Client, rental: i64, operation: &str) -> reqwest::Response {
     app.post(
         admin,
         &format!("/api/admin/rentals/{rental}/deposit"),
-        json!({"operation": operation}),
+        json!({"operation": operation, "note": "테스트 메모"}),
     )
     .await
 }
@@ -458,7 +459,21 @@ async fn each_operation_applies_only_where_the_deposit_stands() {
             .unwrap()
             .contains("파손")
     );
-    // Not an operation, no rental, a note too long: clear answers, nothing written.
+    // Not an operation, no rental, a note too long, no reason where one is owed: clear
+    // answers, nothing written.
+    for op in ["waive", "refund_failed", "forfeit_damaged"] {
+        let p = problem(
+            app.post(
+                &admin,
+                &format!("/api/admin/rentals/{id}/deposit"),
+                json!({"operation": op, "note": "  "}),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(p["code"], "note_required", "{op}");
+    }
     problem(
         deposit(&app, &admin, id, "refund_twice").await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -797,6 +812,14 @@ async fn the_books_balance_and_the_export_opens_in_excel() {
         "a formula is defused and quoted: {}",
         lines[1]
     );
+    // The file carries every renter's name and phone: its export is logged.
+    let exports = json_ok(
+        app.get(&admin, "/api/admin/actions?action=deposits.export")
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(exports[0]["details"]["rows"], 5, "{exports}");
     problem(
         app.get(&admin, "/api/admin/deposits/export.csv?from=2026-13-40")
             .await,
@@ -995,5 +1018,68 @@ async fn check_invariants(app: &TestApp, admin: &Client, step: usize) {
         usize::try_from(board["unpaid_deposits"].as_u64().unwrap()).unwrap(),
         queues[0].len(),
         "step {step}"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_umbrella_rented_out_again_cannot_be_found_from_under_its_renter() {
+    let app = spawn_app().await;
+    let (admin, _) = app.admin().await;
+    let f = app.store().await;
+    let other = app.store_in(f.region).await;
+    let u = app.umbrella(f.store).await;
+    let (first, _) = app.user().await;
+    let lost = app.rent(&first, u, f.store).await["rental"]["id"]
+        .as_i64()
+        .unwrap();
+    json_ok(
+        app.post(
+            &admin,
+            &format!("/api/admin/rentals/{lost}/close"),
+            json!({"reason": "lost"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    // An operator puts the umbrella back in service by hand, and someone rents it.
+    json_ok(
+        app.put(
+            &admin,
+            &format!("/api/admin/umbrellas/{u}/missed"),
+            json!({"missed": false}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    sqlx::query("UPDATE umbrellas SET rentable = true WHERE id = $1")
+        .bind(u)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let (second, _) = app.user().await;
+    app.rent(&second, u, f.store).await;
+    let p = problem(
+        app.post(
+            &admin,
+            &format!("/api/admin/rentals/{lost}/found"),
+            json!({"store_id": other}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(p["code"], "umbrella_rented");
+    let (store, rentable): (i64, bool) =
+        sqlx::query_as("SELECT store_id, rentable FROM umbrellas WHERE id = $1")
+            .bind(u)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        (store, rentable),
+        (f.store, false),
+        "not moved from under its renter"
     );
 }

@@ -348,3 +348,36 @@ async fn locker_secrets_are_sealed_at_rest_and_older_rows_are_sealed_at_start() 
         was::domain::locker::locker_password(secret, 0).unwrap()
     );
 }
+
+#[tokio::test]
+async fn a_retried_rent_past_the_limit_gets_its_first_answer() {
+    let app = spawn_app_with(&[("RATE_LIMIT_RENTAL_PER_USER", "1/1h")]).await;
+    let f = app.store().await;
+    let u = app.umbrella(f.store).await;
+    // The limits count in the Redis every test shares, by user id: the test above uses
+    // users 1 and 2 of its own database, so this renter is user 3.
+    app.user().await;
+    app.user().await;
+    let (renter, renter_id) = app.user().await;
+    assert_eq!(renter_id, 3);
+    let send = || {
+        renter
+            .post(app.url("/api/rentals"))
+            .header("idempotency-key", "a-flaky-phone-retries")
+            .json(&json!({"umbrella_id": u, "store_id": f.store}))
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    // The allowance is spent, but the retry of what went through is answered as before.
+    let again = send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    // Anything new is limited.
+    problem(
+        app.get(&renter, &format!("/api/umbrellas/{u}/rent-form"))
+            .await,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await;
+}

@@ -236,6 +236,7 @@ fn parse_day(name: &'static str, raw: Option<&str>, default: Date) -> Result<Dat
     responses((status = 200, content_type = "text/csv", body = String), (status = 422, body = crate::error::Problem)))]
 pub async fn export(
     State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
     Query(range): Query<ExportRange>,
 ) -> Result<Response> {
     let today = OffsetDateTime::now_utc().to_offset(KST).date();
@@ -254,6 +255,17 @@ pub async fn export(
     let start = from.midnight().assume_offset(KST);
     let end = (to + time::Duration::days(1)).midnight().assume_offset(KST);
     let rows = deposits::export(&state.db, start, end).await?;
+    // Every renter's name and phone leave in this file: the export is logged like a
+    // full account read, before it is served.
+    admin
+        .log(
+            &state.db,
+            "deposits.export",
+            "deposits",
+            None,
+            serde_json::json!({"from": from.to_string(), "to": to.to_string(), "rows": rows.len()}),
+        )
+        .await?;
     let mut csv = String::from("\u{feff}");
     csv.push_str(HEADER);
     for row in &rows {

@@ -263,8 +263,8 @@ impl From<OperatorOperation> for Operation {
 #[derive(Deserialize, ToSchema)]
 pub struct DepositRequest {
     pub operation: OperatorOperation,
-    /// Why, for the record (at most 400 characters); e.g. the bank's reason for a
-    /// failed refund.
+    /// Why, for the record (at most 400 characters); required for `refund_failed` (the
+    /// bank's reason), `forfeit_damaged` (what broke) and `waive`.
     #[serde(default)]
     #[schema(max_length = 400)]
     pub note: Option<String>,
@@ -284,6 +284,20 @@ pub async fn deposit_operation(
     Json(body): Json<DepositRequest>,
 ) -> Result<Json<AdminRentalView>> {
     let note = ReportText::parse(body.note.as_deref(), "메모")?;
+    // Keeping or not collecting a deposit, or a bank's refusal, is explained for the
+    // renter and the books.
+    let explained = matches!(
+        body.operation,
+        OperatorOperation::RefundFailed
+            | OperatorOperation::ForfeitDamaged
+            | OperatorOperation::Waive
+    );
+    if explained && note.as_deref().is_none_or(|n| n.trim().is_empty()) {
+        return Err(Error::invalid(
+            "note_required",
+            "사유를 적어 주세요. (A reason is required.)",
+        ));
+    }
     let mut tx = state.db.begin().await?;
     move_deposit(&mut tx, &admin, id, body.operation.into(), note.as_deref()).await?;
     tx.commit().await?;
