@@ -144,9 +144,7 @@ async fn a_lost_rental_keeps_a_paid_deposit_until_the_umbrella_is_found() {
     let other = app.store_in(f.region).await;
     let u = app.umbrella(f.store).await;
     let (renter, _) = app.user().await;
-    let id = app.rent(&renter, u, f.store).await["rental"]["id"]
-        .as_i64()
-        .unwrap();
+    let id = app.rent_id(&renter, u, f.store).await;
     let paid = json_ok(
         deposit(&app, &admin, id, "confirm_payment").await,
         StatusCode::OK,
@@ -264,9 +262,7 @@ async fn a_staff_return_takes_the_saved_account_or_asks_the_renter_for_one() {
     )
     .await;
     let u1 = app.umbrella(f.store).await;
-    let a = app.rent(&saver, u1, f.store).await["rental"]["id"]
-        .as_i64()
-        .unwrap();
+    let a = app.rent_id(&saver, u1, f.store).await;
     json_ok(
         deposit(&app, &admin, a, "confirm_payment").await,
         StatusCode::OK,
@@ -284,9 +280,7 @@ async fn a_staff_return_takes_the_saved_account_or_asks_the_renter_for_one() {
     // A renter without one: the refund waits for the account they give on their page.
     let (renter, _) = app.user().await;
     let u2 = app.umbrella(f.store).await;
-    let b = app.rent(&renter, u2, f.store).await["rental"]["id"]
-        .as_i64()
-        .unwrap();
+    let b = app.rent_id(&renter, u2, f.store).await;
     json_ok(
         deposit(&app, &admin, b, "confirm_payment").await,
         StatusCode::OK,
@@ -332,9 +326,7 @@ async fn a_refund_the_bank_rejects_waits_for_a_new_account() {
     let f = app.store().await;
     let u = app.umbrella(f.store).await;
     let (renter, _) = app.user().await;
-    let id = app.rent(&renter, u, f.store).await["rental"]["id"]
-        .as_i64()
-        .unwrap();
+    let id = app.rent_id(&renter, u, f.store).await;
     // An account cannot be given for a rental still open.
     let open = problem(
         app.put(
@@ -412,9 +404,7 @@ async fn each_operation_applies_only_where_the_deposit_stands() {
     let f = app.store().await;
     let (renter, _) = app.user().await;
     let u = app.umbrella(f.store).await;
-    let id = app.rent(&renter, u, f.store).await["rental"]["id"]
-        .as_i64()
-        .unwrap();
+    let id = app.rent_id(&renter, u, f.store).await;
     for (op, code) in [
         ("refund", "deposit_not_refund_due"),
         ("refund_failed", "deposit_not_refund_due"),
@@ -511,14 +501,10 @@ async fn renting_waits_while_a_deposit_is_owed() {
     let (renter, _) = app.user().await;
     let u1 = app.umbrella(f.store).await;
     let u2 = app.umbrella(f.store).await;
-    let first = app.rent(&renter, u1, f.store).await["rental"]["id"]
-        .as_i64()
-        .unwrap();
+    let first = app.rent_id(&renter, u1, f.store).await;
     give_back(&app, &renter, f.store).await;
     // Returned today, unpaid: still within the grace period.
-    let second = app.rent(&renter, u2, f.store).await["rental"]["id"]
-        .as_i64()
-        .unwrap();
+    let second = app.rent_id(&renter, u2, f.store).await;
     give_back(&app, &renter, f.store).await;
     // Four days later, the first is still unpaid: no new rental, and the answer says
     // which one and what to do.
@@ -591,9 +577,7 @@ async fn a_ban_keeps_the_contact_of_a_renter_who_holds_an_umbrella_until_settled
     let f = app.store().await;
     let (renter, renter_id) = app.user().await;
     let u = app.umbrella(f.store).await;
-    let id = app.rent(&renter, u, f.store).await["rental"]["id"]
-        .as_i64()
-        .unwrap();
+    let id = app.rent_id(&renter, u, f.store).await;
     assert_eq!(
         app.post(
             &admin,
@@ -694,9 +678,7 @@ async fn the_books_balance_and_the_export_opens_in_excel() {
     let mut ids = Vec::new();
     for _ in 0..3 {
         let u = app.umbrella(f.store).await;
-        let id = app.rent(&renter, u, f.store).await["rental"]["id"]
-            .as_i64()
-            .unwrap();
+        let id = app.rent_id(&renter, u, f.store).await;
         give_back(&app, &renter, f.store).await;
         ids.push(id);
     }
@@ -1029,9 +1011,7 @@ async fn a_lost_umbrella_rented_out_again_cannot_be_found_from_under_its_renter(
     let other = app.store_in(f.region).await;
     let u = app.umbrella(f.store).await;
     let (first, _) = app.user().await;
-    let lost = app.rent(&first, u, f.store).await["rental"]["id"]
-        .as_i64()
-        .unwrap();
+    let lost = app.rent_id(&first, u, f.store).await;
     json_ok(
         app.post(
             &admin,

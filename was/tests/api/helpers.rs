@@ -318,6 +318,13 @@ impl TestApp {
         .await
     }
 
+    /// Rents `umbrella` at `store` as `client`; the rental's id.
+    pub async fn rent_id(&self, client: &Client, umbrella: i64, store: i64) -> i64 {
+        self.rent(client, umbrella, store).await["rental"]["id"]
+            .as_i64()
+            .expect("rental id")
+    }
+
     pub async fn umbrella(&self, store: i64) -> i64 {
         static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
         let number = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -31,9 +31,7 @@ async fn every_operator_change_is_logged_with_who_when_and_where() {
     let f = app.store().await;
     let u = app.umbrella(f.store).await;
     let (renter, renter_id) = app.user().await;
-    let rental = app.rent(&renter, u, f.store).await["rental"]["id"]
-        .as_i64()
-        .unwrap();
+    let rental = app.rent_id(&renter, u, f.store).await;
     json_ok(
         app.post(
             &admin,
@@ -150,9 +148,7 @@ async fn the_log_and_the_ledger_cannot_be_rewritten_by_the_app_role_or_the_owner
     let f = app.store().await;
     let u = app.umbrella(f.store).await;
     let (renter, _) = app.user().await;
-    let rental = app.rent(&renter, u, f.store).await["rental"]["id"]
-        .as_i64()
-        .unwrap();
+    let rental = app.rent_id(&renter, u, f.store).await;
     json_ok(
         app.post(
             &admin,
@@ -211,9 +207,7 @@ async fn reading_an_account_in_full_is_a_logged_post_never_cached() {
     let f = app.store().await;
     let u = app.umbrella(f.store).await;
     let (renter, _) = app.user().await;
-    let rental = app.rent(&renter, u, f.store).await["rental"]["id"]
-        .as_i64()
-        .unwrap();
+    let rental = app.rent_id(&renter, u, f.store).await;
     json_ok(
         app.post(
             &renter,
