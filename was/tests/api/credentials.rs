@@ -222,10 +222,13 @@ async fn iam_credentials_come_from_the_container_endpoint_and_are_cached() {
             ],
         )
         .await;
-        assert_eq!(hits.load(Ordering::Relaxed), 1, "fetched once at start");
         if expect_refetch {
+            // Short-lived credentials are due again at the first refresh, which may
+            // already have run while the app was starting.
+            assert!(hits.load(Ordering::Relaxed) >= 1, "fetched at start");
             wait_for(|| async { hits.load(Ordering::Relaxed) >= 3 }, "refetches").await;
         } else {
+            assert_eq!(hits.load(Ordering::Relaxed), 1, "fetched once at start");
             // Twenty refreshes' worth: tokens are minted, the credentials reused.
             let started = Instant::now();
             wait_for(
