@@ -118,8 +118,12 @@ async fn the_api_keeps_its_openapi_promises_under_fuzzing() {
     options.proxy_secret = Some("api-fuzz-secret".into());
     // The fuzzer sends thousands of logins and sign-ups from one address.
     options.was_env = [
-        "RATE_LIMIT_LOGIN_PER_ACCOUNT",
+        "RATE_LIMIT_LOGIN_FAILURES",
+        "RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT",
         "RATE_LIMIT_LOGIN_PER_ADDRESS",
+        "RATE_LIMIT_LOGIN_BURST_PER_ADDRESS",
+        "RATE_LIMIT_MAIL_PER_ACCOUNT",
+        "RATE_LIMIT_MAIL_PER_ADDRESS",
         "RATE_LIMIT_SIGNUP_PER_ADDRESS",
         "RATE_LIMIT_KAKAO_PER_ADDRESS",
         "RATE_LIMIT_LOCKER_PER_USER",

@@ -140,7 +140,87 @@ function login() {
       loginErrors[error] || "카카오 로그인에 실패했습니다. 잠시 후 다시 시도하거나 이메일로 로그인해 주세요.")] : []),
     form([["email", "이메일", "email", { required: true, autocomplete: "email" }], ["password", "비밀번호", "password", { required: true, autocomplete: "current-password" }]],
       "로그인", async (v) => { await api("POST", "/auth/login", v); await refreshMe(); go(next); }),
+    h("p", {}, link("/forgot-password", "비밀번호를 잊으셨나요?")),
     h("p", {}, "처음이신가요? ", link(`/signup?next=${encodeURIComponent(next)}`, "회원가입"), " · ", h("a", { href: `/api/auth/kakao?next=${encodeURIComponent(next)}` }, "카카오로 로그인")));
+}
+
+// The token of a mailed link travels after `#`, so it never reaches a server log.
+const linkToken = () => new URLSearchParams(location.hash.slice(1)).get("t") || "";
+
+async function verifyEmail() {
+  show(h("h1", {}, "이메일 주소 확인"), h("p", { class: "muted" }, "확인하고 있습니다…"));
+  try {
+    await api("POST", "/auth/email/confirm", { token: linkToken() });
+    history.replaceState(null, "", "/verify-email");
+    if (me) await refreshMe();
+    show(h("h1", {}, "이메일 주소 확인"),
+      h("p", { class: "notice", id: "email-verified" }, "이메일 주소를 확인했습니다. 고맙습니다."),
+      h("p", {}, link(me ? "/me" : "/login", me ? "내 정보로 가기" : "로그인하기")));
+  } catch (e) {
+    show(h("h1", {}, "이메일 주소 확인"), errorBox(e),
+      h("p", {}, me ? "내 정보 화면에서 확인 메일을 다시 받을 수 있습니다. " : "", link(me ? "/me" : "/login", me ? "내 정보" : "로그인")));
+  }
+}
+
+function forgotPassword() {
+  show(h("h1", {}, "비밀번호 재설정"),
+    h("p", { class: "muted" }, "가입한 이메일 주소를 입력하시면 새 비밀번호를 정할 수 있는 링크를 보내 드립니다. 카카오로 가입하셨다면 카카오로 로그인해 주세요."),
+    form([["email", "이메일", "email", { required: true, autocomplete: "email" }]], "재설정 링크 받기", async (v) => {
+      await api("POST", "/auth/password-reset", v);
+      show(h("h1", {}, "메일을 확인해 주세요"),
+        h("p", { class: "notice", id: "reset-sent" }, `${v.email}(으)로 가입된 계정이 있다면 재설정 링크를 보냈습니다. 링크는 30분 동안 한 번 쓸 수 있습니다.`),
+        h("p", { class: "muted" }, "메일이 오지 않으면 스팸함을 확인하거나 잠시 후 다시 요청해 주세요."),
+        h("p", {}, link("/login", "로그인으로 돌아가기")));
+    }));
+}
+
+function resetPassword() {
+  const token = linkToken();
+  show(h("h1", {}, "새 비밀번호 정하기"),
+    h("p", { class: "muted" }, "새 비밀번호를 정하면 모든 기기에서 로그아웃됩니다."),
+    form([["password", "새 비밀번호 (8자 이상)", "password", { required: true, minlength: 8, autocomplete: "new-password" }],
+      ["confirm", "새 비밀번호 확인", "password", { required: true, minlength: 8, autocomplete: "new-password" }]],
+    "비밀번호 바꾸기", async (v) => {
+      if (v.password !== v.confirm) throw new Error("두 비밀번호가 같지 않습니다. (The passwords differ.)");
+      await api("POST", "/auth/password-reset/confirm", { token, password: v.password });
+      history.replaceState(null, "", "/reset-password");
+      await refreshMe();
+      show(h("h1", {}, "비밀번호를 바꿨습니다"),
+        h("p", { class: "notice", id: "password-reset" }, "새 비밀번호로 로그인해 주세요."),
+        h("p", {}, link("/login?next=/me", "로그인하기")));
+    }));
+}
+
+// Changes that redirect refunds or the account need the password given again (or a
+// fresh Kakao login): asked here, then the change is sent again.
+async function withReauth(action) {
+  try {
+    return await action();
+  } catch (e) {
+    if (e.code !== "reauth_required") throw e;
+    if (!me.has_password) {
+      location.href = `/api/auth/kakao?next=${encodeURIComponent(location.pathname)}`;
+      return new Promise(() => {});
+    }
+    if (!(await askPassword())) throw e;
+    return await action();
+  }
+}
+
+function askPassword() {
+  return new Promise((resolve) => {
+    const dialog = h("dialog", { id: "reauth", "aria-labelledby": "reauth-title" });
+    const close = (ok) => { dialog.close(); dialog.remove(); resolve(ok); };
+    dialog.append(h("h2", { id: "reauth-title" }, "비밀번호를 다시 입력해 주세요"),
+      h("p", { class: "muted" }, "환불 계좌나 이메일을 바꾸기 전에 본인인지 확인합니다."),
+      form([["password", "비밀번호", "password", { required: true, autocomplete: "current-password" }]], "확인", async (v) => {
+        await api("POST", "/auth/reauth", v);
+        close(true);
+      }),
+      h("button", { type: "button", class: "secondary", onclick: () => close(false) }, "취소"));
+    document.body.append(dialog);
+    dialog.showModal();
+  });
 }
 
 function signup() {
@@ -239,7 +319,16 @@ async function returnPage(storeId) {
 async function mePage() {
   if (!me) return needLogin();
   const [{ rental }, history] = await Promise.all([api("GET", "/me/rental"), api("GET", "/me/rentals")]);
+  const unverified = me.email && !me.email_verified;
   show(h("h1", {}, `${me.name}님`),
+    ...(unverified ? [h("div", { class: "card", id: "verify-banner" },
+      h("strong", {}, "이메일 주소를 확인해 주세요"),
+      h("p", { class: "muted" }, `${me.email}(으)로 보낸 메일의 링크를 열면 확인됩니다. 비밀번호를 잊었을 때 이 주소로 안내를 보내 드립니다.`),
+      h("button", { type: "button", class: "secondary", onclick: async (e) => {
+        e.target.disabled = true;
+        try { await api("POST", "/me/email/verification", {}); e.target.replaceWith(h("p", { class: "notice" }, "확인 메일을 다시 보냈습니다.")); }
+        catch (ex) { e.target.replaceWith(errorBox(ex)); }
+      } }, "확인 메일 다시 받기"))] : []),
     h("h2", {}, "대여 중인 우산"),
     rental
       ? h("div", { class: "card", id: "current-rental" }, h("strong", {}, `우산 ${rental.umbrella_number}번`),
@@ -260,10 +349,36 @@ async function mePage() {
       h("strong", {}, `우산 ${r.umbrella_number}번 보증금을 돌려받을 계좌`),
       h("p", { class: "muted" }, r.deposit.state === "refund_failed" ? "은행이 계좌를 거절했습니다. 계좌를 다시 입력해 주세요." : "환급 계좌가 없습니다. 입력해 주시면 보증금을 돌려드립니다."),
       form([["bank_name", "은행", "text", { required: true }], ["account_number", "계좌번호", "text", { required: true }]], "계좌 입력",
-        async (v) => { await api("PUT", `/me/rentals/${r.id}/refund-account`, v); mePage(); }))),
+        async (v) => { await withReauth(() => api("PUT", `/me/rentals/${r.id}/refund-account`, v)); mePage(); }))),
     h("h2", {}, "환불 계좌"),
     h("p", { class: "muted" }, me.bank ? `${me.bank.bank_name} ${me.bank.account_number}` : "등록된 계좌가 없습니다."),
-    form([["bank_name", "은행"], ["account_number", "계좌번호"]], "계좌 저장", async (v) => { me = await api("PUT", "/me/bank-account", v); mePage(); }),
+    form([["bank_name", "은행"], ["account_number", "계좌번호"]], "계좌 저장", async (v) => { me = await withReauth(() => api("PUT", "/me/bank-account", v)); mePage(); }),
+    h("h2", {}, "계정"),
+    ...(me.has_password ? [
+      h("section", { id: "change-password" }, h("h3", {}, "비밀번호 바꾸기"),
+        h("p", { class: "muted" }, "바꾸면 이 기기를 뺀 모든 기기에서 로그아웃됩니다."),
+        form([["current_password", "지금 비밀번호", "password", { required: true, autocomplete: "current-password" }],
+          ["new_password", "새 비밀번호 (8자 이상)", "password", { required: true, minlength: 8, autocomplete: "new-password" }]],
+        "비밀번호 바꾸기", async (v) => {
+          await api("PUT", "/me/password", v);
+          const done = document.getElementById("password-changed");
+          done.className = "notice";
+          done.textContent = "비밀번호를 바꿨습니다. 다른 기기에서는 다시 로그인해야 합니다.";
+        }),
+        h("p", { id: "password-changed", role: "status" })),
+      h("section", { id: "change-email" }, h("h3", {}, "이메일 주소 바꾸기"),
+        h("p", { class: "muted" }, "새 주소로 보낸 메일의 링크를 열어야 바뀝니다."),
+        form([["email", "새 이메일", "email", { required: true, autocomplete: "email" }]], "확인 메일 보내기", async (v) => {
+          await withReauth(() => api("PUT", "/me/email", v));
+          const sent = document.getElementById("email-change-sent");
+          sent.className = "notice";
+          sent.textContent = `${v.email}(으)로 확인 메일을 보냈습니다.`;
+        }),
+        h("p", { id: "email-change-sent", role: "status" }))] : []),
+    h("button", { class: "secondary", type: "button", id: "logout-everywhere", onclick: async () => {
+      if (!confirm("모든 기기에서 로그아웃할까요? 이 기기에서도 로그아웃됩니다.")) return;
+      try { await api("POST", "/auth/logout-everywhere", {}); await refreshMe(); go("/login"); } catch (e) { alert(e.message); }
+    } }, "모든 기기에서 로그아웃"),
     h("h2", {}, "탈퇴"),
     h("button", { class: "secondary", type: "button", onclick: async () => {
       if (!confirm("정말 탈퇴하시겠습니까?")) return;
@@ -330,6 +445,9 @@ const routes = [
   [/^\/stores\/(\d+)$/, store],
   [/^\/login$/, login],
   [/^\/signup$/, signup],
+  [/^\/verify-email$/, verifyEmail],
+  [/^\/forgot-password$/, forgotPassword],
+  [/^\/reset-password$/, resetPassword],
   [/^\/rent\/(\d+)$/, rent],
   [/^\/return\/(\d+)$/, returnPage],
   // The original service's printed QR codes: /rent/form/{umbrellaId} and

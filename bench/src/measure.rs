@@ -168,6 +168,10 @@ pub fn start_to_health(program: &Path, s: &Stack, n: usize) -> Result<Duration, 
                     "BANK_ENCRYPTION_KEY",
                     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
                 )
+                .env(
+                    "SERVER_HMAC_KEY",
+                    "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100",
+                )
                 .env("WAS_INSTANCE_ID", format!("start-{i}"))
         };
         let started = Instant::now();

@@ -7,12 +7,14 @@
 //! Redis or PostgreSQL behind), and in its own process group, so Ctrl-C reaches only the
 //! launcher, which then stops everything in order.
 
+pub mod mailcatcher;
 pub mod pg;
 pub mod process;
 pub mod redis;
 pub mod seed;
 pub mod topology;
 
+pub use mailcatcher::MailCatcher;
 pub use pg::Postgres;
 pub use process::{Process, Signal};
 pub use redis::Redis;

@@ -186,6 +186,10 @@ impl Stack {
             ("DATABASE_URL".into(), database_url.clone()),
             ("REDIS_URL".into(), redis.url()),
             ("BANK_ENCRYPTION_KEY".into(), options.bank_key.clone()),
+            (
+                "SERVER_HMAC_KEY".into(),
+                "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100".into(),
+            ),
             ("LOG_FORMAT".into(), "json".into()),
         ];
         let migrate = Command::new(&bins.was)

@@ -112,6 +112,57 @@ pub const VARS: &[Var] = &[
         "32-byte key (64 hex digits or base64) sealing bank account numbers",
     ),
     Var::new(
+        "SERVER_HMAC_KEY",
+        "required",
+        "32-byte key (64 hex digits or base64) keying the hashes kept of request bodies and rate-limit subjects; not the bank key",
+    ),
+    Var::new(
+        "SERVER_HMAC_KEY_PREVIOUS",
+        "unset",
+        "The key before a rotation, still accepted for stored idempotency hashes (drop after IDEMPOTENCY_TTL)",
+    ),
+    Var::new(
+        "MAIL_TRANSPORT",
+        "off",
+        "smtp, ses (SES v2 through the task role), or off (mails are logged, not sent)",
+    ),
+    Var::new(
+        "MAIL_FROM",
+        "required unless off",
+        "Sender, e.g. 우산대여 upbrella <no-reply@example.com>",
+    ),
+    Var::new(
+        "SMTP_URL",
+        "required with smtp",
+        "smtp://host:port (plain, a local catcher), smtps://user:pass@host:465, or smtp://…?tls=required",
+    ),
+    Var::new("SES_REGION", "AWS_REGION", "Region of the SES endpoint"),
+    Var::new(
+        "SES_ENDPOINT",
+        "https://email.{region}.amazonaws.com",
+        "Override of the SES endpoint (rehearsals)",
+    ),
+    Var::new(
+        "MAIL_QUEUE",
+        "1000",
+        "Mails waiting to be sent; beyond it new ones are dropped, counted and logged",
+    ),
+    Var::new(
+        "EMAIL_VERIFY_TTL",
+        "48h",
+        "How long a verification link works",
+    ),
+    Var::new(
+        "PASSWORD_RESET_TTL",
+        "30m",
+        "How long a password-reset link works (once)",
+    ),
+    Var::new(
+        "REAUTH_WINDOW",
+        "10m",
+        "How recent a password (or Kakao login) must be to change the refund account or e-mail",
+    ),
+    Var::new(
         "KAKAO_MAP_KEY",
         "unset",
         "Kakao Maps JavaScript key; unset: the store list without a map",
@@ -199,14 +250,34 @@ pub const VARS: &[Var] = &[
         "Requests that may wait for a hash (then 503)",
     ),
     Var::new(
-        "RATE_LIMIT_LOGIN_PER_ACCOUNT",
+        "RATE_LIMIT_LOGIN_FAILURES",
         "10/15m",
-        "Login attempts per e-mail (COUNT/PERIOD, or off)",
+        "Wrong passwords per (e-mail, client address) before that address must wait (COUNT/PERIOD, or off)",
+    ),
+    Var::new(
+        "RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT",
+        "100/1h",
+        "Wrong passwords per e-mail from all addresses; beyond it only addresses without failures may try",
     ),
     Var::new(
         "RATE_LIMIT_LOGIN_PER_ADDRESS",
         "600/10m",
-        "Login attempts per client address",
+        "Login attempts per client address, sustained",
+    ),
+    Var::new(
+        "RATE_LIMIT_LOGIN_BURST_PER_ADDRESS",
+        "30/1m",
+        "Login attempts per client address within a minute",
+    ),
+    Var::new(
+        "RATE_LIMIT_MAIL_PER_ACCOUNT",
+        "5/1h",
+        "Verification and password-reset mails per account",
+    ),
+    Var::new(
+        "RATE_LIMIT_MAIL_PER_ADDRESS",
+        "30/1h",
+        "Verification and password-reset requests per client address",
     ),
     Var::new(
         "RATE_LIMIT_SIGNUP_PER_ADDRESS",
@@ -367,6 +438,12 @@ pub struct Config {
     pub proxy_secret_header: HeaderName,
     pub password_hashing: HashingLimits,
     pub rate_limits: RateLimits,
+    /// Keys the hashes kept of request bodies and rate-limit subjects.
+    pub server_keys: ServerKeys,
+    pub mail: MailConfig,
+    pub email_verify_ttl: Duration,
+    pub password_reset_ttl: Duration,
+    pub reauth_window: Duration,
     /// How long a stored `Idempotency-Key` response (which may hold a locker password)
     /// is kept.
     pub idempotency_ttl: Duration,
@@ -509,8 +586,12 @@ pub struct HashingLimits {
 /// Rate limits shared by all replicas (counted in Redis). `None` turns one off.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RateLimits {
-    pub login_per_account: Option<Rate>,
+    pub login_failures: Option<Rate>,
+    pub login_failures_per_account: Option<Rate>,
     pub login_per_address: Option<Rate>,
+    pub login_burst_per_address: Option<Rate>,
+    pub mail_per_account: Option<Rate>,
+    pub mail_per_address: Option<Rate>,
     pub signup_per_address: Option<Rate>,
     pub kakao_per_address: Option<Rate>,
     pub locker_per_user: Option<Rate>,
@@ -668,9 +749,29 @@ impl Config {
             )
             .map_err(|e| ConfigError::new("WAS_PROXY_SECRET_HEADER", e))?,
             password_hashing: hashing_limits(&s)?,
+            server_keys: ServerKeys {
+                current: parse_key("SERVER_HMAC_KEY", &s.required_string("SERVER_HMAC_KEY")?)?,
+                previous: match s.raw("SERVER_HMAC_KEY_PREVIOUS") {
+                    Some(text) => Some(parse_key("SERVER_HMAC_KEY_PREVIOUS", &text)?),
+                    None => None,
+                },
+            },
+            mail: mail_config(&s)?,
+            email_verify_ttl: s.duration_or("EMAIL_VERIFY_TTL", Duration::from_secs(48 * 3600))?,
+            password_reset_ttl: s
+                .duration_or("PASSWORD_RESET_TTL", Duration::from_secs(30 * 60))?,
+            reauth_window: s.duration_or("REAUTH_WINDOW", Duration::from_secs(10 * 60))?,
             rate_limits: RateLimits {
-                login_per_account: rate(&s, "RATE_LIMIT_LOGIN_PER_ACCOUNT", "10/15m")?,
+                login_failures: rate(&s, "RATE_LIMIT_LOGIN_FAILURES", "10/15m")?,
+                login_failures_per_account: rate(
+                    &s,
+                    "RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT",
+                    "100/1h",
+                )?,
                 login_per_address: rate(&s, "RATE_LIMIT_LOGIN_PER_ADDRESS", "600/10m")?,
+                login_burst_per_address: rate(&s, "RATE_LIMIT_LOGIN_BURST_PER_ADDRESS", "30/1m")?,
+                mail_per_account: rate(&s, "RATE_LIMIT_MAIL_PER_ACCOUNT", "5/1h")?,
+                mail_per_address: rate(&s, "RATE_LIMIT_MAIL_PER_ADDRESS", "30/1h")?,
                 signup_per_address: rate(&s, "RATE_LIMIT_SIGNUP_PER_ADDRESS", "100/1h")?,
                 kakao_per_address: rate(&s, "RATE_LIMIT_KAKAO_PER_ADDRESS", "300/10m")?,
                 locker_per_user: rate(&s, "RATE_LIMIT_LOCKER_PER_USER", "10/1h")?,
@@ -689,6 +790,12 @@ impl Config {
             shutdown_grace: s.duration_or("WAS_SHUTDOWN_GRACE", Duration::from_secs(20))?,
             migrate_on_start: s.bool_or("WAS_MIGRATE_ON_START", false)?,
         };
+        if !matches!(config.mail.transport, MailTransport::Off) && config.public_url.is_none() {
+            return Err(ConfigError::new(
+                "PUBLIC_URL",
+                "is required to send mail (the links in it point there)",
+            ));
+        }
         if config.redis_pool_size == 0 {
             return Err(ConfigError::new("REDIS_POOL_SIZE", "must be at least 1"));
         }
@@ -842,6 +949,115 @@ fn app_role(s: &Settings<'_>) -> Result<Option<AppRole>, ConfigError> {
     Ok(Some(AppRole { name, login }))
 }
 
+/// The server's own keys for hashes it keeps (`SERVER_HMAC_KEY`, and the one before a
+/// rotation).
+#[derive(Clone)]
+pub struct ServerKeys {
+    pub current: [u8; 32],
+    pub previous: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for ServerKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerKeys(..)")
+    }
+}
+
+/// How mail leaves the service (`MAIL_TRANSPORT`).
+#[derive(Clone, Debug)]
+pub enum MailTransport {
+    /// Mails are logged (without their links) and not sent.
+    Off,
+    Smtp {
+        url: SecretString,
+    },
+    /// SES v2 `SendEmail`, signed with the task role's credentials.
+    Ses {
+        region: String,
+        endpoint: Url,
+        credentials: AwsCredentialSource,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    pub transport: MailTransport,
+    pub from: String,
+    pub queue: usize,
+}
+
+fn mail_config(s: &Settings<'_>) -> Result<MailConfig, ConfigError> {
+    let transport = match s.string_or("MAIL_TRANSPORT", "off").as_str() {
+        "off" => MailTransport::Off,
+        "smtp" => {
+            let url = s.required_string("SMTP_URL")?;
+            let parsed = Url::parse(&url)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "smtp" | "smtps") && u.host().is_some());
+            if parsed.is_none() {
+                // May carry a password: never echoed back.
+                return Err(ConfigError::new(
+                    "SMTP_URL",
+                    "must be smtp://host:port or smtps://user:pass@host:port",
+                ));
+            }
+            MailTransport::Smtp {
+                url: SecretString::from(url),
+            }
+        }
+        "ses" => {
+            let region = s
+                .raw("SES_REGION")
+                .or_else(|| s.raw("AWS_REGION"))
+                .or_else(|| s.raw("AWS_DEFAULT_REGION"))
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "SES_REGION",
+                        "is required with MAIL_TRANSPORT=ses (or AWS_REGION)",
+                    )
+                })?;
+            let endpoint = url(
+                s,
+                "SES_ENDPOINT",
+                Some(&format!("https://email.{region}.amazonaws.com")),
+            )?;
+            MailTransport::Ses {
+                region,
+                endpoint,
+                credentials: aws_credential_source(s)?,
+            }
+        }
+        other => {
+            return Err(ConfigError::new(
+                "MAIL_TRANSPORT",
+                format!("must be smtp, ses or off, not {other:?}"),
+            ));
+        }
+    };
+    let from = match (&transport, s.raw("MAIL_FROM")) {
+        (_, Some(from)) => {
+            if !from.contains('@') || from.contains(['\r', '\n']) {
+                return Err(ConfigError::new(
+                    "MAIL_FROM",
+                    "must be an address, e.g. 우산대여 <no-reply@example.com>",
+                ));
+            }
+            from
+        }
+        (MailTransport::Off, None) => "upbrella <no-reply@localhost>".to_owned(),
+        (_, None) => return Err(ConfigError::new("MAIL_FROM", "is required to send mail")),
+    };
+    let queue = s.parse_or("MAIL_QUEUE", 1000)?;
+    if queue == 0 {
+        return Err(ConfigError::new("MAIL_QUEUE", "must be at least 1"));
+    }
+    Ok(MailConfig {
+        transport,
+        from,
+        queue,
+    })
+}
+
 fn rate(s: &Settings<'_>, var: &str, default: &str) -> Result<Option<Rate>, ConfigError> {
     Rate::parse(&s.string_or(var, default)).map_err(|e| ConfigError::new(var, e))
 }
@@ -953,7 +1169,43 @@ mod tests {
         let mut pg = base();
         pg.remove("DATABASE_URL");
         pg.insert("PGHOST", "db.internal");
-        vec![base(), kakao, iam_static, iam_full, file_role, pg]
+        let mut smtp = base();
+        smtp.extend([
+            ("MAIL_TRANSPORT", "smtp"),
+            ("SMTP_URL", "smtp://127.0.0.1:1025"),
+            ("PUBLIC_URL", "https://upbrella.example"),
+            ("MAIL_FROM", "우산대여 <no-reply@example.com>"),
+            ("MAIL_QUEUE", "10"),
+            (
+                "SERVER_HMAC_KEY_PREVIOUS",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            ),
+            ("EMAIL_VERIFY_TTL", "1h"),
+            ("PASSWORD_RESET_TTL", "10m"),
+            ("REAUTH_WINDOW", "5m"),
+        ]);
+        let mut ses = base();
+        ses.extend([
+            ("MAIL_TRANSPORT", "ses"),
+            ("MAIL_FROM", "no-reply@example.com"),
+            ("PUBLIC_URL", "https://upbrella.example"),
+            ("SES_REGION", "ap-northeast-2"),
+            ("SES_ENDPOINT", "http://127.0.0.1:5000"),
+            (
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                "/v2/credentials/x",
+            ),
+        ]);
+        vec![
+            base(),
+            kakao,
+            iam_static,
+            iam_full,
+            file_role,
+            pg,
+            smtp,
+            ses,
+        ]
     }
 
     #[test]
@@ -995,6 +1247,10 @@ mod tests {
             (
                 "BANK_ENCRYPTION_KEY",
                 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+            ),
+            (
+                "SERVER_HMAC_KEY",
+                "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100",
             ),
         ])
     }
@@ -1235,6 +1491,69 @@ mod tests {
         env.insert("SESSION_COOKIE_SECURE", "true");
         let c = Config::from_source(&env).expect("valid");
         assert_eq!(c.session_cookie(), "__Host-upbrella_sid");
+    }
+
+    #[test]
+    fn mail_settings_are_checked_and_name_their_variable() {
+        let cases: [(&[(&str, &str)], &str); 8] = [
+            (
+                &[
+                    ("MAIL_TRANSPORT", "smtp"),
+                    ("SMTP_URL", "smtp://mail:25"),
+                    ("MAIL_FROM", "a@b.c"),
+                ],
+                "PUBLIC_URL",
+            ),
+            (&[("MAIL_TRANSPORT", "sendmail")], "MAIL_TRANSPORT"),
+            (&[("MAIL_TRANSPORT", "smtp")], "SMTP_URL"),
+            (
+                &[("MAIL_TRANSPORT", "smtp"), ("SMTP_URL", "http://mail:25")],
+                "SMTP_URL",
+            ),
+            (
+                &[
+                    ("MAIL_TRANSPORT", "smtp"),
+                    ("SMTP_URL", "smtp://mail:25"),
+                    ("PUBLIC_URL", "https://u.example"),
+                ],
+                "MAIL_FROM",
+            ),
+            (
+                &[
+                    ("MAIL_TRANSPORT", "smtp"),
+                    ("SMTP_URL", "smtp://mail:25"),
+                    ("MAIL_FROM", "no address here"),
+                ],
+                "MAIL_FROM",
+            ),
+            (
+                &[("MAIL_TRANSPORT", "ses"), ("MAIL_FROM", "a@b.c")],
+                "SES_REGION",
+            ),
+            (&[("SERVER_HMAC_KEY", "short")], "SERVER_HMAC_KEY"),
+        ];
+        for (set, var) in cases {
+            let mut env = base();
+            env.extend(set.iter().copied());
+            let err = Config::from_source(&env).unwrap_err();
+            assert_eq!(err.var, var, "{set:?}");
+        }
+        let mut env = base();
+        env.remove("SERVER_HMAC_KEY");
+        assert_eq!(
+            Config::from_source(&env).unwrap_err().var,
+            "SERVER_HMAC_KEY"
+        );
+        // A password in the SMTP URL never shows.
+        let mut env = base();
+        env.extend([
+            ("MAIL_TRANSPORT", "smtp"),
+            ("SMTP_URL", "smtps://user:hunter2@mail.example:465"),
+            ("MAIL_FROM", "a@example.com"),
+            ("PUBLIC_URL", "https://upbrella.example"),
+        ]);
+        let config = Config::from_source(&env).expect("valid");
+        assert!(!format!("{config:?}").contains("hunter2"));
     }
 
     #[test]

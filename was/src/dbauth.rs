@@ -93,8 +93,7 @@ pub enum CredentialError {
 /// The pool's credential, refreshed in place. One per pool.
 pub struct DbCredentials {
     auth: DatabaseAuth,
-    http: reqwest::Client,
-    aws: Mutex<Option<AwsCredentials>>,
+    aws: AwsCredentialCache,
     last_password: Mutex<Option<SecretString>>,
     generation: AtomicU64,
 }
@@ -103,11 +102,7 @@ impl DbCredentials {
     pub fn new(auth: DatabaseAuth) -> Arc<Self> {
         Arc::new(Self {
             auth,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(2))
-                .build()
-                .unwrap_or_default(),
-            aws: Mutex::new(None),
+            aws: AwsCredentialCache::default(),
             last_password: Mutex::new(None),
             generation: AtomicU64::new(0),
         })
@@ -132,7 +127,7 @@ impl DbCredentials {
                 region,
                 credentials,
             } => {
-                let aws = self.aws_credentials(credentials).await?;
+                let aws = self.aws.get(credentials).await?;
                 let options = pool.connect_options();
                 SecretString::from(rds_auth_token(
                     options.get_host(),
@@ -159,10 +154,30 @@ impl DbCredentials {
         self.generation.fetch_add(1, Ordering::AcqRel);
         Ok(true)
     }
+}
 
-    /// Cached until five minutes before they expire (the ECS endpoint hands out
-    /// credentials valid for hours and renews them well before).
-    async fn aws_credentials(
+/// AWS credentials from their source, cached until five minutes before they expire (the
+/// ECS endpoint hands out credentials valid for hours and renews them well before).
+/// Signs the database's IAM tokens and the mail sent through SES.
+pub struct AwsCredentialCache {
+    http: reqwest::Client,
+    cached: Mutex<Option<AwsCredentials>>,
+}
+
+impl Default for AwsCredentialCache {
+    fn default() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(2))
+                .build()
+                .unwrap_or_default(),
+            cached: Mutex::new(None),
+        }
+    }
+}
+
+impl AwsCredentialCache {
+    pub async fn get(
         &self,
         source: &AwsCredentialSource,
     ) -> Result<AwsCredentials, CredentialError> {
@@ -170,7 +185,7 @@ impl DbCredentials {
             AwsCredentialSource::Static(c) => return Ok(c.clone()),
             AwsCredentialSource::Endpoint { url, authorization } => (url, authorization),
         };
-        let mut cached = self.aws.lock().await;
+        let mut cached = self.cached.lock().await;
         let fresh_until = OffsetDateTime::now_utc() + time::Duration::minutes(5);
         if let Some(c) = cached.as_ref()
             && c.expires.is_none_or(|e| e > fresh_until)
@@ -371,7 +386,7 @@ fn presign(p: &Presign<'_>) -> String {
     format!("{canonical_query}&X-Amz-Signature={signature}")
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
+pub(crate) fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
     mac.update(data);
@@ -380,7 +395,7 @@ fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
 
 /// RFC 3986 percent-encoding of everything but the unreserved characters, as SigV4
 /// requires.
-fn uri_encode(text: &str) -> String {
+pub(crate) fn uri_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {

@@ -36,6 +36,12 @@ pub enum Error {
     /// 401: the credentials given at login are wrong.
     #[error("이메일 또는 비밀번호가 올바르지 않습니다.")]
     BadCredentials,
+    /// 401: logged in, but this change needs the password given again (or a fresh Kakao
+    /// login) within `REAUTH_WINDOW`.
+    #[error(
+        "안전을 위해 비밀번호를 다시 입력해 주세요. (Please confirm your password to continue.)"
+    )]
+    ReauthRequired,
     /// 403: logged in, but not allowed to do this.
     #[error("{0}")]
     Forbidden(Reason),
@@ -126,7 +132,9 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated | Self::BadCredentials => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::BadCredentials | Self::ReauthRequired => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -150,6 +158,7 @@ impl Error {
             | Self::TooManyRequests { reason: r, .. } => r.code.to_owned(),
             Self::Unauthenticated => "login_required".to_owned(),
             Self::BadCredentials => "bad_credentials".to_owned(),
+            Self::ReauthRequired => "reauth_required".to_owned(),
             Self::NotFound(what) => format!("{}_not_found", what.replace(' ', "_").to_lowercase()),
             Self::PayloadTooLarge => "body_too_large".to_owned(),
             Self::UnsupportedMediaType(_) => "json_required".to_owned(),

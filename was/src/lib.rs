@@ -14,6 +14,7 @@ pub mod http;
 pub mod kakao;
 pub mod ledger;
 pub mod limits;
+pub mod mail;
 pub mod metrics;
 pub mod migrate;
 pub mod notify;

@@ -50,18 +50,22 @@ enum Command {
 
 #[derive(Subcommand, Clone, PartialEq, Eq)]
 enum AdminAction {
-    /// Create a local admin account with the password in WAS_ADMIN_PASSWORD, or make the
-    /// account already using this e-mail address an admin
+    /// Create a local admin account with the password in WAS_ADMIN_PASSWORD. An account
+    /// already using the address is refused unless --promote is given (and its owner
+    /// verified the address)
     Create {
         #[arg(long)]
         email: String,
+        /// Make the existing account with this address an admin (it keeps its password)
+        #[arg(long)]
+        promote: bool,
         #[arg(long)]
         name: String,
         /// A mobile number, e.g. 010-1234-5678
         #[arg(long)]
         phone: String,
     },
-    /// Make the account with this e-mail address an admin
+    /// Make the account with this (verified) e-mail address an admin
     Grant { email: String },
     /// Take admin rights from the account with this e-mail address
     Revoke { email: String },
@@ -114,40 +118,42 @@ fn admin(action: AdminAction) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let outcome = match &action {
-            AdminAction::Create { email, name, phone } => {
-                let Ok(password) = std::env::var("WAS_ADMIN_PASSWORD") else {
-                    eprintln!("was: WAS_ADMIN_PASSWORD에 새 관리자의 비밀번호를 넣어 주세요.");
-                    return ExitCode::from(2);
-                };
-                was::bootstrap::create_admin(&db, email, name, phone, &password)
+        let outcome =
+            match &action {
+                AdminAction::Create {
+                    email,
+                    name,
+                    phone,
+                    promote,
+                } => {
+                    let Ok(password) = std::env::var("WAS_ADMIN_PASSWORD") else {
+                        eprintln!("was: WAS_ADMIN_PASSWORD에 새 관리자의 비밀번호를 넣어 주세요.");
+                        return ExitCode::from(2);
+                    };
+                    was::bootstrap::create_admin(&db, email, name, phone, &password, *promote)
+                        .await
+                        .map(|o| describe(&o, email))
+                }
+                AdminAction::Grant { email } => was::bootstrap::grant_admin(&db, email)
                     .await
-                    .map(|created| match created {
-                        was::bootstrap::Created::New(id) => {
-                            Some(format!("관리자 계정을 만들었습니다 (사용자 {id}, {email})."))
-                        }
-                        was::bootstrap::Created::Promoted(id) => Some(format!(
-                            "이미 있는 계정을 관리자로 지정했습니다 (사용자 {id}, {email}). 비밀번호는 바꾸지 않았습니다."
+                    .map(|o| describe(&o, email)),
+                AdminAction::Revoke { email } => was::bootstrap::revoke_admin(&db, email)
+                    .await
+                    .map(|id| match id {
+                        Some(id) => Ok(format!(
+                            "관리자 권한을 해제했습니다 (사용자 {id}, {email})."
                         )),
-                    })
-            }
-            AdminAction::Grant { email } => was::bootstrap::set_admin(&db, email, true)
-                .await
-                .map(|id| id.map(|id| format!("관리자로 지정했습니다 (사용자 {id}, {email})."))),
-            AdminAction::Revoke { email } => was::bootstrap::set_admin(&db, email, false)
-                .await
-                .map(|id| {
-                    id.map(|id| format!("관리자 권한을 해제했습니다 (사용자 {id}, {email})."))
-                }),
-        };
+                        None => Err("이 이메일을 쓰는 활성 계정이 없습니다.".to_owned()),
+                    }),
+            };
         db.close().await;
         match outcome {
-            Ok(Some(done)) => {
+            Ok(Ok(done)) => {
                 println!("{done}");
                 ExitCode::SUCCESS
             }
-            Ok(None) => {
-                eprintln!("was: 이 이메일을 쓰는 활성 계정이 없습니다.");
+            Ok(Err(refused)) => {
+                eprintln!("was: {refused}");
                 ExitCode::FAILURE
             }
             Err(e @ (was::error::Error::Invalid(_) | was::error::Error::BadRequest(_))) => {
@@ -160,6 +166,52 @@ fn admin(action: AdminAction) -> ExitCode {
             }
         }
     })
+}
+
+/// What the operator reads about `create` or `grant`: `Ok` when done, `Err` when refused.
+fn describe(outcome: &was::bootstrap::Outcome, email: &str) -> Result<String, String> {
+    use was::bootstrap::{Existing, Outcome};
+    let when = |t: time::OffsetDateTime| {
+        let kst = t.to_offset(time::macros::offset!(+9));
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} KST",
+            kst.year(),
+            u8::from(kst.month()),
+            kst.day(),
+            kst.hour(),
+            kst.minute()
+        )
+    };
+    let about = |e: &Existing| {
+        format!(
+            "사용자 {}, 가입 {}, 마지막 로그인 {}, 이메일 {}",
+            e.id,
+            when(e.created_at),
+            e.last_login_at.map_or_else(|| "없음".to_owned(), when),
+            if e.email_verified {
+                "확인됨"
+            } else {
+                "확인 안 됨"
+            }
+        )
+    };
+    match outcome {
+        Outcome::Created(id) => Ok(format!(
+            "관리자 계정을 만들었습니다 (사용자 {id}, {email})."
+        )),
+        Outcome::Promoted(id) => Ok(format!(
+            "이미 있는 계정을 관리자로 지정했습니다 (사용자 {id}, {email}). 비밀번호는 바꾸지 않았습니다."
+        )),
+        Outcome::Exists(e) => Err(format!(
+            "{email}을(를) 쓰는 계정이 이미 있습니다 ({}). 직접 만든 계정이 아니라면 관리자로 지정하지 마세요. 본인 계정이 맞으면 --promote를 붙여 다시 실행하세요. (An account already uses this address; not promoted.)",
+            about(e)
+        )),
+        Outcome::Unverified(e) => Err(format!(
+            "{email} 계정의 이메일 주소가 확인되지 않아 관리자로 지정하지 않았습니다 ({}). 계정 주인이 확인 메일의 링크를 연 뒤 다시 실행하세요. (The address is not verified; not promoted.)",
+            about(e)
+        )),
+        Outcome::NoAccount => Err("이 이메일을 쓰는 활성 계정이 없습니다.".to_owned()),
+    }
 }
 
 fn run(command: &Command) -> ExitCode {

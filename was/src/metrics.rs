@@ -201,6 +201,7 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
             );
         }
+        state.mailer.render(&mut out);
         out
     }
 }

@@ -24,6 +24,8 @@ use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error("mail settings: {0}")]
+    Mail(crate::mail::MailError),
     #[error("invalid DATABASE_URL: {0}")]
     DatabaseUrl(sqlx::Error),
     #[error("invalid REDIS_URL: {0}")]
@@ -74,6 +76,7 @@ impl Application {
             )),
             None => None,
         };
+        let mailer = crate::mail::Mailer::start(&config.mail).map_err(StartError::Mail)?;
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -97,6 +100,7 @@ impl Application {
             limiter: RateLimiter::new(redis.clone(), &config),
             kakao,
             notifier,
+            mailer,
             config: Arc::new(config),
             metrics: Arc::default(),
         };
@@ -199,6 +203,9 @@ async fn sweep_idempotency_keys(db: PgPool, ttl: Duration) {
             }
             Ok(_) => {}
             Err(e) => tracing::debug!(error = %e, "idempotency sweep failed; retrying later"),
+        }
+        if let Err(e) = crate::repo::tokens::sweep(&db).await {
+            tracing::debug!(error = %e, "account link sweep failed; retrying later");
         }
     }
 }

@@ -1,6 +1,6 @@
 //! What every handler can reach: the database pool, the Redis pool (sessions, readiness),
 //! the bank-account cipher, the QR code signer, the bounded password hasher, the rate limiter, the Kakao
-//! client, the return webhook and the configuration.
+//! client, the return webhook, the mailer and the configuration.
 
 use std::sync::Arc;
 
@@ -27,6 +27,8 @@ pub struct AppState {
     pub kakao: Option<Arc<KakaoClient>>,
     /// Operators' webhook for returns, when configured.
     pub notifier: Option<Arc<ReturnNotifier>>,
+    /// Outgoing mail (verification, password reset, account notices).
+    pub mailer: Arc<crate::mail::Mailer>,
     pub config: Arc<Config>,
     pub metrics: Arc<crate::metrics::Metrics>,
 }

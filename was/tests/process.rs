@@ -40,6 +40,7 @@ fn replica(name: &str, database_url: &str, redis_url: &str, extra: &[(&str, &str
         .env("DATABASE_URL", database_url)
         .env("REDIS_URL", redis_url)
         .env("BANK_ENCRYPTION_KEY", KEY_HEX)
+        .env("SERVER_HMAC_KEY", HMAC_KEY_HEX)
         .env("LOG_FORMAT", "json")
         .log(logs.path().join("was.log"));
     for (k, v) in extra {

@@ -3,7 +3,9 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use fred::interfaces::KeysInterface;
 use serde::Deserialize;
+use sha2::Digest;
 use tower_sessions::Session;
 use tower_sessions::cookie::{Cookie, SameSite};
 use utoipa::{IntoParams, ToSchema};
@@ -18,13 +20,31 @@ use crate::http::extract::{Json, Query};
 use crate::http::me::user_view;
 use crate::http::session;
 use crate::http::views::UserView;
-use crate::limits::{Limit, Subject};
+use crate::limits::{Limit, RateLimiter, Standing, Subject};
 use crate::repo::users::{self, Identity, Login};
 use crate::state::AppState;
 
-const OAUTH_STATE_COOKIE: &str = "upbrella_oauth_state";
-/// Where the browser returns after Kakao login (a path of this site), kept beside the state.
-const OAUTH_NEXT_COOKIE: &str = "upbrella_oauth_next";
+/// The browser's half of a Kakao login in progress: a random value, also sent to Kakao
+/// as `state`. The server's half (where to return, single use) is in Redis under a hash
+/// of it, for ten minutes. With `SESSION_COOKIE_SECURE` the cookie carries the `__Host-`
+/// prefix, so a sibling subdomain cannot plant one and log a victim into its account.
+const OAUTH_COOKIE: &str = "upbrella_oauth";
+const OAUTH_TTL_SECS: i64 = 600;
+
+fn oauth_cookie_name(secure: bool) -> String {
+    if secure {
+        format!("__Host-{OAUTH_COOKIE}")
+    } else {
+        OAUTH_COOKIE.to_owned()
+    }
+}
+
+fn pre_session_key(nonce: &str) -> String {
+    format!(
+        "upbrella:oauth:{}",
+        hex::encode(sha2::Sha256::digest(nonce.as_bytes()))
+    )
+}
 
 /// A path on this site to go back to: `/…`, but not `//host` or `/\host` (which browsers
 /// read as another site); visible ASCII that a cookie can carry (a browser's path and
@@ -39,14 +59,34 @@ fn same_site_path(next: &str) -> Option<&str> {
     safe.then_some(next)
 }
 
-fn oauth_cookie<'a>(name: &'a str, value: String, secure: bool) -> Cookie<'a> {
-    Cookie::build((name, value))
-        .path("/api/auth/kakao")
+fn oauth_cookie(value: String, secure: bool, max_age: time::Duration) -> Cookie<'static> {
+    Cookie::build((oauth_cookie_name(secure), value))
+        .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(secure)
-        .max_age(time::Duration::minutes(10))
+        .max_age(max_age)
         .build()
+}
+
+/// Runs a Redis command for the login pre-session, bounded like the session store's.
+async fn pre_session<T>(
+    state: &AppState,
+    call: impl std::future::Future<Output = Result<T, fred::error::Error>>,
+) -> Result<T> {
+    match tokio::time::timeout(
+        state.config.redis_timeout + std::time::Duration::from_millis(250),
+        call,
+    )
+    .await
+    {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "login pre-session unavailable");
+            Err(Error::Unavailable("the session store"))
+        }
+        Err(_) => Err(Error::Unavailable("the session store")),
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -118,6 +158,7 @@ pub async fn sign_up(
         phone: phone.as_str(),
         is_admin: false,
         agreed: true,
+        email_verified: false,
     };
     let id = users::sign_up(&state.db, &account)
         .await
@@ -127,22 +168,30 @@ pub async fn sign_up(
         })?;
     tracing::info!(user_id = id, "user signed up");
     session::log_in(&state, &session, id, false).await?;
+    crate::http::account::send_verification(&state, id, name.as_str(), email.as_str()).await?;
     Ok((StatusCode::CREATED, Json(user_view(&state, id).await?)))
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct LogIn {
+    #[schema(example = "kim@example.com", max_length = 254)]
     pub email: String,
+    #[schema(max_length = 256)]
     pub password: String,
 }
 
-/// Logs in with e-mail and password. The session id is replaced. Attempts are limited
-/// per account and per client address; whether an identity is banned is told only to
+/// Logs in with e-mail and password. The session id is replaced.
+///
+/// Limits that a stranger cannot turn against the owner: attempts are limited per client
+/// address (a burst and a sustained rate); wrong passwords are counted per (account,
+/// address), and per account with a much higher ceiling that only stops addresses which
+/// have already failed for it. A right password from an address without failures is
+/// never refused for what others tried. Whether an identity is banned is told only to
 /// someone who knows its password.
-#[utoipa::path(post, path = "/auth/login", tag = "auth", responses(
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LogIn, responses(
     (status = 200, body = UserView), (status = 401, body = crate::error::Problem),
     (status = 403, description = "banned", body = crate::error::Problem),
-    (status = 429, description = "too many attempts for this account or from this address", body = crate::error::Problem),
+    (status = 429, description = "too many attempts from this address, or too many wrong passwords for this account from it", body = crate::error::Problem),
     (status = 503, description = "busy, or the session store is down", body = crate::error::Problem)))]
 pub async fn log_in(
     State(state): State<AppState>,
@@ -150,26 +199,61 @@ pub async fn log_in(
     session: Session,
     Json(body): Json<LogIn>,
 ) -> Result<Json<UserView>> {
-    state
-        .limiter
+    let limiter = &state.limiter;
+    limiter
+        .check(Limit::LoginBurstPerAddress, Subject::Address(client))
+        .await?;
+    limiter
         .check(Limit::LoginPerAddress, Subject::Address(client))
         .await?;
     let email = Email::parse(&body.email).map_err(|_| Error::BadCredentials)?;
-    state
-        .limiter
-        .check(Limit::LoginPerAccount, Subject::Account(email.as_str()))
-        .await?;
+    let pair = Subject::AccountFrom(email.as_str(), client);
+    match limiter.peek(Limit::LoginFailures, pair).await? {
+        Standing::Over(wait) => return Err(RateLimiter::refusal(Limit::LoginFailures, wait)),
+        // This address has failed for this account before: the account's ceiling
+        // applies to it too.
+        Standing::Counted => {
+            if let Standing::Over(wait) = limiter
+                .peek(
+                    Limit::LoginFailuresPerAccount,
+                    Subject::Account(email.as_str()),
+                )
+                .await?
+            {
+                return Err(RateLimiter::refusal(Limit::LoginFailuresPerAccount, wait));
+            }
+        }
+        Standing::Clear => {}
+    }
     let (id, hash, is_admin) = match users::credentials(&state.db, email.as_str()).await? {
         Some(c) => (Some(c.id), c.password_hash, c.is_admin),
         None => (None, None, false),
     };
     let matches = state.hasher.verify(body.password, hash).await?;
     let Some(id) = id.filter(|_| matches) else {
+        limiter
+            .charge(
+                Limit::LoginFailures,
+                Subject::AccountFrom(email.as_str(), client),
+            )
+            .await?;
+        limiter
+            .charge(
+                Limit::LoginFailuresPerAccount,
+                Subject::Account(email.as_str()),
+            )
+            .await?;
         return Err(Error::BadCredentials);
     };
     if users::is_blacklisted(&state.db, &Identity::Local(email.as_str())).await? {
         return Err(banned());
     }
+    limiter
+        .clear(
+            Limit::LoginFailures,
+            Subject::AccountFrom(email.as_str(), client),
+        )
+        .await?;
     session::log_in(&state, &session, id, is_admin).await?;
     tracing::info!(user_id = id, "user logged in");
     Ok(Json(user_view(&state, id).await?))
@@ -190,21 +274,37 @@ pub async fn kakao_start(
     Query(start): Query<KakaoStart>,
 ) -> Result<Response> {
     let kakao = state.kakao.as_ref().ok_or(Error::NotFound("Kakao login"))?;
-    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let nonce = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
     let secure = state.config.session_cookie_secure;
+    // Another site's address is never kept: the login then lands on the default page.
+    let next = start
+        .next
+        .as_deref()
+        .and_then(same_site_path)
+        .unwrap_or("")
+        .to_owned();
+    pre_session(
+        &state,
+        state.redis.next().set::<(), _, _>(
+            pre_session_key(&nonce),
+            next,
+            Some(fred::types::Expiration::EX(OAUTH_TTL_SECS)),
+            None,
+            false,
+        ),
+    )
+    .await?;
     let mut response = Redirect::to(kakao.authorize_url(&nonce).as_str()).into_response();
     *response.status_mut() = StatusCode::FOUND;
-    let mut cookies = vec![oauth_cookie(OAUTH_STATE_COOKIE, nonce, secure)];
-    // Another site's address is never kept: the login then lands on the default page.
-    if let Some(next) = start.next.as_deref().and_then(same_site_path) {
-        cookies.push(oauth_cookie(OAUTH_NEXT_COOKIE, next.to_owned(), secure));
-    }
-    for cookie in cookies {
-        response.headers_mut().append(
-            header::SET_COOKIE,
-            cookie.to_string().parse().map_err(Error::internal)?,
-        );
-    }
+    let cookie = oauth_cookie(nonce, secure, time::Duration::seconds(OAUTH_TTL_SECS));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie.to_string().parse().map_err(Error::internal)?,
+    );
     Ok(response)
 }
 
@@ -273,13 +373,25 @@ async fn kakao_login(
             "카카오 로그인이 완료되지 않았습니다. 처음부터 다시 시도해 주세요.",
         )
     })?;
-    let expected = cookie_value(headers, OAUTH_STATE_COOKIE);
-    if expected.is_none() || expected != query.state {
-        return Err(Error::bad_request(
+    let mismatch = || {
+        Error::bad_request(
             "kakao_state_mismatch",
             "로그인 정보가 맞지 않습니다. 처음부터 다시 시도해 주세요.",
-        ));
-    }
+        )
+    };
+    let expected = cookie_value(
+        headers,
+        &oauth_cookie_name(state.config.session_cookie_secure),
+    );
+    let Some(nonce) = expected.filter(|e| Some(e) == query.state.as_ref()) else {
+        return Err(mismatch());
+    };
+    // The server's half, used once: a replayed or planted state finds nothing.
+    let next: Option<String> =
+        pre_session(state, state.redis.next().getdel(pre_session_key(&nonce))).await?;
+    let Some(next) = next else {
+        return Err(mismatch());
+    };
     let profile = kakao.profile_for_code(&code).await?;
     if users::is_blacklisted(&state.db, &Identity::Kakao(profile.id)).await? {
         return Err(banned());
@@ -302,23 +414,18 @@ async fn kakao_login(
     let Login { id, is_admin } = login;
     session::log_in(state, session, id, is_admin).await?;
     tracing::info!(user_id = id, "user logged in with Kakao");
-    let next = cookie_value(headers, OAUTH_NEXT_COOKIE);
-    let to = next
-        .as_deref()
-        .and_then(same_site_path)
-        .unwrap_or(&kakao.config().success_redirect);
+    let to = same_site_path(&next).unwrap_or(&kakao.config().success_redirect);
     let mut response = Redirect::to(to).into_response();
     *response.status_mut() = StatusCode::FOUND;
-    for name in [OAUTH_STATE_COOKIE, OAUTH_NEXT_COOKIE] {
-        let clear = Cookie::build((name, ""))
-            .path("/api/auth/kakao")
-            .max_age(time::Duration::ZERO)
-            .build();
-        response.headers_mut().append(
-            header::SET_COOKIE,
-            clear.to_string().parse().map_err(Error::internal)?,
-        );
-    }
+    let clear = oauth_cookie(
+        String::new(),
+        state.config.session_cookie_secure,
+        time::Duration::ZERO,
+    );
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        clear.to_string().parse().map_err(Error::internal)?,
+    );
     Ok(response)
 }
 

@@ -7,13 +7,21 @@
 //! `Idempotent-Replayed: true`; a concurrent duplicate waits on the key's row and then
 //! gets it too; the same key with a different request is 422. Records expire after
 //! `IDEMPOTENCY_TTL` (the sweep in `startup` deletes them).
+//!
+//! The request is remembered as an HMAC under the server's key (`SERVER_HMAC_KEY`), never
+//! a plain hash: a return's body holds a refund account number, which a bare SHA-256
+//! would give away to anyone with a copy of the database (ten to fourteen digits are
+//! tried in seconds). During a key rotation a record made under the previous key still
+//! matches.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use hmac::{Hmac, Mac};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use sqlx::PgConnection;
 
+use crate::config::ServerKeys;
 use crate::error::{Error, Result};
 use crate::repo::idempotency;
 
@@ -23,12 +31,15 @@ pub struct Key {
     key: String,
     operation: &'static str,
     request_hash: Vec<u8>,
+    /// The same request under the previous server key, during a rotation.
+    previous_hash: Option<Vec<u8>>,
 }
 
 impl Key {
     /// The request's key, if it sent one: 1 to 255 visible ASCII characters (400
     /// otherwise). `operation` and `body` identify the request the key stands for.
     pub fn from_request(
+        keys: &ServerKeys,
         headers: &HeaderMap,
         user_id: i64,
         operation: &'static str,
@@ -52,7 +63,11 @@ impl Key {
             user_id,
             key: key.to_owned(),
             operation,
-            request_hash: request_hash(operation, body)?,
+            request_hash: request_hash(&keys.current, operation, body)?,
+            previous_hash: match &keys.previous {
+                Some(key) => Some(request_hash(key, operation, body)?),
+                None => None,
+            },
         }))
     }
 
@@ -74,7 +89,9 @@ impl Key {
             return Ok(None);
         }
         let stored = idempotency::stored(&mut *tx, self.user_id, &self.key).await?;
-        if stored.operation != self.operation || stored.request_hash != self.request_hash {
+        let same_request = stored.request_hash == self.request_hash
+            || self.previous_hash.as_ref() == Some(&stored.request_hash);
+        if stored.operation != self.operation || !same_request {
             return Err(Error::invalid(
                 "idempotency_key_reused",
                 "이 Idempotency-Key는 다른 요청에 이미 쓰였습니다.",
@@ -111,11 +128,29 @@ pub async fn finish(
     Ok((status, axum::Json(json)).into_response())
 }
 
-fn request_hash(operation: &str, body: &impl Serialize) -> Result<Vec<u8>> {
+fn request_hash(key: &[u8; 32], operation: &str, body: &impl Serialize) -> Result<Vec<u8>> {
     let json = serde_json::to_vec(body).map_err(Error::internal)?;
-    let mut hasher = Sha256::new();
-    hasher.update(operation.as_bytes());
-    hasher.update([0]);
-    hasher.update(&json);
-    Ok(hasher.finalize().to_vec())
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).map_err(Error::internal)?;
+    mac.update(operation.as_bytes());
+    mac.update(&[0]);
+    mac.update(&json);
+    Ok(mac.finalize().into_bytes().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hash_of_a_body_needs_the_server_key() {
+        use sha2::Digest;
+        let body = serde_json::json!({"account_number": "12345678901"});
+        let keyed = request_hash(&[1; 32], "return", &body).expect("hash");
+        let other = request_hash(&[2; 32], "return", &body).expect("hash");
+        assert_ne!(keyed, other);
+        let mut plain = Sha256::new();
+        plain.update(b"return\0");
+        plain.update(serde_json::to_vec(&body).expect("json"));
+        assert_ne!(keyed, plain.finalize().to_vec());
+    }
 }

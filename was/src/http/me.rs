@@ -49,6 +49,8 @@ pub async fn user_view(state: &AppState, id: i64) -> Result<UserView> {
         phone: user.phone,
         is_admin: user.is_admin,
         kakao_linked: user.kakao_id.is_some(),
+        email_verified: user.email_verified,
+        has_password: user.has_password,
         bank,
     })
 }
@@ -115,14 +117,19 @@ pub struct BankAccountInput {
     pub account_number: String,
 }
 
-/// Sets the bank account deposits are refunded to (stored encrypted).
-#[utoipa::path(put, path = "/me/bank-account", tag = "me", responses((status = 200, body = UserView), (status = 422, body = crate::error::Problem)))]
+/// Sets the bank account deposits are refunded to (stored encrypted). Needs the password
+/// given within `REAUTH_WINDOW` (or a fresh login): a stolen session cookie alone cannot
+/// redirect refunds.
+#[utoipa::path(put, path = "/me/bank-account", tag = "me", responses((status = 200, body = UserView),
+    (status = 401, description = "log in, or give the password again (`reauth_required`)", body = crate::error::Problem),
+    (status = 422, body = crate::error::Problem)))]
 pub async fn set_bank_account(
     State(state): State<AppState>,
     user: CurrentUser,
     Json(body): Json<BankAccountInput>,
 ) -> Result<Json<UserView>> {
     let account = BankAccount::parse(&body.bank_name, &body.account_number)?;
+    user.require_recent_auth(&state)?;
     let sealed = state
         .cipher
         .encrypt(&account.number, Owner::User(user.id))?;
@@ -176,9 +183,10 @@ pub struct RefundAccount {
 
 /// Gives (or replaces) the refund account of one of the user's returned rentals: one
 /// taken back by staff has none, and one whose refund the bank rejected needs a new one
-/// (which puts it back in the refund queue).
+/// (which puts it back in the refund queue). Needs a recent password, like the saved
+/// account.
 #[utoipa::path(put, path = "/me/rentals/{id}/refund-account", tag = "me", params(("id" = i64, Path)), request_body = RefundAccount,
-    responses((status = 200, body = RentalView), (status = 401, body = crate::error::Problem),
+    responses((status = 200, body = RentalView), (status = 401, description = "log in, or give the password again (`reauth_required`)", body = crate::error::Problem),
         (status = 404, body = crate::error::Problem),
         (status = 409, description = "the rental is still open, or needs no account", body = crate::error::Problem),
         (status = 422, body = crate::error::Problem)))]
@@ -189,6 +197,7 @@ pub async fn set_rental_refund_account(
     Json(body): Json<RefundAccount>,
 ) -> Result<Json<RentalView>> {
     let account = BankAccount::parse(&body.bank_name, &body.account_number)?;
+    user.require_recent_auth(&state)?;
     let mut tx = state.db.begin().await?;
     let rental = rentals::find(&mut *tx, id)
         .await?

@@ -1,6 +1,7 @@
 //! The HTTP layer: one module per resource, the middleware stack, and the router that
 //! lists every route together with its OpenAPI entry.
 
+pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod caching;
@@ -64,6 +65,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
             OpenApiRouter::new()
                 .merge(public::routes().route_layer(from_fn(caching::conditional)))
                 .merge(auth::routes())
+                .merge(account::routes())
                 .merge(me::routes())
                 .merge(rentals::routes())
                 .nest("/admin", admin),

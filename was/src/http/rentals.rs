@@ -132,7 +132,7 @@ pub async fn rent(
         Code::Umbrella(body.umbrella_id),
         body.code.as_deref(),
     )?;
-    let key = Key::from_request(&headers, user.id, "rent", &body)?;
+    let key = Key::from_request(&state.config.server_keys, &headers, user.id, "rent", &body)?;
     let mut tx = state.db.begin().await?;
     if let Some(key) = &key
         && let Some(replay) = key.claim(&mut tx, ttl_secs(&state)).await?
@@ -603,7 +603,13 @@ pub async fn return_umbrella(
             ));
         }
     };
-    let key = Key::from_request(&headers, user.id, "return", &body)?;
+    let key = Key::from_request(
+        &state.config.server_keys,
+        &headers,
+        user.id,
+        "return",
+        &body,
+    )?;
     let mut tx = state.db.begin().await?;
     if let Some(key) = &key
         && let Some(replay) = key.claim(&mut tx, ttl_secs(&state)).await?

@@ -7,7 +7,13 @@
 //! written only at login, at logout, and when it is touched to extend its inactivity
 //! expiry (at most once per `idle_timeout / 30`), because concurrent requests that both
 //! write one session lose a write. Every authenticated request still checks the user's
-//! row, so a ban, a departure or a revoked admin flag takes effect at once.
+//! row, so a ban, a departure or a revoked admin flag takes effect at once; and the
+//! session's generation against the user's, so changing or resetting the password, or
+//! "log out everywhere", ends every other session at its next request.
+//!
+//! A password given again (`POST /api/auth/reauth`) or a fresh login is remembered as
+//! the session's last authentication: changing the refund account or the e-mail address
+//! needs one within `REAUTH_WINDOW`, so a stolen cookie alone cannot redirect refunds.
 
 use std::future::Future;
 use std::time::Duration;
@@ -35,6 +41,12 @@ struct SessionUser {
     /// however active. Sessions written before this field existed get it on first use.
     #[serde(default)]
     logged_in_at: Option<i64>,
+    /// The user's session generation at login.
+    #[serde(default)]
+    generation: i32,
+    /// When the password was last given again in this session.
+    #[serde(default)]
+    reauth_at: Option<i64>,
 }
 
 /// A logged-in, active user.
@@ -43,6 +55,21 @@ pub struct CurrentUser {
     pub id: i64,
     pub is_admin: bool,
     pub session: Session,
+    /// When this session last proved who it is (login or re-authentication), Unix seconds.
+    pub authenticated_at: i64,
+}
+
+impl CurrentUser {
+    /// Refuses (401 `reauth_required`) unless the password was given (or Kakao logged
+    /// in) within `REAUTH_WINDOW`.
+    pub fn require_recent_auth(&self, state: &AppState) -> Result<(), Error> {
+        let window = i64::try_from(state.config.reauth_window.as_secs()).unwrap_or(i64::MAX);
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        if now.saturating_sub(self.authenticated_at) <= window {
+            return Ok(());
+        }
+        Err(Error::ReauthRequired)
+    }
 }
 
 /// An admin, inserted into request extensions by [`require_admin`]: who, and from which
@@ -82,12 +109,30 @@ fn session_of(parts: &Parts) -> Result<Session, Error> {
         .ok_or_else(|| Error::internal("session layer missing"))
 }
 
-/// Starts a session for `user_id` with a fresh id (no session fixation).
+/// Starts a session for `user_id` with a fresh id (no session fixation), in the user's
+/// current session generation.
 pub async fn log_in(
     state: &AppState,
     session: &Session,
     user_id: i64,
     is_admin: bool,
+) -> Result<(), Error> {
+    let generation = users::record_login(&state.db, user_id).await?;
+    start(state, session, user_id, is_admin, generation).await
+}
+
+/// Keeps this session after its user's generation moved on (the password changed here):
+/// a new id, the new generation, authenticated now.
+pub async fn renew(state: &AppState, user: &CurrentUser, generation: i32) -> Result<(), Error> {
+    start(state, &user.session, user.id, user.is_admin, generation).await
+}
+
+async fn start(
+    state: &AppState,
+    session: &Session,
+    user_id: i64,
+    is_admin: bool,
+    generation: i32,
 ) -> Result<(), Error> {
     bounded(state, session.cycle_id()).await?;
     let now = OffsetDateTime::now_utc().unix_timestamp();
@@ -96,11 +141,23 @@ pub async fn log_in(
         is_admin,
         touched_at: now,
         logged_in_at: Some(now),
+        generation,
+        reauth_at: None,
     };
     bounded(state, session.insert(KEY, user)).await?;
     // Save now rather than after the response, so a Redis failure is a 503 here and
     // not a bare 500 from the session layer.
     bounded(state, session.save()).await
+}
+
+/// Records that the password was just given again in this session.
+pub async fn reauthenticated(state: &AppState, user: &CurrentUser) -> Result<(), Error> {
+    let Some(mut stored) = bounded(state, user.session.get::<SessionUser>(KEY)).await? else {
+        return Err(Error::Unauthenticated);
+    };
+    stored.reauth_at = Some(OffsetDateTime::now_utc().unix_timestamp());
+    bounded(state, user.session.insert(KEY, stored)).await?;
+    bounded(state, user.session.save()).await
 }
 
 /// Ends the session and deletes it from Redis.
@@ -128,9 +185,12 @@ impl FromRequestParts<AppState> for CurrentUser {
         }
         let standing = users::standing(&state.db, user.user_id).await?;
         let is_admin = match standing {
-            Some(s) if s.status == "active" => s.is_admin,
+            Some(s) if s.status == "active" && s.session_generation == user.generation => {
+                s.is_admin
+            }
             _ => {
-                // Banned or left since logging in: end the session for good.
+                // Banned or left since logging in, or the password changed (or "log
+                // out everywhere") in another session: end this one for good.
                 bounded(state, session.flush()).await?;
                 return Err(Error::Unauthenticated);
             }
@@ -146,10 +206,15 @@ impl FromRequestParts<AppState> for CurrentUser {
             user.is_admin = is_admin;
             bounded(state, session.insert(KEY, user)).await?;
         }
+        let authenticated_at = user
+            .reauth_at
+            .unwrap_or(0)
+            .max(user.logged_in_at.unwrap_or(0));
         Ok(CurrentUser {
             id: user.user_id,
             is_admin,
             session,
+            authenticated_at,
         })
     }
 }

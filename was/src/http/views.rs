@@ -170,6 +170,10 @@ pub struct UserView {
     pub phone: Option<String>,
     pub is_admin: bool,
     pub kakao_linked: bool,
+    /// The owner opened the link sent to `email`.
+    pub email_verified: bool,
+    /// A local account (a Kakao account logs in with Kakao instead).
+    pub has_password: bool,
     pub bank: Option<BankView>,
     /// Both the terms and the privacy policy agreed to.
     pub agreed: bool,

@@ -11,5 +11,6 @@ pub mod idempotency;
 pub mod lockers;
 pub mod rentals;
 pub mod stores;
+pub mod tokens;
 pub mod umbrellas;
 pub mod users;

@@ -34,13 +34,17 @@ pub struct Profile {
     pub bank_account: Option<Vec<u8>>,
     /// Both the terms and the privacy policy agreed to.
     pub agreed: bool,
+    pub email_verified: bool,
+    pub has_password: bool,
 }
 
 pub async fn profile(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Profile>> {
     sqlx::query_as!(
         Profile,
         r#"SELECT id, email, name, phone, is_admin, kakao_id, bank_name, bank_account,
-                  terms_agreed_at IS NOT NULL AND privacy_agreed_at IS NOT NULL AS "agreed!"
+                  terms_agreed_at IS NOT NULL AND privacy_agreed_at IS NOT NULL AS "agreed!",
+                  email_verified_at IS NOT NULL AS "email_verified!",
+                  password_hash IS NOT NULL AS "has_password!"
            FROM users WHERE id = $1"#,
         id
     )
@@ -114,7 +118,8 @@ pub async fn ready_to_rent(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<boo
     .map(|ready| ready.unwrap_or(false))
 }
 
-/// Grants or revokes admin rights of an active user; `None` when there is none.
+/// Grants or revokes admin rights of an active user; `None` when there is none, or when
+/// granting to an account whose e-mail address is not verified.
 pub async fn set_admin(
     db: impl PgExecutor<'_>,
     id: i64,
@@ -123,6 +128,7 @@ pub async fn set_admin(
     sqlx::query_as!(
         User,
         "UPDATE users SET is_admin = $2 WHERE id = $1 AND status = 'active' \
+           AND (NOT $2 OR email_verified_at IS NOT NULL) \
          RETURNING id, email, name, phone, is_admin, kakao_id, status, created_at",
         id,
         is_admin
@@ -141,33 +147,39 @@ pub struct NewAccount<'a> {
     pub is_admin: bool,
     /// The person agreed to the terms and the privacy policy now (sign-up requires it).
     pub agreed: bool,
+    /// The address is known to be the person's (`was admin create`: the operator typed
+    /// it); sign-ups verify theirs from the link we send.
+    pub email_verified: bool,
 }
 
 /// Creates a local account; returns its id. `users_email_key` refuses a taken address.
 pub async fn sign_up(db: impl PgExecutor<'_>, a: &NewAccount<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
-        "INSERT INTO users (email, password_hash, name, phone, is_admin, terms_agreed_at, privacy_agreed_at) \
-         VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END, CASE WHEN $6 THEN now() END) RETURNING id",
+        "INSERT INTO users (email, password_hash, name, phone, is_admin, terms_agreed_at, privacy_agreed_at, email_verified_at) \
+         VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END, CASE WHEN $6 THEN now() END, CASE WHEN $7 THEN now() END) \
+         RETURNING id",
         a.email,
         a.password_hash,
         a.name,
         a.phone,
         a.is_admin,
-        a.agreed
+        a.agreed,
+        a.email_verified
     )
     .fetch_one(db)
     .await
 }
 
 /// Sets the admin flag of the active account with this (lower-case) address; its id, or
-/// `None` when there is none.
+/// `None` when there is none (or, granting, its address is not verified).
 pub async fn set_admin_by_email(
     db: impl PgExecutor<'_>,
     email: &str,
     is_admin: bool,
 ) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar!(
-        "UPDATE users SET is_admin = $2 WHERE lower(email) = $1 AND status = 'active' RETURNING id",
+        "UPDATE users SET is_admin = $2 WHERE lower(email) = $1 AND status = 'active' \
+           AND (NOT $2 OR email_verified_at IS NOT NULL) RETURNING id",
         email,
         is_admin
     )
@@ -240,16 +252,124 @@ pub struct Standing {
     /// `active`, `left` or `banned`.
     pub status: String,
     pub is_admin: bool,
+    /// Sessions made in an earlier generation have ended (a password change or reset,
+    /// or "log out everywhere").
+    pub session_generation: i32,
 }
 
 pub async fn standing(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Standing>> {
     sqlx::query_as!(
         Standing,
-        "SELECT status, is_admin FROM users WHERE id = $1",
+        "SELECT status, is_admin, session_generation FROM users WHERE id = $1",
         id
     )
     .fetch_optional(db)
     .await
+}
+
+/// The generation a new session of this user starts in, and the login recorded.
+pub async fn record_login(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<i32> {
+    sqlx::query_scalar!(
+        "UPDATE users SET last_login_at = now() WHERE id = $1 RETURNING session_generation",
+        id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Ends every session of the user (they carry an older generation now); returns the
+/// new generation, `None` when the account is not active.
+pub async fn end_sessions(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<i32>> {
+    sqlx::query_scalar!(
+        "UPDATE users SET session_generation = session_generation + 1 \
+         WHERE id = $1 AND status = 'active' RETURNING session_generation",
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Sets a new password hash and ends every session; returns the new generation.
+pub async fn set_password(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    password_hash: &str,
+) -> sqlx::Result<Option<i32>> {
+    sqlx::query_scalar!(
+        "UPDATE users SET password_hash = $2, password_changed_at = now(), \
+                session_generation = session_generation + 1 \
+         WHERE id = $1 AND status = 'active' RETURNING session_generation",
+        id,
+        password_hash
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// What the owner's own account needs for checking a password and sending mail.
+pub struct Account {
+    pub id: i64,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: String,
+    pub password_hash: Option<String>,
+    pub kakao_id: Option<i64>,
+    pub created_at: OffsetDateTime,
+    pub last_login_at: Option<OffsetDateTime>,
+    pub is_admin: bool,
+}
+
+pub async fn account(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Account>> {
+    sqlx::query_as!(
+        Account,
+        r#"SELECT id, email, email_verified_at IS NOT NULL AS "email_verified!", name, password_hash,
+                  kakao_id, created_at, last_login_at, is_admin
+           FROM users WHERE id = $1 AND status = 'active'"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The active account using this (lower-case) address.
+pub async fn account_by_email(
+    db: impl PgExecutor<'_>,
+    email: &str,
+) -> sqlx::Result<Option<Account>> {
+    sqlx::query_as!(
+        Account,
+        r#"SELECT id, email, email_verified_at IS NOT NULL AS "email_verified!", name, password_hash,
+                  kakao_id, created_at, last_login_at, is_admin
+           FROM users WHERE lower(email) = $1 AND status = 'active'"#,
+        email
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Marks the address verified, if it is still the account's.
+pub async fn verify_email(db: impl PgExecutor<'_>, id: i64, email: &str) -> sqlx::Result<bool> {
+    sqlx::query!(
+        "UPDATE users SET email_verified_at = coalesce(email_verified_at, now()) \
+         WHERE id = $1 AND lower(email) = lower($2) AND status = 'active'",
+        id,
+        email
+    )
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}
+
+/// Makes a verified new address the account's (`users_email_key` refuses a taken one).
+pub async fn change_email(db: impl PgExecutor<'_>, id: i64, email: &str) -> sqlx::Result<bool> {
+    sqlx::query!(
+        "UPDATE users SET email = $2, email_verified_at = now() WHERE id = $1 AND status = 'active'",
+        id,
+        email
+    )
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() == 1)
 }
 
 /// The saved refund account, sealed for the user.
@@ -315,8 +435,9 @@ pub async fn lock_active(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Optio
 /// Anonymises a user who leaves or is banned. Rentals keep pointing at the row.
 pub async fn anonymise(db: impl PgExecutor<'_>, user_id: i64, status: &str) -> sqlx::Result<()> {
     sqlx::query!(
-        "UPDATE users SET email = NULL, password_hash = NULL, kakao_id = NULL, name = '(탈퇴한 사용자)', \
-                phone = NULL, bank_name = NULL, bank_account = NULL, is_admin = false, status = $2 \
+        "UPDATE users SET email = NULL, email_verified_at = NULL, password_hash = NULL, kakao_id = NULL, \
+                name = '(탈퇴한 사용자)', phone = NULL, bank_name = NULL, bank_account = NULL, \
+                is_admin = false, status = $2, session_generation = session_generation + 1 \
          WHERE id = $1",
         user_id,
         status
@@ -332,7 +453,7 @@ pub async fn anonymise(db: impl PgExecutor<'_>, user_id: i64, status: &str) -> s
 pub async fn ban_keeping_contact(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE users SET password_hash = NULL, is_admin = false, status = 'banned', \
-                anonymise_when_settled = true \
+                anonymise_when_settled = true, session_generation = session_generation + 1 \
          WHERE id = $1",
         user_id
     )
@@ -355,8 +476,8 @@ pub async fn has_unsettled(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Resul
 /// Finishes a ban that kept the contact details, once nothing is outstanding.
 pub async fn anonymise_if_settled(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<()> {
     sqlx::query!(
-        "UPDATE users SET email = NULL, kakao_id = NULL, name = '(탈퇴한 사용자)', phone = NULL, \
-                bank_name = NULL, bank_account = NULL, anonymise_when_settled = false \
+        "UPDATE users SET email = NULL, email_verified_at = NULL, kakao_id = NULL, name = '(탈퇴한 사용자)', \
+                phone = NULL, bank_name = NULL, bank_account = NULL, anonymise_when_settled = false \
          WHERE id = $1 AND anonymise_when_settled \
            AND NOT EXISTS (SELECT 1 FROM rentals WHERE user_id = $1 \
                              AND (returned_at IS NULL OR deposit_state IN ('awaiting_payment', 'refund_due', 'refund_failed')))",

@@ -364,3 +364,89 @@ async fn kakao_login_returns_to_the_page_it_started_from_on_this_site_only() {
 fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
+
+/// A sibling subdomain (or anyone who can set a cookie for the site) plants a state of
+/// its choosing and sends the victim to the callback with the attacker's code: the state
+/// was never issued by the server, so nothing logs in. A real state works once.
+#[tokio::test]
+async fn a_planted_or_replayed_kakao_state_logs_no_one_in() {
+    let (base, _) = start_provider(31_337).await;
+    let app = app_with_kakao(&base).await;
+    let victim = app.client();
+    let planted = "00000000000000000000000000000000aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let r = victim
+        .get(app.url(&format!(
+            "/api/auth/kakao/callback?code=good-code&state={planted}"
+        )))
+        .header("cookie", format!("upbrella_oauth={planted}"))
+        .send()
+        .await
+        .expect("request");
+    let p = problem(r, StatusCode::BAD_REQUEST).await;
+    assert_eq!(p["code"], "kakao_state_mismatch");
+    problem(app.get(&victim, "/api/me").await, StatusCode::UNAUTHORIZED).await;
+
+    // The state cookie is host-only, for the whole site, HttpOnly.
+    let r = app.get(&victim, "/api/auth/kakao").await;
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    assert!(cookie.starts_with("upbrella_oauth="), "{cookie}");
+    assert!(
+        cookie.contains("Path=/;") || cookie.ends_with("Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.to_ascii_lowercase().contains("domain="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+
+    let c = app.client();
+    let state = start(&app, &c, &base).await;
+    let value = format!("upbrella_oauth={state}");
+    let first = c
+        .get(app.url(&format!(
+            "/api/auth/kakao/callback?code=good-code&state={state}"
+        )))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(first.status(), StatusCode::FOUND);
+    // The same state again (the cookie replayed by hand): spent.
+    let again = app
+        .client()
+        .get(app.url(&format!(
+            "/api/auth/kakao/callback?code=good-code&state={state}"
+        )))
+        .header("cookie", value)
+        .send()
+        .await
+        .expect("request");
+    let p = problem(again, StatusCode::BAD_REQUEST).await;
+    assert_eq!(p["code"], "kakao_state_mismatch");
+}
+
+/// With `SESSION_COOKIE_SECURE` the state cookie carries the `__Host-` prefix, which a
+/// browser accepts only with `Secure`, `Path=/` and no `Domain`: no sibling can set it.
+#[tokio::test]
+async fn behind_tls_the_kakao_state_cookie_is_host_prefixed() {
+    let (base, _) = start_provider(5).await;
+    let app = spawn_app_with(&[
+        ("KAKAO_CLIENT_ID", "client-1"),
+        (
+            "KAKAO_REDIRECT_URI",
+            "https://upbrella.example/api/auth/kakao/callback",
+        ),
+        ("KAKAO_AUTHORIZE_URL", &format!("{base}/oauth/authorize")),
+        ("KAKAO_TOKEN_URL", &format!("{base}/oauth/token")),
+        ("KAKAO_PROFILE_URL", &format!("{base}/v2/user/me")),
+        ("SESSION_COOKIE_SECURE", "true"),
+    ])
+    .await;
+    let r = app.get(&app.client(), "/api/auth/kakao").await;
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    assert!(cookie.starts_with("__Host-upbrella_oauth="), "{cookie}");
+    assert!(cookie.contains("Secure"), "{cookie}");
+}

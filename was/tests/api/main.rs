@@ -5,6 +5,7 @@
 mod helpers;
 
 mod abuse;
+mod accounts;
 mod admin;
 mod auth;
 mod codes;

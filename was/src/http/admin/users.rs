@@ -70,7 +70,17 @@ pub struct UserUpdate {
     pub is_admin: bool,
 }
 
-/// Grants or revokes admin rights. Takes effect on the user's next request.
+/// Admin rights go only to an account whose owner proved the e-mail address is theirs:
+/// otherwise whoever signed up first with an operator's address would get them.
+pub fn unverified_admin() -> Error {
+    Error::conflict(
+        "email_unverified",
+        "이메일 주소를 확인한 계정만 관리자가 될 수 있습니다. 본인이 받은 확인 메일의 링크를 먼저 열어 주세요. (Only an account with a verified e-mail address can be an admin.)",
+    )
+}
+
+/// Grants or revokes admin rights (granting needs a verified e-mail address). Takes
+/// effect on the user's next request.
 #[utoipa::path(patch, path = "/users/{id}", tag = "admin", params(("id" = i64, Path)),
     responses((status = 200, body = AdminUserView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn update_user(
@@ -86,6 +96,12 @@ pub async fn update_user(
         ));
     }
     let mut tx = state.db.begin().await?;
+    let account = users::account(&mut *tx, id)
+        .await?
+        .ok_or(Error::NotFound("user"))?;
+    if body.is_admin && !account.email_verified {
+        return Err(unverified_admin());
+    }
     let user = users::set_admin(&mut *tx, id, body.is_admin)
         .await?
         .ok_or(Error::NotFound("user"))?;

@@ -1,0 +1,168 @@
+//! What the service writes to people: Korean first, English beside it; plain text and
+//! the same in simple HTML. Links carry their token after `#`, so it never reaches a
+//! server log or a `Referer`.
+
+use super::Mail;
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One mail from its parts: a greeting, paragraphs (Korean), an optional button, the
+/// English summary.
+fn compose(
+    kind: &'static str,
+    to: &str,
+    subject: &str,
+    name: &str,
+    paragraphs: &[String],
+    button: Option<(&str, &str)>,
+    english: &str,
+) -> Mail {
+    let mut text = format!("{name}님, 안녕하세요.\n\n");
+    let mut html = format!(
+        "<!doctype html><html lang=\"ko\"><body style=\"font-family:sans-serif;line-height:1.6;max-width:36rem\">\
+         <p>{}님, 안녕하세요.</p>",
+        escape(name)
+    );
+    for p in paragraphs {
+        text.push_str(p);
+        text.push_str("\n\n");
+        html.push_str(&format!("<p>{}</p>", escape(p)));
+    }
+    if let Some((label, link)) = button {
+        text.push_str(&format!("{label}: {link}\n\n"));
+        html.push_str(&format!(
+            "<p><a href=\"{0}\" style=\"display:inline-block;padding:.6em 1.2em;background:#1565c0;color:#fff;border-radius:6px;text-decoration:none\">{1}</a></p>\
+             <p style=\"font-size:.85em;color:#555\">{0}</p>",
+            escape(link),
+            escape(label)
+        ));
+    }
+    text.push_str("업브렐라 우산 대여 드림\n\n---\n");
+    text.push_str(english);
+    text.push('\n');
+    html.push_str("<p>업브렐라 우산 대여 드림</p><hr><p lang=\"en\" style=\"color:#555\">");
+    html.push_str(&escape(english));
+    html.push_str("</p></body></html>");
+    Mail {
+        to: to.to_owned(),
+        subject: subject.to_owned(),
+        text,
+        html,
+        kind,
+    }
+}
+
+pub fn verify_email(to: &str, name: &str, link: &str, hours: u64) -> Mail {
+    compose(
+        "verify_email",
+        to,
+        "[업브렐라] 이메일 주소를 확인해 주세요 (Confirm your e-mail address)",
+        name,
+        &[
+            "업브렐라에 가입해 주셔서 고맙습니다. 아래 버튼을 눌러 이 이메일 주소가 맞는지 확인해 주세요.".into(),
+            format!("링크는 {hours}시간 동안 한 번 쓸 수 있습니다. 직접 가입하지 않으셨다면 이 메일을 지워 주세요."),
+        ],
+        Some(("이메일 주소 확인하기", link)),
+        &format!("Confirm your e-mail address for upbrella: {link} (valid for {hours} hours, once). If you did not sign up, delete this mail."),
+    )
+}
+
+pub fn change_email(to: &str, name: &str, link: &str, hours: u64) -> Mail {
+    compose(
+        "change_email",
+        to,
+        "[업브렐라] 새 이메일 주소를 확인해 주세요 (Confirm your new e-mail address)",
+        name,
+        &[
+            "업브렐라 계정의 이메일 주소를 이 주소로 바꾸려는 요청을 받았습니다. 아래 버튼을 누르면 바뀝니다.".into(),
+            format!("링크는 {hours}시간 동안 한 번 쓸 수 있습니다. 요청하지 않으셨다면 이 메일을 지워 주세요. 주소는 바뀌지 않습니다."),
+        ],
+        Some(("새 이메일 주소로 바꾸기", link)),
+        &format!("Confirm this address as your upbrella e-mail: {link} (valid for {hours} hours, once). If you did not ask, delete this mail; nothing changes."),
+    )
+}
+
+pub fn reset_password(to: &str, name: &str, link: &str, minutes: u64) -> Mail {
+    compose(
+        "reset_password",
+        to,
+        "[업브렐라] 비밀번호 재설정 (Reset your password)",
+        name,
+        &[
+            "비밀번호 재설정을 요청하셨습니다. 아래 버튼을 눌러 새 비밀번호를 정해 주세요. 재설정하면 모든 기기에서 로그아웃됩니다.".into(),
+            format!("링크는 {minutes}분 동안 한 번 쓸 수 있습니다. 요청하지 않으셨다면 이 메일을 지워 주세요. 비밀번호는 바뀌지 않습니다."),
+        ],
+        Some(("새 비밀번호 정하기", link)),
+        &format!("Reset your upbrella password: {link} (valid for {minutes} minutes, once; every device is logged out). If you did not ask, delete this mail; nothing changes."),
+    )
+}
+
+pub fn password_changed(to: &str, name: &str, reset_link: &str) -> Mail {
+    compose(
+        "password_changed",
+        to,
+        "[업브렐라] 비밀번호가 바뀌었습니다 (Your password was changed)",
+        name,
+        &[
+            "업브렐라 계정의 비밀번호가 바뀌었고, 다른 모든 기기에서 로그아웃되었습니다.".into(),
+            "직접 바꾸지 않으셨다면 아래 버튼으로 바로 비밀번호를 재설정해 주세요.".into(),
+        ],
+        Some(("비밀번호 재설정하기", reset_link)),
+        &format!(
+            "Your upbrella password was changed and every other device logged out. If this was not you, reset it now: {reset_link}"
+        ),
+    )
+}
+
+pub fn email_changed(to: &str, name: &str, new_email: &str) -> Mail {
+    compose(
+        "email_changed",
+        to,
+        "[업브렐라] 계정 이메일 주소가 바뀌었습니다 (Your e-mail address was changed)",
+        name,
+        &[
+            format!(
+                "업브렐라 계정의 이메일 주소가 {new_email}(으)로 바뀌었습니다. 이 주소로는 더 이상 메일을 보내지 않습니다."
+            ),
+            "직접 바꾸지 않으셨다면 운영진에게 바로 알려 주세요.".into(),
+        ],
+        None,
+        &format!(
+            "Your upbrella e-mail address was changed to {new_email}. If this was not you, tell the operators at once."
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_escaped_in_html_and_links_appear_in_both_parts() {
+        let m = reset_password(
+            "kim@example.com",
+            "<b>김</b>",
+            "https://u.example/reset-password#t=abc",
+            30,
+        );
+        assert!(m.html.contains("&lt;b&gt;김&lt;/b&gt;"));
+        assert!(!m.html.contains("<b>김"));
+        assert!(m.text.contains("https://u.example/reset-password#t=abc"));
+        assert!(m.html.contains("https://u.example/reset-password#t=abc"));
+        assert!(m.subject.starts_with("[업브렐라]"));
+        assert!(m.text.contains("30분"));
+    }
+}
