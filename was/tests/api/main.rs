@@ -10,6 +10,7 @@ mod admin;
 mod auth;
 mod codes;
 mod credentials;
+mod database_tls;
 mod deposits;
 mod health;
 mod kakao;
