@@ -870,3 +870,54 @@ async fn a_renter_resyncs_a_locker_with_the_number_it_shows() {
     let p = problem(app.post(&c, path, resync(4)).await, StatusCode::CONFLICT).await;
     assert_eq!(p["code"], "resync_window_passed");
 }
+
+/// Idempotency records are HMACs under `SERVER_HMAC_KEY`. During a rotation a retry of a
+/// request recorded under the old key still gets its first answer, as long as the old key
+/// is kept as `SERVER_HMAC_KEY_PREVIOUS`; without it, the retry is taken for another
+/// request.
+#[tokio::test]
+async fn an_idempotent_replay_survives_a_key_rotation() {
+    const NEW_KEY: &str = "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
+    let app = spawn_app().await;
+    let f = app.store().await;
+    let u = app.umbrella(f.store).await;
+    let (c, _) = app.user().await;
+    let body = json!({"umbrella_id": u, "store_id": f.store});
+    let first = c
+        .post(app.url("/api/rentals"))
+        .header("idempotency-key", "rotate-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+
+    let rotated = spawn_on(
+        &app.database_url,
+        &app.redis_url,
+        &[("SERVER_HMAC_KEY", NEW_KEY), ("SERVER_HMAC_KEY_PREVIOUS", HMAC_KEY_HEX)],
+    )
+    .await;
+    let again = c
+        .post(rotated.url("/api/rentals"))
+        .header("idempotency-key", "rotate-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+
+    let forgot = spawn_on(&app.database_url, &app.redis_url, &[("SERVER_HMAC_KEY", NEW_KEY)]).await;
+    let r = c
+        .post(forgot.url("/api/rentals"))
+        .header("idempotency-key", "rotate-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let p = problem(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(p["code"], "idempotency_key_reused");
+}
