@@ -248,6 +248,6 @@ async fn send_once(transport: &Transport, from: &Mailbox, mail: &Mail) -> Result
                 .map(|_| ())
                 .map_err(|e| MailError::Smtp(e.to_string()))
         }
-        Transport::Ses(ses) => ses.send(&from.to_string(), mail).await,
+        Transport::Ses(ses) => ses.send(&ses::from_address(from), mail).await,
     }
 }

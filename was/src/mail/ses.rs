@@ -95,6 +95,23 @@ impl Ses {
     }
 }
 
+/// The sender as SES wants it: a display name outside ASCII in MIME encoded-word form
+/// (RFC 2047), the address as it is.
+pub(crate) fn from_address(from: &lettre::message::Mailbox) -> String {
+    use base64::Engine;
+    match from.name.as_deref() {
+        None | Some("") => from.email.to_string(),
+        Some(name) if name.is_ascii() && !name.contains(['"', '\\']) => {
+            format!("{name} <{}>", from.email)
+        }
+        Some(name) => format!(
+            "=?utf-8?B?{}?= <{}>",
+            base64::engine::general_purpose::STANDARD.encode(name),
+            from.email
+        ),
+    }
+}
+
 pub(crate) struct Request<'a> {
     pub method: &'a str,
     pub host: &'a str,
@@ -173,6 +190,21 @@ pub(crate) fn sign(r: &Request<'_>) -> Signed {
 mod tests {
     use super::*;
     use secrecy::SecretString;
+
+    #[test]
+    fn a_korean_sender_name_is_encoded_for_ses() {
+        let from: lettre::message::Mailbox = "우산대여 <no-reply@upbrella.test>"
+            .parse()
+            .expect("mailbox");
+        assert_eq!(
+            from_address(&from),
+            "=?utf-8?B?7Jqw7IKw64yA7Jes?= <no-reply@upbrella.test>"
+        );
+        let plain: lettre::message::Mailbox = "upbrella <no-reply@upbrella.test>"
+            .parse()
+            .expect("mailbox");
+        assert_eq!(from_address(&plain), "upbrella <no-reply@upbrella.test>");
+    }
 
     /// The "get-vanilla" case of AWS's published SigV4 test suite (no content type).
     #[test]

@@ -14,6 +14,7 @@ mod database_tls;
 mod deposits;
 mod health;
 mod kakao;
+mod mail;
 mod migrations;
 mod operator_log;
 mod outages;

@@ -896,7 +896,10 @@ async fn an_idempotent_replay_survives_a_key_rotation() {
     let rotated = spawn_on(
         &app.database_url,
         &app.redis_url,
-        &[("SERVER_HMAC_KEY", NEW_KEY), ("SERVER_HMAC_KEY_PREVIOUS", HMAC_KEY_HEX)],
+        &[
+            ("SERVER_HMAC_KEY", NEW_KEY),
+            ("SERVER_HMAC_KEY_PREVIOUS", HMAC_KEY_HEX),
+        ],
     )
     .await;
     let again = c
@@ -910,7 +913,12 @@ async fn an_idempotent_replay_survives_a_key_rotation() {
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     assert_eq!(again.json::<Value>().await.unwrap(), first);
 
-    let forgot = spawn_on(&app.database_url, &app.redis_url, &[("SERVER_HMAC_KEY", NEW_KEY)]).await;
+    let forgot = spawn_on(
+        &app.database_url,
+        &app.redis_url,
+        &[("SERVER_HMAC_KEY", NEW_KEY)],
+    )
+    .await;
     let r = c
         .post(forgot.url("/api/rentals"))
         .header("idempotency-key", "rotate-1")
