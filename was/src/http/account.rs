@@ -202,7 +202,7 @@ pub async fn resend_verification(
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewEmail {
-    #[schema(example = "kim@example.com", max_length = 254)]
+    #[schema(example = "kim@example.com", format = "email", max_length = 254)]
     pub email: String,
 }
 
@@ -262,9 +262,9 @@ pub async fn change_email(
 
 #[derive(Deserialize, ToSchema)]
 pub struct PasswordChange {
-    #[schema(min_length = 1, max_length = 256)]
+    #[schema(min_length = 1, max_length = 128)]
     pub current_password: String,
-    #[schema(example = "correct horse battery", min_length = 8, max_length = 256)]
+    #[schema(example = "correct horse battery", min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 
@@ -356,7 +356,7 @@ async fn check_password(
 
 #[derive(Deserialize, ToSchema)]
 pub struct ResetRequest {
-    #[schema(example = "kim@example.com", max_length = 254)]
+    #[schema(example = "kim@example.com", format = "email", max_length = 254)]
     pub email: String,
 }
 
@@ -419,7 +419,7 @@ pub async fn request_reset(
 pub struct ResetConfirm {
     #[schema(min_length = 1, max_length = 128, pattern = "^[0-9a-f]+$")]
     pub token: String,
-    #[schema(example = "correct horse battery", min_length = 8, max_length = 256)]
+    #[schema(example = "correct horse battery", min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -463,7 +463,7 @@ pub async fn confirm_reset(
 
 #[derive(Deserialize, ToSchema)]
 pub struct Reauth {
-    #[schema(min_length = 1, max_length = 256)]
+    #[schema(min_length = 1, max_length = 128)]
     pub password: String,
 }
 

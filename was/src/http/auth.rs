@@ -106,13 +106,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 #[derive(Deserialize, ToSchema)]
 pub struct SignUp {
-    #[schema(example = "kim@example.com")]
+    #[schema(example = "kim@example.com", format = "email", max_length = 254)]
     pub email: String,
-    #[schema(example = "correct horse battery")]
+    #[schema(example = "correct horse battery", min_length = 8, max_length = 128)]
     pub password: String,
-    #[schema(example = "김우산")]
+    #[schema(example = "김우산", min_length = 1, max_length = 50)]
     pub name: String,
-    #[schema(example = "010-1234-5678")]
+    #[schema(
+        example = "010-1234-5678",
+        pattern = "^01[0-9][- ]?[0-9]{3,4}[- ]?[0-9]{4}$"
+    )]
     pub phone: String,
     /// Agrees to the terms of service (`/terms`); required.
     #[serde(default)]
@@ -176,7 +179,7 @@ pub async fn sign_up(
 pub struct LogIn {
     #[schema(example = "kim@example.com", max_length = 254)]
     pub email: String,
-    #[schema(max_length = 256)]
+    #[schema(max_length = 128)]
     pub password: String,
 }
 

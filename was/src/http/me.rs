@@ -85,7 +85,10 @@ pub async fn my_rentals(
 
 #[derive(Deserialize, ToSchema)]
 pub struct ProfileInput {
-    #[schema(example = "010-1234-5678")]
+    #[schema(
+        example = "010-1234-5678",
+        pattern = "^01[0-9][- ]?[0-9]{3,4}[- ]?[0-9]{4}$"
+    )]
     pub phone: String,
     /// Must be `true`: the terms of service are agreed to.
     pub agree_terms: bool,
@@ -111,9 +114,9 @@ pub async fn complete_profile(
 
 #[derive(Deserialize, ToSchema)]
 pub struct BankAccountInput {
-    #[schema(example = "신한")]
+    #[schema(example = "신한", min_length = 1, max_length = 30)]
     pub bank_name: String,
-    #[schema(example = "110-123-456789")]
+    #[schema(example = "110-123-456789", pattern = "^[0-9][0-9-]{4,28}[0-9]$")]
     pub account_number: String,
 }
 
@@ -174,10 +177,10 @@ pub async fn leave(State(state): State<AppState>, user: CurrentUser) -> Result<S
 
 #[derive(Deserialize, ToSchema)]
 pub struct RefundAccount {
-    #[schema(min_length = 1, max_length = 40)]
+    #[schema(example = "신한", min_length = 1, max_length = 30)]
     pub bank_name: String,
     /// Digits, optionally with hyphens.
-    #[schema(min_length = 1, max_length = 30)]
+    #[schema(example = "110-123-456789", pattern = "^[0-9][0-9-]{4,28}[0-9]$")]
     pub account_number: String,
 }
 

@@ -103,9 +103,11 @@ pub struct RentRequest {
     pub store_id: i64,
     /// The umbrella's condition as the renter sees it (at most 400 characters).
     #[serde(default)]
+    #[schema(max_length = 400)]
     pub condition_report: Option<String>,
     /// The code of the umbrella's QR sticker; required when `QR_LEGACY_CODES=refuse`.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64)]
     pub code: Option<String>,
 }
 
@@ -561,14 +563,18 @@ pub struct ReturnRequest {
     pub store_id: i64,
     /// Suggestions for the service (at most 400 characters).
     #[serde(default)]
+    #[schema(max_length = 400)]
     pub improvement_report: Option<String>,
     /// Refund account; the user's saved account is used when omitted.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 30)]
     pub bank_name: Option<String>,
     #[serde(default)]
+    #[schema(pattern = "^[0-9][0-9-]{4,28}[0-9]$")]
     pub account_number: Option<String>,
     /// The code of the store's QR sticker; required when `QR_LEGACY_CODES=refuse`.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64)]
     pub code: Option<String>,
     /// The original service's sticker at a store with a locker, when there is no code.
     #[serde(default)]

@@ -26,9 +26,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, Serialize, ToSchema)]
 pub struct ClassificationInput {
     /// `region` or `tag`.
+    #[schema(pattern = "^(region|tag)$")]
     pub kind: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub latitude: f64,
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub longitude: f64,
 }
 

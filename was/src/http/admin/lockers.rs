@@ -58,6 +58,7 @@ pub struct LockerInput {
     /// At least 32 hex digits: the device's. Omitted on installation: a fresh one is
     /// generated (and shown once).
     #[serde(default)]
+    #[schema(pattern = "^[0-9a-fA-F]{32,128}$")]
     pub secret: Option<String>,
 }
 

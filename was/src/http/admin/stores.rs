@@ -32,26 +32,39 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 #[derive(Deserialize, Serialize, ToSchema)]
 pub struct StoreInput {
+    #[schema(min_length = 1, max_length = 100, example = "우산 카페 신촌점")]
     pub name: String,
+    #[schema(min_length = 1, max_length = 50, example = "카페")]
     pub category: String,
+    #[schema(example = 1)]
     pub region_id: i64,
     #[serde(default)]
+    #[schema(example = 3)]
     pub tag_id: Option<i64>,
+    #[schema(minimum = -90.0, maximum = 90.0, example = 37.5559)]
     pub latitude: f64,
+    #[schema(minimum = -180.0, maximum = 180.0, example = 126.9368)]
     pub longitude: f64,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub address: String,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub address_detail: String,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub umbrella_location: String,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub working_hours: String,
     #[serde(default)]
+    #[schema(max_length = 100)]
     pub contact: String,
     #[serde(default)]
+    #[schema(pattern = "^https?://[^/\\s]+", max_length = 2048)]
     pub instagram_url: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: String,
 }
 
@@ -233,6 +246,11 @@ pub async fn set_activation(
 #[derive(Deserialize, ToSchema)]
 pub struct ImageInput {
     /// An absolute http(s) URL.
+    #[schema(
+        pattern = "^https?://[^/\\s]+",
+        max_length = 2048,
+        example = "https://img.example.com/store.jpg"
+    )]
     pub url: String,
 }
 

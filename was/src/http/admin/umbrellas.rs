@@ -85,12 +85,15 @@ pub async fn list(
 
 #[derive(Deserialize, Serialize, ToSchema)]
 pub struct UmbrellaInput {
+    #[schema(example = 1)]
     pub store_id: i64,
     /// Management number, unique among umbrellas in service.
+    #[schema(example = 101)]
     pub number: i64,
     #[serde(default = "yes")]
     pub rentable: bool,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub note: String,
 }
 
