@@ -959,10 +959,18 @@ async fn password_guessing_never_locks_the_owner_out_and_stays_bounded() {
             other => panic!("unexpected {other}"),
         }
     }
-    assert_eq!(one_address, (10, 20), "ten guesses per address and 15 minutes");
+    assert_eq!(
+        one_address,
+        (10, 20),
+        "ten guesses per address and 15 minutes"
+    );
     assert_eq!(login(attacker.clone(), "password123".into()).await, 429);
     let owner = from("127.0.0.7");
-    assert_eq!(login(owner.clone(), "password123".into()).await, 200, "the owner gets in");
+    assert_eq!(
+        login(owner.clone(), "password123".into()).await,
+        200,
+        "the owner gets in"
+    );
 
     // Then five guesses from each of 60 more addresses.
     let started = Instant::now();
@@ -982,7 +990,11 @@ async fn password_guessing_never_locks_the_owner_out_and_stays_bounded() {
     // 10 per 15 minutes: at most 90 more plus one per address after the ceiling.
     assert!(checked <= 90 + 60, "{checked} passwords checked");
     assert!(refused > 0, "the ceiling took effect");
-    assert_eq!(login(owner, "password123".into()).await, 200, "the owner still gets in");
+    assert_eq!(
+        login(owner, "password123".into()).await,
+        200,
+        "the owner still gets in"
+    );
     summary_row(
         "password guessing at an admin's e-mail: 30 from one address, then 5 from each of 60",
         30 + 1 + 300 + 2,

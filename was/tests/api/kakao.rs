@@ -64,18 +64,26 @@ async fn start_provider(kakao_id: i64) -> (String, Provider) {
 }
 
 async fn app_with_kakao(base: &str) -> TestApp {
-    spawn_app_with(&[
+    app_with_kakao_and(base, &[]).await
+}
+
+async fn app_with_kakao_and(base: &str, extra: &[(&str, &str)]) -> TestApp {
+    let authorize = format!("{base}/oauth/authorize");
+    let token = format!("{base}/oauth/token");
+    let profile = format!("{base}/v2/user/me");
+    let mut settings = vec![
         ("KAKAO_CLIENT_ID", "client-1"),
         ("KAKAO_CLIENT_SECRET", "secret-1"),
         (
             "KAKAO_REDIRECT_URI",
             "http://localhost:8000/api/auth/kakao/callback",
         ),
-        ("KAKAO_AUTHORIZE_URL", &format!("{base}/oauth/authorize")),
-        ("KAKAO_TOKEN_URL", &format!("{base}/oauth/token")),
-        ("KAKAO_PROFILE_URL", &format!("{base}/v2/user/me")),
-    ])
-    .await
+        ("KAKAO_AUTHORIZE_URL", authorize.as_str()),
+        ("KAKAO_TOKEN_URL", token.as_str()),
+        ("KAKAO_PROFILE_URL", profile.as_str()),
+    ];
+    settings.extend_from_slice(extra);
+    spawn_app_with(&settings).await
 }
 
 /// Follows the flow up to Kakao's redirect back; returns the state.
@@ -430,18 +438,7 @@ async fn a_planted_or_replayed_kakao_state_logs_no_one_in() {
 #[tokio::test]
 async fn behind_tls_the_kakao_state_cookie_is_host_prefixed() {
     let (base, _) = start_provider(5).await;
-    let app = spawn_app_with(&[
-        ("KAKAO_CLIENT_ID", "client-1"),
-        (
-            "KAKAO_REDIRECT_URI",
-            "https://upbrella.example/api/auth/kakao/callback",
-        ),
-        ("KAKAO_AUTHORIZE_URL", &format!("{base}/oauth/authorize")),
-        ("KAKAO_TOKEN_URL", &format!("{base}/oauth/token")),
-        ("KAKAO_PROFILE_URL", &format!("{base}/v2/user/me")),
-        ("SESSION_COOKIE_SECURE", "true"),
-    ])
-    .await;
+    let app = app_with_kakao_and(&base, &[("SESSION_COOKIE_SECURE", "true")]).await;
     let r = app.get(&app.client(), "/api/auth/kakao").await;
     let cookie = r.headers()["set-cookie"]
         .to_str()
@@ -449,4 +446,51 @@ async fn behind_tls_the_kakao_state_cookie_is_host_prefixed() {
         .to_owned();
     assert!(cookie.starts_with("__Host-upbrella_oauth="), "{cookie}");
     assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+/// A Kakao account has no password to give again: a fresh Kakao login is what lets it
+/// change its refund account once the login is no longer recent.
+#[tokio::test]
+async fn a_kakao_account_confirms_itself_by_logging_in_with_kakao_again() {
+    let (base, _) = start_provider(2024).await;
+    let app = app_with_kakao_and(&base, &[("REAUTH_WINDOW", "1s")]).await;
+    let c = app.client();
+    let login = |c: reqwest::Client| {
+        let app = &app;
+        let base = base.clone();
+        async move {
+            let state = start(app, &c, &base).await;
+            let r = app
+                .get(
+                    &c,
+                    &format!("/api/auth/kakao/callback?code=good-code&state={state}"),
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::FOUND);
+        }
+    };
+    login(c.clone()).await;
+    let me = json_ok(app.get(&c, "/api/me").await, StatusCode::OK).await;
+    assert_eq!(me["has_password"], false);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let account = json!({"bank_name": "카카오뱅크", "account_number": "3333-01-1234567"});
+    let p = problem(
+        app.put(&c, "/api/me/bank-account", account.clone()).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_eq!(p["code"], "reauth_required");
+    let p = problem(
+        app.post(&c, "/api/auth/reauth", json!({"password": "anything"}))
+            .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(p["code"], "kakao_account");
+    login(c.clone()).await;
+    json_ok(
+        app.put(&c, "/api/me/bank-account", account).await,
+        StatusCode::OK,
+    )
+    .await;
 }
