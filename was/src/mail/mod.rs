@@ -71,7 +71,7 @@ struct Stats {
 enum Transport {
     Off,
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Ses(ses::Ses),
+    Ses(Box<ses::Ses>),
 }
 
 pub struct Mailer {
@@ -100,7 +100,11 @@ impl Mailer {
                 region,
                 endpoint,
                 credentials,
-            } => Transport::Ses(ses::Ses::new(region, endpoint, credentials.clone())),
+            } => Transport::Ses(Box::new(ses::Ses::new(
+                region,
+                endpoint,
+                credentials.clone(),
+            ))),
         };
         let (queue, receiver) = mpsc::channel(config.queue);
         let stats = Arc::new(Stats::default());
