@@ -76,6 +76,8 @@ pub enum Limit {
     MailPerAddress,
     SignupPerAddress,
     KakaoPerAddress,
+    /// Kakao logins started (each keeps a pre-session in Redis for ten minutes).
+    KakaoStartPerAddress,
     LockerPerUser,
     RentalPerUser,
     RentalPerAddress,
@@ -92,6 +94,7 @@ impl Limit {
             Self::MailPerAddress => "mail-address",
             Self::SignupPerAddress => "signup-address",
             Self::KakaoPerAddress => "kakao-address",
+            Self::KakaoStartPerAddress => "kakao-start-address",
             Self::LockerPerUser => "locker-user",
             Self::RentalPerUser => "rental-user",
             Self::RentalPerAddress => "rental-address",
@@ -107,7 +110,7 @@ impl Limit {
             Self::MailPerAccount => limits.mail_per_account,
             Self::MailPerAddress => limits.mail_per_address,
             Self::SignupPerAddress => limits.signup_per_address,
-            Self::KakaoPerAddress => limits.kakao_per_address,
+            Self::KakaoPerAddress | Self::KakaoStartPerAddress => limits.kakao_per_address,
             Self::LockerPerUser => limits.locker_per_user,
             Self::RentalPerUser => limits.rental_per_user,
             Self::RentalPerAddress => limits.rental_per_address,
@@ -129,7 +132,7 @@ impl Limit {
             Self::SignupPerAddress => {
                 "이 네트워크에서 가입 요청이 너무 많습니다. 잠시 후 다시 시도해 주세요."
             }
-            Self::KakaoPerAddress => {
+            Self::KakaoPerAddress | Self::KakaoStartPerAddress => {
                 "카카오 로그인 요청이 너무 많습니다. 잠시 후 다시 시도해 주세요."
             }
             Self::LockerPerUser => {

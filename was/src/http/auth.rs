@@ -271,12 +271,19 @@ pub async fn log_out(State(state): State<AppState>, session: Session) -> Result<
 
 /// Starts Kakao login: redirects the browser to Kakao's authorize page.
 #[utoipa::path(get, path = "/auth/kakao", tag = "auth", params(KakaoStart), responses(
-    (status = 302, description = "to Kakao"), (status = 404, description = "Kakao login not configured", body = crate::error::Problem)))]
+    (status = 302, description = "to Kakao"), (status = 404, description = "Kakao login not configured", body = crate::error::Problem),
+    (status = 429, description = "too many Kakao logins started from this address", body = crate::error::Problem)))]
 pub async fn kakao_start(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     Query(start): Query<KakaoStart>,
 ) -> Result<Response> {
     let kakao = state.kakao.as_ref().ok_or(Error::NotFound("Kakao login"))?;
+    // Each start keeps a pre-session in Redis: no client may make them without bound.
+    state
+        .limiter
+        .check(Limit::KakaoStartPerAddress, Subject::Address(client))
+        .await?;
     let nonce = format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),

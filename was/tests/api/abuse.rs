@@ -190,6 +190,17 @@ async fn kakao_callbacks_are_limited_per_address() {
         statuses.push(r.status().as_u16());
     }
     assert_eq!(statuses, [400, 400, 429]);
+    // Starting a login keeps a pre-session in Redis: starts are limited too.
+    let ip = fresh_address();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let r = via_proxy(app.client().get(app.url("/api/auth/kakao")), &ip)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [302, 302, 429]);
 }
 
 #[tokio::test]
