@@ -139,6 +139,8 @@ async fn grant_and_revoke_admin(a: &mut Admin<'_>) {
         found.as_array().unwrap().iter().any(|u| u["id"] == user_id),
         "searching for 우산 finds 김우산"
     );
+    // Admin rights go to verified addresses only (accounts.rs covers the refusal).
+    a.app.verify_email(user_id).await;
     let u = a
         .call(
             Method::PATCH,

@@ -263,6 +263,15 @@ impl TestApp {
         (client, body["id"].as_i64().expect("id"))
     }
 
+    /// Marks a user's e-mail address verified, as opening the mailed link does.
+    pub async fn verify_email(&self, user_id: i64) {
+        sqlx::query("UPDATE users SET email_verified_at = now() WHERE id = $1")
+            .bind(user_id)
+            .execute(&self.db)
+            .await
+            .expect("verify");
+    }
+
     /// A logged-in admin.
     pub async fn admin(&self) -> (Client, i64) {
         let (client, id) = self.user().await;

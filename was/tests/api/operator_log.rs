@@ -68,6 +68,7 @@ async fn every_operator_change_is_logged_with_who_when_and_where() {
         StatusCode::OK,
     )
     .await;
+    app.verify_email(renter_id).await;
     json_ok(
         app.patch(
             &admin,
