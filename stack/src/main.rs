@@ -245,7 +245,9 @@ async fn seed_if_empty(
     .await?;
     let id = admin["id"].as_i64().ok_or("sign-up returned no id")?;
     stack
-        .psql(&format!("UPDATE users SET is_admin = true WHERE id = {id}"))
+        .psql(&format!(
+            "UPDATE users SET is_admin = true, email_verified_at = now() WHERE id = {id}"
+        ))
         .map_err(|e| e.to_string())?;
 
     let regions = [("신촌", 37.5585, 126.9368), ("안암", 37.5890, 127.0326)];
