@@ -25,9 +25,11 @@ struct RouteStats {
 
 #[derive(Default)]
 pub struct Metrics {
-    /// By method and route template (`/api/stores/{id}`, never the raw path: the label
-    /// set stays as small as the API).
-    routes: RwLock<HashMap<(Method, &'static str), Arc<RouteStats>>>,
+    /// By method and route template (`/api/stores/{id}`, never the raw path) and status
+    /// class: every label comes from a fixed set, never from what a client sends, so the
+    /// series stay as few as the API's operations however many distinct methods or paths
+    /// arrive (a method outside RFC 9110's set and PATCH is `other`).
+    routes: RwLock<HashMap<(&'static str, &'static str), Arc<RouteStats>>>,
     in_flight: AtomicI64,
     redis: Histogram,
     redis_errors: AtomicU64,
@@ -44,29 +46,47 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// Route templates are few; each is leaked once so that labels are `&'static str`.
+/// Route templates are few (the router's, or `unmatched`); each is leaked once so that
+/// labels are `&'static str`.
 fn intern(route: &str) -> &'static str {
     Box::leak(route.to_owned().into_boxed_str())
+}
+
+/// The method's label: one of RFC 9110's methods or PATCH (RFC 5789), else `other`.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::CONNECT => "CONNECT",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::PATCH => "PATCH",
+        _ => "other",
+    }
 }
 
 impl Metrics {
     /// One answered request. `route` is the matched template, or `None` for a path no
     /// route matched.
     pub fn record(&self, method: &Method, route: Option<&str>, status: u16, took: Duration) {
+        let method = method_label(method);
         let route = route.unwrap_or("unmatched");
         let class = usize::from(status / 100).clamp(1, 5) - 1;
         let known = self
             .routes
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&(method.clone(), route))
+            .get(&(method, route))
             .cloned();
         let stats = known.unwrap_or_else(|| {
             let mut routes = self
                 .routes
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            Arc::clone(routes.entry((method.clone(), intern(route))).or_default())
+            Arc::clone(routes.entry((method, intern(route))).or_default())
         });
         stats.statuses[class].fetch_add(1, Ordering::Relaxed);
         stats.duration.observe(took);
@@ -107,9 +127,9 @@ impl Metrics {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
-            .map(|(k, v)| (k.clone(), Arc::clone(v)))
+            .map(|(k, v)| (*k, Arc::clone(v)))
             .collect();
-        routes.sort_by(|a, b| (a.0.1, a.0.0.as_str()).cmp(&(b.0.1, b.0.0.as_str())));
+        routes.sort_by(|a, b| (a.0.1, a.0.0).cmp(&(b.0.1, b.0.0)));
         out.push_str("# HELP upbrella_was_requests_total Requests answered, by method, route and status class.\n# TYPE upbrella_was_requests_total counter\n");
         for ((method, route), stats) in &routes {
             for (c, class) in CLASSES.iter().enumerate() {

@@ -1,3 +1,4 @@
+use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -127,4 +128,95 @@ async fn metrics_on_the_admin_listener_count_routes_statuses_rentals_and_the_ses
     assert_eq!(get("upbrella_was_password_hashes_running"), 0.0);
     // The scrape itself is not a request of the main listener.
     assert_eq!(get("upbrella_was_in_flight_requests"), 0.0);
+}
+
+/// No metric series is keyed by what a client invents: 10,000 made-up methods, paths,
+/// hosts and user agents add at most the handful of fixed series they fall into
+/// (`other`, `unmatched`, a status class).
+#[tokio::test]
+async fn invented_methods_paths_and_headers_add_no_metric_series() {
+    let app = spawn_app().await;
+    let series = || async {
+        reqwest::get(format!("http://{}/metrics", app.admin))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .count()
+    };
+    let client = app.client();
+    // Warm every fixed series these requests can fall into.
+    for method in ["XWARM", "GET"] {
+        client
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+                app.url("/api/tags"),
+            )
+            .send()
+            .await
+            .expect("request");
+    }
+    client
+        .get(app.url("/api/nothing-here"))
+        .send()
+        .await
+        .expect("request");
+    let before = series().await;
+    let n = 10_000;
+    let sends = (0..n).map(|i| {
+        let client = client.clone();
+        let url = app.url(&format!("/api/x{i}/y"));
+        let tags = app.url("/api/tags");
+        async move {
+            let method =
+                reqwest::Method::from_bytes(format!("XQWERTY{i}").as_bytes()).expect("method");
+            let a = client
+                .request(method, &tags)
+                .send()
+                .await
+                .expect("request")
+                .status();
+            let b = client
+                .get(&url)
+                .header("host", format!("h{i}.example"))
+                .header("user-agent", format!("agent/{i}"))
+                .send()
+                .await
+                .expect("request")
+                .status();
+            (a, b)
+        }
+    });
+    let mut statuses = std::collections::BTreeMap::new();
+    let results: Vec<_> = futures::stream::iter(sends)
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    for (a, b) in results {
+        *statuses.entry((a.as_u16(), b.as_u16())).or_insert(0) += 1;
+    }
+    let after = series().await;
+    assert!(
+        after <= before + 4,
+        "{} distinct methods, paths, hosts and agents grew the series from {before} to {after}",
+        n
+    );
+    let metrics = reqwest::get(format!("http://{}/metrics", app.admin))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("method=\"other\",route=\"/api/tags\""),
+        "{statuses:?}"
+    );
+    assert!(!metrics.contains("XQWERTY"));
+    assert!(!metrics.contains("/api/x1/"));
+    println!(
+        "{n} invented methods + {n} invented paths/hosts/agents: series {before} → {after}; statuses {statuses:?}"
+    );
 }
