@@ -194,6 +194,11 @@ pub const VARS: &[Var] = &[
         "Widen the default CSP for the Kakao Maps SDK (with the WAS's KAKAO_MAP_KEY)",
     ),
     Var::new(
+        "WEB_PROXY_EXTRA_METHODS",
+        "none",
+        "Comma-separated methods beyond RFC 9110's and PATCH to forward (others get 501)",
+    ),
+    Var::new(
         "WEB_PROXY_COMPRESSION",
         "true",
         "gzip/br for compressible upstream responses",
@@ -267,6 +272,8 @@ pub struct Config {
     pub security_headers: bool,
     pub content_security_policy: String,
     pub compression: bool,
+    /// Methods beyond RFC 9110's set and PATCH that are forwarded (`WEB_PROXY_EXTRA_METHODS`).
+    pub extra_methods: Vec<http::Method>,
     pub drain_period: Duration,
     pub shutdown_grace: Duration,
     pub tls: Option<TlsFiles>,
@@ -473,6 +480,7 @@ impl Config {
                 None => default_csp(s.bool_or(&var("KAKAO_MAPS"), false)?),
             },
             compression: s.bool_or(&var("COMPRESSION"), true)?,
+            extra_methods: extra_methods(&s, &var("EXTRA_METHODS"))?,
             drain_period: d("DRAIN_PERIOD", Duration::from_secs(15))?,
             shutdown_grace: d("SHUTDOWN_GRACE", Duration::from_secs(20))?,
             tls,
@@ -526,6 +534,32 @@ fn default_csp(kakao_maps: bool) -> String {
     )
 }
 
+/// `WEB_PROXY_EXTRA_METHODS`: HTTP method tokens (RFC 9110 section 5.6.2), each beyond
+/// the standard set (those need no listing; TRACE and CONNECT are never forwarded).
+fn extra_methods(s: &Settings<'_>, var: &str) -> Result<Vec<http::Method>, ConfigError> {
+    let Some(raw) = s.raw(var) else {
+        return Ok(Vec::new());
+    };
+    let mut methods = Vec::new();
+    for token in raw.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let method = http::Method::from_bytes(token.as_bytes())
+            .map_err(|_| ConfigError::new(var, format!("{token:?} is not an HTTP method token")))?;
+        if crate::methods::is_standard(&method)
+            || method == http::Method::TRACE
+            || method == http::Method::CONNECT
+        {
+            return Err(ConfigError::new(
+                var,
+                format!(
+                    "{token} is a standard method (forwarded already) or one never forwarded (TRACE, CONNECT)"
+                ),
+            ));
+        }
+        methods.push(method);
+    }
+    Ok(methods)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -540,6 +574,7 @@ mod tests {
             env(&[("WEB_PROXY_UPSTREAMS", "http://127.0.0.1:1")]),
             env(&[
                 ("WEB_PROXY_UPSTREAMS", "http://127.0.0.1:1"),
+                ("WEB_PROXY_EXTRA_METHODS", "PROPFIND"),
                 ("WEB_PROXY_REDIRECT_HTTPS", "true"),
                 ("WEB_PROXY_CANONICAL_HOST", "upbrella.example"),
                 ("WEB_PROXY_TLS_CERT", "/cert.pem"),
@@ -606,6 +641,18 @@ mod tests {
         ]))
         .unwrap_err();
         assert_eq!(err.var, "WEB_PROXY_CONNECT_TIMEOUT");
+        for methods in ["GET", "TRACE", "BAD METHOD", "PROPFIND,(x)"] {
+            let mut e = env(&[("WEB_PROXY_UPSTREAMS", "http://x")]);
+            e.insert("WEB_PROXY_EXTRA_METHODS", methods);
+            let err = Config::from_source(&e).unwrap_err();
+            assert_eq!(err.var, "WEB_PROXY_EXTRA_METHODS", "{methods}");
+        }
+        let c = Config::from_source(&env(&[
+            ("WEB_PROXY_UPSTREAMS", "http://x"),
+            ("WEB_PROXY_EXTRA_METHODS", "PROPFIND, PURGE"),
+        ]))
+        .unwrap();
+        assert_eq!(c.extra_methods.len(), 2);
     }
 
     #[test]

@@ -79,16 +79,18 @@ pub async fn handle(state: AppState, mut req: Request<Body>) -> Response {
     let route = route_of(&config.api_prefix, req.uri().path());
     let method = req.method().clone();
     let uri = req.uri().clone();
-    let (route, mut response) = match security::redirect_to_https(&state, &req, https) {
-        Some(redirect) => (Route::Redirect, redirect),
-        None => {
-            let response = match route {
-                Route::Health => lifecycle::health_response(&state),
-                Route::Api => api(&state, forwarded, req).await,
-                Route::Static | Route::Redirect => serve_static(&state, req).await,
-            };
-            (route, response)
-        }
+    let (route, mut response) = if let Some(refused) = crate::methods::refusal(config, &method) {
+        // An invented method, TRACE or CONNECT: answered here, nothing forwarded.
+        (route, refused)
+    } else if let Some(redirect) = security::redirect_to_https(&state, &req, https) {
+        (Route::Redirect, redirect)
+    } else {
+        let response = match route {
+            Route::Health => lifecycle::health_response(&state),
+            Route::Api => api(&state, forwarded, req).await,
+            Route::Static | Route::Redirect => serve_static(&state, req).await,
+        };
+        (route, response)
     };
     let headers = response.headers_mut();
     security::response_headers(&state, headers, https);

@@ -3,8 +3,9 @@
 //! Bodies stream both ways (hyper's backpressure: a slow reader slows the writer, memory
 //! stays flat). A small body with a known length is buffered so the request can be
 //! retried. At most one retry, on another address, and only when it cannot do harm: the
-//! request is idempotent (GET, HEAD, OPTIONS, PUT, DELETE, or it carries
-//! `Idempotency-Key`) or the connection was never made, and no response byte has arrived.
+//! request is idempotent (GET, HEAD, OPTIONS, PUT, DELETE, or a POST the WAS deduplicates
+//! by its `Idempotency-Key`: see [`crate::methods`]) or the connection was never made,
+//! and no response byte has arrived.
 //! A retry-able request waiting on an address that gets ejected meanwhile (a hung
 //! replica) gives up on it at once and goes to another.
 //!
@@ -68,13 +69,6 @@ impl Outbound {
             Outbound::Streaming(body) => body.take().unwrap_or_else(Body::empty),
         }
     }
-}
-
-fn is_idempotent(method: &Method, headers: &HeaderMap) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
-    ) || headers.contains_key("idempotency-key")
 }
 
 /// What a failed read of the client's body becomes.
@@ -180,9 +174,15 @@ fn upstream_head(
     forwarded: Forwarded,
     upgrade: Option<HeaderValue>,
 ) -> UpstreamHead {
-    let idempotent = is_idempotent(&parts.method, &parts.headers);
     let mut upstream_headers = std::mem::take(&mut parts.headers);
     headers::strip_hop_by_hop(&mut upstream_headers);
+    // After the hop-by-hop headers are gone: `Connection: idempotency-key` removed it.
+    let idempotent = crate::methods::retry_safe(
+        &parts.method,
+        &config.api_prefix,
+        parts.uri.path(),
+        upstream_headers.contains_key("idempotency-key"),
+    );
     upstream_headers.remove(&config.upstream_secret_header);
     if let Some(secret) = &config.upstream_secret {
         upstream_headers.insert(config.upstream_secret_header.clone(), secret.clone());

@@ -15,6 +15,7 @@ pub mod error;
 pub mod forward;
 pub mod headers;
 pub mod lifecycle;
+pub mod methods;
 pub mod metrics;
 pub mod observe;
 pub mod security;

@@ -352,3 +352,123 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A POST with `Idempotency-Key` is retried only where the WAS deduplicates by it; the
+/// key named in `Connection` is a hop-by-hop header, gone before the decision.
+#[tokio::test]
+async fn only_posts_the_was_deduplicates_are_retried() {
+    for (path, extra, retried) in [
+        ("/api/rentals", None, true),
+        ("/api/rentals/current/return", None, true),
+        ("/api/auth/signup", None, false),
+        ("/api/admin/deposits/confirm", None, false),
+        ("/api/rentals", Some("idempotency-key"), false),
+    ] {
+        let (bad, connections) = resetting().await;
+        let good = upstream("good").await;
+        // The resetting address is tried first (round robin from it) and never ejected.
+        let p = proxy(
+            &[bad, good.addr],
+            &[
+                ("WEB_PROXY_HEALTH_INTERVAL", "60s"),
+                ("WEB_PROXY_EJECT_BASE", "60s"),
+            ],
+        )
+        .await;
+        let c = client();
+        let mut statuses = Vec::new();
+        for i in 0..4 {
+            let mut req = c
+                .post(p.url(path))
+                .header("idempotency-key", format!("k{i}"))
+                .body("{}");
+            if let Some(named) = extra {
+                req = req.header("connection", named);
+            }
+            statuses.push(req.send().await.unwrap().status().as_u16());
+        }
+        let hit_bad = connections.load(Ordering::SeqCst);
+        assert!(hit_bad >= 1, "{path}: the resetting address was tried");
+        if retried {
+            assert!(statuses.iter().all(|s| *s == 200), "{path}: {statuses:?}");
+        } else {
+            assert!(
+                statuses.contains(&502),
+                "{path} {extra:?}: never retried, so a reset is a 502: {statuses:?}"
+            );
+        }
+    }
+}
+
+/// TRACE would echo the request (the secret the proxy adds included) and is refused; so
+/// is CONNECT. Neither is retried nor forwarded.
+#[tokio::test]
+async fn trace_and_connect_are_refused_and_never_forwarded() {
+    let up = upstream("a").await;
+    let p = proxy(&[up.addr], &[]).await;
+    for method in ["TRACE", "CONNECT"] {
+        let request = if method == "CONNECT" {
+            format!(
+                "CONNECT {}:443 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                up.addr.ip()
+            )
+        } else {
+            "TRACE /api/tags HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_owned()
+        };
+        let answer = raw(p.addr, &request, Duration::from_secs(2)).await;
+        assert_eq!(status_of(&answer), 405, "{method}: {answer}");
+        assert!(answer.contains("method_not_allowed"), "{answer}");
+    }
+    assert_eq!(up.hits.load(Ordering::SeqCst), 0);
+}
+
+/// A made-up method is answered 501 by the proxy, reaching nothing; one listed in
+/// `WEB_PROXY_EXTRA_METHODS` is forwarded.
+#[tokio::test]
+async fn invented_methods_get_501_unless_listed() {
+    let up = upstream("a").await;
+    let p = proxy(&[up.addr], &[]).await;
+    let c = client();
+    for method in ["XQWERTY1", "PROPFIND", "PURGE"] {
+        let r = c
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                p.url("/api/tags"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 501, "{method}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "method_not_implemented");
+        assert!(body["detail"].as_str().unwrap().contains("메서드"));
+    }
+    // Static files and health too: nothing is keyed by an invented method anywhere.
+    let r = c
+        .request(
+            reqwest::Method::from_bytes(b"XSTATIC").unwrap(),
+            p.url("/index.html"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 501);
+    assert_eq!(up.hits.load(Ordering::SeqCst), 0);
+
+    let listed = proxy(
+        &[up.addr],
+        &[("WEB_PROXY_EXTRA_METHODS", "PURGE, PROPFIND")],
+    )
+    .await;
+    let r = c
+        .request(
+            reqwest::Method::from_bytes(b"PURGE").unwrap(),
+            listed.url("/api/tags"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(up.hits.load(Ordering::SeqCst), 1);
+}
