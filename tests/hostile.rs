@@ -1007,3 +1007,168 @@ async fn password_guessing_never_locks_the_owner_out_and_stays_bounded() {
         "-",
     );
 }
+
+/// Sends `requests` on `connections` keep-alive connections, pipelined in batches, and
+/// counts the statuses of the answers (each must carry `Content-Length`).
+async fn pipelined(
+    addr: SocketAddr,
+    requests: Vec<String>,
+    connections: usize,
+) -> std::collections::BTreeMap<u16, usize> {
+    let per = requests.len().div_ceil(connections);
+    let tasks: Vec<_> = requests
+        .chunks(per)
+        .map(|chunk| {
+            let chunk = chunk.to_vec();
+            tokio::spawn(async move {
+                let mut statuses = std::collections::BTreeMap::new();
+                let mut stream = TcpStream::connect(addr).await.unwrap();
+                let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
+                for batch in chunk.chunks(64) {
+                    stream.write_all(batch.concat().as_bytes()).await.unwrap();
+                    let mut answered = 0;
+                    while answered < batch.len() {
+                        let head_end = loop {
+                            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                                break i + 4;
+                            }
+                            let mut more = [0u8; 16384];
+                            let n = stream.read(&mut more).await.unwrap();
+                            assert!(n > 0, "the server closed the connection mid-batch");
+                            buf.extend_from_slice(&more[..n]);
+                        };
+                        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+                        let status: u16 = head[9..12].parse().unwrap();
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .map_or(0, |v| v.trim().parse().unwrap());
+                        assert!(!head.contains("transfer-encoding"), "{head}");
+                        while buf.len() < head_end + length {
+                            let mut more = [0u8; 16384];
+                            let n = stream.read(&mut more).await.unwrap();
+                            assert!(n > 0, "the server closed the connection mid-body");
+                            buf.extend_from_slice(&more[..n]);
+                        }
+                        buf.drain(..head_end + length);
+                        *statuses.entry(status).or_insert(0) += 1;
+                        answered += 1;
+                    }
+                }
+                statuses
+            })
+        })
+        .collect();
+    let mut all = std::collections::BTreeMap::new();
+    for t in tasks {
+        for (status, n) in t.await.unwrap() {
+            *all.entry(status).or_insert(0) += n;
+        }
+    }
+    all
+}
+
+async fn series(admin: SocketAddr) -> usize {
+    reqwest::get(format!("http://{admin}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .count()
+}
+
+/// 100,000 requests, each with a method nobody has used before, to web-proxy and to a WAS
+/// replica directly (with the proxy's secret, as if it came through): no series and no
+/// memory is kept per method, on either tier. Then 10,000 invented paths, hosts and user
+/// agents: the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invented_methods_and_headers_leave_memory_and_metrics_flat() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let (s, _dir) = stack("methods", &[], &[]);
+    let proxy = s.proxies[0].addr;
+    let proxy_admin = s.proxies[0].admin.unwrap();
+    let was = s.was[0].addr;
+    let was_admin = s.was[0].admin.unwrap();
+    let proxy_pid = s.proxies[0].process().unwrap().pid();
+    let was_pid = s.was[0].process().unwrap().pid();
+    let n = 100_000;
+    let to_proxy: Vec<String> = (0..n)
+        .map(|i| format!("XQWERTY{i:06} /api/tags HTTP/1.1\r\nHost: upbrella.test\r\n\r\n"))
+        .collect();
+    let to_was: Vec<String> = (0..n)
+        .map(|i| {
+            format!("XQWERTY{i:06} /api/tags HTTP/1.1\r\nHost: upbrella.test\r\nx-upbrella-proxy-secret: {SECRET}\r\n\r\n")
+        })
+        .collect();
+    // Warm both tiers with the kinds of request that follow, so the figures compare
+    // like with like.
+    pipelined(proxy, to_proxy[..2000].to_vec(), 4).await;
+    pipelined(was, to_was[..2000].to_vec(), 4).await;
+    pipelined(
+        proxy,
+        vec!["GET /api/warm/up HTTP/1.1\r\nHost: upbrella.test\r\n\r\n".to_owned(); 10],
+        1,
+    )
+    .await;
+    let hits_before = upstream_hits(&s).await;
+    let (proxy_series, was_series) = (series(proxy_admin).await, series(was_admin).await);
+    let (proxy_rss, was_rss) = (rss_kib(proxy_pid), rss_kib(was_pid));
+    let started = Instant::now();
+    let proxy_statuses = pipelined(proxy, to_proxy, 8).await;
+    let was_statuses = pipelined(was, to_was, 8).await;
+    let took = started.elapsed();
+    assert_eq!(proxy_statuses.get(&501), Some(&n), "{proxy_statuses:?}");
+    assert_eq!(was_statuses.get(&405), Some(&n), "{was_statuses:?}");
+    assert_eq!(
+        upstream_hits(&s).await,
+        hits_before,
+        "no invented method was forwarded"
+    );
+
+    // Invented paths, hosts and agents.
+    let m = 10_000;
+    let odd: Vec<String> = (0..m)
+        .map(|i| format!("GET /api/x{i}/y?z={i} HTTP/1.1\r\nHost: h{i}.example\r\nUser-Agent: agent/{i}\r\n\r\n"))
+        .collect();
+    let odd_statuses = pipelined(proxy, odd, 4).await;
+    let (proxy_series_after, was_series_after) =
+        (series(proxy_admin).await, series(was_admin).await);
+    let (proxy_rss_after, was_rss_after) = (rss_kib(proxy_pid), rss_kib(was_pid));
+    assert!(
+        proxy_series_after == proxy_series && was_series_after == was_series,
+        "series grew: web-proxy {proxy_series} → {proxy_series_after}, WAS {was_series} → {was_series_after}; {odd_statuses:?}"
+    );
+    // Flat: a few MiB of allocator noise at most, where keeping a series per method grew
+    // each WAS by about 13 MiB per 120,000.
+    for (tier, before, after) in [
+        ("web-proxy", proxy_rss, proxy_rss_after),
+        ("WAS", was_rss, was_rss_after),
+    ] {
+        assert!(
+            after <= before + 6 * 1024,
+            "{tier} grew from {:.1} to {:.1} MiB",
+            mib(before),
+            mib(after)
+        );
+    }
+    summary_row(
+        &format!(
+            "{n} invented methods to web-proxy and {n} to a WAS directly, then {m} invented paths, hosts and agents"
+        ),
+        2 * n + m,
+        &format!(
+            "web-proxy 501 for all, none forwarded; WAS 405 for all; series web-proxy {proxy_series} → {proxy_series_after}, WAS {was_series} → {was_series_after}; {:.1} s",
+            took.as_secs_f64()
+        ),
+        &format!(
+            "web-proxy {:.1} → {:.1} MiB, WAS {:.1} → {:.1} MiB",
+            mib(proxy_rss),
+            mib(proxy_rss_after),
+            mib(was_rss),
+            mib(was_rss_after)
+        ),
+    );
+}
