@@ -183,6 +183,37 @@ async fn verify_full_trusts_only_the_servers_own_ca() {
             Err(e) => panic!("verify-full with the right CA failed: {e}"),
         }
     }
+    // The bundle the image ships (every Amazon RDS root) loads in our TLS stack: with our
+    // CA appended, it still verifies.
+    let bundle = std::fs::read_to_string(
+        stack::topology::workspace_root().join("docker/rds-ca/rds-ca-bundle.pem"),
+    )
+    .expect("the RDS CA bundle");
+    assert!(bundle.contains("BEGIN CERTIFICATE"));
+    let with_rds = tls.join("rds-and-ours.pem");
+    std::fs::write(
+        &with_rds,
+        format!(
+            "{bundle}{}",
+            std::fs::read_to_string(&ours).expect("our CA")
+        ),
+    )
+    .expect("write bundle");
+    sqlx::PgConnection::connect(&url("localhost", "verify-full", &with_rds))
+        .await
+        .expect("the RDS bundle loads beside our CA");
+    let rds_only = tls.join("rds-only.pem");
+    std::fs::write(&rds_only, &bundle).expect("write bundle");
+    let Err(not_ours) =
+        sqlx::PgConnection::connect(&url("localhost", "verify-full", &rds_only)).await
+    else {
+        panic!("the RDS roots trusted a server they did not sign");
+    };
+    let message = not_ours.to_string().to_lowercase();
+    assert!(
+        message.contains("certificate") || message.contains("issuer"),
+        "{message}"
+    );
     // The same check by address.
     sqlx::PgConnection::connect(&url("127.0.0.1", "verify-full", &ours))
         .await
@@ -194,10 +225,10 @@ async fn verify_full_trusts_only_the_servers_own_ca() {
     else {
         panic!("a server outside our CA was trusted");
     };
-    let message = refused.to_string().to_lowercase();
+    let refused = refused.to_string().to_lowercase();
     assert!(
-        message.contains("certificate") || message.contains("issuer"),
-        "{message}"
+        refused.contains("certificate") || refused.contains("issuer"),
+        "{refused}"
     );
     sqlx::PgConnection::connect(&url("localhost", "require", &other))
         .await
