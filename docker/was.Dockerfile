@@ -33,6 +33,9 @@ LABEL org.opencontainers.image.title="upbrella-was" \
       org.opencontainers.image.source="https://github.com/upbrella/upbrella" \
       org.opencontainers.image.licenses="MIT"
 COPY --from=build /out/was /app/was
+# Amazon RDS's CA certificates: the task definitions set PGSSLMODE=verify-full and
+# PGSSLROOTCERT to this file, so the WAS talks only to the real database.
+COPY docker/rds-ca/rds-ca-bundle.pem /etc/upbrella/rds-ca-bundle.pem
 USER 65532:65532
 # MIMALLOC_PURGE_DELAY=0: give freed memory back to the system at once (see was/src/main.rs).
 ENV WAS_LISTEN_ADDR=0.0.0.0:8080 LOG_FORMAT=json MIMALLOC_PURGE_DELAY=0

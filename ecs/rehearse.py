@@ -42,6 +42,7 @@ What it cannot show is listed at the end of the output.
 import json
 import os
 import pathlib
+import re
 import socket
 import subprocess
 import sys
@@ -166,11 +167,9 @@ def replace_references(template, resource, value_of):
                 return value_of(getatt[1])
             sub = node.get("Fn::Sub")
             if isinstance(sub, str) and "${" + resource in sub:
-                for attribute in (None, "Arn", "Name", "MasterUserSecret.SecretArn", "DbiResourceId", "PrimaryEndPoint.Address"):
-                    key = "${" + resource + ("" if attribute is None else "." + attribute) + "}"
-                    if key in sub:
-                        sub = sub.replace(key, str(value_of(attribute)))
-                return {"Fn::Sub": sub}
+                # ${Resource} or ${Resource.Any.Attribute}, but not ${ResourceLonger}.
+                reference = re.compile(r"\$\{" + re.escape(resource) + r"(?:\.([A-Za-z0-9.]+))?\}")
+                return {"Fn::Sub": reference.sub(lambda m: str(value_of(m.group(1))), sub)}
         return node
 
     return walk(template, fn)
@@ -183,6 +182,9 @@ def moto_template(values):
         ("RedisAuthToken", "AWS::SecretsManager::Secret", lambda a: values["redis_secret"]),
         ("BankKey", "AWS::SecretsManager::Secret", lambda a: values["bank_secret"]),
         ("ProxySecret", "AWS::SecretsManager::Secret", lambda a: values["proxy_secret"]),
+        ("ServerKey", "AWS::SecretsManager::Secret", lambda a: values["server_key_secret"]),
+        ("MailIdentity", "AWS::SES::EmailIdentity",
+         lambda a: f"rehearsal-{a.lower()}" if a else "upbrella.example.com"),
         ("SessionStore", "AWS::ElastiCache::ReplicationGroup",
          lambda a: "master.upbrella.rehearsal.apn2.cache.amazonaws.com" if a else "upbrella-sessions"),
         ("CacheSubnetGroup", "AWS::ElastiCache::SubnetGroup", lambda a: "upbrella-cache"),
@@ -264,6 +266,7 @@ def main():
             "redis_secret": secrets.create_secret(Name="upbrella/redis-auth", SecretString="r" * 64)["ARN"],
             "bank_secret": secrets.create_secret(Name="upbrella/bank-key", SecretString="0" * 64)["ARN"],
             "proxy_secret": secrets.create_secret(Name="upbrella/proxy-secret", SecretString="p" * 48)["ARN"],
+            "server_key_secret": secrets.create_secret(Name="upbrella/server-hmac-key", SecretString="1" * 64)["ARN"],
             "capacity_provider": "upbrella-asg",
         }
         certificate = aws("acm").request_certificate(DomainName="upbrella.example.com")["CertificateArn"]

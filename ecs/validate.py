@@ -46,6 +46,8 @@ SAMPLE = {
     "REDIS_AUTH_SECRET_ARN": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:upbrella/redis-auth-AbCdEf",
     "BANK_KEY_SECRET_ARN": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:upbrella/bank-key-AbCdEf",
     "PROXY_SECRET_ARN": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:upbrella/proxy-secret-AbCdEf",
+    "SERVER_KEY_SECRET_ARN": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:upbrella/server-hmac-key-AbCdEf",
+    "MAIL_DKIM_RECORDS": "a._domainkey.upbrella.example.com=a.dkim.amazonses.com",
     "TASK_EXECUTION_ROLE_ARN": "arn:aws:iam::123456789012:role/upbrella-task-execution",
     "WAS_TASK_ROLE_ARN": "arn:aws:iam::123456789012:role/upbrella-was-task",
     "WAS_LOG_GROUP": "/upbrella/was",
@@ -171,6 +173,15 @@ def task_rules(task, where):
         # migration mode, never open-ended.
         if env.get("QR_LEGACY_CODES", "refuse") != "refuse" and not env.get("QR_LEGACY_UNTIL"):
             errors.append(f"{name}: QR_LEGACY_CODES={env['QR_LEGACY_CODES']} needs QR_LEGACY_UNTIL (an end date)")
+        # The database's certificate is checked against the RDS CA bundle in the image:
+        # with `require`, IAM tokens and passwords would go to whoever answers.
+        if "PGHOST" in env and (env.get("PGSSLMODE") != "verify-full" or not env.get("PGSSLROOTCERT")):
+            errors.append(f"{name}: PGSSLMODE must be verify-full, with PGSSLROOTCERT naming the RDS CA bundle")
+        secret_names = {x["name"] for x in c.get("secrets", [])}
+        if env.get("MAIL_TRANSPORT") == "ses" and not env.get("MAIL_FROM"):
+            errors.append(f"{name}: MAIL_TRANSPORT=ses needs MAIL_FROM")
+        if "BANK_ENCRYPTION_KEY" in secret_names and "SERVER_HMAC_KEY" not in secret_names:
+            errors.append(f"{name}: the WAS needs SERVER_HMAC_KEY from a secret")
         if c.get("logConfiguration", {}).get("logDriver") != "awslogs":
             errors.append(f"{name}: logs go to awslogs")
         if not c.get("ulimits"):
@@ -233,8 +244,51 @@ def capacity(tasks, services):
     return errors, mem, cpu
 
 
+def mail_policy_rules(template):
+    """The WAS task role may send mail only as the service: ses:SendEmail and nothing
+    else, on the stack's own identity, from its one sender address."""
+    errors = []
+    policies = template["Resources"]["WasTaskRole"]["Properties"].get("Policies", [])
+    statements = [st for p in policies for st in p["PolicyDocument"]["Statement"]
+                  if any(str(a).startswith("ses:") for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]]))]
+    if len(statements) != 1:
+        return [f"WasTaskRole: expected one statement about SES, found {len(statements)}"]
+    st = statements[0]
+    if st.get("Effect") != "Allow" or st.get("Action") != "ses:SendEmail":
+        errors.append(f"WasTaskRole: SES statement must allow exactly ses:SendEmail, not {st.get('Action')}")
+    resource = json.dumps(st.get("Resource"))
+    if "identity/${DomainName}" not in resource or "*" in resource:
+        errors.append(f"WasTaskRole: SES resource must be the stack's identity, not {resource}")
+    sender = st.get("Condition", {}).get("StringEquals", {}).get("ses:FromAddress")
+    if not sender or "no-reply@${DomainName}" not in json.dumps(sender):
+        errors.append("WasTaskRole: SES must be limited to the service's sender (ses:FromAddress)")
+    return errors
+
+
 def self_test():
     """The checks must be able to fail: break a copy of each rule and expect an error."""
+    template = load_template()
+    for expected, breakit in {
+        "exactly ses:SendEmail": lambda st: st.update(Action=["ses:SendEmail", "ses:SendRawEmail"]),
+        "the stack's identity": lambda st: st.update(Resource="*"),
+        "sender": lambda st: st.pop("Condition"),
+    }.items():
+        broken = json.loads(json.dumps(template))
+        for p in broken["Resources"]["WasTaskRole"]["Properties"]["Policies"]:
+            for st in p["PolicyDocument"]["Statement"]:
+                if "ses:" in json.dumps(st.get("Action")):
+                    breakit(st)
+        if not any(expected in e for e in mail_policy_rules(broken)):
+            raise SystemExit(f"self-test: breaking the SES policy ({expected!r}) went unnoticed")
+    was = load(HERE / "task-definitions" / "was.json")
+    for expected, breakit in {
+        "verify-full": lambda c: [e.update(value="require") for e in c["environment"] if e["name"] == "PGSSLMODE"],
+        "SERVER_HMAC_KEY": lambda c: c.update(secrets=[x for x in c["secrets"] if x["name"] != "SERVER_HMAC_KEY"]),
+    }.items():
+        broken = json.loads(json.dumps(was))
+        breakit(broken["containerDefinitions"][0])
+        if not any(expected in e for e in task_rules(broken, "self-test")):
+            raise SystemExit(f"self-test: breaking {expected!r} went unnoticed")
     good = load(HERE / "task-definitions" / "web-proxy.json")
     cases = {
         "networkMode": lambda t: t.update(networkMode="bridged"),
@@ -257,6 +311,7 @@ def main():
     self_test()
     errors = []
     outputs, alarms = template_facts()
+    errors += mail_policy_rules(load_template())
     for path in sorted(HERE.glob("*/*.json")) + [HERE / "scaling.json"]:
         for var in sorted(variables(path) - outputs - NOT_FROM_STACK):
             errors.append(f"{path.name}: ${{{var}}} is not an output of the stack")

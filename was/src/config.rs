@@ -24,7 +24,7 @@ pub const VARS: &[Var] = &[
     Var::new(
         "PGHOST",
         "unset",
-        "Without DATABASE_URL: libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE",
+        "Without DATABASE_URL: libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, PGSSLROOTCERT",
     ),
     Var::new(
         "DATABASE_AUTH",
