@@ -121,6 +121,7 @@ awk -v w="$was_mb" -v p="$proxy_mb" 'BEGIN { exit !(w <= 15 && p <= 10) }' || { 
 
 # ---------------------------------------------------------------- run and break it
 export UPBRELLA_PORT=${UPBRELLA_PORT:-18080}
+export UPBRELLA_MAIL_PORT=${UPBRELLA_MAIL_PORT:-18081}
 cleanup() { docker compose down -v --remove-orphans >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 echo "==> docker compose up (web-proxy on 127.0.0.1:$UPBRELLA_PORT)"
@@ -133,6 +134,17 @@ jar=$(mktemp)
 [ "$(code -c "$jar" -H 'content-type: application/json' \
   -d '{"email":"compose@example.com","password":"password123","name":"김","phone":"010-1234-5678","agree_terms":true,"agree_privacy":true}' "$base/api/auth/signup")" = 201 ] \
   || { echo "sign-up through web-proxy failed"; docker compose logs --tail 30 was-1 was-2; exit 1; }
+# The verification mail reaches the catcher, with a link to this stack.
+mailed=""
+for _ in $(seq 1 50); do
+  mailed=$(curl -s --max-time 5 "http://127.0.0.1:$UPBRELLA_MAIL_PORT/email" || true)
+  case $mailed in *compose@example.com*verify-email*) break ;; esac
+  sleep 0.2
+done
+case $mailed in
+  *compose@example.com*"http://localhost:$UPBRELLA_PORT/verify-email#t="*) echo "    the verification mail is in the catcher (127.0.0.1:$UPBRELLA_MAIL_PORT)" ;;
+  *) echo "no verification mail in the catcher: ${mailed:0:300}"; docker compose logs --tail 30 mail was-1 was-2; exit 1 ;;
+esac
 instances=$(for _ in $(seq 1 20); do curl -s -b "$jar" -D - -o /dev/null "$base/api/me" | tr -d '\r' | sed -n 's/^x-upbrella-instance: //Ip'; done | sort -u | tr '\n' ' ')
 echo "    one session served by: $instances"
 echo "==> docker kill was-1"
