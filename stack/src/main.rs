@@ -42,11 +42,20 @@ fn say(msg: &str) {
     println!("==> {msg}");
 }
 
-/// Installs Redis and PostgreSQL with apt-get when they are missing.
+/// Installs Redis, PostgreSQL and Node.js (for the mail catcher) with apt-get when they
+/// are missing.
 fn ensure_system_packages() -> Result<(), String> {
     let mut missing = Vec::new();
     if stack::find_program("redis-server", None, &[]).is_none() {
         missing.push("redis-server");
+    }
+    if stack::mailcatcher::maildev_program().is_none() {
+        if stack::find_program("node", None, &[]).is_none() {
+            missing.push("nodejs");
+        }
+        if stack::find_program("npm", None, &[]).is_none() {
+            missing.push("npm");
+        }
     }
     if stack::pg::bin_dir().is_err() {
         missing.push("postgresql");
@@ -56,7 +65,7 @@ fn ensure_system_packages() -> Result<(), String> {
     }
     if stack::find_program("apt-get", None, &[]).is_none() {
         return Err(format!(
-            "missing {}: install Redis and PostgreSQL 15+ with your package manager (macOS: brew install redis postgresql@16), or set PG_BIN",
+            "missing {}: install Redis, PostgreSQL 15+ and Node.js with your package manager (macOS: brew install redis postgresql@16 node), or set PG_BIN",
             missing.join(", ")
         ));
     }
@@ -94,6 +103,29 @@ fn ensure_system_packages() -> Result<(), String> {
     run(&install)
 }
 
+/// The mail catcher, installed with npm under target/tools/maildev when missing.
+fn ensure_maildev(root: &std::path::Path) -> Result<(), String> {
+    if stack::mailcatcher::maildev_program().is_some() {
+        return Ok(());
+    }
+    let version = stack::mailcatcher::MAILDEV_VERSION;
+    say(&format!(
+        "installing the mail catcher (maildev {version}, npm)"
+    ));
+    let dir = root.join("target/tools/maildev");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let status = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+        .arg(&dir)
+        .arg(format!("maildev@{version}"))
+        .status()
+        .map_err(|e| format!("npm: {e} (install Node.js and npm)"))?;
+    if !status.success() {
+        return Err("npm install maildev failed".into());
+    }
+    std::fs::write(dir.join("version"), version).map_err(|e| e.to_string())
+}
+
 fn build_binaries(root: &std::path::Path) -> Result<Binaries, String> {
     say("building was and web-proxy (release)");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -129,7 +161,25 @@ fn run(args: Args) -> Result<(), String> {
     options.was_replicas = usize::from(args.replicas);
     options.proxy_port = Some(args.port);
     options.static_dir = Some(root.join("web"));
-    options.bank_key = bank_key(&dir)?;
+    options.bank_key = key_file(&dir, "bank.key")?;
+    options.server_key = key_file(&dir, "server.key")?;
+    ensure_maildev(&root)?;
+    std::fs::create_dir_all(dir.join("logs")).map_err(|e| e.to_string())?;
+    let mail = stack::MailCatcher::start(&dir.join("logs")).map_err(|e| e.to_string())?;
+    // What the service mails (verification and reset links) goes to the catcher; the
+    // links point at web-proxy.
+    options.was_env.extend([
+        ("MAIL_TRANSPORT".to_owned(), "smtp".to_owned()),
+        ("SMTP_URL".to_owned(), mail.smtp_url()),
+        (
+            "MAIL_FROM".to_owned(),
+            "우산대여 upbrella <no-reply@upbrella.local>".to_owned(),
+        ),
+        (
+            "PUBLIC_URL".to_owned(),
+            format!("http://127.0.0.1:{}", args.port),
+        ),
+    ]);
     // As in production, the replicas answer only what web-proxy forwards.
     options.proxy_secret = Some(uuid::Uuid::new_v4().simple().to_string());
     // Nothing balances in front of the local proxy, so there is nothing to drain for.
@@ -152,6 +202,7 @@ fn run(args: Args) -> Result<(), String> {
     if let Some(a) = stack.proxies[0].admin {
         println!("  proxy metrics:        http://{a}/metrics");
     }
+    println!("  보낸 메일 (mail sent): {}/", mail.web_url());
     println!("  logs:                 {}", dir.join("logs").display());
     println!();
     println!("  Ctrl-C stops everything.");
@@ -159,15 +210,17 @@ fn run(args: Args) -> Result<(), String> {
         let _ = tokio::signal::ctrl_c().await;
     });
     println!();
-    say("stopping web-proxy, WAS replicas, Redis and PostgreSQL");
+    say("stopping web-proxy, WAS replicas, Redis, PostgreSQL and the mail catcher");
     stack.shutdown();
+    drop(mail);
     say("stopped; data stays in .stack/ (--fresh starts over)");
     Ok(())
 }
 
-/// The bank-account key of this local stack, made once and kept in .stack/.
-fn bank_key(dir: &std::path::Path) -> Result<String, String> {
-    let path = dir.join("bank.key");
+/// A key of this local stack (the bank key, the server's HMAC key), made once and kept
+/// in .stack/.
+fn key_file(dir: &std::path::Path, name: &str) -> Result<String, String> {
+    let path = dir.join(name);
     if let Ok(k) = std::fs::read_to_string(&path) {
         return Ok(k.trim().to_owned());
     }

@@ -68,6 +68,8 @@ pub struct Options {
     pub was_env: Vec<(String, String)>,
     pub proxy_env: Vec<(String, String)>,
     pub bank_key: String,
+    /// `SERVER_HMAC_KEY` of the WAS replicas (not the bank key).
+    pub server_key: String,
     /// The secret web-proxy adds to what it forwards and the WAS demands
     /// (`WEB_PROXY_UPSTREAM_SECRET`, `WAS_PROXY_SECRET`); `None` leaves both unset, so
     /// the WAS can also be called directly.
@@ -86,6 +88,7 @@ impl Options {
             was_env: Vec::new(),
             proxy_env: Vec::new(),
             bank_key: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f".into(),
+            server_key: "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100".into(),
             proxy_secret: None,
         }
     }
@@ -186,10 +189,7 @@ impl Stack {
             ("DATABASE_URL".into(), database_url.clone()),
             ("REDIS_URL".into(), redis.url()),
             ("BANK_ENCRYPTION_KEY".into(), options.bank_key.clone()),
-            (
-                "SERVER_HMAC_KEY".into(),
-                "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100".into(),
-            ),
+            ("SERVER_HMAC_KEY".into(), options.server_key.clone()),
             ("LOG_FORMAT".into(), "json".into()),
         ];
         let migrate = Command::new(&bins.was)
