@@ -434,8 +434,13 @@ pub async fn confirm_reset(
     State(state): State<AppState>,
     Json(body): Json<ResetConfirm>,
 ) -> Result<StatusCode> {
-    // The password is checked before the link is spent, so a too-short one can be fixed.
+    // The password is checked before the link is spent, so a too-short one can be fixed;
+    // and no password is hashed for a link that cannot work (hashing is the expensive
+    // part, and this needs no login).
     let password = Password::parse(&body.password)?;
+    if !tokens::usable(&state.db, &token_hash(&body.token), Purpose::ResetPassword).await? {
+        return Err(invalid_link());
+    }
     let hash = state.hasher.hash(password).await?;
     let mut tx = state.db.begin().await?;
     let used = tokens::take(&mut *tx, &token_hash(&body.token), Purpose::ResetPassword)

@@ -171,7 +171,13 @@ pub async fn sign_up(
         })?;
     tracing::info!(user_id = id, "user signed up");
     session::log_in(&state, &session, id, false).await?;
-    crate::http::account::send_verification(&state, id, name.as_str(), email.as_str()).await?;
+    // The account exists and is logged in; a link that could not be made is asked for
+    // again from the account page, not a failed sign-up.
+    if let Err(e) =
+        crate::http::account::send_verification(&state, id, name.as_str(), email.as_str()).await
+    {
+        tracing::warn!(user_id = id, error = %e, "verification link not sent");
+    }
     Ok((StatusCode::CREATED, Json(user_view(&state, id).await?)))
 }
 

@@ -70,6 +70,22 @@ pub async fn take(
     .await
 }
 
+/// Whether a link could be used now (without using it).
+pub async fn usable(
+    db: impl PgExecutor<'_>,
+    token_hash: &[u8],
+    purpose: Purpose,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM account_tokens
+                          WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()) AS "usable!""#,
+        token_hash,
+        purpose.as_str()
+    )
+    .fetch_one(db)
+    .await
+}
+
 /// Retires every other unused link of the user for `purpose` (a reset used, an address
 /// changed: older links must not work after it).
 pub async fn retire(db: impl PgExecutor<'_>, user_id: i64, purpose: Purpose) -> sqlx::Result<()> {

@@ -432,10 +432,12 @@ pub async fn lock_active(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Optio
     .await
 }
 
-/// Anonymises a user who leaves or is banned. Rentals keep pointing at the row.
+/// Anonymises a user who leaves or is banned, and deletes the links mailed to them.
+/// Rentals keep pointing at the row.
 pub async fn anonymise(db: impl PgExecutor<'_>, user_id: i64, status: &str) -> sqlx::Result<()> {
     sqlx::query!(
-        "UPDATE users SET email = NULL, email_verified_at = NULL, password_hash = NULL, kakao_id = NULL, \
+        "WITH links AS (DELETE FROM account_tokens WHERE user_id = $1) \
+         UPDATE users SET email = NULL, email_verified_at = NULL, password_hash = NULL, kakao_id = NULL, \
                 name = '(탈퇴한 사용자)', phone = NULL, bank_name = NULL, bank_account = NULL, \
                 is_admin = false, status = $2, session_generation = session_generation + 1 \
          WHERE id = $1",
@@ -476,7 +478,8 @@ pub async fn has_unsettled(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Resul
 /// Finishes a ban that kept the contact details, once nothing is outstanding.
 pub async fn anonymise_if_settled(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<()> {
     sqlx::query!(
-        "UPDATE users SET email = NULL, email_verified_at = NULL, kakao_id = NULL, name = '(탈퇴한 사용자)', \
+        "WITH links AS (DELETE FROM account_tokens WHERE user_id = $1) \
+         UPDATE users SET email = NULL, email_verified_at = NULL, kakao_id = NULL, name = '(탈퇴한 사용자)', \
                 phone = NULL, bank_name = NULL, bank_account = NULL, anonymise_when_settled = false \
          WHERE id = $1 AND anonymise_when_settled \
            AND NOT EXISTS (SELECT 1 FROM rentals WHERE user_id = $1 \

@@ -747,3 +747,30 @@ async fn the_first_admins_address_taken_first_gives_no_admin_rights() {
     assert_eq!(me["is_admin"], true);
     assert_eq!(me["email_verified"], true);
 }
+
+/// Leaving deletes the links mailed to the account with its address: nothing of the
+/// person stays in `account_tokens`.
+#[tokio::test]
+async fn leaving_deletes_the_mailed_links() {
+    let app = spawn_app_with_mail(&[]).await;
+    let c = app.client();
+    let email = unique("leaver");
+    let id = sign_up_as(&app, &c, &email).await;
+    wait_for_mail(&email, "확인해 주세요", 1).await;
+    let links = |app: &TestApp| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM account_tokens WHERE user_id = $1")
+                .bind(id)
+                .fetch_one(&db)
+                .await
+                .expect("count")
+        }
+    };
+    assert_eq!(links(&app).await, 1);
+    assert_eq!(
+        app.delete(&c, "/api/me").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(links(&app).await, 0);
+}
