@@ -259,9 +259,10 @@ def mail_policy_rules(template):
     resource = json.dumps(st.get("Resource"))
     if "identity/${DomainName}" not in resource or "*" in resource:
         errors.append(f"WasTaskRole: SES resource must be the stack's identity, not {resource}")
-    sender = st.get("Condition", {}).get("StringEquals", {}).get("ses:FromAddress")
-    if not sender or "no-reply@${DomainName}" not in json.dumps(sender):
-        errors.append("WasTaskRole: SES must be limited to the service's sender (ses:FromAddress)")
+    condition = st.get("Condition", {})
+    sender = condition.get("StringEquals", {}).get("ses:FromAddress")
+    if list(condition) != ["StringEquals"] or sender != {"Fn::Sub": "no-reply@${DomainName}"}:
+        errors.append("WasTaskRole: SES must be limited to the service's one sender (ses:FromAddress)")
     return errors
 
 
@@ -272,6 +273,8 @@ def self_test():
         "exactly ses:SendEmail": lambda st: st.update(Action=["ses:SendEmail", "ses:SendRawEmail"]),
         "the stack's identity": lambda st: st.update(Resource="*"),
         "sender": lambda st: st.pop("Condition"),
+        "one sender": lambda st: st["Condition"]["StringEquals"].update(
+            {"ses:FromAddress": ["no-reply@x", "attacker@x"]}),
     }.items():
         broken = json.loads(json.dumps(template))
         for p in broken["Resources"]["WasTaskRole"]["Properties"]["Policies"]:
