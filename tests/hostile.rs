@@ -1120,7 +1120,7 @@ async fn invented_methods_and_headers_leave_memory_and_metrics_flat() {
     let proxy_statuses = pipelined(proxy, to_proxy, 8).await;
     let was_statuses = pipelined(was, to_was, 8).await;
     let took = started.elapsed();
-    assert_eq!(proxy_statuses.get(&501), Some(&n), "{proxy_statuses:?}");
+    assert_eq!(proxy_statuses.get(&405), Some(&n), "{proxy_statuses:?}");
     assert_eq!(was_statuses.get(&405), Some(&n), "{was_statuses:?}");
     assert_eq!(
         upstream_hits(&s).await,
@@ -1160,7 +1160,7 @@ async fn invented_methods_and_headers_leave_memory_and_metrics_flat() {
         ),
         2 * n + m,
         &format!(
-            "web-proxy 501 for all, none forwarded; WAS 405 for all; series web-proxy {proxy_series} → {proxy_series_after}, WAS {was_series} → {was_series_after}; {:.1} s",
+            "web-proxy 405 for all, none forwarded; WAS 405 for all; series web-proxy {proxy_series} → {proxy_series_after}, WAS {was_series} → {was_series_after}; {:.1} s",
             took.as_secs_f64()
         ),
         &format!(

@@ -564,14 +564,68 @@ async fn the_first_admin_is_created_and_revoked_from_the_command_line() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("관리자 계정을 만들었습니다"));
+    // Running it again finds the account: refused, with what the operator needs to
+    // judge whose it is; --promote (the address is verified: the operator typed it)
+    // keeps its password.
     let again = run(&create, &[("WAS_ADMIN_PASSWORD", "another password")]);
-    assert!(again.status.success());
+    assert_eq!(again.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        said.contains("계정이 이미 있습니다") && said.contains("가입 ") && said.contains("KST"),
+        "{said}"
+    );
+    let mut promote = create.to_vec();
+    promote.push("--promote");
+    let again = run(&promote, &[("WAS_ADMIN_PASSWORD", "another password")]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     assert!(
         String::from_utf8_lossy(&again.stdout).contains("비밀번호는 바꾸지 않았습니다"),
-        "running it again promotes the account and keeps its password"
+        "--promote keeps the account's password"
     );
 
     let app = spawn_on(&database, &deps.redis_url, &[]).await;
+    // Someone signs up first with an operator's address: neither create, nor
+    // --promote, nor grant makes that unverified account an admin.
+    let squatter = app.client();
+    json_ok(
+        app.post(
+            &squatter,
+            "/api/auth/signup",
+            json!({"email": "ops@example.com", "password": "squatter pw 1", "name": "가짜", "phone": "010-9999-9999", "agree_terms": true, "agree_privacy": true}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let ops = [
+        "admin",
+        "create",
+        "--email",
+        "ops@example.com",
+        "--name",
+        "운영",
+        "--phone",
+        "010-1111-1111",
+    ];
+    let out = run(&ops, &[password]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("확인 안 됨"));
+    let mut ops_promote = ops.to_vec();
+    ops_promote.push("--promote");
+    let out = run(&ops_promote, &[password]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("확인되지 않아"));
+    let out = run(&["admin", "grant", "ops@example.com"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    problem(
+        app.get(&squatter, "/api/admin/users").await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
     let c = app.client();
     let login = json!({"email": "boss@example.com", "password": "correct horse battery"});
     json_ok(app.post(&c, "/api/auth/login", login).await, StatusCode::OK).await;

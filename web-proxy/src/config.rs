@@ -196,7 +196,7 @@ pub const VARS: &[Var] = &[
     Var::new(
         "WEB_PROXY_EXTRA_METHODS",
         "none",
-        "Comma-separated methods beyond RFC 9110's and PATCH to forward (others get 501)",
+        "Comma-separated methods beyond RFC 9110's and PATCH to forward (others get 405)",
     ),
     Var::new(
         "WEB_PROXY_COMPRESSION",

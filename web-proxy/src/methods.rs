@@ -3,10 +3,15 @@
 //! A method is a token a client may invent (`XQWERTY…`); every one forwarded costs the
 //! upstream its handling, and anything keyed by it (a metric, a log index) grows. So the
 //! proxy forwards RFC 9110's methods and PATCH (RFC 5789), plus any listed in
-//! `WEB_PROXY_EXTRA_METHODS`, and answers others 501 itself. TRACE (it would echo the
-//! request's headers, the proxy's secret to the WAS included, back to a script: cross-site
-//! tracing) and CONNECT (a tunnel, which a reverse proxy has no business opening) are
-//! refused with 405.
+//! `WEB_PROXY_EXTRA_METHODS`, and answers others itself, as it does TRACE (it would echo
+//! the request's headers, the proxy's secret to the WAS included, back to a script:
+//! cross-site tracing) and CONNECT (a tunnel, which a reverse proxy has no business
+//! opening).
+//!
+//! The answer is 405 with `Allow`, not the 501 RFC 9110 suggests for an unrecognised
+//! method: the ALB counts a target's 5xx, and its alarm on them rolls a deployment back,
+//! so a 501 would let any anonymous client page the operators and undo a deploy by
+//! sending made-up methods. A 4xx says the same to a client and costs nobody anything.
 //!
 //! Retrying is safe for a request only when sending it twice does what sending it once
 //! does: the idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE), and the POSTs the WAS
@@ -40,24 +45,20 @@ const ALLOW: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 
 /// The proxy's own answer to a method it does not forward; `None` for one it does.
 pub fn refusal(config: &Config, method: &Method) -> Option<Response> {
-    if *method == Method::TRACE || *method == Method::CONNECT {
-        let mut r = problem(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "허용하지 않는 HTTP 메서드입니다. (This method is not allowed.)",
-        );
-        r.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static(ALLOW));
-        return Some(r);
-    }
-    if is_standard(method) || config.extra_methods.contains(method) {
+    let forwarded = *method != Method::TRACE
+        && *method != Method::CONNECT
+        && (is_standard(method) || config.extra_methods.contains(method));
+    if forwarded {
         return None;
     }
-    Some(problem(
-        StatusCode::NOT_IMPLEMENTED,
-        "method_not_implemented",
-        "지원하지 않는 HTTP 메서드입니다. (This method is not implemented.)",
-    ))
+    let mut r = problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "허용하지 않는 HTTP 메서드입니다. (This method is not allowed.)",
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(ALLOW));
+    Some(r)
 }
 
 /// The WAS's operations that deduplicate by `Idempotency-Key`, as paths under the API
