@@ -324,19 +324,7 @@ struct Presign<'a> {
 /// AWS Signature Version 4 in the query string: returns the canonical query with
 /// `X-Amz-Signature` appended.
 fn presign(p: &Presign<'_>) -> String {
-    let now = p.now.to_offset(time::UtcOffset::UTC);
-    let date = format!(
-        "{:04}{:02}{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    );
-    let stamp = format!(
-        "{date}T{:02}{:02}{:02}Z",
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
+    let (date, stamp) = sigv4_stamps(p.now);
     let scope = format!("{date}/{}/{}/aws4_request", p.region, p.service);
     let mut query: Vec<(String, String)> = p
         .params
@@ -377,13 +365,42 @@ fn presign(p: &Presign<'_>) -> String {
         "AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}",
         hex::encode(Sha256::digest(canonical_request.as_bytes()))
     );
-    let secret = format!("AWS4{}", p.credentials.secret_access_key.expose_secret());
-    let mut key = hmac(secret.as_bytes(), date.as_bytes());
-    for part in [p.region, p.service, "aws4_request"] {
-        key = hmac(&key, part.as_bytes());
-    }
+    let key = sigv4_key(p.credentials, &date, p.region, p.service);
     let signature = hex::encode(hmac(&key, string_to_sign.as_bytes()));
     format!("{canonical_query}&X-Amz-Signature={signature}")
+}
+
+/// SigV4's date (`YYYYMMDD`) and time stamp (`YYYYMMDDTHHMMSSZ`), in UTC.
+pub(crate) fn sigv4_stamps(now: OffsetDateTime) -> (String, String) {
+    let now = now.to_offset(time::UtcOffset::UTC);
+    let date = format!(
+        "{:04}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    );
+    let stamp = format!(
+        "{date}T{:02}{:02}{:02}Z",
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    (date, stamp)
+}
+
+/// SigV4's signing key: the secret, narrowed to the day, region and service.
+pub(crate) fn sigv4_key(
+    credentials: &AwsCredentials,
+    date: &str,
+    region: &str,
+    service: &str,
+) -> Vec<u8> {
+    let secret = format!("AWS4{}", credentials.secret_access_key.expose_secret());
+    let mut key = hmac(secret.as_bytes(), date.as_bytes());
+    for part in [region, service, "aws4_request"] {
+        key = hmac(&key, part.as_bytes());
+    }
+    key
 }
 
 pub(crate) fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {

@@ -8,7 +8,9 @@ use time::OffsetDateTime;
 use url::Url;
 
 use super::{Mail, MailError};
-use crate::dbauth::{AwsCredentialCache, AwsCredentialSource, AwsCredentials, hmac};
+use crate::dbauth::{
+    AwsCredentialCache, AwsCredentialSource, AwsCredentials, hmac, sigv4_key, sigv4_stamps,
+};
 
 pub struct Ses {
     region: String,
@@ -132,19 +134,7 @@ pub(crate) struct Signed {
 /// SigV4 with the signature in the `Authorization` header; signs `content-type`, `host`,
 /// `x-amz-date` and, with temporary credentials, `x-amz-security-token`.
 pub(crate) fn sign(r: &Request<'_>) -> Signed {
-    let now = r.now.to_offset(time::UtcOffset::UTC);
-    let date = format!(
-        "{:04}{:02}{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    );
-    let stamp = format!(
-        "{date}T{:02}{:02}{:02}Z",
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
+    let (date, stamp) = sigv4_stamps(r.now);
     let mut headers = vec![
         ("content-type", r.content_type.to_owned()),
         ("host", r.host.to_owned()),
@@ -171,11 +161,7 @@ pub(crate) fn sign(r: &Request<'_>) -> Signed {
         "AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}",
         hex::encode(Sha256::digest(canonical_request.as_bytes()))
     );
-    let secret = format!("AWS4{}", r.credentials.secret_access_key.expose_secret());
-    let mut key = hmac(secret.as_bytes(), date.as_bytes());
-    for part in [r.region, r.service, "aws4_request"] {
-        key = hmac(&key, part.as_bytes());
-    }
+    let key = sigv4_key(r.credentials, &date, r.region, r.service);
     let signature = hex::encode(hmac(&key, string_to_sign.as_bytes()));
     Signed {
         date: stamp,
