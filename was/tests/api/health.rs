@@ -137,12 +137,8 @@ async fn metrics_on_the_admin_listener_count_routes_statuses_rentals_and_the_ses
 async fn invented_methods_paths_and_headers_add_no_metric_series() {
     let app = spawn_app().await;
     let series = || async {
-        reqwest::get(format!("http://{}/metrics", app.admin))
+        app.metrics()
             .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text")
             .lines()
             .filter(|l| !l.starts_with('#'))
             .count()
@@ -204,12 +200,7 @@ async fn invented_methods_paths_and_headers_add_no_metric_series() {
         "{} distinct methods, paths, hosts and agents grew the series from {before} to {after}",
         n
     );
-    let metrics = reqwest::get(format!("http://{}/metrics", app.admin))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("method=\"other\",route=\"/api/tags\""),
         "{statuses:?}"

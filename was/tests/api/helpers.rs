@@ -216,6 +216,16 @@ impl TestApp {
             .expect("client")
     }
 
+    /// The replica's `/metrics` page (its admin listener).
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("http://{}/metrics", self.admin))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+
     pub async fn get(&self, client: &Client, path: &str) -> Response {
         client.get(self.url(path)).send().await.expect("request")
     }

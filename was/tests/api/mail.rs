@@ -161,12 +161,7 @@ async fn mail_goes_out_through_ses_signed_with_the_task_roles_credentials() {
         1,
         "credentials from the task role, once"
     );
-    let metrics = reqwest::get(format!("http://{}/metrics", app.admin))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("upbrella_was_mail_total{outcome=\"sent\"} 1"),
         "{metrics}"
@@ -205,12 +200,7 @@ async fn an_unreachable_mail_server_never_holds_up_a_request() {
     );
     let started = Instant::now();
     loop {
-        let metrics = reqwest::get(format!("http://{}/metrics", app.admin))
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text");
+        let metrics = app.metrics().await;
         if metrics.contains("upbrella_was_mail_total{outcome=\"retried\"} 1") {
             assert!(metrics.contains("upbrella_was_mail_total{outcome=\"sent\"} 0"));
             break;
@@ -218,4 +208,39 @@ async fn an_unreachable_mail_server_never_holds_up_a_request() {
         assert!(started.elapsed() < Duration::from_secs(10), "{metrics}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A full queue drops the new mail (counted) and still answers the request: with the
+/// mail server unreachable, four mails are being retried, one waits for a slot, one sits
+/// in the queue of one, and the rest are dropped.
+#[tokio::test]
+async fn a_full_mail_queue_drops_and_counts_but_never_fails_a_request() {
+    let dead = stack::free_port().expect("port");
+    let app = spawn_app_with(&[
+        ("MAIL_TRANSPORT", "smtp"),
+        ("SMTP_URL", &format!("smtp://127.0.0.1:{dead}")),
+        ("MAIL_FROM", "no-reply@upbrella.test"),
+        ("PUBLIC_URL", "https://upbrella.test"),
+        ("MAIL_QUEUE", "1"),
+    ])
+    .await;
+    for i in 0..9 {
+        json_ok(
+            app.post(
+                &app.client(),
+                "/api/auth/signup",
+                json!({"email": format!("full{i}-{}@example.com", uuid::Uuid::new_v4().simple()), "password": "password123", "name": "김우산", "phone": "010-1234-5678", "agree_terms": true, "agree_privacy": true}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let metrics = app.metrics().await;
+    let dropped: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("upbrella_was_mail_total{outcome=\"dropped\"} "))
+        .and_then(|v| v.parse().ok())
+        .expect("the dropped counter");
+    assert!(dropped >= 1, "{metrics}");
 }
