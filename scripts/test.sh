@@ -7,6 +7,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Free space on the disk holding target/, in GiB.
+free_gib() { df -Pk . | awk 'NR == 2 { printf "%d", $4 / 1048576 }'; }
+# What target/ holds, in GiB with one decimal.
+target_gib() { du -sk target 2>/dev/null | awk '{ printf "%.1f", $1 / 1048576 }'; }
+
+# A one-shot run gains nothing from incremental compilation, whose caches were half of
+# target/: off in CI and wherever the disk is short; a developer's repeated runs keep it.
+if [ -n "${CI:-}" ] || [ "$(free_gib)" -lt 20 ]; then
+  export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+fi
+echo "==> $(free_gib) GiB free for target/ and Docker; incremental compilation ${CARGO_INCREMENTAL:-on}"
+
 # The same scripts CI's jobs run, in one go, timed per job (the figures at the end).
 job_times=()
 timed() {
@@ -14,7 +26,7 @@ timed() {
   shift
   "$@"
   local rc=$?
-  job_times+=("$job $((SECONDS - start))")
+  job_times+=("$job $((SECONDS - start)) $(target_gib)")
   return $rc
 }
 timed deps scripts/test-deps.sh
@@ -27,6 +39,12 @@ run_tests() { scripts/cargo-test.sh "$@" 2>&1 | tee -a "$log"; return "${PIPESTA
 timed tests run_tests --workspace --exclude upbrella-tests || status=1
 timed resilience run_tests -p upbrella-tests || status=1
 set -e
+# The stages below build their images inside Docker and the benchmark in release mode:
+# the debug build is not used again. Where the disk is short it goes, so Docker has room.
+if [ -n "${CI:-}" ] || [ "$(free_gib)" -lt 15 ]; then
+  echo "==> removing target/debug ($(du -sh target/debug 2>/dev/null | cut -f1)); $(free_gib) GiB free before"
+  rm -rf target/debug
+fi
 images_start=$SECONDS
 # The checks beyond cargo: the dependency policy, shipping artifacts, real images, the
 # benchmark command.
@@ -50,7 +68,7 @@ stage validators scripts/validate.sh
 stage deploy-rehearsal scripts/rehearse.sh
 stage docker-e2e scripts/docker-e2e.sh
 stage bench-smoke scripts/bench.sh --smoke
-job_times+=("images $((SECONDS - images_start))")
+job_times+=("images $((SECONDS - images_start)) $(target_gib)")
 
 if [ -f target/resilience-summary.md ]; then
   echo
@@ -67,10 +85,13 @@ if [ -f target/hostile-summary.md ]; then
   cat target/hostile-summary.md
   echo
 fi
-echo "Wall time by CI job (here one after another; CI runs the four in parallel):"
+echo "Wall time by CI job (here one after another; CI runs the four in parallel), and the"
+echo "size of target/ after it:"
 for t in "${job_times[@]}"; do
-  printf '  %-11s %4d s\n' "${t% *}" "${t#* }"
+  read -r job secs gib <<<"$t"
+  printf '  %-11s %4d s  %5s GiB\n' "$job" "$secs" "$gib"
 done
+echo "  $(free_gib) GiB free at the end"
 echo
 # One closing line for the whole run: cargo's tests (it prints one line per test binary,
 # the last usually an empty doc-test run) plus the stages above.
