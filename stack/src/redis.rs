@@ -15,6 +15,8 @@ pub struct Redis {
     log: PathBuf,
     process: Option<Process>,
     data_dir: Option<PathBuf>,
+    /// More `redis-server` options (TLS, a password).
+    extra: Vec<String>,
 }
 
 impl Redis {
@@ -25,6 +27,17 @@ impl Redis {
 
     /// Starts on `port`; with `data_dir`, sessions survive a restart.
     pub fn start_with(log_dir: &Path, port: u16, data_dir: Option<PathBuf>) -> io::Result<Self> {
+        Self::start_configured(log_dir, port, data_dir, Vec::new())
+    }
+
+    /// Starts on `port` with more options, e.g. `--tls-port` and `--requirepass`: the
+    /// plain `port` stays open for the test's own commands.
+    pub fn start_configured(
+        log_dir: &Path,
+        port: u16,
+        data_dir: Option<PathBuf>,
+        extra: Vec<String>,
+    ) -> io::Result<Self> {
         let program = crate::find_program("redis-server", None, &[]).ok_or_else(|| {
             io::Error::other(
                 "redis-server not found: install it (Debian: apt-get install redis-server)",
@@ -39,6 +52,7 @@ impl Redis {
             log: log_dir.join("redis.log"),
             process: None,
             data_dir,
+            extra,
         };
         redis.restart()?;
         Ok(redis)
@@ -86,6 +100,9 @@ impl Redis {
                 .arg("everysec"),
             None => spec.arg("--appendonly").arg("no"),
         };
+        for arg in &self.extra {
+            spec = spec.arg(arg.clone());
+        }
         self.process = Some(Process::spawn(spec)?);
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
         let started = Instant::now();
@@ -108,8 +125,9 @@ fn ping(addr: SocketAddr) -> bool {
     if s.write_all(b"PING\r\n").is_err() {
         return false;
     }
+    // A server with a password answers NOAUTH: it is up all the same.
     let mut buf = [0u8; 7];
-    s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    s.read_exact(&mut buf).is_ok() && (&buf == b"+PONG\r\n" || &buf == b"-NOAUTH")
 }
 
 impl Drop for Redis {

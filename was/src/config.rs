@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use http::HeaderName;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use shared::config::{ConfigError, Settings, Source, Var};
 use url::Url;
 
@@ -99,6 +99,11 @@ pub const VARS: &[Var] = &[
         "REDIS_PASSWORD",
         "unset",
         "Redis AUTH token, kept out of the URL",
+    ),
+    Var::new(
+        "REDIS_CA_FILE",
+        "system roots",
+        "With rediss://: the only CA (PEM) trusted for Redis's certificate",
     ),
     Var::new("REDIS_POOL_SIZE", "4", "Redis connections per replica"),
     Var::new(
@@ -218,6 +223,16 @@ pub const VARS: &[Var] = &[
         "WAS_PROXY_SECRET",
         "unset",
         "web-proxy's shared secret; API requests without it get 403",
+    ),
+    Var::new(
+        "WAS_PROXY_SECRET_ROTATING",
+        "unset",
+        "During a rotation, a second secret accepted besides WAS_PROXY_SECRET",
+    ),
+    Var::new(
+        "UPBRELLA_RELEASE",
+        "dev",
+        "The release this replica runs (the image tag); /api/ready reports it",
     ),
     Var::new(
         "WAS_PROXY_SECRET_HEADER",
@@ -410,6 +425,9 @@ pub struct Config {
     pub redis_url: SecretString,
     /// Kept apart from the URL so it can come from a secret (ElastiCache AUTH).
     pub redis_password: Option<SecretString>,
+    /// With `rediss://`: the CA certificates (PEM) trusted for Redis instead of the
+    /// system's roots.
+    pub redis_ca_file: Option<std::path::PathBuf>,
     pub redis_pool_size: usize,
     pub redis_timeout: Duration,
     pub session_idle_timeout: Duration,
@@ -435,7 +453,12 @@ pub struct Config {
     /// The secret web-proxy adds to every request it forwards. When set, the WAS refuses
     /// API requests without it and trusts `X-Forwarded-For` only on requests with it.
     pub proxy_secret: Option<SecretString>,
+    /// During a rotation, the other secret accepted: the next one until every web-proxy
+    /// sends it, then the previous one until every web-proxy has stopped sending it.
+    pub proxy_secret_rotating: Option<SecretString>,
     pub proxy_secret_header: HeaderName,
+    /// The release this replica runs (the image tag), reported by `/api/ready`.
+    pub release: String,
     pub password_hashing: HashingLimits,
     pub rate_limits: RateLimits,
     /// Keys the hashes kept of request bodies and rate-limit subjects.
@@ -705,6 +728,7 @@ impl Config {
             database: DatabaseConfig::from_source(source)?,
             redis_url: SecretString::from(s.required_string("REDIS_URL")?),
             redis_password: s.raw("REDIS_PASSWORD").map(SecretString::from),
+            redis_ca_file: s.raw("REDIS_CA_FILE").map(std::path::PathBuf::from),
             redis_pool_size: s.parse_or("REDIS_POOL_SIZE", 4)?,
             redis_timeout: s.duration_or("REDIS_TIMEOUT", Duration::from_secs(1))?,
             session_idle_timeout: s
@@ -743,6 +767,8 @@ impl Config {
                 .unwrap_or_default(),
             kakao,
             proxy_secret: s.raw("WAS_PROXY_SECRET").map(SecretString::from),
+            proxy_secret_rotating: s.raw("WAS_PROXY_SECRET_ROTATING").map(SecretString::from),
+            release: s.string_or("UPBRELLA_RELEASE", "dev"),
             proxy_secret_header: HeaderName::try_from(
                 s.string_or("WAS_PROXY_SECRET_HEADER", "x-upbrella-proxy-secret")
                     .to_ascii_lowercase(),
@@ -794,6 +820,20 @@ impl Config {
             return Err(ConfigError::new(
                 "PUBLIC_URL",
                 "is required to send mail (the links in it point there)",
+            ));
+        }
+        if config.proxy_secret_rotating.is_some() && config.proxy_secret.is_none() {
+            return Err(ConfigError::new(
+                "WAS_PROXY_SECRET_ROTATING",
+                "needs WAS_PROXY_SECRET (it is the second secret accepted during a rotation)",
+            ));
+        }
+        if config.redis_ca_file.is_some()
+            && !config.redis_url.expose_secret().starts_with("rediss://")
+        {
+            return Err(ConfigError::new(
+                "REDIS_CA_FILE",
+                "applies to TLS only: REDIS_URL must start with rediss://",
             ));
         }
         if config.redis_pool_size == 0 {
@@ -1370,6 +1410,36 @@ mod tests {
         assert_eq!(role.name, "upbrella_app");
         assert!(matches!(role.login, AppRoleLogin::RdsIam));
         assert!(matches!(c.auth, DatabaseAuth::Static));
+    }
+
+    #[test]
+    fn a_rotating_proxy_secret_and_a_redis_ca_need_what_they_go_with() {
+        for (settings, var) in [
+            (
+                &[("WAS_PROXY_SECRET_ROTATING", "next")][..],
+                "WAS_PROXY_SECRET_ROTATING",
+            ),
+            (&[("REDIS_CA_FILE", "/etc/ca.pem")][..], "REDIS_CA_FILE"),
+        ] {
+            let mut env = base();
+            env.extend(settings.iter().copied());
+            let err = Config::from_source(&env).unwrap_err();
+            assert_eq!(err.var, var, "{settings:?}: {err}");
+        }
+        let mut env = base();
+        env.extend([
+            ("WAS_PROXY_SECRET", "current"),
+            ("WAS_PROXY_SECRET_ROTATING", "next"),
+            ("REDIS_URL", "rediss://redis.example:6379"),
+            ("REDIS_CA_FILE", "/etc/ca.pem"),
+        ]);
+        let c = Config::from_source(&env).expect("valid together");
+        assert!(c.proxy_secret_rotating.is_some());
+        assert_eq!(
+            c.redis_ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/ca.pem"))
+        );
+        assert_eq!(c.release, "dev");
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub async fn run(db: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 
 /// Creates (or updates) the role the WAS connects as, with the privileges it needs and
 /// nothing more: read and write rows, use sequences; no DDL (it owns nothing and may not
-/// create in the schema), no TRUNCATE, no migration history, and only INSERT and SELECT
+/// create in the schema), no TRUNCATE, of the migration history only the versions applied, and only INSERT and SELECT
 /// on the operator action log and the deposit ledger. Runs as the schema owner
 /// after the migrations, every time, so a table added by a migration is covered (the
 /// default privileges cover tables the owner creates later too).
@@ -52,6 +52,8 @@ pub async fn provision_app_role(db: &PgPool, role: &AppRole) -> Result<(), sqlx:
         "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO %I",
         "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO %I",
         "REVOKE ALL ON TABLE _sqlx_migrations FROM %I",
+        // Which migrations ran, for `/api/ready`; not what they did.
+        "GRANT SELECT (version, success) ON TABLE _sqlx_migrations TO %I",
         // The operator action log and the deposit ledger are append-only for the app
         // (a trigger refuses rewrites to everyone, the owner included).
         "REVOKE UPDATE, DELETE, TRUNCATE ON TABLE operator_actions, deposit_events FROM %I",

@@ -30,6 +30,8 @@ pub enum StartError {
     DatabaseUrl(sqlx::Error),
     #[error("invalid REDIS_URL: {0}")]
     RedisUrl(fred::error::Error),
+    #[error("REDIS_CA_FILE {path}: {reason}")]
+    RedisCa { path: String, reason: String },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -103,6 +105,7 @@ impl Application {
             mailer,
             config: Arc::new(config),
             metrics: Arc::default(),
+            readiness: Default::default(),
         };
         tokio::spawn(seal_locker_secrets(state.clone()));
         Ok(Self {
@@ -255,6 +258,9 @@ fn redis_pool(config: &Config) -> Result<fred::clients::Pool, StartError> {
     if let Some(password) = &config.redis_password {
         redis_config.password = Some(password.expose_secret().to_owned());
     }
+    if let Some(path) = &config.redis_ca_file {
+        redis_config.tls = Some(redis_tls(path)?.into());
+    }
     let timeout = config.redis_timeout;
     let mut builder = Builder::from_config(redis_config);
     builder
@@ -278,6 +284,29 @@ fn redis_pool(config: &Config) -> Result<fred::clients::Pool, StartError> {
     pool.prefer_connected(true);
     drop(pool.connect_pool());
     Ok(pool)
+}
+
+/// A TLS connector for Redis that trusts exactly the CA certificates in `path` (PEM), as
+/// `PGSSLROOTCERT` does for PostgreSQL; the host name in `REDIS_URL` is verified.
+fn redis_tls(path: &std::path::Path) -> Result<fred::types::config::TlsConnector, StartError> {
+    use fred::rustls::pki_types::CertificateDer;
+    use fred::rustls::pki_types::pem::PemObject;
+    let fail = |reason: String| StartError::RedisCa {
+        path: path.display().to_string(),
+        reason,
+    };
+    let mut roots = fred::rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(path).map_err(|e| fail(e.to_string()))? {
+        let cert = cert.map_err(|e| fail(e.to_string()))?;
+        roots.add(cert).map_err(|e| fail(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(fail("holds no certificate".into()));
+    }
+    let config = fred::rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config.into())
 }
 
 /// Seals the locker secrets still stored in the clear (rows from before sealing). Runs in

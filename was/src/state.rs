@@ -31,6 +31,8 @@ pub struct AppState {
     pub mailer: Arc<crate::mail::Mailer>,
     pub config: Arc<Config>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// `/api/ready`'s last answer (`http::ops`).
+    pub readiness: crate::http::ops::ReadinessCache,
 }
 
 impl FromRef<AppState> for PgPool {

@@ -6,7 +6,8 @@
 //! requests that carry the secret is `X-Forwarded-For` believed: its first entry is the
 //! client as web-proxy determined it (web-proxy drops entries the client wrote itself).
 //! Otherwise the client is the TCP peer. The health and readiness probes are exempt: the
-//! load balancer's checks do not carry the secret.
+//! load balancer's checks do not carry the secret. During a rotation a second secret is
+//! accepted too (`WAS_PROXY_SECRET_ROTATING`, README "Rotating credentials").
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -37,8 +38,15 @@ pub async fn client_address(
         None => false,
         Some(secret) => {
             let given = request.headers().get(&config.proxy_secret_header);
-            let valid = given
-                .is_some_and(|v| constant_time_eq(v.as_bytes(), secret.expose_secret().as_bytes()));
+            // Both are compared every time, so timing does not tell which one matched.
+            let valid = given.is_some_and(|v| {
+                let current = constant_time_eq(v.as_bytes(), secret.expose_secret().as_bytes());
+                let rotating = config
+                    .proxy_secret_rotating
+                    .as_ref()
+                    .is_some_and(|r| constant_time_eq(v.as_bytes(), r.expose_secret().as_bytes()));
+                current | rotating
+            });
             if !valid && !matches!(request.uri().path(), "/health" | "/ready") {
                 tracing::warn!(?peer, "request without the proxy secret refused");
                 return Err(Error::forbidden(

@@ -68,6 +68,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(account::routes())
                 .merge(me::routes())
                 .merge(rentals::routes())
+                .merge(ops::api_routes())
                 .nest("/admin", admin),
         )
         .merge(ops::routes())

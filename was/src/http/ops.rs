@@ -1,6 +1,8 @@
-//! Operations endpoints: liveness, readiness.
+//! Operations endpoints: liveness, readiness (the load balancer's, and the public one a
+//! deploy checks through the service's own URL).
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -18,6 +20,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(health))
         .routes(routes!(ready))
+}
+
+/// Under `/api`: reachable through web-proxy and both load balancers.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(api_ready))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -85,20 +92,154 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     (status, Json(body))
 }
 
-async fn check(
+/// What `/api/ready` answers: the release, and whether each dependency works as this
+/// replica uses it. No error text: the answer is public (the replica logs the details).
+#[derive(Clone, Serialize, ToSchema)]
+pub struct ServiceReadiness {
+    /// `ready` or `unavailable`.
+    pub status: &'static str,
+    /// The release this replica runs (`UPBRELLA_RELEASE`, the image tag in ECS).
+    #[schema(example = "3f2c1e0")]
+    pub release: String,
+    /// PostgreSQL as the application role (its own login, TLS as configured).
+    pub database: bool,
+    /// Redis as configured (AUTH, TLS): a command answered.
+    pub redis: bool,
+    /// The schema has every migration this release knows (or newer ones).
+    pub schema: bool,
+    /// The newest migration this release knows, and the newest applied.
+    pub schema_expected: i64,
+    pub schema_applied: Option<i64>,
+    /// Korean first, English beside; only when unavailable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The last answer of `/api/ready`, reused for a second: a flood of readiness requests
+/// costs one database query and one Redis command per second per replica, and concurrent
+/// requests wait for the one check in flight.
+#[derive(Clone, Default)]
+pub struct ReadinessCache(Arc<tokio::sync::Mutex<Option<(Instant, ServiceReadiness)>>>);
+
+const READINESS_REUSE: Duration = Duration::from_secs(1);
+
+/// Readiness as the deploy checks it through the public URL: the database as the
+/// application role, Redis with its AUTH and TLS, and the schema at this release's
+/// migration version. 503 with the same body when any of them fails.
+#[utoipa::path(get, path = "/ready", tag = "operations", responses(
+    (status = 200, body = ServiceReadiness), (status = 503, body = ServiceReadiness)))]
+pub async fn api_ready(State(state): State<AppState>) -> impl IntoResponse {
+    let mut cached = state.readiness.0.lock().await;
+    let answer = match &*cached {
+        Some((at, answer)) if at.elapsed() < READINESS_REUSE => answer.clone(),
+        _ => {
+            let answer = service_readiness(&state).await;
+            *cached = Some((Instant::now(), answer.clone()));
+            answer
+        }
+    };
+    drop(cached);
+    let status = if answer.message.is_none() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        Json(answer),
+    )
+}
+
+async fn service_readiness(state: &AppState) -> ServiceReadiness {
+    let limit = Duration::from_secs(2);
+    let expected = crate::migrate::MIGRATOR
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0);
+    let db = check_value(limit, async {
+        sqlx::query_scalar!(
+            r#"SELECT max(version) AS "applied" FROM _sqlx_migrations WHERE success"#
+        )
+        .fetch_one(&state.db)
+        .await
+        .map_err(|e| e.to_string())
+    });
+    let redis = check_value(limit, async {
+        state
+            .redis
+            .next_connected()
+            .ping::<String>(None)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    });
+    let ((database, applied), (redis, _)) = tokio::join!(db, redis);
+    let applied = applied.flatten();
+    let schema = applied.is_some_and(|a| a >= expected);
+    let mut failed = Vec::new();
+    if !database.ok {
+        failed.push("데이터베이스 (database)");
+    }
+    if !redis.ok {
+        failed.push("세션 저장소 (Redis)");
+    }
+    if database.ok && !schema {
+        failed.push("스키마가 이 릴리스보다 오래됨 (schema behind this release)");
+    }
+    if !failed.is_empty() {
+        tracing::warn!(
+            database = ?database.error,
+            redis = ?redis.error,
+            schema_applied = ?applied,
+            schema_expected = expected,
+            "not ready"
+        );
+    }
+    ServiceReadiness {
+        status: if failed.is_empty() {
+            "ready"
+        } else {
+            "unavailable"
+        },
+        release: state.config.release.clone(),
+        database: database.ok,
+        redis: redis.ok,
+        schema,
+        schema_expected: expected,
+        schema_applied: applied,
+        message: (!failed.is_empty()).then(|| {
+            format!(
+                "서비스가 준비되지 않았습니다 (not ready): {}",
+                failed.join(", ")
+            )
+        }),
+    }
+}
+
+async fn check_value<T>(
     limit: Duration,
-    probe: impl Future<Output = Result<(), String>>,
-) -> DependencyStatus {
+    probe: impl Future<Output = Result<T, String>>,
+) -> (DependencyStatus, Option<T>) {
     let started = std::time::Instant::now();
     let result = match tokio::time::timeout(limit, probe).await {
         Ok(r) => r,
         Err(_) => Err(format!("no answer within {limit:?}")),
     };
-    DependencyStatus {
+    let status = DependencyStatus {
         ok: result.is_ok(),
         latency_ms: started.elapsed().as_secs_f64() * 1000.0,
-        error: result.err(),
-    }
+        error: result.as_ref().err().cloned(),
+    };
+    (status, result.ok())
+}
+
+async fn check(
+    limit: Duration,
+    probe: impl Future<Output = Result<(), String>>,
+) -> DependencyStatus {
+    check_value(limit, probe).await.0
 }
 
 /// Prometheus metrics (text exposition format 0.0.4).

@@ -142,6 +142,40 @@ async fn with_a_proxy_secret_requests_that_skip_the_proxy_are_refused() {
     assert_eq!(ok.status(), StatusCode::OK);
 }
 
+/// The proxy secret's rotation (README, "Rotating credentials"): while the WAS holds the
+/// current and the rotating secret, web-proxy replicas sending either get through, so
+/// web-proxy can roll in any order; anything else is still refused. Afterwards only the
+/// new one counts.
+#[tokio::test]
+async fn during_a_proxy_secret_rotation_both_secrets_pass_and_nothing_else() {
+    const NEXT: &str = "the-next-proxy-secret-0123456789";
+    let during = spawn_app_with(&[
+        ("WAS_PROXY_SECRET", SECRET),
+        ("WAS_PROXY_SECRET_ROTATING", NEXT),
+    ])
+    .await;
+    let after = spawn_app_with(&[("WAS_PROXY_SECRET", NEXT)]).await;
+    let status = |app: &TestApp, secret: &'static str| {
+        let request = app
+            .client()
+            .get(app.url("/api/tags"))
+            .header("x-upbrella-proxy-secret", secret);
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(status(&during, SECRET).await, StatusCode::OK);
+    assert_eq!(status(&during, NEXT).await, StatusCode::OK);
+    for wrong in [&NEXT[..NEXT.len() - 1], "", "test-proxy-secreT"] {
+        let wrong: &'static str = Box::leak(wrong.to_owned().into_boxed_str());
+        assert_eq!(
+            status(&during, wrong).await,
+            StatusCode::FORBIDDEN,
+            "{wrong:?}"
+        );
+    }
+    assert_eq!(status(&after, NEXT).await, StatusCode::OK);
+    assert_eq!(status(&after, SECRET).await, StatusCode::FORBIDDEN);
+}
+
 #[tokio::test]
 async fn without_the_secret_a_forged_forwarded_for_is_ignored() {
     // No proxy secret configured: X-Forwarded-For is the client's own words, so the

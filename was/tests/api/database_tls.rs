@@ -11,7 +11,7 @@ use sqlx::Connection;
 
 use crate::helpers::*;
 
-fn openssl(dir: &Path, args: &[&str]) {
+pub(crate) fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
         .current_dir(dir)
         .args(args)
@@ -26,7 +26,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 
 /// A CA (`{name}-ca.crt`), and with `server`, a certificate it signs for localhost and
 /// 127.0.0.1 (`server.crt`, `server.key`).
-fn make_ca(dir: &Path, name: &str) {
+pub(crate) fn make_ca(dir: &Path, name: &str) {
     let ec = [
         "-newkey",
         "ec",
@@ -56,7 +56,7 @@ fn make_ca(dir: &Path, name: &str) {
     openssl(dir, &args);
 }
 
-fn make_server_cert(dir: &Path, ca: &str) {
+pub(crate) fn make_server_cert(dir: &Path, ca: &str) {
     std::fs::write(
         dir.join("server.ext"),
         "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\

@@ -22,6 +22,57 @@ async fn ready_reports_each_dependency() {
     assert_eq!(body["redis"]["ok"], true);
 }
 
+/// The readiness a deploy checks through the public URL: the release that answered, the
+/// database as the application role, Redis, and the schema at this release's version.
+#[tokio::test]
+async fn api_ready_reports_the_release_and_a_schema_behind_it() {
+    let app = spawn_app_with(&[("UPBRELLA_RELEASE", "v-test-42")]).await;
+    let c = app.client();
+    let r = app.get(&c, "/api/ready").await;
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let body = json_ok(r, StatusCode::OK).await;
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["release"], "v-test-42");
+    assert_eq!(
+        (&body["database"], &body["redis"], &body["schema"]),
+        (&json!(true), &json!(true), &json!(true))
+    );
+    assert_eq!(body["schema_applied"], body["schema_expected"]);
+    assert!(body.get("message").is_none(), "{body}");
+
+    // The newest migration not applied (a deploy whose migration step did not run): the
+    // release is not ready, and says why.
+    sqlx::query(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let body = json_ok(
+        app.get(&c, "/api/ready").await,
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
+    .await;
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(
+        (&body["database"], &body["schema"]),
+        (&json!(true), &json!(false))
+    );
+    assert!(body["schema_applied"].as_i64() < body["schema_expected"].as_i64());
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("서비스가 준비되지 않았습니다"),
+        "{message}"
+    );
+    assert!(
+        message.contains("스키마") && message.contains("schema"),
+        "{message}"
+    );
+    // The load balancer's liveness is not readiness.
+    assert_eq!(app.get(&c, "/health").await.status(), StatusCode::OK);
+}
+
 #[tokio::test]
 async fn request_ids_are_kept_when_valid_and_generated_otherwise() {
     let app = spawn_app().await;

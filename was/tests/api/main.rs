@@ -20,4 +20,5 @@ mod operator_log;
 mod outages;
 mod presence;
 mod public;
+mod redis_tls;
 mod rentals;

@@ -85,6 +85,28 @@ async fn redis_down_fails_session_endpoints_fast_keeps_public_ones_and_recovers(
     let ready = problem_or_json(app.get(&c, "/ready").await, StatusCode::SERVICE_UNAVAILABLE).await;
     assert_eq!(ready["redis"]["ok"], false);
     assert_eq!(ready["database"]["ok"], true);
+    // The public readiness says the same, without the error's text.
+    let public = problem_or_json(
+        app.get(&c, "/api/ready").await,
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
+    .await;
+    assert_eq!(
+        (&public["redis"], &public["database"]),
+        (&json!(false), &json!(true))
+    );
+    assert!(
+        public["message"]
+            .as_str()
+            .unwrap()
+            .contains("세션 저장소 (Redis)"),
+        "{public}"
+    );
+    let text = public.to_string().to_lowercase();
+    assert!(
+        !text.contains("error") && !text.contains("connect"),
+        "{public}"
+    );
 
     // Redis comes back empty (no persistence here): logging in works again without
     // restarting the WAS.
