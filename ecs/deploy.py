@@ -9,22 +9,34 @@ stack update never puts an old image back or resets the number of tasks.
 Steps, each awaited, the first failure stopping the deploy before anything else changes:
 
 1. Read the stack's outputs; they fill the ${VARS} of the definitions.
-2. Check both images exist in ECR for the tag (the workflow pushed them, or an earlier
+2. Refuse to start while a service's previous rollout is unfinished (two deploys would
+   race, and a rollback of the older one would undo the newer).
+3. Check both images exist in ECR for the tag (the workflow pushed them, or an earlier
    run of the same commit did).
-3. Register the three task definitions with the new images.
-4. Run the migration task (`was migrate` as the database owner) and wait for it to stop;
-   its exit code must be 0. Old replicas keep running meanwhile, so a migration must be
-   compatible with the code already deployed (README: expand, then contract).
-5. Update the WAS service (create it on the first deploy), then wait until the new
-   revision is the primary deployment and its rollout COMPLETED. A circuit-breaker or
-   alarm rollback ends the wait as a failure.
-6. The same for web-proxy (it may call WAS endpoints of this commit).
-7. Register the services' scalable targets and target-tracking policies (idempotent).
+4. Register the three task definitions with the new images.
+5. Run the migration task (`was migrate` as the database owner) and wait for it to stop;
+   its exit code must be 0. One that overruns --migration-timeout is stopped. Old
+   replicas keep running meanwhile, so a migration must be compatible with the code
+   already deployed (README: expand, then contract).
+6. Update the WAS service (create it on the first deploy) and follow the deployment ECS
+   returned, by its id, until its rollout COMPLETED. A circuit-breaker or alarm rollback
+   ends the wait as a failure.
+7. Check the release through the public URL: /api/ready must answer 200 with this tag,
+   several times in a row (the database as the app role, Redis with AUTH and TLS, the
+   schema at this release). If it does not, the service is rolled back to the revision
+   it ran before, and the deploy fails.
+8. The same for web-proxy (it may call WAS endpoints of this commit), readiness again.
+9. Register the services' scalable targets and target-tracking policies (idempotent), and
+   tag both images `deployed-<tag>` (the ECR lifecycle never expires those first).
+
+ECS reads are eventually consistent: a deployment, a task or a service may be missing
+from the first reads after the write that made it. Those are polled again (with backoff)
+rather than taken for an answer.
 
 A re-run with the same tag registers identical revisions and rolls them out again: safe.
 
 Usage: ecs/deploy.py --stack upbrella --image-tag <commit sha> [--region ap-northeast-2]
-       [--architecture x86_64|arm64]
+       [--architecture x86_64|arm64] [--ready-url https://DOMAIN/api/ready]
        [--endpoint-url http://127.0.0.1:PORT]   (an emulator, for the rehearsal)
 """
 
@@ -35,11 +47,15 @@ import re
 import string
 import sys
 import time
+import urllib.error
+import urllib.request
 
 import boto3
 
 HERE = pathlib.Path(__file__).resolve().parent
-IMAGE_TAG = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+# ECR allows 128 characters; `deployed-` goes in front of the tag.
+IMAGE_TAG = re.compile(r"^[A-Za-z0-9_.-]{1,119}$")
+MIGRATE_TAG = {"key": "upbrella-task", "value": "migrate"}
 
 
 class DeployError(Exception):
@@ -53,6 +69,22 @@ def log(message):
 def snake(name):
     """WasRepositoryUri -> WAS_REPOSITORY_URI: how outputs are named in the definitions."""
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).upper()
+
+
+class Poll:
+    """Sleeps between reads, each wait half again as long as the last, up to 6 × the
+    first: fast while a step is quick, gentle on the API while it takes minutes."""
+
+    def __init__(self, first, timeout):
+        self.delay, self.cap = first, first * 6
+        self.deadline = time.monotonic() + timeout
+
+    def expired(self):
+        return time.monotonic() > self.deadline
+
+    def wait(self):
+        time.sleep(self.delay)
+        self.delay = min(self.delay * 1.5, self.cap)
 
 
 def stack_values(cfn, stack, region, tag):
@@ -83,33 +115,61 @@ def check_images(ecr, values, tag):
         log(f"    {repository}:{tag} is in ECR")
 
 
+def mark_deployed(ecr, values, tag):
+    """Adds the tag `deployed-<tag>` to both images (tags are immutable; a re-run finds
+    it there already)."""
+    for output in ("WAS_REPOSITORY_URI", "WEB_PROXY_REPOSITORY_URI"):
+        repository = values[output].split("/", 1)[1]
+        image = ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageTag": tag}])["images"][0]
+        try:
+            ecr.put_image(repositoryName=repository, imageManifest=image["imageManifest"], imageTag=f"deployed-{tag}")
+        except ecr.exceptions.ImageAlreadyExistsException:
+            pass
+    log(f"    both images tagged deployed-{tag}")
+
+
 def register(ecs, definition):
     arn = ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
     log(f"    registered {arn}")
     return arn
 
 
+def short(arn):
+    return arn.rsplit("/", 1)[-1]
+
+
 def run_migration(ecs, cluster, arn, timeout, poll):
-    started = ecs.run_task(cluster=cluster, taskDefinition=arn, count=1, startedBy="deploy-migrate")
+    started = ecs.run_task(cluster=cluster, taskDefinition=arn, count=1, startedBy="deploy-migrate", tags=[MIGRATE_TAG])
     if started.get("failures") or not started.get("tasks"):
         raise DeployError(f"the migration task did not start: {started.get('failures')}")
     task_arn = started["tasks"][0]["taskArn"]
     log(f"    started {task_arn}")
-    deadline = time.monotonic() + timeout
+    waiting = Poll(poll, timeout)
+    status = None
     while True:
-        task = ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
-        if task["lastStatus"] == "STOPPED":
+        found = ecs.describe_tasks(cluster=cluster, tasks=[task_arn])
+        task = (found.get("tasks") or [None])[0]
+        if task is None:
+            # Not visible yet (a failure with reason MISSING): read again.
+            status = status or "not visible yet"
+        elif task["lastStatus"] == "STOPPED":
             break
-        if time.monotonic() > deadline:
-            raise DeployError(f"the migration task did not stop within {timeout} s (it is {task['lastStatus']})")
-        time.sleep(poll)
+        else:
+            status = task["lastStatus"]
+        if waiting.expired():
+            ecs.stop_task(cluster=cluster, task=task_arn, reason=f"deploy: the migration overran its {timeout:g} s")
+            raise DeployError(
+                f"the migration task did not finish within {timeout:g} s (it was {status}) and was stopped; "
+                f"its log is the stream migrate/migrate/{short(task_arn)}; no service was changed. A lock "
+                "held by another session, or a long-running statement, are the usual causes"
+            )
+        waiting.wait()
     container = task["containers"][0]
     code = container.get("exitCode")
     if code != 0:
-        task_id = task_arn.rsplit("/", 1)[-1]
         raise DeployError(
             f"the migration failed (exit code {code}, {task.get('stoppedReason', 'no reason given')}); "
-            f"its log is the stream migrate/migrate/{task_id}; no service was changed"
+            f"its log is the stream migrate/migrate/{short(task_arn)}; no service was changed"
         )
     log("    migrations applied (exit code 0)")
 
@@ -117,6 +177,26 @@ def run_migration(ecs, cluster, arn, timeout, poll):
 def running_service(ecs, cluster, name):
     found = ecs.describe_services(cluster=cluster, services=[name])["services"]
     return found[0] if found and found[0]["status"] != "INACTIVE" else None
+
+
+def unfinished_rollout(service):
+    """The deployment still rolling out, if any: ECS keeps the old deployment ACTIVE and
+    the new one IN_PROGRESS until the rollout ends."""
+    for deployment in service.get("deployments", []):
+        if deployment.get("rolloutState") == "IN_PROGRESS" or deployment["status"] == "ACTIVE":
+            return deployment
+    return None
+
+
+def refuse_concurrent(ecs, cluster, names):
+    for name in names:
+        service = running_service(ecs, cluster, name)
+        busy = service and unfinished_rollout(service)
+        if busy:
+            raise DeployError(
+                f"{name}: a rollout is still in progress (deployment {busy['id']}, {short(busy['taskDefinition'])}, "
+                f"{busy.get('rolloutState', busy['status'])}); wait until it completes or rolls back, then deploy again"
+            )
 
 
 # What a deploy may change on an existing service. Never desiredCount: auto scaling owns it.
@@ -137,44 +217,100 @@ def strategy_changed(current, wanted):
     return key(current) != key(wanted)
 
 
+def primary_id(service):
+    return next(d["id"] for d in service["deployments"] if d["status"] == "PRIMARY")
+
+
 def roll_out(ecs, service, arn, min_tasks):
+    """Starts the rollout; returns the id of the deployment ECS made for it and the
+    revision the service ran before (None on creation)."""
     cluster, name = service["cluster"], service["serviceName"]
     current = running_service(ecs, cluster, name)
     if current:
         changes = {k: service[k] for k in UPDATABLE if k in service}
         force = strategy_changed(current.get("capacityProviderStrategy"), service.get("capacityProviderStrategy"))
-        ecs.update_service(cluster=cluster, service=name, taskDefinition=arn, forceNewDeployment=force, **changes)
-        log(f"    {name}: updated to {arn.rsplit('/', 1)[-1]}")
-    else:
-        ecs.create_service(**dict(service, taskDefinition=arn, desiredCount=min_tasks))
-        log(f"    {name}: created with {arn.rsplit('/', 1)[-1]} and {min_tasks} tasks")
+        updated = ecs.update_service(cluster=cluster, service=name, taskDefinition=arn, forceNewDeployment=force, **changes)
+        log(f"    {name}: updated to {short(arn)}")
+        return primary_id(updated["service"]), current["taskDefinition"]
+    created = ecs.create_service(**dict(service, taskDefinition=arn, desiredCount=min_tasks))
+    log(f"    {name}: created with {short(arn)} and {min_tasks} tasks")
+    return primary_id(created["service"]), None
 
 
-def wait_for_rollout(ecs, cluster, name, arn, timeout, poll):
-    """Until the primary deployment runs `arn` and its rollout COMPLETED. A rollback (the
-    primary deployment going back to another revision) or FAILED ends it as a failure."""
-    deadline = time.monotonic() + timeout
-    last = None
+def wait_for_rollout(ecs, cluster, name, deployment_id, arn, timeout, poll):
+    """Until deployment `deployment_id` has COMPLETED. It failing, or another deployment
+    becoming primary (a circuit-breaker or alarm rollback), ends the wait as a failure;
+    not being visible yet is waited out."""
+    waiting = Poll(poll, timeout)
+    seen, last = False, None
     while True:
         svc = ecs.describe_services(cluster=cluster, services=[name])["services"][0]
-        primary = next(d for d in svc["deployments"] if d["status"] == "PRIMARY")
-        state = primary.get("rolloutState")
-        if primary["taskDefinition"] != arn:
-            latest = (svc.get("events") or [{}])[0].get("message", "no service event yet")
-            raise DeployError(
-                f"{name}: rolled back to {primary['taskDefinition'].rsplit('/', 1)[-1]} (latest event: {latest})"
-            )
-        if state == "FAILED":
-            raise DeployError(f"{name}: the deployment failed: {primary.get('rolloutStateReason')}")
-        if state == "COMPLETED":
-            log(f"    {name}: {primary['runningCount']} tasks of {arn.rsplit('/', 1)[-1]} running, rollout completed")
-            return
-        if (state, primary.get("runningCount")) != last:
-            last = (state, primary.get("runningCount"))
-            log(f"    {name}: {state}, {primary.get('runningCount')}/{primary.get('desiredCount')} running")
-        if time.monotonic() > deadline:
-            raise DeployError(f"{name}: not complete after {timeout} s (still {state})")
-        time.sleep(poll)
+        ours = next((d for d in svc["deployments"] if d["id"] == deployment_id), None)
+        primary = next((d for d in svc["deployments"] if d["status"] == "PRIMARY"), None)
+        latest = (svc.get("events") or [{}])[0].get("message", "no service event yet")
+        if ours is not None:
+            seen = True
+            state = ours.get("rolloutState")
+            if state == "FAILED":
+                raise DeployError(f"{name}: the deployment failed: {ours.get('rolloutStateReason')}")
+            if ours["status"] != "PRIMARY":
+                raise DeployError(f"{name}: rolled back to {short(primary['taskDefinition'])} (latest event: {latest})")
+            if state == "COMPLETED":
+                log(f"    {name}: {ours['runningCount']} tasks of {short(arn)} running, rollout completed")
+                return
+            if (state, ours.get("runningCount")) != last:
+                last = (state, ours.get("runningCount"))
+                log(f"    {name}: {state}, {ours.get('runningCount')}/{ours.get('desiredCount')} running")
+        elif seen:
+            # Gone after it was seen: ECS replaced it, i.e. rolled it back.
+            raise DeployError(f"{name}: rolled back to {short(primary['taskDefinition'])} (latest event: {latest})")
+        elif last is None:
+            last = ("not visible yet", None)
+            log(f"    {name}: deployment {deployment_id} not visible yet")
+        if waiting.expired():
+            raise DeployError(f"{name}: deployment {deployment_id} not complete after {timeout:g} s (last: {last})")
+        waiting.wait()
+
+
+def read_ready(url, timeout=5):
+    """(status, body) of one GET of the readiness URL; (None, reason) when unreachable."""
+    request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "upbrella-deploy"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        try:
+            return e.code, json.loads(e.read() or b"{}")
+        except ValueError:
+            return e.code, {"message": "not JSON (the load balancer's own page?)"}
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        return None, {"message": str(e)}
+
+
+def check_ready(url, tag, timeout, poll, needed=3):
+    """/api/ready through the public URL answers 200 from this release `needed` times in
+    a row (answers come from any replica behind both load balancers)."""
+    waiting = Poll(poll, timeout)
+    streak, last = 0, None
+    while True:
+        status, body = read_ready(url)
+        if status == 200 and body.get("release") == tag:
+            streak += 1
+            if streak >= needed:
+                log(f"    {url}: ready, release {tag} ({needed} answers in a row)")
+                return
+        else:
+            streak = 0
+            last = f"{status or 'no answer'}: {body.get('message') or 'release ' + str(body.get('release'))}"
+        if waiting.expired():
+            raise DeployError(f"not ready through {url} within {timeout:g} s (last answer {last})")
+        waiting.wait()
+
+
+def revert(ecs, cluster, name, previous, timeout, poll):
+    updated = ecs.update_service(cluster=cluster, service=name, taskDefinition=previous)
+    log(f"    {name}: rolling back to {short(previous)}")
+    wait_for_rollout(ecs, cluster, name, primary_id(updated["service"]), previous, timeout, poll)
 
 
 def scale(autoscaling, rules):
@@ -193,9 +329,14 @@ def deploy(args):
     log(f"==> stack {args.stack}: outputs")
     values = stack_values(cfn, args.stack, args.region, args.image_tag)
     cluster = values["CLUSTER_NAME"]
+    ready_url = args.ready_url or values.get("URL", "").rstrip("/") + "/api/ready"
 
     if args.architecture and values.get("ARCHITECTURE", "x86_64") != args.architecture:
         raise DeployError(f"the images are {args.architecture}, the stack's instances {values.get('ARCHITECTURE')}")
+
+    services = [render(HERE / "services" / f"{name}.json", values) for name in ("was", "web-proxy")]
+    log("==> no rollout in progress")
+    refuse_concurrent(ecs, cluster, [s["serviceName"] for s in services])
 
     log(f"==> images {args.image_tag}")
     check_images(ecr, values, args.image_tag)
@@ -205,16 +346,31 @@ def deploy(args):
     arns = {name: register(ecs, definition) for name, definition in tasks.items()}
 
     log("==> migrations (one-off task, the new image)")
-    run_migration(ecs, cluster, arns["migrate"], args.timeout, args.poll)
+    run_migration(ecs, cluster, arns["migrate"], args.migration_timeout, args.poll)
 
     scaling = render(HERE / "scaling.json", values)
-    for name in ("was", "web-proxy"):
-        service = render(HERE / "services" / f"{name}.json", values)
+    for name, service in zip(("was", "web-proxy"), services):
         rules = scaling[service["serviceName"]]
         log(f"==> {service['serviceName']}")
-        roll_out(ecs, service, arns[name], rules["scalableTarget"]["MinCapacity"])
-        wait_for_rollout(ecs, cluster, service["serviceName"], arns[name], args.timeout, args.poll)
+        deployment, previous = roll_out(ecs, service, arns[name], rules["scalableTarget"]["MinCapacity"])
+        wait_for_rollout(ecs, cluster, service["serviceName"], deployment, arns[name], args.timeout, args.poll)
+        try:
+            check_ready(ready_url, args.image_tag, args.ready_timeout, args.poll)
+        except DeployError as not_ready:
+            if previous is None:
+                raise DeployError(f"{service['serviceName']}: {not_ready}; first deploy, nothing to roll back to") from None
+            revert(ecs, cluster, service["serviceName"], previous, args.timeout, args.poll)
+            raise DeployError(f"{service['serviceName']}: {not_ready}; rolled back to {short(previous)}") from None
         scale(autoscaling, rules)
+    mark_deployed(ecr, values, args.image_tag)
+    if values.get("DATABASE_DELETION_PROTECTION") == "false":
+        print(
+            "::warning::the database is not protected from deletion; now that the stack has deployed once, run "
+            f"aws cloudformation update-stack --stack-name {args.stack} --use-previous-template "
+            "--capabilities CAPABILITY_NAMED_IAM --parameters ParameterKey=DatabaseDeletionProtection,ParameterValue=true "
+            "(and UsePreviousValue=true for every other parameter; README, step 6)",
+            flush=True,
+        )
     log(f"deployed {args.image_tag}")
 
 
@@ -225,12 +381,17 @@ def main():
     parser.add_argument("--region", default="ap-northeast-2")
     parser.add_argument("--architecture", choices=["x86_64", "arm64"],
                         help="what the images were built for; must match the stack's Architecture")
+    parser.add_argument("--ready-url", help="the readiness URL (default: the stack's Url + api/ready)")
     parser.add_argument("--endpoint-url", help="send every AWS call here (an emulator)")
-    parser.add_argument("--timeout", type=float, default=1200, help="seconds to wait for each step (default 1200)")
-    parser.add_argument("--poll", type=float, default=10, help="seconds between status checks (default 10)")
+    parser.add_argument("--timeout", type=float, default=1200, help="seconds to wait for each rollout (default 1200)")
+    parser.add_argument("--migration-timeout", type=float, default=900,
+                        help="seconds the migration task may run before it is stopped (default 900)")
+    parser.add_argument("--ready-timeout", type=float, default=180,
+                        help="seconds for /api/ready to answer for the new release (default 180)")
+    parser.add_argument("--poll", type=float, default=5, help="seconds before the first re-read (default 5; grows to 6×)")
     args = parser.parse_args()
     if not IMAGE_TAG.match(args.image_tag):
-        parser.error(f"--image-tag {args.image_tag!r} is not a valid image tag")
+        parser.error(f"--image-tag {args.image_tag!r} is not a valid image tag (at most 119 of A-Z a-z 0-9 _ . -)")
     try:
         deploy(args)
     except DeployError as e:

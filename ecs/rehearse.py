@@ -3,18 +3,29 @@
 and outcome printed here is the emulator's).
 
 It creates the stack from ecs/cloudformation/upbrella.yaml, then runs the real
-ecs/deploy.py against it, as the deploy workflow does:
+ecs/deploy.py, ecs/rotate.py and ecs/teardown.py against it, as the workflow and an
+operator do:
 
-1. first deploy (v1): task definitions registered, the migration task run and awaited,
-   both services created with the new images, auto scaling registered;
-2. auto scaling moves the WAS to 3 tasks; a second deploy (v2) updates both services to
-   new revisions with the new images and leaves the task count alone;
-3. the same deploy again (a re-run of the workflow): succeeds;
-4. a deploy whose migration exits 1: fails before any service changes;
-5. a deploy the circuit breaker rolls back: fails, naming the service;
-6. a deploy of a tag that was never pushed: fails before anything is registered;
-7. a stack update (another parameter value): the services keep running what the last
-   deploy put there.
+1. a first create that fails late, rolled back, then retried (nothing with a fixed name
+   may survive the rollback);
+2. the first deploy (v1): task definitions registered, the migration task run and
+   awaited, both services created, the release checked through the readiness URL, auto
+   scaling registered, the images tagged deployed-v1, a warning while the database is
+   not deletion-protected; protection then turned on;
+3. auto scaling moves the WAS to 3 tasks; a second deploy (v2) through lagging reads
+   (every service read after a write answers the old state once, every new task is
+   missing from its first read) updates both services and leaves the task count alone;
+4. the same deploy again (a re-run of the workflow): succeeds;
+5. deploys that must fail, each leaving the services as they were: a migration that
+   exits 1; a migration that hangs (stopped at its timeout); a rollout the circuit
+   breaker rolls back; a release whose /api/ready says not ready (rolled back by
+   deploy.py); a deploy while another rollout is unfinished; a tag never pushed; images
+   for another architecture;
+6. both rotations (proxy secret, Redis AUTH token), checked step by step;
+7. a stack update (another parameter value): the services keep what the last deploy put
+   there;
+8. teardown (refused while the database is protected), then a re-create with the kept
+   bank key and the immutable subject form, and a first deploy on it.
 
 moto's gaps, and what stands in for each (none of it touches the real template or
 deploy.py; each is applied here and listed in the output):
@@ -31,14 +42,21 @@ deploy.py; each is applied here and listed in the output):
   registered as container instances here;
 - no `docker push`: images are put into ECR with a small manifest;
 - update_service keeps the old revision in the PRIMARY deployment it reports and says
-  COMPLETED at once: the emulator is patched to start a new deployment that stays
-  IN_PROGRESS for a few status reads, as ECS does, and to roll back (the primary
-  deployment returning to the previous revision) an image tagged `rollback`; its tasks
-  always exit 0: it is patched to report exit code 1 for the tag `broken`.
+  COMPLETED at once: the emulator is patched to start a new deployment (a new id) that
+  stays IN_PROGRESS for a few status reads, as ECS does, and to roll back (a new primary
+  deployment of the previous revision) an image tagged `rollback`; its tasks always exit
+  0: it is patched to report exit code 1 for the tag `broken` and to keep running for
+  `hang`; reads are made to lag when a scenario asks for it;
+- the readiness URL is a local server answering for the release the WAS service runs
+  (503 for the tag `notready`, or when the WAS holds a Redis token Redis would refuse);
+- ElastiCache ignores AUTH token changes: rotate.py's requests are recorded, and the
+  tokens Redis would accept are modelled from them.
 
 What it cannot show is listed at the end of the output.
 """
 
+import copy
+import http.server
 import json
 import os
 import pathlib
@@ -46,6 +64,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -54,7 +73,12 @@ sys.path.insert(0, str(HERE))
 import logging  # noqa: E402
 
 import boto3  # noqa: E402
+from moto.cloudformation import parsing as cfn_parsing  # noqa: E402
 from moto.ecs import models as ecs_models  # noqa: E402
+from moto.ecs.models import ecs_backends  # noqa: E402
+from moto.elbv2.models import elbv2_backends  # noqa: E402
+from moto.elasticache.responses import ElastiCacheResponse  # noqa: E402
+from moto.secretsmanager.models import SecretsManagerBackend  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 from cfn import load_template  # noqa: E402
@@ -79,6 +103,14 @@ def check(condition, what):
 
 
 # ------------------------------------------------------------------ emulator patches
+# What the emulator is told to do differently, per scenario (see the docstring).
+LAG = {"services": False, "tasks": False}
+STUCK = {"rollouts": False}
+stale_reads = {}
+seen_tasks = set()
+# The order in which credentials and services changed, for the rotation checks.
+timeline = []
+
 _update_service = ecs_models.EC2ContainerServiceBackend.update_service
 
 
@@ -89,14 +121,22 @@ rollouts = {}
 
 
 def update_service_with_deployment(self, service_properties):
+    name = service_properties["service"]  # moto's update_service pops it
+    key = f"{service_properties.get('cluster', 'default')}:{name}"
+    before = self.services.get(key)
+    previous = before.task_definition if before else None
+    if before is not None and LAG["services"]:
+        # The next read of this service answers what it was before this write.
+        stale_reads[key] = (copy.deepcopy(before.deployments), before.task_definition)
     new_revision = service_properties.get("task_definition")
-    previous = self.services.get(f"{service_properties.get('cluster', 'default')}:{service_properties['service']}")
-    previous = previous.task_definition if previous else None
+    forced = service_properties.get("force_new_deployment")
     service = _update_service(self, service_properties)
-    if new_revision and service.deployments:
+    if (new_revision or forced) and service.deployments:
+        timeline.append(("roll", name))
         deployment = service.deployments[0]
         deployment.update(taskDefinition=service.task_definition, id=f"ecs-svc/rehearsal-{time.monotonic_ns()}",
-                          desiredCount=service.desired_count, runningCount=0, rolloutState="IN_PROGRESS")
+                          desiredCount=service.desired_count, runningCount=0, rolloutState="IN_PROGRESS",
+                          status="PRIMARY")
         rollouts[deployment["id"]] = [ROLLOUT_READS, previous]
     return service
 
@@ -106,12 +146,21 @@ _describe_services = ecs_models.EC2ContainerServiceBackend.describe_services
 
 def describe_services_advancing(self, cluster_str, names):
     """Advances rollouts; one of an image tagged `rollback` is rolled back by the
-    "circuit breaker": the primary deployment returns to the previous revision."""
+    "circuit breaker": a new primary deployment of the previous revision replaces it."""
     services, failures = _describe_services(self, cluster_str, names)
+    answered = []
     for service in services:
-        for deployment in service.deployments:
+        key = f"{service.cluster_name}:{service.name}"
+        if key in stale_reads:
+            deployments, task_definition = stale_reads.pop(key)
+            stale = copy.copy(service)
+            stale.deployments, stale.task_definition = deployments, task_definition
+            answered.append(stale)
+            continue
+        answered.append(service)
+        for deployment in list(service.deployments):
             state = rollouts.get(deployment["id"])
-            if not state:
+            if not state or STUCK["rollouts"]:
                 continue
             state[0] -= 1
             if state[0] > 0:
@@ -119,9 +168,13 @@ def describe_services_advancing(self, cluster_str, names):
             rollouts.pop(deployment["id"])
             image = self.describe_task_definition(deployment["taskDefinition"]).container_definitions[0]["image"]
             if image.endswith(":rollback"):
-                service.task_definition = deployment["taskDefinition"] = state[1]
+                service.task_definition = state[1]
+                service.deployments[:] = [dict(deployment, id=f"ecs-svc/rehearsal-{time.monotonic_ns()}",
+                                               taskDefinition=state[1], rolloutState="COMPLETED",
+                                               runningCount=service.desired_count)]
+                continue
             deployment.update(rolloutState="COMPLETED", runningCount=service.desired_count)
-    return services, failures
+    return answered, failures
 
 
 ecs_models.EC2ContainerServiceBackend.update_service = update_service_with_deployment
@@ -130,8 +183,11 @@ ecs_models.EC2ContainerServiceBackend.describe_services = describe_services_adva
 _describe_tasks = ecs_models.EC2ContainerServiceBackend.describe_tasks
 
 
-def describe_tasks_failing_broken(self, cluster_str, tasks):
+def describe_tasks_as_tagged(self, cluster_str, tasks):
+    """Tasks of an image tagged `broken` exit 1; of `hang`, run until stopped; with
+    lagging reads, a task is missing from the first read after it started."""
     found = _describe_tasks(self, cluster_str, tasks)
+    answered = []
     for task in found:
         image = self.describe_task_definition(task.task_definition_arn).container_definitions[0]["image"]
         if image.endswith(":broken"):
@@ -139,10 +195,72 @@ def describe_tasks_failing_broken(self, cluster_str, tasks):
             task.stopped_reason = "Essential container in task exited"
             for container in task.containers:
                 container.exitCode = 1
-    return found
+        elif image.endswith(":hang") and task.desired_status != "STOPPED":
+            task.last_status = "RUNNING"
+        if LAG["tasks"] and task.task_arn not in seen_tasks:
+            seen_tasks.add(task.task_arn)
+            continue
+        answered.append(task)
+    return answered
 
 
-ecs_models.EC2ContainerServiceBackend.describe_tasks = describe_tasks_failing_broken
+ecs_models.EC2ContainerServiceBackend.describe_tasks = describe_tasks_as_tagged
+
+# moto's CloudFormation cannot delete target groups or ECS clusters (it drops them from
+# the stack and leaves them), and keeps route tables with routes, so their VPC: deleted
+# here as CloudFormation would, the VPC left (it has no fixed name).
+_delete_resources = cfn_parsing.ResourceMap.delete
+
+
+def delete_as_cloudformation(self):
+    kept = [(r["Type"], self._parsed_resources.get(name)) for name, r in self._resource_json_map.items()
+            if r["Type"] in ("AWS::ElasticLoadBalancingV2::TargetGroup", "AWS::ECS::Cluster")
+            and r.get("DeletionPolicy") != "Retain"]
+    try:
+        _delete_resources(self)
+    except Exception as e:  # noqa: BLE001 (moto raises its own exception types)
+        if "vpc" not in str(e) or "has dependencies" not in str(e):
+            raise
+    for kind, resource in kept:
+        if resource is None or isinstance(resource, str):
+            continue
+        if kind == "AWS::ElasticLoadBalancingV2::TargetGroup":
+            elbv2_backends[self._account_id][self._region_name].delete_target_group(resource.arn)
+        else:
+            ecs_backends[self._account_id][self._region_name].delete_cluster(resource.name)
+
+
+cfn_parsing.ResourceMap.delete = delete_as_cloudformation
+SUBSTITUTED.append("stack deletion: target groups and the cluster deleted as CloudFormation does (moto leaves "
+                   "them), the VPC kept (moto keeps its route tables; it has no fixed name)")
+
+# moto's ElastiCache ignores AuthToken and AuthTokenUpdateStrategy: what rotate.py asks
+# for is recorded here (and the tokens Redis would accept are modelled from it).
+redis_tokens = set()
+_modify_replication_group = ElastiCacheResponse.modify_replication_group
+
+
+def modify_replication_group_recording(self):
+    token, strategy = self._get_param("AuthToken"), self._get_param("AuthTokenUpdateStrategy")
+    if token:
+        timeline.append(("redis", strategy))
+        if strategy == "SET":
+            redis_tokens.clear()
+        redis_tokens.add(token)
+    return _modify_replication_group(self)
+
+
+ElastiCacheResponse.modify_replication_group = modify_replication_group_recording
+
+_put_secret_value = SecretsManagerBackend.put_secret_value
+
+
+def put_secret_value_recording(self, secret_id, *args, **kwargs):
+    timeline.append(("secret", secret_id.rsplit(":", 1)[-1].rsplit("-", 1)[0]))
+    return _put_secret_value(self, secret_id, *args, **kwargs)
+
+
+SecretsManagerBackend.put_secret_value = put_secret_value_recording
 
 
 # ------------------------------------------------------------------ template
@@ -175,13 +293,23 @@ def replace_references(template, resource, value_of):
     return walk(template, fn)
 
 
-def moto_template(values):
+def moto_template(values, created=True):
+    """The template as moto can take it. `created`: the stack is deleted after a create
+    that succeeded, where CloudFormation keeps RetainExceptOnCreate resources (moto knows
+    only Retain); otherwise the deletion is a failed create's rollback, where it deletes
+    them (moto's default for any other policy)."""
     template = load_template()
     resources = template["Resources"]
+    for resource in resources.values():
+        if resource.get("DeletionPolicy") == "RetainExceptOnCreate":
+            resource["DeletionPolicy"] = "Retain" if created else "Delete"
+    SUBSTITUTED.append("DeletionPolicy RetainExceptOnCreate: given to moto as Retain for a stack that was created, "
+                       "as Delete for a failed create's rollback (moto knows neither rollbacks nor that policy)")
     for name, kind, value_of in [
         ("RedisAuthToken", "AWS::SecretsManager::Secret", lambda a: values["redis_secret"]),
         ("BankKey", "AWS::SecretsManager::Secret", lambda a: values["bank_secret"]),
         ("ProxySecret", "AWS::SecretsManager::Secret", lambda a: values["proxy_secret"]),
+        ("ProxySecretRotating", "AWS::SecretsManager::Secret", lambda a: values["proxy_secret_rotating"]),
         ("ServerKey", "AWS::SecretsManager::Secret", lambda a: values["server_key_secret"]),
         ("MailIdentity", "AWS::SES::EmailIdentity",
          lambda a: f"rehearsal-{a.lower()}" if a else "upbrella.example.com"),
@@ -233,11 +361,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def deploy(endpoint, tag, *extra):
+def run(script, *args):
+    """Runs one of the deploy programs as the workflow or an operator would."""
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, str(HERE / "deploy.py"), "--stack", STACK, "--image-tag", tag, "--region", REGION,
-         "--endpoint-url", endpoint, "--poll", "0.05", "--timeout", "60", *extra],
+        [sys.executable, str(HERE / script), *args],
         capture_output=True, text=True, env=dict(os.environ, **CREDENTIALS), timeout=300,
     )
     for line in (result.stdout + result.stderr).splitlines():
@@ -245,12 +373,383 @@ def deploy(endpoint, tag, *extra):
     return result.returncode, time.monotonic() - started, result.stdout + result.stderr
 
 
+class Readiness(http.server.ThreadingHTTPServer):
+    """Stands in for https://DOMAIN/api/ready: answers for the release the WAS service
+    runs in the emulator, 503 for an image tagged `notready` (its Redis refuses the
+    token, say), or while the Redis token the WAS holds is not one Redis accepts."""
+
+    def __init__(self, ecs, secrets):
+        self.ecs, self.secrets = ecs, secrets
+        super().__init__(("127.0.0.1", 0), ReadinessHandler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}/api/ready"
+
+    def answer(self):
+        service = self.ecs.describe_services(cluster="upbrella", services=["upbrella-was"])["services"]
+        if not service:
+            return 502, {"message": "no WAS"}
+        definition = self.ecs.describe_task_definition(taskDefinition=service[0]["taskDefinition"])["taskDefinition"]
+        container = definition["containerDefinitions"][0]
+        release = container["image"].rsplit(":", 1)[1]
+        token_arn = next(s["valueFrom"] for s in container["secrets"] if s["name"] == "REDIS_PASSWORD")
+        token = self.secrets.get_secret_value(SecretId=token_arn)["SecretString"]
+        if release == "notready" or (redis_tokens and token not in redis_tokens):
+            return 503, {"status": "unavailable", "release": release,
+                         "message": "서비스가 준비되지 않았습니다 (not ready): 세션 저장소 (Redis)"}
+        return 200, {"status": "ready", "release": release}
+
+
+class ReadinessHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (the standard library's name)
+        status, body = self.server.answer()
+        data = json.dumps(body, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+class Rehearsal:
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+        self.aws = lambda name: boto3.client(name, region_name=REGION, endpoint_url=endpoint)  # noqa: E731
+        self.cfn, self.ecs, self.ecr = self.aws("cloudformation"), self.aws("ecs"), self.aws("ecr")
+        self.secrets = self.aws("secretsmanager")
+        self.readiness = Readiness(self.ecs, self.secrets)
+
+    # ---------------------------------------------------------------- helpers
+    def deploy(self, tag, *extra):
+        return run("deploy.py", "--stack", STACK, "--image-tag", tag, "--region", REGION, "--endpoint-url",
+                   self.endpoint, "--ready-url", self.readiness.url, "--poll", "0.02", "--timeout", "60",
+                   "--migration-timeout", "3", "--ready-timeout", "2", *extra)
+
+    def service(self, name):
+        return self.ecs.describe_services(cluster="upbrella", services=[name])["services"][0]
+
+    def image_of(self, svc):
+        definition = self.ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
+        return definition["containerDefinitions"][0]["image"].rsplit(":", 1)[1]
+
+    def push(self, tag):
+        manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                               "config": {"digest": f"sha256:{tag:0>64}"[:71], "size": 1,
+                                          "mediaType": "application/vnd.oci.image.config.v1+json"},
+                               "layers": []})
+        for repo in ("upbrella/was", "upbrella/web-proxy"):
+            self.ecr.put_image(repositoryName=repo, imageManifest=manifest, imageTag=tag)
+
+    def registered(self):
+        return len(self.ecs.list_task_definitions()["taskDefinitionArns"])
+
+    def parameters(self, prefix="repo:acme/upbrella", **more):
+        values = {"DomainName": "upbrella.example.com", "CertificateArn": self.certificate,
+                  "GitHubSubjectPrefix": prefix, **more}
+        return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
+
+    def create_stack(self, parameters, created=True, existing_bank_key=None):
+        body = json.dumps(moto_template(self.values, created=created))
+        if existing_bank_key:
+            parameters = parameters + [{"ParameterKey": "ExistingBankKeyArn", "ParameterValue": existing_bank_key}]
+        self.cfn.create_stack(StackName=STACK, TemplateBody=body, Parameters=parameters,
+                              Capabilities=["CAPABILITY_NAMED_IAM"])
+        self.body, self.stack_parameters = body, parameters
+        return self.cfn.describe_stacks(StackName=STACK)["Stacks"][0]
+
+    def delete_stack(self):
+        self.release_instances()
+        self.cfn.delete_stack(StackName=STACK)
+
+    def release_instances(self):
+        """As CloudFormation deletes: the Auto Scaling group's instances are terminated and
+        their network interfaces released before the subnets and the VPC go (moto keeps
+        the interfaces of terminated instances, and then refuses to delete the VPC)."""
+        ec2 = self.aws("ec2")
+        groups = self.aws("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+        instances = [i["InstanceId"] for g in groups for i in g["Instances"]]
+        if instances:
+            ec2.terminate_instances(InstanceIds=instances)
+        stack_vpcs = [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v.get("IsDefault")]
+        for eni in ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": stack_vpcs}])["NetworkInterfaces"]:
+            ec2.delete_network_interface(NetworkInterfaceId=eni["NetworkInterfaceId"])
+        SUBSTITUTED.append("stack deletion: the instances' network interfaces are released first, as AWS does "
+                           "when it terminates them (moto keeps them and refuses to delete the VPC)")
+
+    def update_stack(self, **changes):
+        parameters = [p for p in self.stack_parameters if p["ParameterKey"] not in changes]
+        parameters += [{"ParameterKey": k, "ParameterValue": v} for k, v in changes.items()]
+        self.cfn.update_stack(StackName=STACK, TemplateBody=self.body, Capabilities=["CAPABILITY_NAMED_IAM"],
+                              Parameters=parameters)
+        self.stack_parameters = parameters
+        return self.cfn.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"]
+
+    def attach_instances(self):
+        """What the ECS agent and the capacity provider do in AWS."""
+        if not self.ecs.describe_capacity_providers(capacityProviders=["upbrella-asg"])["capacityProviders"]:
+            self.ecs.create_capacity_provider(name="upbrella-asg", autoScalingGroupProvider={
+                "autoScalingGroupArn": "arn:aws:autoscaling:ap-northeast-2:123456789012:autoScalingGroup:rehearsal",
+                "managedScaling": {"status": "ENABLED", "targetCapacity": 100},
+                "managedTerminationProtection": "DISABLED"})
+        self.ecs.put_cluster_capacity_providers(cluster="upbrella", capacityProviders=["upbrella-asg"],
+                                                defaultCapacityProviderStrategy=[{"capacityProvider": "upbrella-asg", "weight": 1}])
+        groups = self.aws("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+        instances = [i["InstanceId"] for g in groups for i in g["Instances"]]
+        reservations = self.aws("ec2").describe_instances(InstanceIds=instances)["Reservations"] if instances else []
+        for instance in (i for r in reservations for i in r["Instances"]):
+            document = json.dumps({"instanceId": instance["InstanceId"], "region": REGION,
+                                   "availabilityZone": instance["Placement"]["AvailabilityZone"]})
+            self.ecs.register_container_instance(cluster="upbrella", instanceIdentityDocument=document)
+        return instances
+
+    # ---------------------------------------------------------------- scenarios
+    def setup(self):
+        secrets = self.secrets
+        self.values = {
+            "redis_secret": secrets.create_secret(Name="upbrella/redis-auth", SecretString="r" * 64)["ARN"],
+            "bank_secret": secrets.create_secret(Name="upbrella/bank-key", SecretString="0" * 64)["ARN"],
+            "proxy_secret": secrets.create_secret(Name="upbrella/proxy-secret", SecretString="p" * 48)["ARN"],
+            "proxy_secret_rotating": secrets.create_secret(Name="upbrella/proxy-secret-rotating",
+                                                           SecretString="q" * 48)["ARN"],
+            "server_key_secret": secrets.create_secret(Name="upbrella/server-hmac-key", SecretString="1" * 64)["ARN"],
+            "capacity_provider": "upbrella-asg",
+        }
+        self.certificate = self.aws("acm").request_certificate(DomainName="upbrella.example.com")["CertificateArn"]
+        SUBSTITUTED.append("CertificateArn: a certificate requested in moto's ACM")
+        self.aws("elasticache").create_replication_group(
+            ReplicationGroupId="upbrella-sessions", ReplicationGroupDescription="rehearsal", Engine="redis",
+            CacheNodeType="cache.t4g.micro", NumCacheClusters=2, AutomaticFailoverEnabled=True)
+        SUBSTITUTED.append("SessionStore: a replication group made through moto's ElastiCache API, whose AUTH "
+                           "token changes are recorded (moto ignores them)")
+
+    def failed_create_then_retry(self):
+        print("==> a first create that fails late, then a retry")
+        stack = self.create_stack(self.parameters(), created=False)
+        check(stack["StackStatus"] == "CREATE_COMPLETE", "every resource created before the failure")
+        # The rollback: CloudFormation deletes what the create made, keeping only
+        # DeletionPolicy Retain; RetainExceptOnCreate resources go too.
+        self.delete_stack()
+        repos = [r["repositoryName"] for r in self.ecr.describe_repositories()["repositories"]]
+        databases = self.aws("rds").describe_db_instances()["DBInstances"]
+        check(repos == [] and databases == [], f"the rollback left nothing with a fixed name (ECR {repos}, "
+              f"{len(databases)} databases)")
+        stack = self.create_stack(self.parameters(), created=False)
+        check(stack["StackStatus"] == "CREATE_COMPLETE", "the retry creates the stack")
+        # moto deletes a deletion-protected database through CloudFormation all the same, so
+        # that rollback failure is held off by validate.py (no protection at creation).
+        self.delete_stack()
+
+    def create(self, prefix="repo:acme/upbrella", existing_bank_key=None):
+        print(f"==> create the stack ({prefix}; no image exists yet)")
+        stack = self.create_stack(self.parameters(prefix), existing_bank_key=existing_bank_key)
+        check(stack["StackStatus"] == "CREATE_COMPLETE", f"stack {stack['StackStatus']}")
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        check(outputs.get("ClusterName") == "upbrella", "the cluster exists, with no services")
+        listed = self.ecs.list_services(cluster="upbrella")["serviceArns"]
+        active = [s for s in self.ecs.describe_services(cluster="upbrella", services=listed)["services"]
+                  if s["status"] == "ACTIVE"] if listed else []
+        check(active == [], "no service before the first deploy")
+        repos = sorted(r["repositoryName"] for r in self.ecr.describe_repositories()["repositories"])
+        check(repos == ["upbrella/was", "upbrella/web-proxy"], f"ECR repositories {repos}")
+        role = self.aws("iam").get_role(RoleName="upbrella-github-deploy")["Role"]
+        trust = json.dumps(role["AssumeRolePolicyDocument"])
+        check(f"{prefix}:environment:production:ref:refs/heads/main" in trust,
+              "deploy role trusts main's production job, in the subject form given")
+        instances = self.attach_instances()
+        check(len(instances) >= 2, f"{len(instances)} container instances from the Auto Scaling group")
+        return outputs
+
+    def first_and_second_deploy(self):
+        print("==> first deploy: v1")
+        self.push("v1")
+        code, took, out = self.deploy("v1")
+        check(code == 0, f"deploy v1 exits 0 ({took:.1f} s)")
+        check("ready, release v1" in out, "readiness through the public URL answered for v1")
+        check("::warning::the database is not protected" in out, "it warns that deletion protection is off")
+        migrations = self.ecs.list_tasks(cluster="upbrella", startedBy="deploy-migrate")["taskArns"]
+        check(len(migrations) == 1, "one migration task ran")
+        for name in ("upbrella-was", "upbrella-web-proxy"):
+            svc = self.service(name)
+            check(self.image_of(svc) == "v1" and svc["desiredCount"] == 2, f"{name}: v1, {svc['desiredCount']} tasks")
+        targets = self.aws("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+        check(sorted((t["ResourceId"], t["MinCapacity"], t["MaxCapacity"]) for t in targets)
+              == [("service/upbrella/upbrella-was", 2, 3), ("service/upbrella/upbrella-web-proxy", 2, 3)],
+              "auto scaling: 2-3 tasks for each service")
+        tags = {t.get("imageTag") for t in self.ecr.list_images(repositoryName="upbrella/was")["imageIds"]}
+        check("deployed-v1" in tags, "the deployed image is tagged deployed-v1 (the lifecycle keeps it)")
+        was_def = self.ecs.describe_task_definition(taskDefinition=self.service("upbrella-was")["taskDefinition"])
+        container = was_def["taskDefinition"]["containerDefinitions"][0]
+        env = {e["name"]: e["value"] for e in container["environment"]}
+        check(env.get("DATABASE_AUTH") == "rds-iam" and env.get("PGUSER") == "upbrella_app",
+              "the WAS logs in as upbrella_app with IAM tokens")
+        check(env.get("UPBRELLA_RELEASE") == "v1", "the WAS reports its release (the image tag)")
+        roles = {name: self.ecs.describe_task_definition(taskDefinition=f"upbrella-{name}")["taskDefinition"]
+                 ["executionRoleArn"].rsplit("/", 1)[1] for name in ("was", "web-proxy", "migrate")}
+        check(len(set(roles.values())) == 3, f"one execution role per family: {roles}")
+
+        print("==> protection turned on after the first deploy (README, step 6)")
+        check(self.update_stack(DatabaseDeletionProtection="true") == "UPDATE_COMPLETE", "stack updated")
+
+        print("==> auto scaling sets the WAS to 3 tasks; second deploy: v2, with lagging reads")
+        self.ecs.update_service(cluster="upbrella", service="upbrella-was", desiredCount=3)
+        for _ in range(ROLLOUT_READS):
+            self.service("upbrella-was")
+        self.push("v2")
+        LAG.update(services=True, tasks=True)
+        code, took, out = self.deploy("v2")
+        LAG.update(services=False, tasks=False)
+        check(code == 0, f"deploy v2 exits 0 through stale reads ({took:.1f} s)")
+        check("not visible yet" in out and out.count("IN_PROGRESS") >= 2,
+              "it waited out the stale reads and the rollouts in progress")
+        check("::warning::the database" not in out, "no warning once the database is protected")
+        was = self.service("upbrella-was")
+        check(self.image_of(was) == "v2", f"upbrella-was: v2 at {was['taskDefinition'].rsplit('/', 1)[1]}")
+        check(was["desiredCount"] == 3, f"upbrella-was keeps the 3 tasks auto scaling set (has {was['desiredCount']})")
+        check(self.image_of(self.service("upbrella-web-proxy")) == "v2", "upbrella-web-proxy: v2")
+
+        print("==> the same deploy again (a re-run)")
+        code, took, _ = self.deploy("v2")
+        check(code == 0 and self.image_of(self.service("upbrella-was")) == "v2", f"re-run of v2 exits 0 ({took:.1f} s)")
+
+    def failing_deploys(self):
+        print("==> a deploy whose migration fails")
+        self.push("broken")
+        before = self.service("upbrella-was")["taskDefinition"]
+        code, _, out = self.deploy("broken")
+        check(code == 1 and "the migration failed" in out, "deploy exits 1 naming the migration")
+        check(self.service("upbrella-was")["taskDefinition"] == before
+              and self.image_of(self.service("upbrella-web-proxy")) == "v2", "both services still run v2")
+
+        print("==> a deploy whose migration hangs")
+        self.push("hang")
+        code, _, out = self.deploy("hang")
+        check(code == 1 and "did not finish within 3 s" in out and "was stopped" in out,
+              "deploy exits 1 after the migration timeout")
+        hung = self.ecs.list_tasks(cluster="upbrella", startedBy="deploy-migrate", desiredStatus="STOPPED")["taskArns"]
+        reasons = [t.get("stoppedReason", "") for t in self.ecs.describe_tasks(cluster="upbrella", tasks=hung)["tasks"]]
+        check(any("overran" in r for r in reasons), "the hung migration task was stopped, with the reason")
+        described = self.ecs.describe_tasks(cluster="upbrella", tasks=hung, include=["TAGS"])["tasks"]
+        check(any({"key": "upbrella-task", "value": "migrate"} in t.get("tags", []) for t in described),
+              "the migration task carries the tag the deploy role's StopTask is limited to")
+        check(self.image_of(self.service("upbrella-was")) == "v2", "the WAS still runs v2")
+
+        print("==> a deploy the circuit breaker rolls back")
+        self.push("rollback")
+        code, _, out = self.deploy("rollback")
+        check(code == 1 and "rolled back" in out, "deploy exits 1: the WAS was rolled back")
+        check(self.image_of(self.service("upbrella-was")) == "v2" and self.image_of(self.service("upbrella-web-proxy")) == "v2",
+              "the WAS runs v2 again and web-proxy was never touched")
+
+        print("==> a deploy whose release is not ready (its tasks pass their health checks)")
+        self.push("notready")
+        code, _, out = self.deploy("notready")
+        check(code == 1 and "not ready through" in out and "세션 저장소" in out,
+              "deploy exits 1 quoting /api/ready's message")
+        check(self.image_of(self.service("upbrella-was")) == "v2", "the WAS was rolled back to v2")
+        check(self.image_of(self.service("upbrella-web-proxy")) == "v2", "web-proxy was never touched")
+
+        print("==> a deploy while another rollout is unfinished")
+        STUCK["rollouts"] = True
+        self.ecs.update_service(cluster="upbrella", service="upbrella-web-proxy", forceNewDeployment=True)
+        registered = self.registered()
+        code, _, out = self.deploy("v2")
+        check(code == 1 and "still in progress" in out, "deploy exits 1: a rollout is in progress")
+        check(self.registered() == registered, "nothing registered")
+        STUCK["rollouts"] = False
+        for _ in range(ROLLOUT_READS):
+            self.service("upbrella-web-proxy")
+
+        print("==> a deploy of a tag that was never pushed")
+        code, _, out = self.deploy("v3")
+        check(code == 1 and "not in ECR" in out, "deploy exits 1: the image is not in ECR")
+        check(self.registered() == registered, "nothing registered")
+
+        print("==> images built for another architecture than the stack's instances")
+        code, _, out = self.deploy("v2", "--architecture", "arm64")
+        check(code == 1 and "the stack's instances x86_64" in out, "deploy exits 1: arm64 images, x86_64 instances")
+        check(self.registered() == registered, "nothing registered")
+        definition = self.ecs.describe_task_definition(taskDefinition="upbrella-was")["taskDefinition"]
+        check(definition.get("runtimePlatform", {}).get("cpuArchitecture") == "X86_64",
+              "task definitions name the stack's CPU architecture (a mismatch fails placement, not the tasks)")
+
+    def rotations(self):
+        print("==> rotation: the proxy secret")
+        timeline.clear()
+        old = self.secrets.get_secret_value(SecretId="upbrella/proxy-secret")["SecretString"]
+        code, _, out = run("rotate.py", "proxy-secret", "--stack", STACK, "--region", REGION, "--endpoint-url",
+                           self.endpoint, "--ready-url", self.readiness.url, "--poll", "0.02", "--timeout", "60",
+                           "--ready-timeout", "2")
+        check(code == 0, "rotate.py proxy-secret exits 0")
+        steps = [t for t in timeline if t[0] in ("secret", "roll")]
+        check(steps == [("secret", "upbrella/proxy-secret-rotating"), ("roll", "upbrella-was"),
+                        ("secret", "upbrella/proxy-secret"), ("secret", "upbrella/proxy-secret-rotating"),
+                        ("roll", "upbrella-web-proxy"),
+                        ("secret", "upbrella/proxy-secret-rotating"), ("roll", "upbrella-was")],
+              "accept the new (roll WAS), send the new (roll web-proxy), drop the old (roll WAS)")
+        new = self.secrets.get_secret_value(SecretId="upbrella/proxy-secret")["SecretString"]
+        rotating = self.secrets.get_secret_value(SecretId="upbrella/proxy-secret-rotating")["SecretString"]
+        check(new != old and rotating not in (old, new), "the proxy secret changed; the old one is accepted no more")
+
+        print("==> rotation: the Redis AUTH token")
+        timeline.clear()
+        redis_tokens.clear()
+        redis_tokens.add(self.secrets.get_secret_value(SecretId="upbrella/redis-auth")["SecretString"])
+        code, _, out = run("rotate.py", "redis-auth", "--stack", STACK, "--region", REGION, "--endpoint-url",
+                           self.endpoint, "--ready-url", self.readiness.url, "--poll", "0.02", "--timeout", "60",
+                           "--ready-timeout", "2")
+        check(code == 0, "rotate.py redis-auth exits 0")
+        check(timeline == [("redis", "ROTATE"), ("secret", "upbrella/redis-auth"), ("roll", "upbrella-was"),
+                           ("redis", "SET")],
+              "ROTATE (both tokens work), the secret, the WAS rolled, then SET (the old token refused)")
+        token = self.secrets.get_secret_value(SecretId="upbrella/redis-auth")["SecretString"]
+        check(redis_tokens == {token}, "Redis accepts exactly the token the WAS now holds")
+        # Done the other way round (the secret first), the WAS would hold a token Redis refuses.
+        redis_tokens.clear()
+        redis_tokens.add("only-the-old-token")
+        status, body = self.readiness.answer()
+        check(status == 503, "a WAS holding a token Redis refuses is not ready (the deploy and rotation checks fail)")
+        redis_tokens.clear()
+
+    def teardown_and_recreate(self):
+        print("==> teardown: from a live stack to nothing")
+        code, _, out = run("teardown.py", "--stack", STACK, "--yes", "--delete-images", "--region", REGION,
+                           "--endpoint-url", self.endpoint, "--poll", "0.02", "--timeout", "30")
+        check(code == 1 and "deletion-protected" in out, "refused while the database is protected")
+        check(self.update_stack(DatabaseDeletionProtection="false") == "UPDATE_COMPLETE", "protection turned off")
+        self.release_instances()
+        code, _, out = run("teardown.py", "--stack", STACK, "--yes", "--delete-images", "--region", REGION,
+                           "--endpoint-url", self.endpoint, "--poll", "0.02", "--timeout", "30")
+        check(code == 0, "teardown.py exits 0")
+        stacks = [s for s in self.cfn.describe_stacks()["Stacks"] if s["StackName"] == STACK
+                  and s["StackStatus"] != "DELETE_COMPLETE"]
+        check(stacks == [], "the stack is gone")
+        targets = self.aws("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
+        check(targets == [], "no scalable target left")
+        check(self.ecr.describe_repositories()["repositories"] == [], "the ECR repositories were deleted")
+        bank = self.secrets.describe_secret(SecretId="upbrella/bank-key")
+        check("DeletedDate" not in bank and f"ExistingBankKeyArn={bank['ARN']}" in out,
+              "the bank key is kept, and the next create is told how to reuse it")
+
+        print("==> re-create with the kept key, the immutable subject form, and deploy")
+        self.create(prefix="repo:acme@1001/upbrella@2002", existing_bank_key=bank["ARN"])
+        self.push("v2")
+        code, took, out = self.deploy("v2")
+        check(code == 0, f"the first deploy of the new stack exits 0 ({took:.1f} s)")
+        was_def = self.ecs.describe_task_definition(taskDefinition="upbrella-was")["taskDefinition"]
+        secrets = {s["name"]: s["valueFrom"] for s in was_def["containerDefinitions"][0]["secrets"]}
+        check(secrets["BANK_ENCRYPTION_KEY"] == bank["ARN"], "the WAS reads the kept bank key")
+
+
 def main():
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    aws = lambda name: boto3.client(name, region_name=REGION, endpoint_url=endpoint)  # noqa: E731
     try:
         # moto does not keep a service's capacity provider strategy, so deploy.py's rule
         # for changing it (ECS wants a new deployment then) is checked on its own.
@@ -261,145 +760,34 @@ def main():
         check(strategy_changed([asg], [dict(asg, weight=2)]), "another weight: yes")
         check(strategy_changed(None, [asg]), "none before, one now: yes")
         print(f"==> moto (AWS emulator, a stand-in) on {endpoint}")
-        secrets = aws("secretsmanager")
-        values = {
-            "redis_secret": secrets.create_secret(Name="upbrella/redis-auth", SecretString="r" * 64)["ARN"],
-            "bank_secret": secrets.create_secret(Name="upbrella/bank-key", SecretString="0" * 64)["ARN"],
-            "proxy_secret": secrets.create_secret(Name="upbrella/proxy-secret", SecretString="p" * 48)["ARN"],
-            "server_key_secret": secrets.create_secret(Name="upbrella/server-hmac-key", SecretString="1" * 64)["ARN"],
-            "capacity_provider": "upbrella-asg",
-        }
-        certificate = aws("acm").request_certificate(DomainName="upbrella.example.com")["CertificateArn"]
-        SUBSTITUTED.append("CertificateArn: a certificate requested in moto's ACM")
-
-        print("==> create the stack (no image exists yet)")
-        cfn = aws("cloudformation")
-        parameters = [
-            {"ParameterKey": "DomainName", "ParameterValue": "upbrella.example.com"},
-            {"ParameterKey": "CertificateArn", "ParameterValue": certificate},
-            {"ParameterKey": "GitHubRepository", "ParameterValue": "acme/upbrella"},
-        ]
-        body = json.dumps(moto_template(values))
-        cfn.create_stack(StackName=STACK, TemplateBody=body, Parameters=parameters, Capabilities=["CAPABILITY_NAMED_IAM"])
-        stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
-        check(stack["StackStatus"] == "CREATE_COMPLETE", f"stack {stack['StackStatus']}")
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-        check(outputs.get("ClusterName") == "upbrella", "the cluster exists, with no services")
-        ecs = aws("ecs")
-        check(ecs.list_services(cluster="upbrella")["serviceArns"] == [], "no service before the first deploy")
-        ecr = aws("ecr")
-        repos = sorted(r["repositoryName"] for r in ecr.describe_repositories()["repositories"])
-        check(repos == ["upbrella/was", "upbrella/web-proxy"], f"ECR repositories {repos}")
-        role = aws("iam").get_role(RoleName="upbrella-github-deploy")["Role"]
-        trust = json.dumps(role["AssumeRolePolicyDocument"])
-        check("repo:acme/upbrella:environment:production:ref:refs/heads/main" in trust, "deploy role trusts main's production job")
-        ecs.create_capacity_provider(name="upbrella-asg", autoScalingGroupProvider={
-            "autoScalingGroupArn": "arn:aws:autoscaling:ap-northeast-2:123456789012:autoScalingGroup:rehearsal",
-            "managedScaling": {"status": "ENABLED", "targetCapacity": 100},
-            "managedTerminationProtection": "DISABLED"})
-        ecs.put_cluster_capacity_providers(cluster="upbrella", capacityProviders=["upbrella-asg"],
-                                           defaultCapacityProviderStrategy=[{"capacityProvider": "upbrella-asg", "weight": 1}])
-        instances = [i["InstanceId"] for g in aws("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
-                     for i in g["Instances"]]
-        ec2 = aws("ec2")
-        for instance in ec2.describe_instances(InstanceIds=instances)["Reservations"][0]["Instances"] if instances else []:
-            document = json.dumps({"instanceId": instance["InstanceId"], "region": REGION,
-                                   "availabilityZone": instance["Placement"]["AvailabilityZone"]})
-            ecs.register_container_instance(cluster="upbrella", instanceIdentityDocument=document)
-        check(len(instances) >= 2, f"{len(instances)} container instances from the Auto Scaling group")
-
-        def push(tag):
-            manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                                   "config": {"digest": f"sha256:{tag:0>64}"[:71], "size": 1, "mediaType": "application/vnd.oci.image.config.v1+json"},
-                                   "layers": []})
-            for repo in ("upbrella/was", "upbrella/web-proxy"):
-                ecr.put_image(repositoryName=repo, imageManifest=manifest, imageTag=tag)
-
-        def service(name):
-            return ecs.describe_services(cluster="upbrella", services=[name])["services"][0]
-
-        def image_of(svc):
-            definition = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
-            return definition["containerDefinitions"][0]["image"].rsplit(":", 1)[1]
-
-        print("==> first deploy: v1")
-        push("v1")
-        code, took, _ = deploy(endpoint, "v1")
-        check(code == 0, f"deploy v1 exits 0 ({took:.1f} s)")
-        migrations = ecs.list_tasks(cluster="upbrella", startedBy="deploy-migrate")["taskArns"]
-        check(len(migrations) == 1, "one migration task ran")
-        for name in ("upbrella-was", "upbrella-web-proxy"):
-            svc = service(name)
-            check(image_of(svc) == "v1" and svc["desiredCount"] == 2, f"{name}: v1, {svc['desiredCount']} tasks")
-        targets = aws("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
-        check(sorted((t["ResourceId"], t["MinCapacity"], t["MaxCapacity"]) for t in targets)
-              == [("service/upbrella/upbrella-was", 2, 3), ("service/upbrella/upbrella-web-proxy", 2, 3)],
-              "auto scaling: 2-3 tasks for each service")
-        was_def = ecs.describe_task_definition(taskDefinition=service("upbrella-was")["taskDefinition"])["taskDefinition"]
-        env = {e["name"]: e["value"] for e in was_def["containerDefinitions"][0]["environment"]}
-        check(env.get("DATABASE_AUTH") == "rds-iam" and env.get("PGUSER") == "upbrella_app",
-              "the WAS logs in as upbrella_app with IAM tokens")
-
-        print("==> auto scaling sets the WAS to 3 tasks; second deploy: v2")
-        ecs.update_service(cluster="upbrella", service="upbrella-was", desiredCount=3)
-        push("v2")
-        code, took, _ = deploy(endpoint, "v2")
-        check(code == 0, f"deploy v2 exits 0 ({took:.1f} s)")
-        check(_.count("IN_PROGRESS") >= 2, "it waited through the rollouts in progress")
-        was = service("upbrella-was")
-        check(image_of(was) == "v2" and was["taskDefinition"].endswith(":2"), f"upbrella-was: v2 at {was['taskDefinition'].rsplit('/', 1)[1]}")
-        check(was["desiredCount"] == 3, f"upbrella-was keeps the 3 tasks auto scaling set (has {was['desiredCount']})")
-        check(image_of(service("upbrella-web-proxy")) == "v2", "upbrella-web-proxy: v2")
-
-        print("==> the same deploy again (a re-run)")
-        code, took, _ = deploy(endpoint, "v2")
-        check(code == 0 and image_of(service("upbrella-was")) == "v2", f"re-run of v2 exits 0 ({took:.1f} s)")
-
-        print("==> a deploy whose migration fails")
-        push("broken")
-        before = service("upbrella-was")["taskDefinition"]
-        code, _, out = deploy(endpoint, "broken")
-        check(code == 1 and "the migration failed" in out, "deploy exits 1 naming the migration")
-        check(service("upbrella-was")["taskDefinition"] == before and image_of(service("upbrella-web-proxy")) == "v2",
-              "both services still run v2")
-
-        print("==> a deploy the circuit breaker rolls back")
-        push("rollback")
-        code, _, out = deploy(endpoint, "rollback")
-        check(code == 1 and "rolled back" in out, "deploy exits 1: the WAS was rolled back")
-        check(image_of(service("upbrella-was")) == "v2" and image_of(service("upbrella-web-proxy")) == "v2",
-              "the WAS runs v2 again and web-proxy was never touched")
-
-        print("==> a deploy of a tag that was never pushed")
-        registered = len(ecs.list_task_definitions()["taskDefinitionArns"])
-        code, _, out = deploy(endpoint, "v3")
-        check(code == 1 and "not in ECR" in out, "deploy exits 1: the image is not in ECR")
-        check(len(ecs.list_task_definitions()["taskDefinitionArns"]) == registered, "nothing registered")
-
-        print("==> images built for another architecture than the stack's instances")
-        code, _, out = deploy(endpoint, "v2", "--architecture", "arm64")
-        check(code == 1 and "the stack's instances x86_64" in out, "deploy exits 1: arm64 images, x86_64 instances")
-        check(len(ecs.list_task_definitions()["taskDefinitionArns"]) == registered, "nothing registered")
+        rehearsal = Rehearsal(endpoint)
+        rehearsal.setup()
+        rehearsal.failed_create_then_retry()
+        rehearsal.create()
+        rehearsal.first_and_second_deploy()
+        rehearsal.failing_deploys()
+        rehearsal.rotations()
 
         print("==> a stack update (MaxInstances 3 -> 4)")
-        cfn.update_stack(StackName=STACK, TemplateBody=body, Capabilities=["CAPABILITY_NAMED_IAM"],
-                         Parameters=parameters + [{"ParameterKey": "MaxInstances", "ParameterValue": "4"}])
-        status = cfn.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"]
-        check(status == "UPDATE_COMPLETE", f"stack {status}")
-        was = service("upbrella-was")
-        check(image_of(was) == "v2" and was["desiredCount"] == 3, "the services still run v2 with their task counts")
+        check(rehearsal.update_stack(MaxInstances="4") == "UPDATE_COMPLETE", "stack updated")
+        was = rehearsal.service("upbrella-was")
+        check(rehearsal.image_of(was) == "v2" and was["desiredCount"] == 3, "the services still run v2 with their task counts")
+
+        rehearsal.teardown_and_recreate()
     finally:
         server.stop()
 
-    print("\nSubstitutions for the emulator's gaps (the real template and deploy.py are unchanged):")
-    for s in SUBSTITUTED:
+    print("\nSubstitutions for the emulator's gaps (the real template and the programs are unchanged):")
+    for s in dict.fromkeys(SUBSTITUTED):
         print(f"  - {s}")
     print("""
-What this rehearsal cannot show (moto does not model it): CloudFormation's ordering,
-rollbacks and deletion policies; capacity providers placing tasks; the ALBs' health checks
-and target registration; the circuit breaker and alarm rollbacks; secrets reaching the
-containers; IAM enforcing any policy; a real exit code from the migration; image pulls on
-the instances; instance refresh on a new AMI.""")
+What this rehearsal cannot show (moto does not model it): CloudFormation's ordering and
+real rollbacks (a failed create is modelled as a deletion under the create-rollback
+policies); capacity providers placing tasks; the ALBs' health checks and target
+registration; the circuit breaker and alarm rollbacks; secrets reaching the containers;
+IAM enforcing any policy (the scoped StopTask and alarm actions among them); a real exit
+code from the migration; ElastiCache applying ROTATE and SET; image pulls on the
+instances; instance refresh on a new AMI; an availability zone failing.""")
     if failures:
         print(f"\ndeploy rehearsal (moto emulator): {len(failures)} checks FAILED")
         return 1

@@ -3,7 +3,11 @@
 
 The role trusts GitHub Actions OIDC tokens. The repository customises its subject
 template (PUT /repos/{owner}/{repo}/actions/oidc/customization/sub) to the claim keys
-["repo", "context", "ref"], so a token's `sub` is `repo:<owner>/<repo>:<context>:ref:<ref>`
+["repo", "context", "ref"], so a token's `sub` is `repo:<owner>/<repo>:<context>:ref:<ref>`,
+or, for a repository with immutable subject claims (created after June 18, 2026, renamed
+or transferred since, or opted in), `repo:<owner>@<owner id>/<repo>@<repo id>:...`. The
+stack takes that first part as GitHub issues it (GitHubSubjectPrefix); both forms are
+evaluated below, each against a stack configured for it and for the other.
 with <context> `environment:<name>` for a job with an environment, `pull_request` for a
 pull_request event, and `ref:<ref>` otherwise. The deploy job runs in the production
 environment on a push to main: `repo:acme/upbrella:environment:production:ref:refs/heads/main`.
@@ -29,8 +33,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from cfn import load_template
 
 HERE = pathlib.Path(__file__).resolve().parent
-PARAMETERS = {"GitHubRepository": "acme/upbrella", "GitHubEnvironment": "production",
-              "AWS::Partition": "aws", "AWS::AccountId": "123456789012"}
+PARAMETERS = {"GitHubEnvironment": "production", "AWS::Partition": "aws", "AWS::AccountId": "123456789012"}
+CLASSIC = "repo:acme/upbrella"
+IMMUTABLE = "repo:acme@1001/upbrella@2002"
 HOST = "token.actions.githubusercontent.com"
 PROVIDER = f"arn:aws:iam::123456789012:oidc-provider/{HOST}"
 ACTION = "sts:AssumeRoleWithWebIdentity"
@@ -137,11 +142,12 @@ def evaluate(policy, provider, claims):
     return "allowed" if allowed else "denied"
 
 
-def trust_policy(path):
+def trust_policy(path, prefix):
     template = load_template(path)
-    params = {k: v for k, v in PARAMETERS.items() if k.startswith("AWS::")}
+    given = dict(PARAMETERS, GitHubSubjectPrefix=prefix)
+    params = {k: v for k, v in given.items() if k.startswith("AWS::")}
     for name, spec in template["Parameters"].items():
-        value = PARAMETERS.get(name, spec.get("Default"))
+        value = given.get(name, spec.get("Default"))
         if value is not None:
             params[name] = str(value)
             if not re.fullmatch(spec.get("AllowedPattern", ".*"), params[name]):
@@ -154,36 +160,55 @@ def token(sub, aud="sts.amazonaws.com", provider=PROVIDER):
     return provider, {"aud": aud, "sub": sub}
 
 
+def cases_for(prefix, other):
+    """What a stack configured with `prefix` must allow and deny; `other` is the same
+    repository's subject in the other form."""
+    main = "ref:refs/heads/main"
+    prod = f"{prefix}:environment:production"
+    owner, name = prefix[len("repo:"):].split("/")
+    return [
+        ("allowed", "deploy job: push to main, environment production", token(f"{prod}:{main}")),
+        ("denied", "the same job in the other subject form", token(f"{other}:environment:production:{main}")),
+        ("denied", "pull request", token(f"{prefix}:pull_request:ref:refs/pull/7/merge")),
+        ("denied", "other branch, same environment", token(f"{prod}:ref:refs/heads/feature")),
+        ("denied", "tag", token(f"{prod}:ref:refs/tags/v1")),
+        ("denied", "other repository", token(f"repo:evil/upbrella:environment:production:{main}")),
+        ("denied", "repository name with the same prefix",
+         token(f"repo:{owner}/{name}-fork:environment:production:{main}")),
+        ("denied", "the names again, other ids (a recycled name)",
+         token(f"repo:acme@9999/upbrella@2002:environment:production:{main}")),
+        ("denied", "other environment", token(f"{prefix}:environment:staging:{main}")),
+        ("denied", "push job without environment", token(f"{prefix}:{main}:{main}")),
+        ("denied", "default (uncustomised) subject", token(prod)),
+        ("denied", "wrong audience", token(f"{prod}:{main}", aud="https://github.com/acme")),
+        ("denied", "other OIDC provider",
+         token(f"{prod}:{main}", provider=PROVIDER.replace(HOST, "oidc.example.com"))),
+    ]
+
+
 def main():
     path = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "cloudformation/upbrella.yaml"
-    repo, main = "repo:acme/upbrella", "ref:refs/heads/main"
-    prod = f"{repo}:environment:production"
     self_test = {"Statement": [
         {"Effect": "Allow", "Principal": {"Federated": PROVIDER}, "Action": "sts:Assume*",
          "Condition": {"StringLike": {f"{HOST}:sub": "repo:acme/*"}}},
         {"Effect": "Deny", "Principal": "*", "Action": "*",
          "Condition": {"StringEquals": {f"{HOST}:sub": ["repo:acme/no"]}}},
     ]}
-    try:
-        deploy = trust_policy(path)
-    except PolicyError as error:
-        sys.exit(f"{path}: {error}")
-    cases = [
-        ("allowed", "deploy job: push to main, environment production", token(f"{prod}:{main}")),
-        ("denied", "pull request", token(f"{repo}:pull_request:ref:refs/pull/7/merge")),
-        ("denied", "other branch, same environment", token(f"{prod}:ref:refs/heads/feature")),
-        ("denied", "tag", token(f"{prod}:ref:refs/tags/v1")),
-        ("denied", "other repository", token(f"repo:evil/upbrella:environment:production:{main}")),
-        ("denied", "repository name with the same prefix",
-         token(f"repo:acme/upbrella-fork:environment:production:{main}")),
-        ("denied", "other environment", token(f"{repo}:environment:staging:{main}")),
-        ("denied", "push job without environment", token(f"{repo}:{main}:{main}")),
-        ("denied", "default (uncustomised) subject", token(prod)),
-        ("denied", "wrong audience", token(f"{prod}:{main}", aud="https://github.com/acme")),
-        ("denied", "other OIDC provider",
-         token(f"{prod}:{main}", provider=PROVIDER.replace(HOST, "oidc.example.com"))),
-    ]
-    cases = [(expected, name, deploy, request) for expected, name, request in cases] + [
+    cases = []
+    for prefix, other in ((CLASSIC, IMMUTABLE), (IMMUTABLE, CLASSIC)):
+        try:
+            deploy = trust_policy(path, prefix)
+        except PolicyError as error:
+            sys.exit(f"{path}: {error}")
+        cases += [(expected, f"[{prefix}] {name}", deploy, request)
+                  for expected, name, request in cases_for(prefix, other)]
+    for bad in ("acme/upbrella", "repo:acme@x/upbrella", "repo:acme/upbrella:environment:production"):
+        try:
+            trust_policy(path, bad)
+            sys.exit(f"GitHubSubjectPrefix accepted {bad!r}")
+        except PolicyError:
+            print(f"refused  GitHubSubjectPrefix {bad!r} (AllowedPattern)")
+    cases += [
         ("allowed", "self-test: StringLike repo:acme/* matches", self_test, token("repo:acme/x")),
         ("denied", "self-test: StringLike repo:acme/* rejects", self_test, token("repo:other/x")),
         ("denied", "self-test: explicit Deny wins over Allow", self_test, token("repo:acme/no")),

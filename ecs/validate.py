@@ -46,9 +46,13 @@ SAMPLE = {
     "REDIS_AUTH_SECRET_ARN": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:upbrella/redis-auth-AbCdEf",
     "BANK_KEY_SECRET_ARN": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:upbrella/bank-key-AbCdEf",
     "PROXY_SECRET_ARN": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:upbrella/proxy-secret-AbCdEf",
+    "PROXY_SECRET_ROTATING_ARN": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:upbrella/proxy-secret-rotating-AbCdEf",
     "SERVER_KEY_SECRET_ARN": "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:upbrella/server-hmac-key-AbCdEf",
     "MAIL_DKIM_RECORDS": "a._domainkey.upbrella.example.com=a.dkim.amazonses.com",
-    "TASK_EXECUTION_ROLE_ARN": "arn:aws:iam::123456789012:role/upbrella-task-execution",
+    "WAS_EXECUTION_ROLE_ARN": "arn:aws:iam::123456789012:role/upbrella-task-execution",
+    "WEB_PROXY_EXECUTION_ROLE_ARN": "arn:aws:iam::123456789012:role/upbrella-web-proxy-execution",
+    "MIGRATE_EXECUTION_ROLE_ARN": "arn:aws:iam::123456789012:role/upbrella-migrate-execution",
+    "ECS_CPU_ARCHITECTURE": "X86_64",
     "WAS_TASK_ROLE_ARN": "arn:aws:iam::123456789012:role/upbrella-was-task",
     "WAS_LOG_GROUP": "/upbrella/was",
     "WEB_PROXY_LOG_GROUP": "/upbrella/web-proxy",
@@ -151,6 +155,9 @@ def seconds(text):
 def task_rules(task, where):
     errors = []
     one_off = task["family"] in ONE_OFF
+    if task.get("runtimePlatform", {}).get("cpuArchitecture") != SAMPLE["ECS_CPU_ARCHITECTURE"]:
+        errors.append(f"{where}: runtimePlatform.cpuArchitecture must be the stack's (${{ECS_CPU_ARCHITECTURE}}), "
+                      "so a task for the other architecture is never placed")
     for c in task["containerDefinitions"]:
         name = f"{where}:{c['name']}"
         env = {e["name"]: e["value"] for e in c.get("environment", [])}
@@ -182,6 +189,11 @@ def task_rules(task, where):
             errors.append(f"{name}: MAIL_TRANSPORT=ses needs MAIL_FROM")
         if "BANK_ENCRYPTION_KEY" in secret_names and "SERVER_HMAC_KEY" not in secret_names:
             errors.append(f"{name}: the WAS needs SERVER_HMAC_KEY from a secret")
+        if "WAS_PROXY_SECRET" in secret_names and "WAS_PROXY_SECRET_ROTATING" not in secret_names:
+            errors.append(f"{name}: the WAS needs WAS_PROXY_SECRET_ROTATING too (rotation without a 403)")
+        if "BANK_ENCRYPTION_KEY" in secret_names and env.get("UPBRELLA_RELEASE") != "${IMAGE_TAG}" \
+                and env.get("UPBRELLA_RELEASE") != SAMPLE["IMAGE_TAG"]:
+            errors.append(f"{name}: UPBRELLA_RELEASE must be the image tag (deploy.py checks /api/ready answers it)")
         if c.get("logConfiguration", {}).get("logDriver") != "awslogs":
             errors.append(f"{name}: logs go to awslogs")
         if not c.get("ulimits"):
@@ -200,9 +212,11 @@ def service_rules(svc, where, alarms):
         errors.append(f"{where}: the deployment circuit breaker must be on, with rollback")
     if dc.get("minimumHealthyPercent") != 100:
         errors.append(f"{where}: minimumHealthyPercent must be 100 (never below the desired count)")
-    fields = [p.get("field") for p in svc.get("placementStrategy", []) if p.get("type") == "spread"]
-    if fields[:2] != ["attribute:ecs.availability-zone", "instanceId"]:
-        errors.append(f"{where}: spread across availability zones, then instances")
+    # Spread by instance would keep a task on every instance, so managed scaling could
+    # never empty one and scale the cluster back in: zones first, then pack.
+    strategy = [(p.get("type"), p.get("field")) for p in svc.get("placementStrategy", [])]
+    if strategy != [("spread", "attribute:ecs.availability-zone"), ("binpack", "memory")]:
+        errors.append(f"{where}: placement spreads across availability zones, then binpacks memory")
     if not 30 <= svc.get("healthCheckGracePeriodSeconds", 0) <= 60:
         errors.append(f"{where}: healthCheckGracePeriodSeconds belongs in 30..60")
     if "desiredCount" in svc:
@@ -266,6 +280,87 @@ def mail_policy_rules(template):
     return errors
 
 
+def canonical(value):
+    return json.dumps(value, sort_keys=True)
+
+
+def execution_role_rules(template, raw_tasks):
+    """Each task family starts under its own execution role, and that role may read
+    exactly the secrets the family's definition names: no more (web-proxy cannot decrypt
+    the bank key), no fewer (the task would not start)."""
+    errors = []
+    resources, outputs = template["Resources"], template["Outputs"]
+    by_var = {snake(name): output["Value"] for name, output in outputs.items()}
+    roles = set()
+    for family, text in raw_tasks.items():
+        task = json.loads(text)
+        role_var = re.fullmatch(r"\$\{([A-Z_]+)\}", task.get("executionRoleArn", ""))
+        if not role_var or role_var.group(1) not in by_var:
+            errors.append(f"{family}: executionRoleArn must be a stack output")
+            continue
+        value = by_var[role_var.group(1)]
+        role = value.get("Fn::GetAtt", [None])[0] if isinstance(value, dict) else None
+        if role in roles:
+            errors.append(f"{family}: shares its execution role {role} with another family")
+        roles.add(role)
+        readable = {canonical(r) for p in resources[role]["Properties"].get("Policies", [])
+                    for st in p["PolicyDocument"]["Statement"]
+                    if "secretsmanager:GetSecretValue" in json.dumps(st["Action"])
+                    for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])}
+        named = set()
+        for container in task["containerDefinitions"]:
+            for secret in container.get("secrets", []):
+                var = re.match(r"\$\{([A-Z_]+)\}", secret["valueFrom"])
+                if var and var.group(1) in by_var:
+                    named.add(canonical(by_var[var.group(1)]))
+        if readable != named:
+            errors.append(f"{family}: execution role {role} reads {len(readable - named)} secret(s) the family does "
+                          f"not use and misses {len(named - readable)} it needs")
+    return errors
+
+
+def template_rules(template):
+    """What a create, a failed create, a teardown and an operator need of the stack."""
+    errors = []
+    resources = template["Resources"]
+    for name, resource in resources.items():
+        # Retain under a fixed name survives a failed create, and the retry then meets
+        # "already exists": keep things only once the stack has existed.
+        if resource.get("DeletionPolicy") == "Retain":
+            errors.append(f"{name}: DeletionPolicy Retain (use RetainExceptOnCreate: a failed create must clean up)")
+        kind = resource["Type"]
+        public = (kind == "AWS::ElasticLoadBalancingV2::LoadBalancer"
+                  and resource["Properties"].get("Scheme") == "internet-facing") or kind == "AWS::AutoScaling::AutoScalingGroup"
+        depends = resource.get("DependsOn", [])
+        if public and "GatewayAttachment" not in (depends if isinstance(depends, list) else [depends]):
+            errors.append(f"{name}: has public addresses, so it DependsOn GatewayAttachment")
+        if kind == "AWS::CloudWatch::Alarm":
+            props = resource["Properties"]
+            if not props.get("AlarmDescription"):
+                errors.append(f"{name}: an alarm says what it means (AlarmDescription)")
+            if props.get("TreatMissingData") not in ("notBreaching", "missing"):
+                errors.append(f"{name}: missing data must not page (TreatMissingData {props.get('TreatMissingData')})")
+    version = str(resources["Database"]["Properties"].get("EngineVersion", ""))
+    if not re.fullmatch(r"\d+", version):
+        errors.append(f"Database: EngineVersion {version!r}: the major version only (a named minor retires)")
+    protection = resources["Database"]["Properties"].get("DeletionProtection")
+    if protection is True:
+        errors.append("Database: DeletionProtection true at creation blocks a failed create's rollback "
+                      "(a parameter, turned on after the first deploy)")
+    deploy = json.dumps(resources["DeployRole"]["Properties"]["Policies"])
+    if re.search(r"alarm:\*", deploy):
+        errors.append("DeployRole: alarm actions scoped to target tracking's alarms, not alarm:*")
+    trust = json.dumps(resources["DeployRole"]["Properties"]["AssumeRolePolicyDocument"])
+    if "${GitHubSubjectPrefix}" not in trust:
+        errors.append("DeployRole: trusts the subject prefix GitHub reports (GitHubSubjectPrefix)")
+    for repo in ("WasRepository", "WebProxyRepository"):
+        rules = json.loads(resources[repo]["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+        first = min(rules, key=lambda r: r["rulePriority"])["selection"]
+        if first.get("tagPrefixList") != ["deployed-"]:
+            errors.append(f"{repo}: the first lifecycle rule keeps deployed images, so the running one never expires")
+    return errors
+
+
 def self_test():
     """The checks must be able to fail: break a copy of each rule and expect an error."""
     template = load_template()
@@ -283,10 +378,43 @@ def self_test():
                     breakit(st)
         if not any(expected in e for e in mail_policy_rules(broken)):
             raise SystemExit(f"self-test: breaking the SES policy ({expected!r}) went unnoticed")
+    for expected, breakit in {
+        "RetainExceptOnCreate": lambda r: r["WasRepository"].update(DeletionPolicy="Retain"),
+        "GatewayAttachment": lambda r: r["ExternalLoadBalancer"].pop("DependsOn"),
+        "AlarmDescription": lambda r: r["WasMemoryAlarm"]["Properties"].pop("AlarmDescription"),
+        "missing data": lambda r: r["DatabaseStorageAlarm"]["Properties"].update(TreatMissingData="breaching"),
+        "major version": lambda r: r["Database"]["Properties"].update(EngineVersion="16.11"),
+        "rollback": lambda r: r["Database"]["Properties"].update(DeletionProtection=True),
+        "alarm:*": lambda r: r["DeployRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].append(
+            {"Effect": "Allow", "Action": "cloudwatch:DeleteAlarms", "Resource": "arn:aws:cloudwatch:r:1:alarm:*"}),
+        "GitHubSubjectPrefix": lambda r: r["DeployRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+            ["Condition"]["StringEquals"].update({"token.actions.githubusercontent.com:sub": "repo:acme/x:*"}),
+        "never expires": lambda r: r["WasRepository"]["Properties"]["LifecyclePolicy"].update(
+            LifecyclePolicyText='{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any"}}]}'),
+    }.items():
+        broken = json.loads(json.dumps(template))
+        breakit(broken["Resources"])
+        if not any(expected in e for e in template_rules(broken)):
+            raise SystemExit(f"self-test: breaking the template ({expected!r}) went unnoticed")
+    raw = {f: (HERE / "task-definitions" / f"{f}.json").read_text() for f in ("migrate", "was", "web-proxy")}
+    for expected, breakit in {
+        "does not use": lambda r: r["WebProxyExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+            ["Statement"][0].update(Resource=[{"Ref": "ProxySecret"}, {"Ref": "ServerKey"}]),
+        "shares": lambda r: r.update(MigrateExecutionRole=r["TaskExecutionRole"]),
+    }.items():
+        broken = json.loads(json.dumps(template))
+        breakit(broken["Resources"])
+        if expected == "shares":
+            broken["Outputs"]["MigrateExecutionRoleArn"]["Value"] = {"Fn::GetAtt": ["TaskExecutionRole", "Arn"]}
+        if not any(expected in e for e in execution_role_rules(broken, raw)):
+            raise SystemExit(f"self-test: breaking the execution roles ({expected!r}) went unnoticed")
     was = load(HERE / "task-definitions" / "was.json")
     for expected, breakit in {
         "verify-full": lambda c: [e.update(value="require") for e in c["environment"] if e["name"] == "PGSSLMODE"],
         "SERVER_HMAC_KEY": lambda c: c.update(secrets=[x for x in c["secrets"] if x["name"] != "SERVER_HMAC_KEY"]),
+        "WAS_PROXY_SECRET_ROTATING": lambda c: c.update(
+            secrets=[x for x in c["secrets"] if x["name"] != "WAS_PROXY_SECRET_ROTATING"]),
+        "UPBRELLA_RELEASE": lambda c: c.update(environment=[e for e in c["environment"] if e["name"] != "UPBRELLA_RELEASE"]),
     }.items():
         broken = json.loads(json.dumps(was))
         breakit(broken["containerDefinitions"][0])
@@ -300,6 +428,7 @@ def self_test():
         "stopTimeout": lambda t: t["containerDefinitions"][0].update(stopTimeout=5),
         "non-root": lambda t: t["containerDefinitions"][0].update(user="0"),
         "cpu": lambda t: t["containerDefinitions"][0].update(cpu="many"),
+        "runtimePlatform": lambda t: t.pop("runtimePlatform"),
         "QR_LEGACY_UNTIL": lambda t: t["containerDefinitions"][0]["environment"].append({"name": "QR_LEGACY_CODES", "value": "accept"}),
     }
     for expected, breakit in cases.items():
@@ -314,7 +443,11 @@ def main():
     self_test()
     errors = []
     outputs, alarms = template_facts()
-    errors += mail_policy_rules(load_template())
+    template = load_template()
+    errors += mail_policy_rules(template)
+    errors += template_rules(template)
+    errors += execution_role_rules(
+        template, {p.stem: p.read_text() for p in sorted((HERE / "task-definitions").glob("*.json"))})
     for path in sorted(HERE.glob("*/*.json")) + [HERE / "scaling.json"]:
         for var in sorted(variables(path) - outputs - NOT_FROM_STACK):
             errors.append(f"{path.name}: ${{{var}}} is not an output of the stack")
