@@ -149,6 +149,20 @@ case $mailed in
   *"http://localhost:$UPBRELLA_PORT/verify-email#t="*) echo "    the verification mail is in the catcher (127.0.0.1:$UPBRELLA_MAIL_PORT)" ;;
   *) echo "no verification mail to compose@example.com in the catcher"; docker compose logs --tail 30 mail was-1 was-2; exit 1 ;;
 esac
+# Redis as in AWS: the replicas reach it over TLS with the token (readiness through the
+# public path says so), and it has no plain port.
+ready=$(curl -s --max-time 10 "$base/api/ready")
+case $ready in
+  *'"status":"ready"'*'"redis":true'*) echo "    /api/ready through web-proxy: ready, Redis over TLS with AUTH" ;;
+  *) echo "not ready through web-proxy: $ready"; docker compose logs --tail 30 redis was-1; exit 1 ;;
+esac
+if docker compose exec -T redis redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "Redis answered a plain-text connection"; exit 1
+fi
+if docker compose exec -T -e REDISCLI_AUTH=wrong redis redis-cli --tls --cacert /tls/ca.crt -h 127.0.0.1 ping 2>/dev/null | grep -q PONG; then
+  echo "Redis accepted a wrong token"; exit 1
+fi
+echo "    Redis refuses plain text and a wrong token"
 instances=$(for _ in $(seq 1 20); do curl -s -b "$jar" -D - -o /dev/null "$base/api/me" | tr -d '\r' | sed -n 's/^x-upbrella-instance: //Ip'; done | sort -u | tr '\n' ' ')
 echo "    one session served by: $instances"
 echo "==> docker kill was-1"
