@@ -247,6 +247,7 @@ def wait_for_rollout(ecs, cluster, name, deployment_id, arn, timeout, poll):
         svc = ecs.describe_services(cluster=cluster, services=[name])["services"][0]
         ours = next((d for d in svc["deployments"] if d["id"] == deployment_id), None)
         primary = next((d for d in svc["deployments"] if d["status"] == "PRIMARY"), None)
+        now_runs = short(primary["taskDefinition"]) if primary else "no revision"
         latest = (svc.get("events") or [{}])[0].get("message", "no service event yet")
         if ours is not None:
             seen = True
@@ -254,7 +255,7 @@ def wait_for_rollout(ecs, cluster, name, deployment_id, arn, timeout, poll):
             if state == "FAILED":
                 raise DeployError(f"{name}: the deployment failed: {ours.get('rolloutStateReason')}")
             if ours["status"] != "PRIMARY":
-                raise DeployError(f"{name}: rolled back to {short(primary['taskDefinition'])} (latest event: {latest})")
+                raise DeployError(f"{name}: rolled back to {now_runs} (latest event: {latest})")
             if state == "COMPLETED":
                 log(f"    {name}: {ours['runningCount']} tasks of {short(arn)} running, rollout completed")
                 return
@@ -263,7 +264,7 @@ def wait_for_rollout(ecs, cluster, name, deployment_id, arn, timeout, poll):
                 log(f"    {name}: {state}, {ours.get('runningCount')}/{ours.get('desiredCount')} running")
         elif seen:
             # Gone after it was seen: ECS replaced it, i.e. rolled it back.
-            raise DeployError(f"{name}: rolled back to {short(primary['taskDefinition'])} (latest event: {latest})")
+            raise DeployError(f"{name}: rolled back to {now_runs} (latest event: {latest})")
         elif last is None:
             last = ("not visible yet", None)
             log(f"    {name}: deployment {deployment_id} not visible yet")
