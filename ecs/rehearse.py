@@ -110,6 +110,8 @@ stale_reads = {}
 seen_tasks = set()
 # The order in which credentials and services changed, for the rotation checks.
 timeline = []
+# The values written to the secrets, in order, for the proxy rotation's safety check.
+secret_writes = []
 
 _update_service = ecs_models.EC2ContainerServiceBackend.update_service
 
@@ -255,9 +257,11 @@ ElastiCacheResponse.modify_replication_group = modify_replication_group_recordin
 _put_secret_value = SecretsManagerBackend.put_secret_value
 
 
-def put_secret_value_recording(self, secret_id, *args, **kwargs):
-    timeline.append(("secret", secret_id.rsplit(":", 1)[-1].rsplit("-", 1)[0]))
-    return _put_secret_value(self, secret_id, *args, **kwargs)
+def put_secret_value_recording(self, secret_id, secret_string, *args, **kwargs):
+    name = secret_id.rsplit(":", 1)[-1].rsplit("-", 1)[0]
+    timeline.append(("secret", name))
+    secret_writes.append((name, secret_string))
+    return _put_secret_value(self, secret_id, secret_string, *args, **kwargs)
 
 
 SecretsManagerBackend.put_secret_value = put_secret_value_recording
@@ -677,20 +681,54 @@ class Rehearsal:
         check(definition.get("runtimePlatform", {}).get("cpuArchitecture") == "X86_64",
               "task definitions name the stack's CPU architecture (a mismatch fails placement, not the tasks)")
 
+    @staticmethod
+    def proxy_rotation_refusals(current, rotating):
+        """Replays the rotation's writes and rolls: after each, would a WAS task starting
+        now refuse what some web-proxy task sends (or a running WAS task refuse what a
+        web-proxy starting now sends)? Returns each such moment."""
+        stored = {"upbrella/proxy-secret": current, "upbrella/proxy-secret-rotating": rotating}
+        was_accepts, proxies_send = {current, rotating}, {current}
+        writes = iter(secret_writes)
+        refusals = []
+        for kind, name in timeline:
+            if kind == "secret":
+                written, value = next(writes)
+                stored[written] = value
+            elif name == "upbrella-was":
+                was_accepts = set(stored.values())
+            elif name == "upbrella-web-proxy":
+                proxies_send = {stored["upbrella/proxy-secret"]}
+            starting_was = set(stored.values())
+            sent = proxies_send | {stored["upbrella/proxy-secret"]}
+            if not sent <= starting_was or not sent <= was_accepts:
+                refusals.append(f"after {kind} {name}")
+        return refusals
+
     def rotations(self):
         print("==> rotation: the proxy secret")
         timeline.clear()
+        secret_writes.clear()
         old = self.secrets.get_secret_value(SecretId="upbrella/proxy-secret")["SecretString"]
+        old_rotating = self.secrets.get_secret_value(SecretId="upbrella/proxy-secret-rotating")["SecretString"]
         code, _, out = run("rotate.py", "proxy-secret", "--stack", STACK, "--region", REGION, "--endpoint-url",
                            self.endpoint, "--ready-url", self.readiness.url, "--poll", "0.02", "--timeout", "60",
                            "--ready-timeout", "2")
         check(code == 0, "rotate.py proxy-secret exits 0")
         steps = [t for t in timeline if t[0] in ("secret", "roll")]
         check(steps == [("secret", "upbrella/proxy-secret-rotating"), ("roll", "upbrella-was"),
-                        ("secret", "upbrella/proxy-secret"), ("secret", "upbrella/proxy-secret-rotating"),
+                        ("secret", "upbrella/proxy-secret-rotating"), ("secret", "upbrella/proxy-secret"),
                         ("roll", "upbrella-web-proxy"),
                         ("secret", "upbrella/proxy-secret-rotating"), ("roll", "upbrella-was")],
               "accept the new (roll WAS), send the new (roll web-proxy), drop the old (roll WAS)")
+        refusals = self.proxy_rotation_refusals(old, old_rotating)
+        check(refusals == [], f"at no moment does a starting or running task refuse another's secret {refusals}")
+        # The check can fail: the same writes with step 2's two writes swapped.
+        swapped = list(secret_writes)
+        swapped[1], swapped[2] = swapped[2], swapped[1]
+        kept, secret_writes[:] = list(secret_writes), swapped
+        check(self.proxy_rotation_refusals(old, old_rotating) != [],
+              "(self-test) writing the new proxy secret before the old moves is caught")
+        secret_writes[:] = kept
         new = self.secrets.get_secret_value(SecretId="upbrella/proxy-secret")["SecretString"]
         rotating = self.secrets.get_secret_value(SecretId="upbrella/proxy-secret-rotating")["SecretString"]
         check(new != old and rotating not in (old, new), "the proxy secret changed; the old one is accepted no more")

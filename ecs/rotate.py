@@ -6,7 +6,7 @@ proxy-secret   web-proxy's shared secret with the WAS. The WAS accepts two secre
                (upbrella/proxy-secret and upbrella/proxy-secret-rotating), web-proxy
                sends the first. 1: the new value goes into the rotating secret, the WAS
                rolls (it now accepts old and new; every web-proxy still sends the old).
-               2: the new value becomes the proxy secret and the old one the rotating
+               2: the old value becomes the rotating secret, then the new one the proxy
                secret, web-proxy rolls (each replica switches to the new; WAS replicas
                started meanwhile accept both). 3: the rotating secret gets a random value
                nobody sends, the WAS rolls: the old value is refused from then on.
@@ -85,8 +85,11 @@ class Rotation:
         self.put("PROXY_SECRET_ROTATING_ARN", new)
         self.roll("upbrella-was")
         log("==> 2/3: web-proxy sends the new secret (the WAS still accepts the old)")
-        self.put("PROXY_SECRET_ARN", new)
+        # The old value moves first: a WAS task starting between the two writes then
+        # accepts the old one twice (what every web-proxy still sends), never the new
+        # one twice.
         self.put("PROXY_SECRET_ROTATING_ARN", old)
+        self.put("PROXY_SECRET_ARN", new)
         self.roll("upbrella-web-proxy")
         log("==> 3/3: the old secret is refused")
         self.put("PROXY_SECRET_ROTATING_ARN", random_secret(48))
