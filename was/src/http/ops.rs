@@ -68,15 +68,7 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
             .map(drop)
             .map_err(|e| e.to_string())
     });
-    let redis = check(limit, async {
-        state
-            .redis
-            .next_connected()
-            .ping::<String>(None)
-            .await
-            .map(drop)
-            .map_err(|e| e.to_string())
-    });
+    let redis = check(limit, ping_redis(&state));
     let (database, redis) = tokio::join!(db, redis);
     let ok = database.ok && redis.ok;
     let status = if ok {
@@ -166,15 +158,7 @@ async fn service_readiness(state: &AppState) -> ServiceReadiness {
         .await
         .map_err(|e| e.to_string())
     });
-    let redis = check_value(limit, async {
-        state
-            .redis
-            .next_connected()
-            .ping::<String>(None)
-            .await
-            .map(drop)
-            .map_err(|e| e.to_string())
-    });
+    let redis = check_value(limit, ping_redis(state));
     let ((database, applied), (redis, _)) = tokio::join!(db, redis);
     let applied = applied.flatten();
     let schema = applied.is_some_and(|a| a >= expected);
@@ -216,6 +200,17 @@ async fn service_readiness(state: &AppState) -> ServiceReadiness {
             )
         }),
     }
+}
+
+/// One command through the pool the sessions use (its AUTH, TLS and timeouts).
+async fn ping_redis(state: &AppState) -> Result<(), String> {
+    state
+        .redis
+        .next_connected()
+        .ping::<String>(None)
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 async fn check_value<T>(

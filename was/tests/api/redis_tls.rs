@@ -179,3 +179,24 @@ async fn tls_and_auth_work_and_the_token_rotates_without_losing_a_session() {
     let r = rotated.post(&renter, "/api/auth/logout", json!({})).await;
     assert!(r.status().is_success(), "{}", r.status());
 }
+
+/// A CA file that holds no certificate, or is not there, stops the start naming the
+/// variable, instead of leaving a replica that can never reach Redis.
+#[tokio::test]
+async fn a_redis_ca_file_without_a_certificate_stops_the_start() {
+    let dir = TempDir::new("upbrella-redis-ca").expect("temp dir");
+    let not_pem = dir.path().join("not-a-certificate.pem");
+    std::fs::write(&not_pem, "no certificate here\n").expect("write");
+    let deps = deps().await;
+    let database = fresh_database(&deps.pg_base).await;
+    for path in [not_pem, dir.path().join("missing.pem")] {
+        let mut env = base_env(&database, "rediss://localhost:6379");
+        env.insert("REDIS_CA_FILE".into(), path.display().to_string());
+        let config = was::Config::from_source(&env).expect("a valid configuration");
+        let Err(error) = was::Application::build(config).await else {
+            panic!("the WAS started with {}", path.display());
+        };
+        let error = error.to_string();
+        assert!(error.starts_with("REDIS_CA_FILE"), "{error}");
+    }
+}
