@@ -35,7 +35,7 @@ fn retry_after(r: &reqwest::Response) -> u64 {
 
 async fn sign_up(app: &TestApp, email: &str) -> i64 {
     json_ok(
-        app.post(&app.client(), "/api/auth/signup", json!({"email": email, "password": "password123", "name": "김우산", "phone": "010-1234-5678", "agree_terms": true, "agree_privacy": true}))
+        app.post(&app.client(), "/api/auth/signup", signup_form(email))
             .await,
         StatusCode::CREATED,
     )
@@ -86,7 +86,7 @@ async fn with_the_proxy_secret_the_forwarded_client_address_is_what_counts() {
     let signup = |ip: &str| {
         let email = format!("n{}@example.com", uuid::Uuid::new_v4().simple());
         via_proxy(app.client().post(app.url("/api/auth/signup")), ip)
-            .json(&json!({"email": email, "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
+            .json(&signup_form(email))
             .send()
     };
     assert_eq!(
@@ -124,7 +124,7 @@ async fn with_a_proxy_secret_requests_that_skip_the_proxy_are_refused() {
         .unwrap();
     problem(wrong, StatusCode::FORBIDDEN).await;
     let r = app
-        .post(&c, "/api/auth/signup", json!({"email": "skip@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
+        .post(&c, "/api/auth/signup", signup_form("skip@example.com"))
         .await;
     problem(r, StatusCode::FORBIDDEN).await;
     let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
@@ -399,11 +399,7 @@ async fn cross_site_forms_are_refused_and_change_nothing() {
             req = req.header(*k, *v);
         }
         let email = format!("csrf{}@example.com", uuid::Uuid::new_v4().simple());
-        let r = req
-            .json(&json!({"email": email, "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
-            .send()
-            .await
-            .unwrap();
+        let r = req.json(&signup_form(email)).send().await.unwrap();
         problem(r, StatusCode::FORBIDDEN).await;
     }
     let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
@@ -504,7 +500,11 @@ async fn control_characters_in_text_are_refused_not_a_500() {
     // Found by fuzzing: PostgreSQL refuses NUL in text, which surfaced as 500s.
     let app = spawn_app().await;
     let r = app
-        .post(&app.client(), "/api/auth/signup", json!({"email": "a\u{0}@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
+        .post(
+            &app.client(),
+            "/api/auth/signup",
+            signup_form("a\u{0}@example.com"),
+        )
         .await;
     problem(r, StatusCode::UNPROCESSABLE_ENTITY).await;
     let r = app

@@ -11,12 +11,8 @@ use crate::helpers::*;
 
 async fn sign_up_as(app: &TestApp, client: &reqwest::Client, email: &str) -> i64 {
     json_ok(
-        app.post(
-            client,
-            "/api/auth/signup",
-            json!({"email": email, "password": "password123", "name": "김우산", "phone": "010-1234-5678", "agree_terms": true, "agree_privacy": true}),
-        )
-        .await,
+        app.post(client, "/api/auth/signup", signup_form(email))
+            .await,
         StatusCode::CREATED,
     )
     .await["id"]

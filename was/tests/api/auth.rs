@@ -11,7 +11,7 @@ async fn sign_up_logs_in_and_me_returns_the_profile_without_secrets() {
     let app = spawn_app().await;
     let c = app.client();
     let r = app
-        .post(&c, "/api/auth/signup", json!({"email": "Kim@Example.com", "password": "password123", "name": "김우산", "phone": "010-1234-5678", "agree_terms": true, "agree_privacy": true}))
+        .post(&c, "/api/auth/signup", signup_form("Kim@Example.com"))
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let me = json_ok(app.get(&c, "/api/me").await, StatusCode::OK).await;
@@ -25,7 +25,7 @@ async fn sign_up_logs_in_and_me_returns_the_profile_without_secrets() {
 async fn sign_up_rejects_duplicates_and_invalid_fields() {
     let app = spawn_app().await;
     let c = app.client();
-    let body = json!({"email": "dup@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true});
+    let body = signup_form("dup@example.com");
     assert_eq!(
         app.post(&c, "/api/auth/signup", body.clone())
             .await
@@ -125,7 +125,7 @@ async fn login_checks_the_password_and_rotates_the_session_id() {
     let app = spawn_app().await;
     let c = app.client();
     let r = app
-        .post(&c, "/api/auth/signup", json!({"email": "rot@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
+        .post(&c, "/api/auth/signup", signup_form("rot@example.com"))
         .await;
     let first = session_cookie(r.headers()).expect("cookie at sign-up");
     problem(
@@ -174,7 +174,11 @@ async fn login_checks_the_password_and_rotates_the_session_id() {
 async fn session_cookie_is_http_only_lax_and_secure_only_when_configured() {
     let app = spawn_app().await;
     let r = app
-        .post(&app.client(), "/api/auth/signup", json!({"email": "c@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
+        .post(
+            &app.client(),
+            "/api/auth/signup",
+            signup_form("c@example.com"),
+        )
         .await;
     let cookie = session_cookie(r.headers()).unwrap();
     assert!(cookie.contains("HttpOnly"), "{cookie}");
@@ -184,7 +188,11 @@ async fn session_cookie_is_http_only_lax_and_secure_only_when_configured() {
 
     let secure = spawn_app_with(&[("SESSION_COOKIE_SECURE", "true")]).await;
     let r = secure
-        .post(&secure.client(), "/api/auth/signup", json!({"email": "s@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
+        .post(
+            &secure.client(),
+            "/api/auth/signup",
+            signup_form("s@example.com"),
+        )
         .await;
     let cookie = r
         .headers()
@@ -204,7 +212,7 @@ async fn logout_deletes_the_session_in_redis() {
     let app = spawn_app().await;
     let c = app.client();
     let r = app
-        .post(&c, "/api/auth/signup", json!({"email": "out@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true}))
+        .post(&c, "/api/auth/signup", signup_form("out@example.com"))
         .await;
     let cookie = session_cookie(r.headers()).unwrap();
     let sid = cookie

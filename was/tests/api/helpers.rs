@@ -156,6 +156,18 @@ pub fn code_for(subject: was::domain::codes::Subject) -> String {
     was::domain::codes::CodeSigner::new(was::domain::codes::derive_key(&key)).sign(subject)
 }
 
+/// A sign-up form that passes every check, for `email`.
+pub fn signup_form(email: impl Into<String>) -> Value {
+    json!({
+        "email": email.into(),
+        "password": "password123",
+        "name": "김우산",
+        "phone": "010-1234-5678",
+        "agree_terms": true,
+        "agree_privacy": true,
+    })
+}
+
 pub fn base_env(database_url: &str, redis_url: &str) -> HashMap<String, String> {
     HashMap::from([
         ("WAS_LISTEN_ADDR".into(), "127.0.0.1:0".into()),
@@ -266,7 +278,7 @@ impl TestApp {
         let client = self.client();
         let email = format!("u{}@example.com", uuid::Uuid::new_v4().simple());
         let r = self
-            .post(&client, "/api/auth/signup", json!({"email": email, "password": "password123", "name": "김우산", "phone": "010-1234-5678", "agree_terms": true, "agree_privacy": true}))
+            .post(&client, "/api/auth/signup", signup_form(email))
             .await;
         assert_eq!(r.status(), StatusCode::CREATED, "sign-up failed");
         let body: Value = r.json().await.expect("json");

@@ -106,12 +106,8 @@ async fn mail_goes_out_through_ses_signed_with_the_task_roles_credentials() {
     .await;
     let email = format!("ses-{}@example.com", uuid::Uuid::new_v4().simple());
     json_ok(
-        app.post(
-            &app.client(),
-            "/api/auth/signup",
-            json!({"email": email, "password": "password123", "name": "김우산", "phone": "010-1234-5678", "agree_terms": true, "agree_privacy": true}),
-        )
-        .await,
+        app.post(&app.client(), "/api/auth/signup", signup_form(&email))
+            .await,
         StatusCode::CREATED,
     )
     .await;
@@ -187,7 +183,10 @@ async fn an_unreachable_mail_server_never_holds_up_a_request() {
         app.post(
             &app.client(),
             "/api/auth/signup",
-            json!({"email": format!("slow-{}@example.com", uuid::Uuid::new_v4().simple()), "password": "password123", "name": "김우산", "phone": "010-1234-5678", "agree_terms": true, "agree_privacy": true}),
+            signup_form(format!(
+                "slow-{}@example.com",
+                uuid::Uuid::new_v4().simple()
+            )),
         )
         .await,
         StatusCode::CREATED,
@@ -229,7 +228,10 @@ async fn a_full_mail_queue_drops_and_counts_but_never_fails_a_request() {
             app.post(
                 &app.client(),
                 "/api/auth/signup",
-                json!({"email": format!("full{i}-{}@example.com", uuid::Uuid::new_v4().simple()), "password": "password123", "name": "김우산", "phone": "010-1234-5678", "agree_terms": true, "agree_privacy": true}),
+                signup_form(format!(
+                    "full{i}-{}@example.com",
+                    uuid::Uuid::new_v4().simple()
+                )),
             )
             .await,
             StatusCode::CREATED,

@@ -116,7 +116,9 @@ async fn redis_down_fails_session_endpoints_fast_keeps_public_ones_and_recovers(
         loop {
             let client = app.client();
             let email = format!("r{}@example.com", uuid::Uuid::new_v4().simple());
-            let r = app.post(&client, "/api/auth/signup", json!({"email": email, "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true})).await;
+            let r = app
+                .post(&client, "/api/auth/signup", signup_form(email))
+                .await;
             if r.status() == StatusCode::CREATED {
                 break (client, ());
             }

@@ -565,7 +565,9 @@ async fn a_banned_user_loses_the_session_at_once_and_cannot_come_back() {
     let app = spawn_app().await;
     let (admin, _) = app.admin().await;
     let c = app.client();
-    let r = app.post(&c, "/api/auth/signup", json!({"email": "bad@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true})).await;
+    let r = app
+        .post(&c, "/api/auth/signup", signup_form("bad@example.com"))
+        .await;
     let id = json_ok(r, StatusCode::CREATED).await["id"]
         .as_i64()
         .unwrap();
@@ -576,7 +578,7 @@ async fn a_banned_user_loses_the_session_at_once_and_cannot_come_back() {
         StatusCode::NO_CONTENT
     );
     problem(app.get(&c, "/api/me").await, StatusCode::UNAUTHORIZED).await;
-    let again = json!({"email": "BAD@example.com", "password": "password123", "name": "김", "phone": "01012345678", "agree_terms": true, "agree_privacy": true});
+    let again = signup_form("BAD@example.com");
     problem(
         app.post(&app.client(), "/api/auth/signup", again.clone())
             .await,
