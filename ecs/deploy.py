@@ -71,6 +71,27 @@ def snake(name):
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).upper()
 
 
+def aws_arguments(parser, timeout, poll, readiness=False):
+    """The options every deploy program takes: the stack, where AWS is, how long to wait,
+    and, for those that check the release, where and how long."""
+    parser.add_argument("--stack", required=True, help="CloudFormation stack name")
+    parser.add_argument("--region", default="ap-northeast-2")
+    parser.add_argument("--endpoint-url", help="send every AWS call here (an emulator)")
+    parser.add_argument("--timeout", type=float, default=timeout, help=f"seconds for each wait (default {timeout:g})")
+    parser.add_argument("--poll", type=float, default=poll,
+                        help=f"seconds before the first re-read (default {poll:g}; grows to 6×)")
+    if readiness:
+        parser.add_argument("--ready-url", help="the readiness URL (default: the stack's Url + api/ready)")
+        parser.add_argument("--ready-timeout", type=float, default=180,
+                            help="seconds for /api/ready to answer for the release (default 180)")
+
+
+def aws_clients(args):
+    """Makes clients for the region, sent to the emulator's endpoint when given."""
+    session = boto3.session.Session(region_name=args.region)
+    return lambda name: session.client(name, endpoint_url=args.endpoint_url)
+
+
 class Poll:
     """Sleeps between reads, each wait half again as long as the last, up to 6 × the
     first: fast while a step is quick, gentle on the API while it takes minutes."""
@@ -323,8 +344,7 @@ def scale(autoscaling, rules):
 
 
 def deploy(args):
-    session = boto3.session.Session(region_name=args.region)
-    client = lambda name: session.client(name, endpoint_url=args.endpoint_url)  # noqa: E731
+    client = aws_clients(args)
     cfn, ecr, ecs, autoscaling = client("cloudformation"), client("ecr"), client("ecs"), client("application-autoscaling")
 
     log(f"==> stack {args.stack}: outputs")
@@ -377,19 +397,12 @@ def deploy(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", required=True, help="CloudFormation stack name")
+    aws_arguments(parser, timeout=1200, poll=5, readiness=True)
     parser.add_argument("--image-tag", required=True, help="the tag both images were pushed with (the commit SHA)")
-    parser.add_argument("--region", default="ap-northeast-2")
     parser.add_argument("--architecture", choices=["x86_64", "arm64"],
                         help="what the images were built for; must match the stack's Architecture")
-    parser.add_argument("--ready-url", help="the readiness URL (default: the stack's Url + api/ready)")
-    parser.add_argument("--endpoint-url", help="send every AWS call here (an emulator)")
-    parser.add_argument("--timeout", type=float, default=1200, help="seconds to wait for each rollout (default 1200)")
     parser.add_argument("--migration-timeout", type=float, default=900,
                         help="seconds the migration task may run before it is stopped (default 900)")
-    parser.add_argument("--ready-timeout", type=float, default=180,
-                        help="seconds for /api/ready to answer for the new release (default 180)")
-    parser.add_argument("--poll", type=float, default=5, help="seconds before the first re-read (default 5; grows to 6×)")
     args = parser.parse_args()
     if not IMAGE_TAG.match(args.image_tag):
         parser.error(f"--image-tag {args.image_tag!r} is not a valid image tag (at most 119 of A-Z a-z 0-9 _ . -)")

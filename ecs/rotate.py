@@ -32,9 +32,18 @@ import secrets
 import string
 import sys
 
-import boto3
-
-from deploy import DeployError, Poll, check_ready, log, primary_id, refuse_concurrent, stack_values, wait_for_rollout
+from deploy import (
+    DeployError,
+    Poll,
+    aws_arguments,
+    aws_clients,
+    check_ready,
+    log,
+    primary_id,
+    refuse_concurrent,
+    stack_values,
+    wait_for_rollout,
+)
 
 ALPHABET = string.ascii_letters + string.digits
 
@@ -45,8 +54,7 @@ def random_secret(length):
 
 class Rotation:
     def __init__(self, args):
-        session = boto3.session.Session(region_name=args.region)
-        client = lambda name: session.client(name, endpoint_url=args.endpoint_url)  # noqa: E731
+        client = aws_clients(args)
         self.cfn, self.ecs, self.secrets = client("cloudformation"), client("ecs"), client("secretsmanager")
         self.elasticache = client("elasticache")
         self.args = args
@@ -124,13 +132,7 @@ class Rotation:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("credential", choices=["proxy-secret", "redis-auth"])
-    parser.add_argument("--stack", required=True)
-    parser.add_argument("--region", default="ap-northeast-2")
-    parser.add_argument("--ready-url", help="the readiness URL (default: the stack's Url + api/ready)")
-    parser.add_argument("--endpoint-url", help="send every AWS call here (an emulator)")
-    parser.add_argument("--timeout", type=float, default=1200, help="seconds for each rollout (default 1200)")
-    parser.add_argument("--ready-timeout", type=float, default=180, help="seconds for readiness (default 180)")
-    parser.add_argument("--poll", type=float, default=5, help="seconds before the first re-read (default 5)")
+    aws_arguments(parser, timeout=1200, poll=5, readiness=True)
     args = parser.parse_args()
     try:
         rotation = Rotation(args)

@@ -26,16 +26,13 @@ Usage: ecs/teardown.py --stack upbrella --yes [--delete-images] [--delete-bank-k
 import argparse
 import sys
 
-import boto3
-
-from deploy import DeployError, Poll, log, running_service, stack_values
+from deploy import DeployError, Poll, aws_arguments, aws_clients, log, running_service, stack_values
 
 SERVICES = ("upbrella-web-proxy", "upbrella-was")
 
 
 def teardown(args):
-    session = boto3.session.Session(region_name=args.region)
-    client = lambda name: session.client(name, endpoint_url=args.endpoint_url)  # noqa: E731
+    client = aws_clients(args)
     cfn, ecs, ecr = client("cloudformation"), client("ecs"), client("ecr")
     autoscaling, secrets = client("application-autoscaling"), client("secretsmanager")
 
@@ -114,15 +111,11 @@ def teardown(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", required=True)
+    aws_arguments(parser, timeout=1800, poll=10)
     parser.add_argument("--yes", action="store_true", help="really take the service down")
     parser.add_argument("--delete-images", action="store_true", help="delete the ECR repositories and their images")
     parser.add_argument("--delete-bank-key", action="store_true",
                         help="delete the bank-account key at once (no recovery window); snapshots become unreadable")
-    parser.add_argument("--region", default="ap-northeast-2")
-    parser.add_argument("--endpoint-url", help="send every AWS call here (an emulator)")
-    parser.add_argument("--timeout", type=float, default=1800, help="seconds for each wait (default 1800)")
-    parser.add_argument("--poll", type=float, default=10, help="seconds before the first re-read (default 10)")
     args = parser.parse_args()
     if not args.yes:
         parser.error("this deletes the service and its database (a final snapshot is kept): add --yes")
