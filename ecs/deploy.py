@@ -108,14 +108,15 @@ class Poll:
         self.delay = min(self.delay * 1.5, self.cap)
 
 
-def stack_values(cfn, stack, region, tag):
+def stack_values(cfn, stack, region, tag=None):
     described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
     values = {snake(o["OutputKey"]): o["OutputValue"] for o in described.get("Outputs", [])}
     for needed in ("CLUSTER_NAME", "WAS_REPOSITORY_URI", "WEB_PROXY_REPOSITORY_URI"):
         if needed not in values:
             raise DeployError(f"stack {stack} has no output {needed}; is it the upbrella template?")
     values["AWS_REGION"] = region
-    values["IMAGE_TAG"] = tag
+    if tag is not None:
+        values["IMAGE_TAG"] = tag
     return values
 
 

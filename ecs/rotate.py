@@ -58,7 +58,7 @@ class Rotation:
         self.cfn, self.ecs, self.secrets = client("cloudformation"), client("ecs"), client("secretsmanager")
         self.elasticache = client("elasticache")
         self.args = args
-        self.values = stack_values(self.cfn, args.stack, args.region, "rotation")
+        self.values = stack_values(self.cfn, args.stack, args.region)
         self.cluster = self.values["CLUSTER_NAME"]
         self.ready_url = args.ready_url or self.values.get("URL", "").rstrip("/") + "/api/ready"
 

@@ -36,7 +36,7 @@ def teardown(args):
     cfn, ecs, ecr = client("cloudformation"), client("ecs"), client("ecr")
     autoscaling, secrets = client("application-autoscaling"), client("secretsmanager")
 
-    values = stack_values(cfn, args.stack, args.region, "teardown")
+    values = stack_values(cfn, args.stack, args.region)
     cluster = values["CLUSTER_NAME"]
     if values.get("DATABASE_DELETION_PROTECTION") != "false":
         raise DeployError(
