@@ -11,8 +11,8 @@ mod renter;
 use fantoccini::Locator;
 use harness::*;
 use serde_json::json;
-use stack::TempDir;
 use stack::seed::StoreSeed;
+use stack::{Binaries, TempDir};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
