@@ -173,7 +173,7 @@ async fn the_api_keeps_its_openapi_promises_under_fuzzing() {
     if !ok {
         failures.push(("user", text));
     }
-    s.psql("UPDATE users SET is_admin = true WHERE email = 'fuzz@example.com'")
+    s.psql("UPDATE users SET role = 'admin' WHERE email = 'fuzz@example.com'")
         .unwrap();
     let (ok, text) = run_once_more_on_tool_errors(&base, "admin", &user_args);
     println!("admin:\n{}", summary(&text));

@@ -457,7 +457,7 @@ async fn hostile_json_and_numbers_get_4xx_not_5xx() {
         .build()
         .unwrap();
     sign_up(&c, &base, "admin@example.com").await;
-    s.psql("UPDATE users SET is_admin = true").unwrap();
+    s.psql("UPDATE users SET role = 'admin'").unwrap();
     let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let oversized = format!(r#"{{"email":"{}"}}"#, "a".repeat(200_000));
     let bodies = [
@@ -927,7 +927,7 @@ async fn password_guessing_never_locks_the_owner_out_and_stays_bounded() {
     let email = "operator@example.com";
     sign_up(&reqwest::Client::new(), &base, email).await;
     s.psql(&format!(
-        "UPDATE users SET is_admin = true, email_verified_at = now() WHERE email = '{email}'"
+        "UPDATE users SET role = 'admin', email_verified_at = now() WHERE email = '{email}'"
     ))
     .unwrap();
     let from = |ip: &str| {

@@ -299,7 +299,7 @@ async fn seed_if_empty(
     let id = admin["id"].as_i64().ok_or("sign-up returned no id")?;
     stack
         .psql(&format!(
-            "UPDATE users SET is_admin = true, email_verified_at = now() WHERE id = {id}"
+            "UPDATE users SET role = 'admin', email_verified_at = now() WHERE id = {id}"
         ))
         .map_err(|e| e.to_string())?;
 

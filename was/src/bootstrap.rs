@@ -6,8 +6,9 @@
 //! operator typed it). An account already using that address is refused, with when it
 //! was created and last logged in: whoever signed up first with an operator's address
 //! must not become the first admin. `--promote` makes that account an admin only if its
-//! owner verified the address (and its password is left alone). `grant` needs a verified
-//! address too; `revoke` takes the flag away. The password
+//! owner verified the address (and its password is left alone). `grant` gives a role
+//! (admin unless `--role` says staff, with `--store`, or clerk) and needs a verified
+//! address too; `revoke` makes the account a renter again. The password
 //! comes from `WAS_ADMIN_PASSWORD`, never the command line, so it stays out of process
 //! lists and task definitions' command fields.
 
@@ -15,6 +16,7 @@ use sqlx::PgPool;
 
 use crate::config::HashingLimits;
 use crate::domain::password::{Password, PasswordHasher};
+use crate::domain::role::Role;
 use crate::domain::values::{Email, Name, Phone};
 use crate::error::{Error, is_constraint};
 use crate::repo::actions::{self, NewAction};
@@ -22,7 +24,13 @@ use crate::repo::users;
 
 /// Rights changed from the server's command line go to the operator action log like
 /// the console's, with no operator id: the actor is the `was admin` command.
-async fn log(db: &PgPool, action: &str, user_id: i64, email: &str) -> Result<(), Error> {
+async fn log(
+    db: &PgPool,
+    action: &str,
+    user_id: i64,
+    email: &str,
+    role: Role,
+) -> Result<(), Error> {
     actions::record(
         db,
         &NewAction {
@@ -31,7 +39,7 @@ async fn log(db: &PgPool, action: &str, user_id: i64, email: &str) -> Result<(),
             action,
             target_kind: "user",
             target_id: Some(user_id),
-            details: serde_json::json!({"email": email, "via": "was admin"}),
+            details: serde_json::json!({"email": email, "role": role.as_str(), "via": "was admin"}),
         },
     )
     .await?;
@@ -84,7 +92,7 @@ pub async fn create_admin(
     let email = Email::parse(email)?;
     if let Some(found) = existing(db, email.as_str()).await? {
         return if promote {
-            grant(db, email.as_str(), found).await
+            grant(db, email.as_str(), found, Role::Admin, &[]).await
         } else {
             Ok(Outcome::Exists(found))
         };
@@ -102,14 +110,14 @@ pub async fn create_admin(
         password_hash: &hash,
         name: name.as_str(),
         phone: phone.as_str(),
-        is_admin: true,
+        role: Role::Admin,
         // The person agrees when they first use the site; an operator cannot for them.
         agreed: false,
         email_verified: true,
     };
     match users::sign_up(db, &account).await {
         Ok(id) => {
-            log(db, "user.create_admin", id, email.as_str()).await?;
+            log(db, "user.create_admin", id, email.as_str(), Role::Admin).await?;
             Ok(Outcome::Created(id))
         }
         // Someone signed up with this address a moment ago: that is their account.
@@ -123,35 +131,73 @@ pub async fn create_admin(
     }
 }
 
-async fn grant(db: &PgPool, email: &str, found: Existing) -> Result<Outcome, Error> {
+async fn grant(
+    db: &PgPool,
+    email: &str,
+    found: Existing,
+    role: Role,
+    stores: &[i64],
+) -> Result<Outcome, Error> {
     if !found.email_verified {
         return Ok(Outcome::Unverified(found));
     }
-    match users::set_admin_by_email(db, email, true).await? {
+    let mut tx = db.begin().await?;
+    let changed = users::set_role_by_email(&mut tx, email, role, stores).await?;
+    tx.commit().await?;
+    match changed {
         Some(id) => {
-            log(db, "user.grant_admin", id, email).await?;
+            log(db, "user.set_role", id, email, role).await?;
             Ok(Outcome::Promoted(id))
         }
         None => Ok(Outcome::Unverified(found)),
     }
 }
 
-/// Grants admin rights to the verified account with this address.
-pub async fn grant_admin(db: &PgPool, email: &str) -> Result<Outcome, Error> {
+/// Gives the verified account with this address a role: admin, clerk, or staff of
+/// `stores` (at least one, each an existing store).
+pub async fn grant_role(
+    db: &PgPool,
+    email: &str,
+    role: Role,
+    stores: &[i64],
+) -> Result<Outcome, Error> {
     let email = Email::parse(email)?;
+    if role == Role::Staff {
+        if stores.is_empty() {
+            return Err(Error::invalid(
+                "stores_required",
+                "매장 직원에게는 --store로 담당 매장을 하나 이상 주세요. (Give staff their stores with --store.)",
+            ));
+        }
+        for store in stores {
+            if !crate::repo::stores::exists(db, *store).await? {
+                return Err(Error::invalid(
+                    "unknown_store",
+                    format!("매장 {store}번이 없습니다. (No such store.)"),
+                ));
+            }
+        }
+    }
     match existing(db, email.as_str()).await? {
-        Some(found) => grant(db, email.as_str(), found).await,
+        Some(found) => grant(db, email.as_str(), found, role, stores).await,
         None => Ok(Outcome::NoAccount),
     }
 }
 
-/// Clears the admin flag of the active account with this address; `None` when there is
-/// none.
+/// Grants admin rights to the verified account with this address.
+pub async fn grant_admin(db: &PgPool, email: &str) -> Result<Outcome, Error> {
+    grant_role(db, email, Role::Admin, &[]).await
+}
+
+/// Makes the active account with this address a renter again (no console); `None`
+/// when there is none.
 pub async fn revoke_admin(db: &PgPool, email: &str) -> Result<Option<i64>, Error> {
     let email = Email::parse(email)?;
-    let changed = users::set_admin_by_email(db, email.as_str(), false).await?;
+    let mut tx = db.begin().await?;
+    let changed = users::set_role_by_email(&mut tx, email.as_str(), Role::Renter, &[]).await?;
+    tx.commit().await?;
     if let Some(id) = changed {
-        log(db, "user.revoke_admin", id, email.as_str()).await?;
+        log(db, "user.revoke_role", id, email.as_str(), Role::Renter).await?;
     }
     Ok(changed)
 }

@@ -349,6 +349,31 @@ pub const VARS: &[Var] = &[
         "24h",
         "A session ends this long after login",
     ),
+    Var::new(
+        "SUPPORT_KAKAO_URL",
+        "",
+        "How renters reach the operators: a KakaoTalk channel's https:// chat link (shown in the footer, the guide and errors)",
+    ),
+    Var::new(
+        "SUPPORT_PHONE",
+        "",
+        "How renters reach the operators: a phone number",
+    ),
+    Var::new(
+        "SUPPORT_EMAIL",
+        "",
+        "How renters reach the operators: an e-mail address",
+    ),
+    Var::new(
+        "RENTER_SESSION_IDLE_TIMEOUT",
+        "30d",
+        "Inactivity after which a renter's session ends (renters stay signed in on their own device; operators get SESSION_IDLE_TIMEOUT)",
+    ),
+    Var::new(
+        "RENTER_SESSION_ABSOLUTE_TIMEOUT",
+        "180d",
+        "A renter's session ends this long after login",
+    ),
     Var::new("SESSION_COOKIE_NAME", "upbrella_sid", "Session cookie name"),
     Var::new(
         "SESSION_COOKIE_SECURE",
@@ -434,6 +459,11 @@ pub struct Config {
     /// A session ends this long after login however active it is, so a stolen cookie
     /// does not live forever.
     pub session_absolute_timeout: Duration,
+    /// Renters' sessions: long, on their own device, so a return is one scan.
+    pub renter_session_idle_timeout: Duration,
+    pub renter_session_absolute_timeout: Duration,
+    /// How renters reach the operators (shown in the footer, the guide and errors).
+    pub support: Support,
     /// The cookie's name as configured; [`Config::session_cookie`] gives the name sent.
     pub session_cookie_name: String,
     pub session_cookie_secure: bool,
@@ -735,6 +765,28 @@ impl Config {
                 .duration_or("SESSION_IDLE_TIMEOUT", Duration::from_secs(30 * 60))?,
             session_absolute_timeout: s
                 .duration_or("SESSION_ABSOLUTE_TIMEOUT", Duration::from_secs(24 * 3600))?,
+            renter_session_idle_timeout: s.duration_or(
+                "RENTER_SESSION_IDLE_TIMEOUT",
+                Duration::from_secs(30 * 24 * 3600),
+            )?,
+            renter_session_absolute_timeout: s.duration_or(
+                "RENTER_SESSION_ABSOLUTE_TIMEOUT",
+                Duration::from_secs(180 * 24 * 3600),
+            )?,
+            support: Support {
+                kakao_url: match s.raw("SUPPORT_KAKAO_URL") {
+                    Some(url) if url.starts_with("https://") => Some(url),
+                    Some(_) => {
+                        return Err(ConfigError::new(
+                            "SUPPORT_KAKAO_URL",
+                            "must be an https:// link (a KakaoTalk channel's chat link)",
+                        ));
+                    }
+                    None => None,
+                },
+                phone: s.raw("SUPPORT_PHONE"),
+                email: s.raw("SUPPORT_EMAIL"),
+            },
             session_cookie_name: s.string_or("SESSION_COOKIE_NAME", "upbrella_sid"),
             session_cookie_secure: s.bool_or("SESSION_COOKIE_SECURE", false)?,
             bank_key: BankKey(bank_key),
@@ -845,6 +897,12 @@ impl Config {
                 "must not be shorter than SESSION_IDLE_TIMEOUT",
             ));
         }
+        if config.renter_session_absolute_timeout < config.renter_session_idle_timeout {
+            return Err(ConfigError::new(
+                "RENTER_SESSION_ABSOLUTE_TIMEOUT",
+                "must not be shorter than RENTER_SESSION_IDLE_TIMEOUT",
+            ));
+        }
         if config.session_idle_timeout < Duration::from_secs(1) {
             return Err(ConfigError::new(
                 "SESSION_IDLE_TIMEOUT",
@@ -853,6 +911,15 @@ impl Config {
         }
         Ok(config)
     }
+}
+
+/// How renters reach the operators; any may be missing.
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct Support {
+    /// A KakaoTalk channel's chat link.
+    pub kakao_url: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
 }
 
 impl Config {

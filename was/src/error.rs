@@ -48,6 +48,9 @@ pub enum Error {
     /// 404: the named resource does not exist (or is deleted).
     #[error("{} 찾을 수 없습니다.", Thing(.0))]
     NotFound(&'static str),
+    /// 404 with its own code and message: nothing to act on (`no_open_rental`).
+    #[error("{0}")]
+    Missing(Reason),
     /// 409: the request conflicts with the current state.
     #[error("{0}")]
     Conflict(Reason),
@@ -92,6 +95,7 @@ impl std::fmt::Display for Thing<'_> {
             "umbrella" => "우산을",
             "user" => "사용자를",
             "rental" => "대여 기록을",
+            "report" => "신고를",
             "locker" => "보관함을",
             "image" => "이미지를",
             "classification" => "지역 또는 태그를",
@@ -136,7 +140,7 @@ impl Error {
                 StatusCode::UNAUTHORIZED
             }
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::NotFound(_) | Self::Missing(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -153,6 +157,7 @@ impl Error {
         match self {
             Self::BadRequest(r)
             | Self::Forbidden(r)
+            | Self::Missing(r)
             | Self::Conflict(r)
             | Self::Invalid(r)
             | Self::TooManyRequests { reason: r, .. } => r.code.to_owned(),
@@ -178,6 +183,13 @@ impl Error {
 
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
         Self::Invalid(Reason {
+            code,
+            message: message.into(),
+        })
+    }
+
+    pub fn not_found_code(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Missing(Reason {
             code,
             message: message.into(),
         })

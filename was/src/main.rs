@@ -40,7 +40,7 @@ enum Command {
     Migrate,
     /// GET /health on the local server; exit 0 if it answers 200
     Healthcheck,
-    /// Create the first admin, or grant and revoke admin rights (needs only the database
+    /// Create the first admin, or grant and revoke roles (admin, clerk, staff) (needs only the database
     /// settings; runs as a one-off task like migrate)
     Admin {
         #[command(subcommand)]
@@ -65,9 +65,18 @@ enum AdminAction {
         #[arg(long)]
         phone: String,
     },
-    /// Make the account with this (verified) e-mail address an admin
-    Grant { email: String },
-    /// Take admin rights from the account with this e-mail address
+    /// Give the account with this (verified) e-mail address a role: admin (the default),
+    /// clerk (deposits and refunds, not rights or bans), or staff of the --store(s)
+    Grant {
+        email: String,
+        /// admin, clerk or staff
+        #[arg(long, default_value = "admin", value_parser = ["admin", "clerk", "staff"])]
+        role: String,
+        /// A store a staff member works for (repeat for several)
+        #[arg(long = "store")]
+        stores: Vec<i64>,
+    },
+    /// Make the account with this e-mail address a renter again (no console)
     Revoke { email: String },
 }
 
@@ -132,16 +141,24 @@ fn admin(action: AdminAction) -> ExitCode {
                     };
                     was::bootstrap::create_admin(&db, email, name, phone, &password, *promote)
                         .await
-                        .map(|o| describe(&o, email))
+                        .map(|o| describe(&o, email, was::domain::role::Role::Admin))
                 }
-                AdminAction::Grant { email } => was::bootstrap::grant_admin(&db, email)
-                    .await
-                    .map(|o| describe(&o, email)),
+                AdminAction::Grant {
+                    email,
+                    role,
+                    stores,
+                } => {
+                    let role = was::domain::role::Role::parse(role)
+                        .unwrap_or(was::domain::role::Role::Admin);
+                    was::bootstrap::grant_role(&db, email, role, stores)
+                        .await
+                        .map(|o| describe(&o, email, role))
+                }
                 AdminAction::Revoke { email } => was::bootstrap::revoke_admin(&db, email)
                     .await
                     .map(|id| match id {
                         Some(id) => Ok(format!(
-                            "관리자 권한을 해제했습니다 (사용자 {id}, {email})."
+                            "운영진 권한을 해제했습니다 (사용자 {id}, {email}). (Now a renter.)"
                         )),
                         None => Err("이 이메일을 쓰는 활성 계정이 없습니다.".to_owned()),
                     }),
@@ -169,7 +186,11 @@ fn admin(action: AdminAction) -> ExitCode {
 }
 
 /// What the operator reads about `create` or `grant`: `Ok` when done, `Err` when refused.
-fn describe(outcome: &was::bootstrap::Outcome, email: &str) -> Result<String, String> {
+fn describe(
+    outcome: &was::bootstrap::Outcome,
+    email: &str,
+    role: was::domain::role::Role,
+) -> Result<String, String> {
     use was::bootstrap::{Existing, Outcome};
     let when = |t: time::OffsetDateTime| {
         let kst = t.to_offset(time::macros::offset!(+9));
@@ -200,7 +221,8 @@ fn describe(outcome: &was::bootstrap::Outcome, email: &str) -> Result<String, St
             "관리자 계정을 만들었습니다 (사용자 {id}, {email})."
         )),
         Outcome::Promoted(id) => Ok(format!(
-            "이미 있는 계정을 관리자로 지정했습니다 (사용자 {id}, {email}). 비밀번호는 바꾸지 않았습니다."
+            "이미 있는 계정에 {} 역할을 주었습니다 (사용자 {id}, {email}). 비밀번호는 바꾸지 않았습니다.",
+            role.label()
         )),
         Outcome::Exists(e) => Err(format!(
             "{email}을(를) 쓰는 계정이 이미 있습니다 ({}). 직접 만든 계정이 아니라면 관리자로 지정하지 마세요. 본인 계정이 맞으면 --promote를 붙여 다시 실행하세요. (An account already uses this address; not promoted.)",

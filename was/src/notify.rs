@@ -1,4 +1,5 @@
-//! Tells operators about each return through a webhook (Slack's incoming-webhook JSON,
+//! Tells operators about each return, each renter's report of a lost or broken umbrella
+//! and the weekly overdue digest through a webhook (Slack's incoming-webhook JSON,
 //! which Slack, Mattermost, Discord's Slack-compatible endpoint and most chat tools
 //! accept), so someone can check the umbrella and prepare the refund.
 //!
@@ -45,13 +46,21 @@ impl ReturnNotifier {
 
     /// Queues the notice of a return; returns at once.
     pub fn returned(self: &Arc<Self>, rental: &RentalView) {
-        let body = message(rental);
-        let notifier = Arc::clone(self);
-        let rental_id = rental.id;
-        tokio::spawn(async move { notifier.send(rental_id, body).await });
+        self.post(rental.id, message(rental));
     }
 
-    async fn send(&self, rental_id: i64, body: serde_json::Value) {
+    /// Queues a notice (`text` for people, `upbrella` for programs); returns at once.
+    pub fn post(self: &Arc<Self>, id: i64, body: serde_json::Value) {
+        let notifier = Arc::clone(self);
+        tokio::spawn(async move { notifier.send(id, body).await });
+    }
+
+    /// Sends a notice and waits for the outcome (a one-shot command that exits after).
+    pub async fn post_now(&self, id: i64, body: serde_json::Value) -> bool {
+        self.send(id, body).await
+    }
+
+    async fn send(&self, rental_id: i64, body: serde_json::Value) -> bool {
         let mut backoff = FIRST_BACKOFF;
         for attempt in 1..=ATTEMPTS {
             let sent = self
@@ -62,15 +71,15 @@ impl ReturnNotifier {
                 .await;
             match sent {
                 Ok(r) if r.status().is_success() => {
-                    tracing::debug!(rental_id, attempt, "return notice delivered");
-                    return;
+                    tracing::debug!(rental_id, attempt, "operators' notice delivered");
+                    return true;
                 }
                 // The URL stays out of the log: it is the secret.
                 Ok(r) => {
-                    tracing::warn!(rental_id, attempt, status = %r.status(), "return webhook refused the notice")
+                    tracing::warn!(rental_id, attempt, status = %r.status(), "operators' webhook refused the notice")
                 }
                 Err(e) => {
-                    tracing::warn!(rental_id, attempt, error = %e.without_url(), "return webhook unreachable")
+                    tracing::warn!(rental_id, attempt, error = %e.without_url(), "operators' webhook unreachable")
                 }
             }
             if attempt < ATTEMPTS {
@@ -78,7 +87,8 @@ impl ReturnNotifier {
                 backoff *= 2;
             }
         }
-        tracing::error!(rental_id, attempts = ATTEMPTS, "return notice given up");
+        tracing::error!(rental_id, attempts = ATTEMPTS, "operators' notice given up");
+        false
     }
 }
 

@@ -8,5 +8,6 @@ pub mod deposit;
 pub mod hours;
 pub mod locker;
 pub mod password;
+pub mod role;
 pub mod sheet;
 pub mod values;

@@ -59,25 +59,43 @@ impl Name {
     }
 }
 
-/// A Korean mobile number, stored as digits only (`01012345678`); hyphens and spaces are
-/// accepted on input.
+/// A mobile number: a Korean one stored as digits only (`01012345678`, also given as
+/// `+82 10-1234-5678`), any other in E.164 (`+447911123456`). Hyphens, spaces, dots and
+/// parentheses are accepted on input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Phone(String);
 
 impl Phone {
     pub fn parse(raw: &str) -> Result<Self, Error> {
-        let digits: String = raw.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
-        let valid = digits.chars().all(|c| c.is_ascii_digit())
-            && digits.starts_with("01")
-            && (10..=11).contains(&digits.len());
-        if valid {
-            Ok(Self(digits))
-        } else {
-            Err(Error::invalid(
+        let compact: String = raw
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, '-' | ' ' | '.' | '(' | ')'))
+            .collect();
+        let korean = |digits: &str| {
+            digits.chars().all(|c| c.is_ascii_digit())
+                && digits.starts_with("01")
+                && (10..=11).contains(&digits.len())
+        };
+        let parsed = match compact.strip_prefix('+') {
+            // Korea's country code: the same number written for abroad.
+            Some(rest) if rest.starts_with("82") => {
+                let local = format!("0{}", rest.trim_start_matches("82").trim_start_matches('0'));
+                korean(&local).then_some(local)
+            }
+            // E.164: a country code that does not start with 0, at most 15 digits.
+            Some(rest) => (rest.chars().all(|c| c.is_ascii_digit())
+                && !rest.starts_with('0')
+                && (7..=15).contains(&rest.len()))
+            .then(|| format!("+{rest}")),
+            None => korean(&compact).then_some(compact),
+        };
+        parsed.map(Self).ok_or_else(|| {
+            Error::invalid(
                 "invalid_phone",
-                "휴대폰 번호를 확인해 주세요. (예: 010-1234-5678)",
-            ))
-        }
+                "휴대폰 번호를 확인해 주세요. 예: 010-1234-5678, 해외 번호는 +44 7911 123456 (Check the phone number: a Korean mobile, or an international number starting with +.)",
+            )
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -215,6 +233,28 @@ mod tests {
         assert!(Phone::parse("02-123-4567").is_err());
         assert!(Phone::parse("010-1234-567a").is_err());
         assert!(Phone::parse("0101234567890").is_err());
+    }
+
+    #[test]
+    fn international_numbers_are_e164() {
+        let ok = |raw: &str| Phone::parse(raw).expect(raw).as_str().to_owned();
+        assert_eq!(ok("+44 7911 123456"), "+447911123456");
+        assert_eq!(ok("+1 (415) 555-2671"), "+14155552671");
+        assert_eq!(ok("+86 138 0013 8000"), "+8613800138000");
+        // A Korean number written for abroad is the same number.
+        assert_eq!(ok("+82 10-1234-5678"), "01012345678");
+        assert_eq!(ok("+82 010 1234 5678"), "01012345678");
+        for bad in [
+            "+0441234567",
+            "+12345",
+            "+1234567890123456",
+            "+44 79a1",
+            "+82 2 123 4567",
+            "+",
+            "++447911123456",
+        ] {
+            assert!(Phone::parse(bad).is_err(), "{bad:?} should be refused");
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::password::Password;
+use crate::domain::role::Role;
 use crate::domain::values::{Email, Name, Phone};
 use crate::error::{Error, Result, ResultExt};
 use crate::http::edge::ClientAddr;
@@ -114,7 +115,7 @@ pub struct SignUp {
     pub name: String,
     #[schema(
         example = "010-1234-5678",
-        pattern = "^01[0-9][- ]?[0-9]{3,4}[- ]?[0-9]{4}$"
+        pattern = r"^(01[0-9][- ]?[0-9]{3,4}[- ]?[0-9]{4}|\+[1-9][0-9 ().-]{6,20})$"
     )]
     pub phone: String,
     /// Agrees to the terms of service (`/terms`); required.
@@ -159,7 +160,7 @@ pub async fn sign_up(
         password_hash: &hash,
         name: name.as_str(),
         phone: phone.as_str(),
-        is_admin: false,
+        role: Role::Renter,
         agreed: true,
         email_verified: false,
     };
@@ -170,7 +171,7 @@ pub async fn sign_up(
                 .then(|| Error::conflict("email_taken", "이미 가입된 이메일입니다."))
         })?;
     tracing::info!(user_id = id, "user signed up");
-    session::log_in(&state, &session, id, false).await?;
+    session::log_in(&state, &session, id, Role::Renter).await?;
     // The account exists and is logged in; a link that could not be made is asked for
     // again from the account page, not a failed sign-up.
     if let Err(e) =
@@ -234,9 +235,9 @@ pub async fn log_in(
         }
         Standing::Clear => {}
     }
-    let (id, hash, is_admin) = match users::credentials(&state.db, email.as_str()).await? {
-        Some(c) => (Some(c.id), c.password_hash, c.is_admin),
-        None => (None, None, false),
+    let (id, hash, role) = match users::credentials(&state.db, email.as_str()).await? {
+        Some(c) => (Some(c.id), c.password_hash, c.role),
+        None => (None, None, Role::Renter),
     };
     let matches = state.hasher.verify(body.password, hash).await?;
     let Some(id) = id.filter(|_| matches) else {
@@ -263,7 +264,7 @@ pub async fn log_in(
             Subject::AccountFrom(email.as_str(), client),
         )
         .await?;
-    session::log_in(&state, &session, id, is_admin).await?;
+    session::log_in(&state, &session, id, role).await?;
     tracing::info!(user_id = id, "user logged in");
     Ok(Json(user_view(&state, id).await?))
 }
@@ -427,8 +428,8 @@ async fn kakao_login(
             .await?
             .ok_or_else(|| Error::internal("Kakao user vanished during login"))?,
     };
-    let Login { id, is_admin } = login;
-    session::log_in(state, session, id, is_admin).await?;
+    let Login { id, role } = login;
+    session::log_in(state, session, id, role).await?;
     tracing::info!(user_id = id, "user logged in with Kakao");
     let to = same_site_path(&next).unwrap_or(&kakao.config().success_redirect);
     let mut response = Redirect::to(to).into_response();

@@ -9,7 +9,8 @@ use utoipa_axum::routes;
 
 use crate::domain::bank::{self, BankAccount, Owner};
 use crate::domain::deposit::Operation;
-use crate::domain::values::Phone;
+use crate::domain::role::Role;
+use crate::domain::values::{Name, Phone, Report as ReportText};
 use crate::error::{Error, Result};
 use crate::http::extract::{Json, Path};
 use crate::http::session::{self, CurrentUser};
@@ -26,6 +27,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(my_rentals))
         .routes(routes!(set_bank_account, delete_bank_account))
         .routes(routes!(complete_profile))
+        .routes(routes!(set_preferences))
+        .routes(routes!(report_umbrella))
         .routes(routes!(set_rental_refund_account))
 }
 
@@ -47,7 +50,14 @@ pub async fn user_view(state: &AppState, id: i64) -> Result<UserView> {
         ready_to_rent: user.phone.is_some() && user.agreed,
         agreed: user.agreed,
         phone: user.phone,
-        is_admin: user.is_admin,
+        staff_store_ids: if user.role == Role::Staff {
+            users::staff_stores(&state.db, user.id).await?
+        } else {
+            Vec::new()
+        },
+        role: user.role,
+        is_admin: user.role == Role::Admin,
+        reminders: user.reminders,
         kakao_linked: user.kakao_id.is_some(),
         email_verified: user.email_verified,
         has_password: user.has_password,
@@ -68,8 +78,10 @@ pub async fn current_rental(
     user: CurrentUser,
 ) -> Result<Json<CurrentRental>> {
     let rental = rentals::open_of(&state.db, user.id).await?;
+    let mut views: Vec<RentalView> = rental.into_iter().map(Into::into).collect();
+    with_reports(&state, &mut views).await?;
     Ok(Json(CurrentRental {
-        rental: rental.map(Into::into),
+        rental: views.pop(),
     }))
 }
 
@@ -80,16 +92,36 @@ pub async fn my_rentals(
     user: CurrentUser,
 ) -> Result<Json<Vec<RentalView>>> {
     let all = rentals::of_user(&state.db, user.id).await?;
-    Ok(Json(all.into_iter().map(Into::into).collect()))
+    let mut views: Vec<RentalView> = all.into_iter().map(Into::into).collect();
+    with_reports(&state, &mut views).await?;
+    Ok(Json(views))
+}
+
+/// Adds the renter's reports to each rental.
+async fn with_reports(state: &AppState, views: &mut [RentalView]) -> Result<()> {
+    let ids: Vec<i64> = views.iter().map(|v| v.id).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    for report in crate::repo::reports::of_rentals(&state.db, &ids).await? {
+        if let Some(view) = views.iter_mut().find(|v| v.id == report.rental_id) {
+            view.reports.push(report.into());
+        }
+    }
+    Ok(())
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct ProfileInput {
     #[schema(
         example = "010-1234-5678",
-        pattern = "^01[0-9][- ]?[0-9]{3,4}[- ]?[0-9]{4}$"
+        pattern = r"^(01[0-9][- ]?[0-9]{3,4}[- ]?[0-9]{4}|\+[1-9][0-9 ().-]{6,20})$"
     )]
     pub phone: String,
+    /// A new name (1 to 50 characters); unchanged when missing.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 50)]
+    pub name: Option<String>,
     /// Must be `true`: the terms of service are agreed to.
     pub agree_terms: bool,
     /// Must be `true`: the collection and use of personal data is agreed to.
@@ -105,11 +137,130 @@ pub async fn complete_profile(
     Json(body): Json<ProfileInput>,
 ) -> Result<Json<UserView>> {
     let phone = Phone::parse(&body.phone)?;
+    let name = body.name.as_deref().map(Name::parse).transpose()?;
     if !(body.agree_terms && body.agree_privacy) {
         return Err(crate::http::auth::consent_required());
     }
-    users::complete_profile(&state.db, user.id, phone.as_str()).await?;
+    let mut tx = state.db.begin().await?;
+    users::complete_profile(&mut *tx, user.id, phone.as_str()).await?;
+    if let Some(name) = name {
+        users::set_name(&mut *tx, user.id, name.as_str()).await?;
+    }
+    tx.commit().await?;
     Ok(Json(user_view(&state, user.id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct Preferences {
+    /// Reminder e-mails: the day before the due date and once overdue.
+    pub reminders: bool,
+}
+
+/// Turns reminder e-mails on or off.
+#[utoipa::path(put, path = "/me/preferences", tag = "me", responses((status = 200, body = UserView)))]
+pub async fn set_preferences(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(body): Json<Preferences>,
+) -> Result<Json<UserView>> {
+    users::set_reminders(&state.db, user.id, body.reminders).await?;
+    Ok(Json(user_view(&state, user.id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UmbrellaReport {
+    /// `lost` (the umbrella is gone) or `broken`.
+    #[schema(pattern = "^(lost|broken)$")]
+    pub kind: String,
+    /// What happened (at most 400 characters).
+    #[serde(default)]
+    #[schema(max_length = 400)]
+    pub note: Option<String>,
+}
+
+/// How long after a return the renter can still report the umbrella broken.
+const REPORT_AFTER_RETURN: time::Duration = time::Duration::days(7);
+
+/// Reports the umbrella of one of the user's rentals lost or broken (the open rental,
+/// or one returned in the last 7 days). The operators' list and webhook get it; they
+/// follow up (closing a lost rental is theirs to do).
+#[utoipa::path(post, path = "/me/rentals/{id}/reports", tag = "me", params(("id" = i64, Path)),
+    responses((status = 201, body = crate::http::admin::RentalReportView), (status = 404, body = crate::error::Problem),
+        (status = 409, description = "the same report is already open, or the rental ended too long ago", body = crate::error::Problem),
+        (status = 422, body = crate::error::Problem)))]
+pub async fn report_umbrella(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Json(body): Json<UmbrellaReport>,
+) -> Result<(StatusCode, Json<crate::http::admin::RentalReportView>)> {
+    if !matches!(body.kind.as_str(), "lost" | "broken") {
+        return Err(Error::invalid(
+            "invalid_kind",
+            "신고 종류는 lost(분실) 또는 broken(파손)입니다. (kind is lost or broken.)",
+        ));
+    }
+    let note = ReportText::parse(body.note.as_deref(), "내용")?;
+    let rental = rentals::find(&state.db, id)
+        .await?
+        .filter(|r| r.user_id == user.id)
+        .ok_or(Error::NotFound("rental"))?;
+    if rental
+        .returned_at
+        .is_some_and(|at| time::OffsetDateTime::now_utc() - at > REPORT_AFTER_RETURN)
+    {
+        return Err(Error::conflict(
+            "report_too_late",
+            "반납한 지 7일이 지난 대여는 신고할 수 없습니다. 운영진에게 문의해 주세요. (Returned more than 7 days ago: please contact the operators.)",
+        ));
+    }
+    let created = crate::repo::reports::create(
+        &state.db,
+        rental.id,
+        &body.kind,
+        note.as_deref().unwrap_or(""),
+    )
+    .await
+    .map_err(|e| {
+        if crate::error::is_constraint(&e, "rental_reports_open_key") {
+            Error::conflict(
+                "already_reported",
+                "이미 신고하셨습니다. 운영진이 확인하고 있습니다. (Already reported: the operators are on it.)",
+            )
+        } else {
+            e.into()
+        }
+    })?;
+    let report = crate::repo::reports::find(&state.db, created)
+        .await?
+        .ok_or(Error::NotFound("report"))?;
+    tracing::info!(user_id = user.id, rental_id = rental.id, kind = %report.kind, "umbrella reported");
+    if let Some(notifier) = &state.notifier {
+        let what = if report.kind == "lost" {
+            "분실"
+        } else {
+            "파손"
+        };
+        notifier.post(
+            report.rental_id,
+            serde_json::json!({
+                "text": format!(
+                    "우산 {what} 신고: {}번 우산 ({} 대여), {}. {}",
+                    report.umbrella_number, report.store_name, report.user_name, report.note
+                ),
+                "upbrella": {
+                    "event": "umbrella_reported",
+                    "report_id": report.id,
+                    "rental_id": report.rental_id,
+                    "umbrella_id": report.umbrella_id,
+                    "umbrella_number": report.umbrella_number,
+                    "rent_store_id": report.store_id,
+                    "kind": report.kind,
+                }
+            }),
+        );
+    }
+    Ok((StatusCode::CREATED, Json(report.into())))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -48,7 +48,7 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
         (name = "auth", description = "Sign-up, login, logout"),
         (name = "me", description = "The logged-in user"),
         (name = "rentals", description = "Renting and returning umbrellas"),
-        (name = "admin", description = "Admins only: 401 without a session, 403 for other users"),
+        (name = "admin", description = "Operators only: 401 without a session, 403 for renters and for roles the operation is not for (staff: their stores; clerks: money)"),
         (name = "operations", description = "Health, readiness, this document"),
     ),
     components(schemas(crate::error::Problem))
@@ -58,7 +58,7 @@ struct ApiDoc;
 /// The API routes and the OpenAPI document describing them.
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let admin =
-        admin::routes().route_layer(from_fn_with_state(state.clone(), session::require_admin));
+        admin::routes().route_layer(from_fn_with_state(state.clone(), session::require_operator));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(
             "/api",
@@ -156,7 +156,10 @@ fn document_errors_and_sessions(doc: &mut utoipa::openapi::OpenApi, cookie: &str
                 )]);
             }
             if has_tag("admin") {
-                add("403", "Logged in, but not an admin");
+                add(
+                    "403",
+                    "Logged in, but not an operator, not in a role for this operation, or (staff) not at this store",
+                );
             }
         }
     }

@@ -168,7 +168,14 @@ pub struct UserView {
     pub email: Option<String>,
     pub name: String,
     pub phone: Option<String>,
+    /// `renter`, `staff`, `clerk` or `admin`: every role but renter opens the console.
+    pub role: crate::domain::role::Role,
+    /// The stores a staff member works for.
+    pub staff_store_ids: Vec<i64>,
+    /// `role == "admin"`.
     pub is_admin: bool,
+    /// Reminder e-mails (due tomorrow, overdue) on.
+    pub reminders: bool,
     pub kakao_linked: bool,
     /// The owner opened the link sent to `email`.
     pub email_verified: bool,
@@ -222,6 +229,79 @@ pub struct RentalView {
     pub without_code: bool,
     /// Open and past its due date.
     pub overdue: bool,
+    /// Calendar days (Asia/Seoul) from today to the due date: 0 on the due day,
+    /// negative once overdue.
+    pub days_left: i64,
+    /// The due date and time as people read it, in Asia/Seoul: `12월 19일 (토) 14:05`.
+    pub due_label: String,
+    /// The same in English: `Sat 19 Dec, 14:05`.
+    pub due_label_en: String,
+    /// The renter's reports of this umbrella (lost, broken), oldest first.
+    pub reports: Vec<RenterReportView>,
+}
+
+/// A renter's report as the renter sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RenterReportView {
+    pub id: i64,
+    /// `lost` or `broken`.
+    pub kind: String,
+    pub note: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When the operators followed it up.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub resolved_at: Option<OffsetDateTime>,
+}
+
+impl From<crate::repo::reports::RentalReport> for RenterReportView {
+    fn from(r: crate::repo::reports::RentalReport) -> Self {
+        Self {
+            id: r.id,
+            kind: r.kind,
+            note: r.note,
+            created_at: r.created_at,
+            resolved_at: r.resolved_at,
+        }
+    }
+}
+
+/// A moment as people read it in Asia/Seoul, Korean and English:
+/// (`12월 19일 (토) 14:05`, `Sat 19 Dec, 14:05`).
+pub fn seoul_labels(at: OffsetDateTime) -> (String, String) {
+    const KO: [&str; 7] = ["월", "화", "수", "목", "금", "토", "일"];
+    const EN: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let local = at.to_offset(hours::SEOUL);
+    let day = usize::from(local.weekday().number_days_from_monday());
+    let month = u8::from(local.month());
+    (
+        format!(
+            "{}월 {}일 ({}) {:02}:{:02}",
+            month,
+            local.day(),
+            KO[day],
+            local.hour(),
+            local.minute()
+        ),
+        format!(
+            "{} {} {}, {:02}:{:02}",
+            EN[day],
+            local.day(),
+            MONTHS[usize::from(month - 1)],
+            local.hour(),
+            local.minute()
+        ),
+    )
+}
+
+/// Calendar days in Asia/Seoul from `now` to `at` (0 on the same local date).
+pub fn seoul_days_between(now: OffsetDateTime, at: OffsetDateTime) -> i64 {
+    let a = now.to_offset(hours::SEOUL).date();
+    let b = at.to_offset(hours::SEOUL).date();
+    i64::from(b.to_julian_day() - a.to_julian_day())
 }
 
 /// A rental's deposit as people read it.
@@ -287,6 +367,10 @@ impl From<Rental> for RentalView {
             needs_refund_account,
             without_code: !r.rent_verified || r.return_verified == Some(false),
             overdue: r.returned_at.is_none() && now > due_at,
+            days_left: seoul_days_between(now, due_at),
+            due_label: seoul_labels(due_at).0,
+            due_label_en: seoul_labels(due_at).1,
+            reports: Vec::new(),
         }
     }
 }

@@ -100,6 +100,20 @@ pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Renta
     rentals!("WHERE id = $1", id).fetch_optional(db).await
 }
 
+/// The open rental of the umbrella with this management number.
+pub async fn open_by_umbrella_number(
+    db: impl PgExecutor<'_>,
+    number: i64,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!(
+        "SELECT r.id FROM rentals r JOIN umbrellas u ON u.id = r.umbrella_id \
+         WHERE u.number = $1 AND NOT u.deleted AND r.returned_at IS NULL",
+        number
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// The user's open rental.
 pub async fn open_of(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<Option<Rental>> {
     rentals!("WHERE user_id = $1 AND returned_at IS NULL", user_id)

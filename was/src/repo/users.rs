@@ -3,6 +3,8 @@
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
 
+use crate::domain::role::Role;
+
 /// Identities as the blacklist stores them: the e-mail address for local accounts, the
 /// Kakao id for Kakao accounts.
 #[derive(Debug, Clone)]
@@ -27,7 +29,7 @@ pub struct Profile {
     pub email: Option<String>,
     pub name: String,
     pub phone: Option<String>,
-    pub is_admin: bool,
+    pub role: Role,
     pub kakao_id: Option<i64>,
     pub bank_name: Option<String>,
     /// Sealed (`domain::bank`) for this user.
@@ -36,15 +38,17 @@ pub struct Profile {
     pub agreed: bool,
     pub email_verified: bool,
     pub has_password: bool,
+    /// Reminder e-mails on.
+    pub reminders: bool,
 }
 
 pub async fn profile(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Profile>> {
     sqlx::query_as!(
         Profile,
-        r#"SELECT id, email, name, phone, is_admin, kakao_id, bank_name, bank_account,
+        r#"SELECT id, email, name, phone, role AS "role: Role", kakao_id, bank_name, bank_account,
                   terms_agreed_at IS NOT NULL AND privacy_agreed_at IS NOT NULL AS "agreed!",
                   email_verified_at IS NOT NULL AS "email_verified!",
-                  password_hash IS NOT NULL AS "has_password!"
+                  password_hash IS NOT NULL AS "has_password!", reminders
            FROM users WHERE id = $1"#,
         id
     )
@@ -59,7 +63,7 @@ pub struct User {
     pub email: Option<String>,
     pub name: String,
     pub phone: Option<String>,
-    pub is_admin: bool,
+    pub role: Role,
     pub kakao_id: Option<i64>,
     /// `active`, `left` or `banned`.
     pub status: String,
@@ -76,7 +80,7 @@ pub async fn page(
 ) -> sqlx::Result<Vec<User>> {
     sqlx::query_as!(
         User,
-        r#"SELECT id, email, name, phone, is_admin, kakao_id, status, created_at FROM users
+        r#"SELECT id, email, name, phone, role AS "role: Role", kakao_id, status, created_at FROM users
            WHERE $1::text IS NULL
               OR strpos(lower(name), lower($1)) > 0
               OR strpos(lower(coalesce(email, '')), lower($1)) > 0
@@ -106,6 +110,30 @@ pub async fn complete_profile(db: impl PgExecutor<'_>, id: i64, phone: &str) -> 
     Ok(())
 }
 
+/// Changes the name shown to operators.
+pub async fn set_name(db: impl PgExecutor<'_>, id: i64, name: &str) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE users SET name = $2 WHERE id = $1 AND status = 'active'",
+        id,
+        name
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Turns reminder e-mails on or off.
+pub async fn set_reminders(db: impl PgExecutor<'_>, id: i64, on: bool) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE users SET reminders = $2 WHERE id = $1 AND status = 'active'",
+        id,
+        on
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Whether a user may rent: a phone number to reach them and both agreements.
 pub async fn ready_to_rent(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
     sqlx::query_scalar!(
@@ -118,23 +146,71 @@ pub async fn ready_to_rent(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<boo
     .map(|ready| ready.unwrap_or(false))
 }
 
-/// Grants or revokes admin rights of an active user; `None` when there is none, or when
-/// granting to an account whose e-mail address is not verified.
-pub async fn set_admin(
-    db: impl PgExecutor<'_>,
+/// Sets the role of an active user; `None` when there is none, or when making an
+/// operator of an account whose e-mail address is not verified. A staff member's stores
+/// are replaced by `stores` (emptied for any other role).
+pub async fn set_role(
+    tx: &mut sqlx::PgConnection,
     id: i64,
-    is_admin: bool,
+    role: Role,
+    stores: &[i64],
 ) -> sqlx::Result<Option<User>> {
-    sqlx::query_as!(
+    let user = sqlx::query_as!(
         User,
-        "UPDATE users SET is_admin = $2 WHERE id = $1 AND status = 'active' \
-           AND (NOT $2 OR email_verified_at IS NOT NULL) \
-         RETURNING id, email, name, phone, is_admin, kakao_id, status, created_at",
+        r#"UPDATE users SET role = $2 WHERE id = $1 AND status = 'active'
+             AND ($2 = 'renter' OR email_verified_at IS NOT NULL)
+           RETURNING id, email, name, phone, role AS "role: Role", kakao_id, status, created_at"#,
         id,
-        is_admin
+        role.as_str()
     )
-    .fetch_optional(db)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if user.is_some() {
+        set_staff_stores(tx, id, if role == Role::Staff { stores } else { &[] }).await?;
+    }
+    Ok(user)
+}
+
+async fn set_staff_stores(
+    tx: &mut sqlx::PgConnection,
+    id: i64,
+    stores: &[i64],
+) -> sqlx::Result<()> {
+    sqlx::query!("DELETE FROM staff_stores WHERE user_id = $1", id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!(
+        "INSERT INTO staff_stores (user_id, store_id) SELECT $1, unnest($2::bigint[])",
+        id,
+        stores
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The stores a staff member works for, ascending.
+pub async fn staff_stores(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar!(
+        "SELECT store_id FROM staff_stores WHERE user_id = $1 ORDER BY store_id",
+        id
+    )
+    .fetch_all(db)
     .await
+}
+
+/// The stores of each of these staff members.
+pub async fn staff_stores_of(
+    db: impl PgExecutor<'_>,
+    ids: &[i64],
+) -> sqlx::Result<Vec<(i64, i64)>> {
+    let rows = sqlx::query!(
+        "SELECT user_id, store_id FROM staff_stores WHERE user_id = ANY($1) ORDER BY store_id",
+        ids
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.user_id, r.store_id)).collect())
 }
 
 /// A local account to create.
@@ -143,8 +219,8 @@ pub struct NewAccount<'a> {
     pub password_hash: &'a str,
     pub name: &'a str,
     pub phone: &'a str,
-    /// For `was admin create`; sign-up makes ordinary accounts.
-    pub is_admin: bool,
+    /// For `was admin create`; sign-up makes renters.
+    pub role: Role,
     /// The person agreed to the terms and the privacy policy now (sign-up requires it).
     pub agreed: bool,
     /// The address is known to be the person's (`was admin create`: the operator typed
@@ -155,14 +231,14 @@ pub struct NewAccount<'a> {
 /// Creates a local account; returns its id. `users_email_key` refuses a taken address.
 pub async fn sign_up(db: impl PgExecutor<'_>, a: &NewAccount<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
-        "INSERT INTO users (email, password_hash, name, phone, is_admin, terms_agreed_at, privacy_agreed_at, email_verified_at) \
+        "INSERT INTO users (email, password_hash, name, phone, role, terms_agreed_at, privacy_agreed_at, email_verified_at) \
          VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END, CASE WHEN $6 THEN now() END, CASE WHEN $7 THEN now() END) \
          RETURNING id",
         a.email,
         a.password_hash,
         a.name,
         a.phone,
-        a.is_admin,
+        a.role.as_str(),
         a.agreed,
         a.email_verified
     )
@@ -170,35 +246,40 @@ pub async fn sign_up(db: impl PgExecutor<'_>, a: &NewAccount<'_>) -> sqlx::Resul
     .await
 }
 
-/// Sets the admin flag of the active account with this (lower-case) address; its id, or
-/// `None` when there is none (or, granting, its address is not verified).
-pub async fn set_admin_by_email(
-    db: impl PgExecutor<'_>,
+/// Sets the role of the active account with this (lower-case) address; its id, or
+/// `None` when there is none (or, making an operator, its address is not verified).
+pub async fn set_role_by_email(
+    tx: &mut sqlx::PgConnection,
     email: &str,
-    is_admin: bool,
+    role: Role,
+    stores: &[i64],
 ) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar!(
-        "UPDATE users SET is_admin = $2 WHERE lower(email) = $1 AND status = 'active' \
-           AND (NOT $2 OR email_verified_at IS NOT NULL) RETURNING id",
+    let id = sqlx::query_scalar!(
+        "UPDATE users SET role = $2 WHERE lower(email) = $1 AND status = 'active' \
+           AND ($2 = 'renter' OR email_verified_at IS NOT NULL) RETURNING id",
         email,
-        is_admin
+        role.as_str()
     )
-    .fetch_optional(db)
-    .await
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(id) = id {
+        set_staff_stores(tx, id, if role == Role::Staff { stores } else { &[] }).await?;
+    }
+    Ok(id)
 }
 
-/// Who logs in: the account behind an identity, and whether it is an admin.
+/// Who logs in: the account behind an identity, and its role.
 #[derive(Debug, Clone, Copy)]
 pub struct Login {
     pub id: i64,
-    pub is_admin: bool,
+    pub role: Role,
 }
 
 /// An active local account and its password hash, by lower-case e-mail address.
 pub struct Credentials {
     pub id: i64,
     pub password_hash: Option<String>,
-    pub is_admin: bool,
+    pub role: Role,
 }
 
 pub async fn credentials(
@@ -207,7 +288,7 @@ pub async fn credentials(
 ) -> sqlx::Result<Option<Credentials>> {
     sqlx::query_as!(
         Credentials,
-        "SELECT id, password_hash, is_admin FROM users WHERE lower(email) = $1 AND status = 'active'",
+        r#"SELECT id, password_hash, role AS "role: Role" FROM users WHERE lower(email) = $1 AND status = 'active'"#,
         email
     )
     .fetch_optional(db)
@@ -225,9 +306,9 @@ pub async fn kakao_login(
         Login,
         r#"WITH inserted AS (
                INSERT INTO users (kakao_id, name) VALUES ($1, $2)
-               ON CONFLICT (kakao_id) WHERE kakao_id IS NOT NULL DO NOTHING RETURNING id, is_admin)
-           SELECT id AS "id!", is_admin AS "is_admin!" FROM inserted
-           UNION ALL SELECT id, is_admin FROM users WHERE kakao_id = $1 AND status = 'active'
+               ON CONFLICT (kakao_id) WHERE kakao_id IS NOT NULL DO NOTHING RETURNING id, role)
+           SELECT id AS "id!", role AS "role!: Role" FROM inserted
+           UNION ALL SELECT id, role FROM users WHERE kakao_id = $1 AND status = 'active'
            LIMIT 1"#,
         kakao_id,
         name
@@ -240,7 +321,7 @@ pub async fn kakao_login(
 pub async fn kakao_account(db: impl PgExecutor<'_>, kakao_id: i64) -> sqlx::Result<Option<Login>> {
     sqlx::query_as!(
         Login,
-        "SELECT id, is_admin FROM users WHERE kakao_id = $1 AND status = 'active'",
+        r#"SELECT id, role AS "role: Role" FROM users WHERE kakao_id = $1 AND status = 'active'"#,
         kakao_id
     )
     .fetch_optional(db)
@@ -251,7 +332,7 @@ pub async fn kakao_account(db: impl PgExecutor<'_>, kakao_id: i64) -> sqlx::Resu
 pub struct Standing {
     /// `active`, `left` or `banned`.
     pub status: String,
-    pub is_admin: bool,
+    pub role: Role,
     /// Sessions made in an earlier generation have ended (a password change or reset,
     /// or "log out everywhere").
     pub session_generation: i32,
@@ -260,7 +341,7 @@ pub struct Standing {
 pub async fn standing(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Standing>> {
     sqlx::query_as!(
         Standing,
-        "SELECT status, is_admin, session_generation FROM users WHERE id = $1",
+        r#"SELECT status, role AS "role: Role", session_generation FROM users WHERE id = $1"#,
         id
     )
     .fetch_optional(db)
@@ -316,14 +397,14 @@ pub struct Account {
     pub kakao_id: Option<i64>,
     pub created_at: OffsetDateTime,
     pub last_login_at: Option<OffsetDateTime>,
-    pub is_admin: bool,
+    pub role: Role,
 }
 
 pub async fn account(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Account>> {
     sqlx::query_as!(
         Account,
         r#"SELECT id, email, email_verified_at IS NOT NULL AS "email_verified!", name, password_hash,
-                  kakao_id, created_at, last_login_at, is_admin
+                  kakao_id, created_at, last_login_at, role AS "role: Role"
            FROM users WHERE id = $1 AND status = 'active'"#,
         id
     )
@@ -339,7 +420,7 @@ pub async fn account_by_email(
     sqlx::query_as!(
         Account,
         r#"SELECT id, email, email_verified_at IS NOT NULL AS "email_verified!", name, password_hash,
-                  kakao_id, created_at, last_login_at, is_admin
+                  kakao_id, created_at, last_login_at, role AS "role: Role"
            FROM users WHERE lower(email) = $1 AND status = 'active'"#,
         email
     )
@@ -439,7 +520,7 @@ pub async fn anonymise(db: impl PgExecutor<'_>, user_id: i64, status: &str) -> s
         "WITH links AS (DELETE FROM account_tokens WHERE user_id = $1) \
          UPDATE users SET email = NULL, email_verified_at = NULL, password_hash = NULL, kakao_id = NULL, \
                 name = '(탈퇴한 사용자)', phone = NULL, bank_name = NULL, bank_account = NULL, \
-                is_admin = false, status = $2, session_generation = session_generation + 1 \
+                role = 'renter', status = $2, session_generation = session_generation + 1 \
          WHERE id = $1",
         user_id,
         status
@@ -454,7 +535,7 @@ pub async fn anonymise(db: impl PgExecutor<'_>, user_id: i64, status: &str) -> s
 /// them with stay until [`anonymise_if_settled`] finds everything settled.
 pub async fn ban_keeping_contact(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<()> {
     sqlx::query!(
-        "UPDATE users SET password_hash = NULL, is_admin = false, status = 'banned', \
+        "UPDATE users SET password_hash = NULL, role = 'renter', status = 'banned', \
                 anonymise_when_settled = true, session_generation = session_generation + 1 \
          WHERE id = $1",
         user_id

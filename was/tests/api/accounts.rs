@@ -696,7 +696,7 @@ async fn the_first_admins_address_taken_first_gives_no_admin_rights() {
         app.patch(
             &admin,
             &format!("/api/admin/users/{squatter_id}"),
-            json!({"is_admin": true}),
+            json!({"role": "admin"}),
         )
         .await,
         StatusCode::CONFLICT,

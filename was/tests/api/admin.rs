@@ -146,7 +146,7 @@ async fn grant_and_revoke_admin(a: &mut Admin<'_>) {
             Method::PATCH,
             "/users/{id}",
             &format!("/users/{user_id}"),
-            Some(json!({"is_admin": true})),
+            Some(json!({"role": "admin"})),
         )
         .await;
     assert_eq!(u["is_admin"], true);
@@ -154,7 +154,7 @@ async fn grant_and_revoke_admin(a: &mut Admin<'_>) {
         Method::PATCH,
         "/users/{id}",
         &format!("/users/{user_id}"),
-        Some(json!({"is_admin": false})),
+        Some(json!({"role": "renter"})),
     )
     .await;
 }
@@ -867,7 +867,7 @@ async fn admins_cannot_lock_themselves_out() {
         app.patch(
             &admin,
             &format!("/api/admin/users/{admin_id}"),
-            json!({"is_admin": false}),
+            json!({"role": "renter"}),
         )
         .await,
         StatusCode::CONFLICT,
@@ -983,7 +983,7 @@ async fn a_revoked_admin_loses_admin_access_on_the_next_request() {
         app.patch(
             &root,
             &format!("/api/admin/users/{other_id}"),
-            json!({"is_admin": false}),
+            json!({"role": "renter"}),
         )
         .await,
         StatusCode::OK,

@@ -297,7 +297,7 @@ impl TestApp {
     /// A logged-in admin.
     pub async fn admin(&self) -> (Client, i64) {
         let (client, id) = self.user().await;
-        sqlx::query("UPDATE users SET is_admin = true, email_verified_at = now() WHERE id = $1")
+        sqlx::query("UPDATE users SET role = 'admin', email_verified_at = now() WHERE id = $1")
             .bind(id)
             .execute(&self.db)
             .await

@@ -73,7 +73,7 @@ async fn every_operator_change_is_logged_with_who_when_and_where() {
         app.patch(
             &admin,
             &format!("/api/admin/users/{renter_id}"),
-            json!({"is_admin": true}),
+            json!({"role": "admin"}),
         )
         .await,
         StatusCode::OK,

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 use crate::domain::values;
 use crate::error::{Error, Result, ResultExt};
 use crate::http::extract::{Json, Path};
-use crate::http::session::Admin;
+use crate::http::session::Operator;
 use crate::http::views::ClassificationView;
 use crate::repo::classifications::{self, ClassificationFields};
 use crate::state::AppState;
@@ -76,7 +76,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<Classificati
     responses((status = 201, body = ClassificationView), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Json(body): Json<ClassificationInput>,
 ) -> Result<(StatusCode, Json<ClassificationView>)> {
     let fields = body.parse()?;
@@ -102,7 +102,7 @@ pub async fn create(
     responses((status = 200, body = ClassificationView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn update(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
     Json(body): Json<ClassificationInput>,
 ) -> Result<Json<ClassificationView>> {
@@ -136,7 +136,7 @@ pub async fn update(
     responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;

@@ -18,7 +18,7 @@ use crate::domain::deposit::{ForfeitReason, Operation, State as DepositState};
 use crate::error::{Error, Result};
 use crate::http::admin::rentals::{AdminRentalView, move_deposit, one};
 use crate::http::extract::{Json, Paging, Query};
-use crate::http::session::Admin;
+use crate::http::session::Operator;
 use crate::repo::deposits::{self, ExportRow, Movement};
 use crate::state::AppState;
 
@@ -169,7 +169,7 @@ pub struct ConfirmOutcome {
     responses((status = 200, body = [ConfirmOutcome]), (status = 422, body = crate::error::Problem)))]
 pub async fn confirm_payments(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Json(body): Json<ConfirmPayments>,
 ) -> Result<Json<Vec<ConfirmOutcome>>> {
     if body.rental_ids.is_empty() || body.rental_ids.len() > 100 {
@@ -236,7 +236,7 @@ fn parse_day(name: &'static str, raw: Option<&str>, default: Date) -> Result<Dat
     responses((status = 200, content_type = "text/csv", body = String), (status = 422, body = crate::error::Problem)))]
 pub async fn export(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Query(range): Query<ExportRange>,
 ) -> Result<Response> {
     let today = OffsetDateTime::now_utc().to_offset(KST).date();

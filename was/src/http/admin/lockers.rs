@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use crate::domain::locker::{self, LockerSecret};
 use crate::error::{Error, Result, ResultExt, unknown_store};
 use crate::http::extract::{Json, Path};
-use crate::http::session::Admin;
+use crate::http::session::Operator;
 use crate::repo::lockers::{self, Locker};
 use crate::state::AppState;
 
@@ -95,7 +95,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<LockerView>>
     responses((status = 201, body = LockerView), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Json(body): Json<LockerInput>,
 ) -> Result<(StatusCode, Json<LockerView>)> {
     let secret = match body.secret.as_deref() {
@@ -129,7 +129,7 @@ pub async fn create(
     responses((status = 200, body = LockerView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn update(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
     Json(body): Json<LockerInput>,
 ) -> Result<Json<LockerView>> {
@@ -158,7 +158,7 @@ pub async fn update(
     responses((status = 204), (status = 404, body = crate::error::Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;
@@ -184,7 +184,7 @@ pub struct CounterInput {
     responses((status = 200, body = LockerView), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn resync(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
     Json(body): Json<CounterInput>,
 ) -> Result<Json<LockerView>> {

@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 
 use crate::error::Result;
 use crate::http::extract::{Json, Paging, Query};
-use crate::http::session::Admin;
+use crate::http::session::Operator;
 use crate::repo::actions::{self, Action, NewAction};
 use crate::state::AppState;
 
@@ -23,7 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(account_views))
 }
 
-impl Admin {
+impl Operator {
     /// Appends what this operator did to `target_kind` `target_id`, with what changed.
     pub async fn log(
         &self,

@@ -1,11 +1,16 @@
-//! Admin endpoints. The whole router sits behind `session::require_admin`, so no admin
-//! route can forget its check: anonymous callers get 401 and other users 403.
+//! The console's endpoints. The whole router sits behind `session::require_operator`,
+//! so no route can forget its check: anonymous callers get 401, renters 403, and a role
+//! a route is not for 403 `role_forbidden` (`policy`).
 
 mod classifications;
 mod codes;
 mod deposits;
 mod lockers;
 mod log;
+pub mod policy;
+mod reports;
+
+pub use reports::RentalReportView;
 mod rentals;
 mod stores;
 mod umbrellas;
@@ -26,4 +31,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(lockers::routes())
         .merge(deposits::routes())
         .merge(log::routes())
+        .merge(reports::routes())
 }

@@ -18,7 +18,7 @@ use crate::domain::values::Report as ReportText;
 use crate::error::{Error, Result, unknown_store};
 use crate::http::admin::log::BANK_ACCOUNT_READ;
 use crate::http::extract::{Json, Paging, Path, Query, Search};
-use crate::http::session::Admin;
+use crate::http::session::Operator;
 use crate::http::views::{DepositView, RENTAL_DAYS};
 use crate::ledger;
 use crate::repo::rentals::{self, Actor, Closing, Rental, Report};
@@ -38,6 +38,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reveal_bank_account))
         .routes(routes!(delete_bank_account))
         .routes(routes!(close))
+        .routes(routes!(staff_return))
         .routes(routes!(found))
         .routes(routes!(condition_reports))
         .routes(routes!(improvement_reports))
@@ -279,7 +280,7 @@ pub struct DepositRequest {
         (status = 422, body = crate::error::Problem)))]
 pub async fn deposit_operation(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
     Json(body): Json<DepositRequest>,
 ) -> Result<Json<AdminRentalView>> {
@@ -307,7 +308,7 @@ pub async fn deposit_operation(
 /// One operator step on a deposit, with its log entry, in the caller's transaction.
 pub async fn move_deposit(
     tx: &mut sqlx::PgConnection,
-    admin: &Admin,
+    admin: &Operator,
     id: i64,
     op: Operation,
     note: Option<&str>,
@@ -345,7 +346,7 @@ pub struct AccountInFull {
     responses((status = 200, body = AccountInFull), (status = 404, description = "no such rental, or it has no account", body = crate::error::Problem)))]
 pub async fn reveal_bank_account(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
 ) -> Result<Response> {
     let rental = rentals::find(&state.db, id)
@@ -412,7 +413,7 @@ pub async fn dashboard(State(state): State<AppState>) -> Result<Json<DashboardVi
     responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn delete_bank_account(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
     match rentals::is_refunded(&state.db, id).await? {
@@ -463,7 +464,7 @@ pub struct CloseRental {
         (status = 422, body = crate::error::Problem)))]
 pub async fn close(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
     Json(body): Json<CloseRental>,
 ) -> Result<Json<AdminRentalView>> {
@@ -484,6 +485,75 @@ pub async fn close(
             ));
         }
     };
+    close_rental(
+        &state,
+        &admin,
+        id,
+        closing,
+        note.as_deref(),
+        &body.reason,
+        body.store_id,
+    )
+    .await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct StaffReturn {
+    /// The management number on the umbrella left at the counter.
+    #[schema(minimum = 1)]
+    pub umbrella_number: i64,
+    #[serde(default)]
+    #[schema(max_length = 400)]
+    pub note: Option<String>,
+}
+
+/// Staff took back an umbrella left at this store's counter: its open rental is closed
+/// as returned by staff here (the umbrella stands here, rentable again; a paid deposit
+/// is owed back to the renter). Staff may do it at their own stores only.
+#[utoipa::path(post, path = "/stores/{id}/staff-returns", tag = "admin", params(("id" = i64, Path, description = "The store")),
+    responses((status = 200, body = AdminRentalView), (status = 404, description = "no such store, or the umbrella is not rented out (`no_open_rental`)", body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn staff_return(
+    State(state): State<AppState>,
+    Extension(operator): Extension<Operator>,
+    Path(store_id): Path<i64>,
+    Json(body): Json<StaffReturn>,
+) -> Result<Json<AdminRentalView>> {
+    operator.may_manage(store_id)?;
+    let note = ReportText::parse(body.note.as_deref(), "메모")?;
+    if !stores::exists(&state.db, store_id).await? {
+        return Err(Error::NotFound("store"));
+    }
+    let Some(id) = rentals::open_by_umbrella_number(&state.db, body.umbrella_number).await? else {
+        return Err(Error::not_found_code(
+            "no_open_rental",
+            format!(
+                "{}번 우산은 지금 대여 중이 아닙니다. 번호를 확인해 주세요. (Umbrella {} is not rented out.)",
+                body.umbrella_number, body.umbrella_number
+            ),
+        ));
+    };
+    close_rental(
+        &state,
+        &operator,
+        id,
+        Closing::ReturnedByStaff { store_id },
+        note.as_deref(),
+        "returned_by_staff",
+        Some(store_id),
+    )
+    .await
+}
+
+async fn close_rental(
+    state: &AppState,
+    admin: &Operator,
+    id: i64,
+    closing: Closing,
+    note: Option<&str>,
+    reason: &str,
+    store_id: Option<i64>,
+) -> Result<Json<AdminRentalView>> {
     let mut tx = state.db.begin().await?;
     let (open, umbrella_id) = rentals::lock_if_open(&mut *tx, id)
         .await?
@@ -503,15 +573,15 @@ pub async fn close(
         Closing::Lost => Operation::Lose,
         Closing::ReturnedByStaff { .. } => Operation::Return,
     };
-    let applied = ledger::apply(&mut tx, id, op, Actor(Some(admin.id)), note.as_deref()).await?;
-    rentals::close_by_admin(&mut *tx, id, closing, note.as_deref(), admin.id).await?;
+    let applied = ledger::apply(&mut tx, id, op, Actor(Some(admin.id)), note).await?;
+    rentals::close_by_admin(&mut *tx, id, closing, note, admin.id).await?;
     match closing {
         Closing::Lost => umbrellas::mark_lost(&mut *tx, umbrella_id).await?,
         Closing::ReturnedByStaff { store_id } => {
             umbrellas::place(&mut *tx, umbrella_id, store_id).await?;
             // The renter never stood at a return form: their saved account, if any,
             // becomes this rental's refund account (they can add one on their page).
-            copy_saved_account(&state, &mut tx, applied.before.user_id, id).await?;
+            copy_saved_account(state, &mut tx, applied.before.user_id, id).await?;
         }
     }
     admin
@@ -521,16 +591,16 @@ pub async fn close(
             "rental",
             Some(id),
             json!({
-                "reason": body.reason,
-                "store_id": body.store_id,
-                "note": note.as_deref(),
+                "reason": reason,
+                "store_id": store_id,
+                "note": note,
                 "deposit": {"from": applied.before.standing.state.as_str(), "to": applied.after.state.as_str()},
             }),
         )
         .await?;
     users::anonymise_if_settled(&mut *tx, applied.before.user_id).await?;
     tx.commit().await?;
-    Ok(Json(one(&state, id).await?))
+    Ok(Json(one(state, id).await?))
 }
 
 async fn copy_saved_account(
@@ -568,7 +638,7 @@ pub struct FoundUmbrella {
         (status = 422, body = crate::error::Problem)))]
 pub async fn found(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
     Json(body): Json<FoundUmbrella>,
 ) -> Result<Json<AdminRentalView>> {

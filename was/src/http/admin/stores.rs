@@ -14,7 +14,7 @@ use crate::domain::hours::BusinessHour;
 use crate::domain::values;
 use crate::error::{Error, Result, ResultExt};
 use crate::http::extract::{Json, Paging, Path, Query};
-use crate::http::session::Admin;
+use crate::http::session::Operator;
 use crate::http::views::{ImageView, StoreDetail};
 use crate::repo::stores::{self, StoreFields};
 use crate::repo::{lockers, umbrellas};
@@ -127,7 +127,7 @@ pub async fn list(
     responses((status = 201, body = StoreDetail), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Json(body): Json<StoreInput>,
 ) -> Result<(StatusCode, Json<StoreDetail>)> {
     let s = body.parse()?;
@@ -157,7 +157,7 @@ pub async fn get_store(
     responses((status = 200, body = StoreDetail), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn update(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
     Json(body): Json<StoreInput>,
 ) -> Result<Json<StoreDetail>> {
@@ -181,7 +181,7 @@ pub async fn update(
     responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;
@@ -215,7 +215,7 @@ pub struct Activation {
         (status = 409, description = "no image yet", body = crate::error::Problem)))]
 pub async fn set_activation(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
     Json(body): Json<Activation>,
 ) -> Result<Json<StoreDetail>> {
@@ -259,7 +259,7 @@ pub struct ImageInput {
     responses((status = 201, body = ImageView), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn add_image(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
     Json(body): Json<ImageInput>,
 ) -> Result<(StatusCode, Json<ImageView>)> {
@@ -287,7 +287,7 @@ pub async fn add_image(
     responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn delete_image(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path((id, image_id)): Path<(i64, i64)>,
 ) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;
@@ -331,7 +331,7 @@ pub async fn get_hours(
     responses((status = 200, body = [BusinessHour]), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn set_hours(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
     Json(body): Json<Vec<BusinessHour>>,
 ) -> Result<Json<Vec<BusinessHour>>> {

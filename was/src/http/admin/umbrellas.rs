@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use crate::domain::values;
 use crate::error::{Error, Result, ResultExt, unknown_store};
 use crate::http::extract::{Json, Path, Query};
-use crate::http::session::Admin;
+use crate::http::session::Operator;
 use crate::repo::stores;
 use crate::repo::umbrellas::{self, Counts, Umbrella, UmbrellaFields};
 use crate::state::AppState;
@@ -139,7 +139,7 @@ async fn view(state: &AppState, id: i64) -> Result<UmbrellaView> {
     responses((status = 201, body = UmbrellaView), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Json(body): Json<UmbrellaInput>,
 ) -> Result<(StatusCode, Json<UmbrellaView>)> {
     let note = values::text(&body.note, "메모", 500)?;
@@ -166,7 +166,7 @@ pub async fn create(
     responses((status = 200, body = UmbrellaView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn update(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
     Json(body): Json<UmbrellaInput>,
 ) -> Result<Json<UmbrellaView>> {
@@ -205,7 +205,7 @@ pub async fn update(
     responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;
@@ -233,7 +233,7 @@ pub struct Missed {
     responses((status = 200, body = UmbrellaView), (status = 404, body = crate::error::Problem)))]
 pub async fn set_missed(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
     Json(body): Json<Missed>,
 ) -> Result<Json<UmbrellaView>> {

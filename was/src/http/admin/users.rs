@@ -10,9 +10,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::domain::role::Role;
 use crate::error::{Error, Result};
 use crate::http::extract::{Json, Paging, Path, Query, Search};
-use crate::http::session::Admin;
+use crate::http::session::Operator;
 use crate::repo::users::{self, Blacklisted, Identity, User};
 use crate::state::AppState;
 
@@ -31,6 +32,10 @@ pub struct AdminUserView {
     pub email: Option<String>,
     pub name: String,
     pub phone: Option<String>,
+    pub role: Role,
+    /// A staff member's stores.
+    pub store_ids: Vec<i64>,
+    /// `role == "admin"`.
     pub is_admin: bool,
     pub kakao_id: Option<i64>,
     /// `active`, `left` or `banned`.
@@ -39,14 +44,16 @@ pub struct AdminUserView {
     pub created_at: OffsetDateTime,
 }
 
-impl From<User> for AdminUserView {
-    fn from(u: User) -> Self {
+impl AdminUserView {
+    fn new(u: User, store_ids: Vec<i64>) -> Self {
         Self {
             id: u.id,
             email: u.email,
             name: u.name,
             phone: u.phone,
-            is_admin: u.is_admin,
+            role: u.role,
+            store_ids,
+            is_admin: u.role == Role::Admin,
             kakao_id: u.kakao_id,
             status: u.status,
             created_at: u.created_at,
@@ -62,64 +69,106 @@ pub async fn list_users(
     Query(search): Query<Search>,
 ) -> Result<Json<Vec<AdminUserView>>> {
     let page = users::page(&state.db, search.text()?, paging.limit(), paging.offset()).await?;
-    Ok(Json(page.into_iter().map(Into::into).collect()))
+    let staff: Vec<i64> = page
+        .iter()
+        .filter(|u| u.role == Role::Staff)
+        .map(|u| u.id)
+        .collect();
+    let stores = users::staff_stores_of(&state.db, &staff).await?;
+    Ok(Json(
+        page.into_iter()
+            .map(|u| {
+                let mine = stores
+                    .iter()
+                    .filter(|(user, _)| *user == u.id)
+                    .map(|(_, store)| *store)
+                    .collect();
+                AdminUserView::new(u, mine)
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct UserUpdate {
-    pub is_admin: bool,
+    pub role: Role,
+    /// The stores a staff member works for: required (at least one) with `staff`,
+    /// ignored otherwise.
+    #[serde(default)]
+    pub store_ids: Vec<i64>,
 }
 
-/// Admin rights go only to an account whose owner proved the e-mail address is theirs:
-/// otherwise whoever signed up first with an operator's address would get them.
+/// A role other than renter goes only to an account whose owner proved the e-mail
+/// address is theirs: otherwise whoever signed up first with an operator's address
+/// would get it.
 pub fn unverified_admin() -> Error {
     Error::conflict(
         "email_unverified",
-        "이메일 주소를 확인한 계정만 관리자가 될 수 있습니다. 본인이 받은 확인 메일의 링크를 먼저 열어 주세요. (Only an account with a verified e-mail address can be an admin.)",
+        "이메일 주소를 확인한 계정만 운영진이 될 수 있습니다. 본인이 받은 확인 메일의 링크를 먼저 열어 주세요. (Only an account with a verified e-mail address can be an operator.)",
     )
 }
 
-/// Grants or revokes admin rights (granting needs a verified e-mail address). Takes
-/// effect on the user's next request.
+/// Gives a user a role: renter, staff (of `store_ids`), clerk or admin (any role but
+/// renter needs a verified e-mail address). Takes effect on the user's next request.
 #[utoipa::path(patch, path = "/users/{id}", tag = "admin", params(("id" = i64, Path)),
     responses((status = 200, body = AdminUserView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn update_user(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
     Json(body): Json<UserUpdate>,
 ) -> Result<Json<AdminUserView>> {
-    if id == admin.id && !body.is_admin {
+    if id == admin.id && body.role != Role::Admin {
         return Err(Error::conflict(
             "own_admin_rights",
-            "자기 자신의 관리자 권한은 해제할 수 없습니다.",
+            "자기 자신의 관리자 권한은 해제할 수 없습니다. (You cannot take away your own admin rights.)",
+        ));
+    }
+    let mut stores = body.store_ids.clone();
+    stores.sort_unstable();
+    stores.dedup();
+    if body.role == Role::Staff && stores.is_empty() {
+        return Err(Error::invalid(
+            "stores_required",
+            "매장 직원은 담당 매장을 하나 이상 골라야 합니다. (Pick the staff member's stores.)",
         ));
     }
     let mut tx = state.db.begin().await?;
     let account = users::account(&mut *tx, id)
         .await?
         .ok_or(Error::NotFound("user"))?;
-    if body.is_admin && !account.email_verified {
+    if body.role.is_operator() && !account.email_verified {
         return Err(unverified_admin());
     }
-    let user = users::set_admin(&mut *tx, id, body.is_admin)
+    if body.role == Role::Staff {
+        for store in &stores {
+            if !crate::repo::stores::exists(&mut *tx, *store).await? {
+                return Err(Error::invalid(
+                    "unknown_store",
+                    format!("매장 {store}번이 없습니다. (No such store.)"),
+                ));
+            }
+        }
+    }
+    let user = users::set_role(&mut tx, id, body.role, &stores)
         .await?
         .ok_or(Error::NotFound("user"))?;
     admin
         .log(
             &mut *tx,
-            if body.is_admin {
-                "user.grant_admin"
-            } else {
-                "user.revoke_admin"
-            },
+            "user.set_role",
             "user",
             Some(id),
-            json!({"email": user.email}),
+            json!({"email": user.email, "role": body.role.as_str(), "from": account.role.as_str(), "store_ids": stores}),
         )
         .await?;
     tx.commit().await?;
-    Ok(Json(user.into()))
+    let stores = if body.role == Role::Staff {
+        stores
+    } else {
+        Vec::new()
+    };
+    Ok(Json(AdminUserView::new(user, stores)))
 }
 
 /// Bans a user: the identity goes on the blacklist, the account is anonymised, and the
@@ -128,7 +177,7 @@ pub async fn update_user(
     responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn ban_user(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
     if id == admin.id {
@@ -206,7 +255,7 @@ pub async fn list_blacklist(
     responses((status = 204), (status = 404, body = crate::error::Problem)))]
 pub async fn lift_ban(
     State(state): State<AppState>,
-    Extension(admin): Extension<Admin>,
+    Extension(admin): Extension<Operator>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode> {
     let mut tx = state.db.begin().await?;
