@@ -96,6 +96,7 @@ impl std::fmt::Display for Thing<'_> {
             "user" => "사용자를",
             "rental" => "대여 기록을",
             "report" => "신고를",
+            "closure" => "휴무 일정을",
             "locker" => "보관함을",
             "image" => "이미지를",
             "classification" => "지역 또는 태그를",

@@ -18,6 +18,7 @@ pub mod mail;
 pub mod metrics;
 pub mod migrate;
 pub mod notify;
+pub mod remind;
 pub mod repo;
 pub mod startup;
 pub mod state;

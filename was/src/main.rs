@@ -40,6 +40,17 @@ enum Command {
     Migrate,
     /// GET /health on the local server; exit 0 if it answers 200
     Healthcheck,
+    /// Send the reminders that are due (the day before the due date, overdue, the
+    /// operators' weekly digest), each once, then exit; run it every hour
+    Remind {
+        /// Act as if it were this moment (RFC 3339), for rehearsals and tests
+        #[arg(long)]
+        now: Option<String>,
+        /// Keep running, a pass every this long (e.g. 1h), until stopped: for a
+        /// container without a scheduler
+        #[arg(long)]
+        every: Option<String>,
+    },
     /// Create the first admin, or grant and revoke roles (admin, clerk, staff) (needs only the database
     /// settings; runs as a one-off task like migrate)
     Admin {
@@ -92,6 +103,9 @@ const PREFIXES: &[&str] = &[
     "QR_",
     "DEPOSIT_",
     "RETURN_WEBHOOK_",
+    "RENTER_SESSION_",
+    "SUPPORT_",
+    "MAIL_",
 ];
 
 fn main() -> ExitCode {
@@ -104,8 +118,131 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Healthcheck => shared::healthcheck::subcommand("WAS_LISTEN_ADDR", 8080),
         Command::Admin { action } => admin(action),
+        Command::Remind { now, every } => remind(now.as_deref(), every.as_deref()),
         command => run(&command),
     }
+}
+
+/// `was remind`: one pass (or one every `--every`); prints what it sent. Exits 0 when
+/// every due reminder went out, 1 when one could not be sent (it is tried again next
+/// time) or the database failed, 2 on bad settings or arguments.
+fn remind(now: Option<&str>, every: Option<&str>) -> ExitCode {
+    use time::format_description::well_known::Rfc3339;
+    shared::telemetry::init("info,sqlx=warn");
+    let now = match now
+        .map(|t| time::OffsetDateTime::parse(t, &Rfc3339))
+        .transpose()
+    {
+        Ok(now) => now,
+        Err(e) => {
+            eprintln!(
+                "was: --now는 2026-12-07T10:00:00+09:00 같은 RFC 3339 시각입니다 (--now must be RFC 3339): {e}"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let every = match every.map(shared::config::parse_duration).transpose() {
+        Ok(every) => every,
+        Err(e) => {
+            eprintln!("was: --every: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = match Config::from_source(&Env) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("was: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    shared::block_on("was", async move {
+        let sender = match was::mail::Sender::new(&config.mail) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("was: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let webhook = match config
+            .return_webhook
+            .as_ref()
+            .map(was::notify::ReturnNotifier::new)
+        {
+            Some(Ok(w)) => Some(w),
+            Some(Err(e)) => {
+                eprintln!("was: RETURN_WEBHOOK_URL: {e}");
+                return ExitCode::from(2);
+            }
+            None => None,
+        };
+        let db = match was::startup::database(&config.database, "remind").await {
+            Ok((db, _)) => db,
+            Err(e) => {
+                eprintln!(
+                    "was: 데이터베이스에 연결할 수 없습니다 (cannot reach the database): {e}"
+                );
+                return ExitCode::FAILURE;
+            }
+        };
+        let reminders = was::remind::Reminders {
+            db: &db,
+            mail: &sender,
+            webhook: webhook.as_ref(),
+            public_url: config.public_url.as_deref().unwrap_or("http://localhost"),
+        };
+        let pass = || async {
+            let at = now.unwrap_or_else(time::OffsetDateTime::now_utc);
+            match reminders.run(at).await {
+                Ok(o) if o.quiet => {
+                    println!(
+                        "알림 시간(09–21시)이 아니라 보내지 않았습니다. (Outside 09:00–21:00 Asia/Seoul: nothing sent.)"
+                    );
+                    ExitCode::SUCCESS
+                }
+                Ok(o) => {
+                    println!(
+                        "반납 예정 알림 {}건, 연체 알림 {}건, 주간 목록 {}, 실패 {}건. (due soon {}, overdue {}, digest {}, failed {})",
+                        o.due_soon,
+                        o.overdue,
+                        o.digest
+                            .map_or_else(|| "없음".to_owned(), |n| format!("{n}명")),
+                        o.failed,
+                        o.due_soon,
+                        o.overdue,
+                        o.digest
+                            .map_or_else(|| "none".to_owned(), |n| n.to_string()),
+                        o.failed
+                    );
+                    if o.failed == 0 {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "reminders failed");
+                    eprintln!("was: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        };
+        let Some(every) = every else {
+            let code = pass().await;
+            db.close().await;
+            return code;
+        };
+        let stop = shared::shutdown::signal();
+        tokio::pin!(stop);
+        loop {
+            pass().await;
+            tokio::select! {
+                () = &mut stop => break,
+                () = tokio::time::sleep(every) => {}
+            }
+        }
+        db.close().await;
+        ExitCode::SUCCESS
+    })
 }
 
 /// `was admin …`: prints what it did in Korean (an operator reads it), exits 0 when done,

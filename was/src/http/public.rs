@@ -54,13 +54,20 @@ pub async fn region_stores(
     let markers = stores::markers_in_region(&state.db, id).await?;
     let ids: Vec<i64> = markers.iter().map(|m| m.id).collect();
     let mut hours = stores::hours_of(&state.db, &ids).await?;
+    let mut closures = stores::closures_of(&state.db, &ids).await?;
     let now = OffsetDateTime::now_utc();
     Ok(Json(
         markers
             .into_iter()
             .map(|m| {
                 let hours = hours.remove(&m.id).unwrap_or_default();
-                StoreMarker::new(m, &hours, now)
+                let closed: Vec<_> = closures
+                    .remove(&m.id)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(stores::StoreClosure::dates)
+                    .collect();
+                StoreMarker::new(m, &hours, &closed, now)
             })
             .collect(),
     ))
@@ -138,6 +145,8 @@ pub struct ServiceInfo {
     pub rental_days: i64,
     /// Kakao Maps' JavaScript key; `null`: show the store list without a map.
     pub map_key: Option<String>,
+    /// How to reach the operators (shown in the footer, the guide and under errors).
+    pub support: crate::config::Support,
 }
 
 /// The deposit and the rental period, for the rent page and the renter's page.
@@ -148,5 +157,6 @@ pub async fn service_info(State(state): State<AppState>) -> Json<ServiceInfo> {
         deposit_account: state.config.deposit_account.clone(),
         rental_days: crate::http::views::RENTAL_DAYS,
         map_key: state.config.kakao_map_key.clone(),
+        support: state.config.support.clone(),
     })
 }

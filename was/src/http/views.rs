@@ -52,11 +52,16 @@ impl From<Classification> for ClassificationView {
 }
 
 impl StoreMarker {
-    pub fn new(m: Marker, hours: &[BusinessHour], now: OffsetDateTime) -> Self {
+    pub fn new(
+        m: Marker,
+        hours: &[BusinessHour],
+        closures: &[hours::Closure],
+        now: OffsetDateTime,
+    ) -> Self {
         Self {
             id: m.id,
             name: m.name,
-            open_now: hours::is_open(hours, now),
+            open_now: hours::is_open(hours, closures, now),
             rentable_count: m.rentable_count,
             latitude: m.latitude,
             longitude: m.longitude,
@@ -92,7 +97,12 @@ pub struct StoreDetail {
     pub instagram_url: Option<String>,
     pub description: String,
     pub images: Vec<ImageView>,
+    /// Opening intervals, by weekday then opening time: several a day (a break time),
+    /// `close` at or before `open` past midnight, `open == close` 24 hours.
     pub business_hours: Vec<BusinessHour>,
+    /// Holidays and temporary closures that have not ended, earliest first.
+    pub closures: Vec<ClosureView>,
+    /// Open at this moment (Asia/Seoul), closures and nights past midnight counted.
     pub open_now: bool,
     pub rentable_count: i64,
     pub has_locker: bool,
@@ -105,8 +115,14 @@ impl StoreDetail {
     /// `admin` views also say whether the store is activated.
     pub fn new(store: Store, admin: bool, now: OffsetDateTime) -> Self {
         let s = store.summary;
+        let closed: Vec<_> = store
+            .closures
+            .iter()
+            .map(crate::repo::stores::StoreClosure::dates)
+            .collect();
         Self {
-            open_now: s.activated && hours::is_open(&store.business_hours, now),
+            open_now: s.activated && hours::is_open(&store.business_hours, &closed, now),
+            closures: store.closures.into_iter().map(Into::into).collect(),
             id: s.id,
             name: s.name,
             category: s.category,
@@ -126,6 +142,29 @@ impl StoreDetail {
             rentable_count: s.rentable_count,
             has_locker: s.has_locker,
             activated: admin.then_some(s.activated),
+        }
+    }
+}
+
+/// A holiday or temporary closure: closed from `starts_on` to `ends_on` (local dates,
+/// inclusive).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClosureView {
+    pub id: i64,
+    #[schema(value_type = String, example = "2027-02-16")]
+    pub starts_on: String,
+    #[schema(value_type = String, example = "2027-02-18")]
+    pub ends_on: String,
+    pub reason: String,
+}
+
+impl From<crate::repo::stores::StoreClosure> for ClosureView {
+    fn from(c: crate::repo::stores::StoreClosure) -> Self {
+        Self {
+            id: c.id,
+            starts_on: c.starts_on.to_string(),
+            ends_on: c.ends_on.to_string(),
+            reason: c.reason,
         }
     }
 }

@@ -80,32 +80,62 @@ pub struct Mailer {
     capacity: usize,
 }
 
+/// Sends mail now and says whether it went: for a one-shot command (`was remind`) that
+/// exits when done, where a background queue would lose what it still holds.
+pub struct Sender {
+    transport: Transport,
+    from: Mailbox,
+    stats: Stats,
+}
+
+impl Sender {
+    pub fn new(config: &MailConfig) -> Result<Self, MailError> {
+        let (transport, from) = transport(config)?;
+        Ok(Self {
+            transport,
+            from,
+            stats: Stats::default(),
+        })
+    }
+
+    /// Delivers with the same retries as the queue; `true` when sent (or when sending
+    /// is off: there is nothing to retry).
+    pub async fn deliver(&self, mail: Mail) -> bool {
+        deliver(&self.transport, &self.from, mail, &self.stats).await
+    }
+}
+
+fn transport(config: &MailConfig) -> Result<(Transport, Mailbox), MailError> {
+    let from: Mailbox = config
+        .from
+        .parse()
+        .map_err(|e| MailError::Address(format!("MAIL_FROM: {e}")))?;
+    let transport = match &config.transport {
+        MailTransport::Off => Transport::Off,
+        MailTransport::Smtp { url } => Transport::Smtp(
+            AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
+                .map_err(|e| MailError::Smtp(e.to_string()))?
+                .timeout(Some(ATTEMPT_TIMEOUT))
+                .build(),
+        ),
+        MailTransport::Ses {
+            region,
+            endpoint,
+            credentials,
+        } => Transport::Ses(Box::new(ses::Ses::new(
+            region,
+            endpoint,
+            credentials.clone(),
+        ))),
+    };
+    Ok((transport, from))
+}
+
 impl Mailer {
     /// Starts the worker; fails only on settings that cannot work (a malformed SMTP URL
     /// or sender).
     pub fn start(config: &MailConfig) -> Result<Arc<Self>, MailError> {
-        let from: Mailbox = config
-            .from
-            .parse()
-            .map_err(|e| MailError::Address(format!("MAIL_FROM: {e}")))?;
-        let transport = match &config.transport {
-            MailTransport::Off => Transport::Off,
-            MailTransport::Smtp { url } => Transport::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
-                    .map_err(|e| MailError::Smtp(e.to_string()))?
-                    .timeout(Some(ATTEMPT_TIMEOUT))
-                    .build(),
-            ),
-            MailTransport::Ses {
-                region,
-                endpoint,
-                credentials,
-            } => Transport::Ses(Box::new(ses::Ses::new(
-                region,
-                endpoint,
-                credentials.clone(),
-            ))),
-        };
+        let (transport, from) = transport(config)?;
         let (queue, receiver) = mpsc::channel(config.queue);
         let stats = Arc::new(Stats::default());
         tokio::spawn(work(
@@ -189,13 +219,13 @@ async fn work(
     }
 }
 
-async fn deliver(transport: &Transport, from: &Mailbox, mail: Mail, stats: &Stats) {
+async fn deliver(transport: &Transport, from: &Mailbox, mail: Mail, stats: &Stats) -> bool {
     let domain = mail.to.rsplit('@').next().unwrap_or("").to_owned();
     if matches!(transport, Transport::Off) {
         stats.not_sent.fetch_add(1, Ordering::Relaxed);
         // The link is the secret: only what and to which domain.
         tracing::info!(kind = mail.kind, to_domain = %domain, "mail not sent (MAIL_TRANSPORT=off)");
-        return;
+        return true;
     }
     let mut backoff = FIRST_BACKOFF;
     for attempt in 1..=ATTEMPTS {
@@ -209,13 +239,13 @@ async fn deliver(transport: &Transport, from: &Mailbox, mail: Mail, stats: &Stat
             Ok(()) => {
                 stats.sent.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(kind = mail.kind, to_domain = %domain, attempt, "mail sent");
-                return;
+                return true;
             }
             // A message that cannot be built will not build on a retry.
             Err(e @ (MailError::Address(_) | MailError::Build(_))) => {
                 stats.given_up.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(event = "mail_given_up", kind = mail.kind, error = %e, "mail given up");
-                return;
+                return false;
             }
             Err(e) => {
                 tracing::warn!(kind = mail.kind, to_domain = %domain, attempt, error = %e, "mail not delivered; retrying");
@@ -228,6 +258,7 @@ async fn deliver(transport: &Transport, from: &Mailbox, mail: Mail, stats: &Stat
     }
     stats.given_up.fetch_add(1, Ordering::Relaxed);
     tracing::error!(event = "mail_given_up", kind = mail.kind, to_domain = %domain, attempts = ATTEMPTS, "mail given up");
+    false
 }
 
 async fn send_once(transport: &Transport, from: &Mailbox, mail: &Mail) -> Result<(), MailError> {

@@ -166,3 +166,79 @@ mod tests {
         assert!(m.text.contains("30분"));
     }
 }
+
+/// The day before the due date.
+pub fn due_soon(to: &str, name: &str, umbrella: i64, due: &(String, String), page: &str) -> Mail {
+    compose(
+        "reminder_due_soon",
+        to,
+        &format!("[업브렐라] {umbrella}번 우산 반납일이 다가왔어요 (Your umbrella is due soon)"),
+        name,
+        &[
+            format!("빌리신 {umbrella}번 우산의 반납 기한은 {}까지입니다. 가까운 협력 매장 어디에서나 반납할 수 있어요.", due.0),
+            "매장에 있는 반납 QR 코드를 찍으면 바로 반납됩니다. 이 휴대폰에서 로그인해 두셨다면 비밀번호를 다시 입력할 필요가 없어요.".into(),
+            "알림 메일을 그만 받으려면 내 정보에서 끌 수 있습니다.".into(),
+        ],
+        Some(("내 대여 보기", page)),
+        &format!("Umbrella {umbrella} is due back by {} (Asia/Seoul). Return it at any partner store by scanning its return QR code. Turn these reminders off on your page: {page}", due.1),
+    )
+}
+
+/// Once the due time has passed.
+pub fn overdue(to: &str, name: &str, umbrella: i64, due: &(String, String), page: &str) -> Mail {
+    compose(
+        "reminder_overdue",
+        to,
+        &format!("[업브렐라] {umbrella}번 우산 반납 기한이 지났어요 (Your umbrella is overdue)"),
+        name,
+        &[
+            format!("빌리신 {umbrella}번 우산의 반납 기한({})이 지났습니다. 다음 사람이 쓸 수 있도록 가까운 협력 매장에 반납해 주세요.", due.0),
+            "반납이 어려운 사정이 있거나 우산을 잃어버리셨다면 내 정보에서 분실 신고를 하거나 운영진에게 알려 주세요.".into(),
+            "알림 메일을 그만 받으려면 내 정보에서 끌 수 있습니다.".into(),
+        ],
+        Some(("내 대여 보기", page)),
+        &format!("Umbrella {umbrella} was due back by {} (Asia/Seoul). Please return it at any partner store, or report it lost on your page: {page}", due.1),
+    )
+}
+
+/// One overdue rental in the operators' weekly digest.
+pub struct OverdueLine {
+    pub rental_id: i64,
+    pub umbrella: i64,
+    pub renter: String,
+    pub store: String,
+    pub days_overdue: i64,
+}
+
+/// The weekly list of overdue rentals, for operators.
+pub fn overdue_digest(to: &str, name: &str, lines: &[OverdueLine], console: &str) -> Mail {
+    let mut paragraphs = vec![format!(
+        "반납 기한이 지난 대여가 {}건 있습니다. 오래된 순서입니다.",
+        lines.len()
+    )];
+    for l in lines {
+        paragraphs.push(format!(
+            "· 대여 {} · {}번 우산 · {} · {} 대여 · {}일 지남",
+            l.rental_id, l.umbrella, l.renter, l.store, l.days_overdue
+        ));
+    }
+    if lines.is_empty() {
+        paragraphs = vec!["이번 주에는 반납 기한이 지난 대여가 없습니다.".into()];
+    }
+    compose(
+        "overdue_digest",
+        to,
+        &format!(
+            "[업브렐라] 이번 주 반납 지연 {}건 (Overdue rentals this week: {})",
+            lines.len(),
+            lines.len()
+        ),
+        name,
+        &paragraphs,
+        Some(("관리 화면에서 보기", console)),
+        &format!(
+            "{} rentals are overdue this week, oldest first (see the console: {console}).",
+            lines.len()
+        ),
+    )
+}

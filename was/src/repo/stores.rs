@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use sqlx::{PgExecutor, PgPool};
 
-use crate::domain::hours::BusinessHour;
+use crate::domain::hours::{self, BusinessHour};
 
 /// A store with everything its page shows.
 #[derive(Debug, Clone)]
@@ -12,6 +12,28 @@ pub struct Store {
     pub summary: StoreSummary,
     pub images: Vec<Image>,
     pub business_hours: Vec<BusinessHour>,
+    /// Closures that have not ended (yesterday's included: a night's interval may
+    /// still be running).
+    pub closures: Vec<StoreClosure>,
+}
+
+/// A holiday or temporary closure of a store, local dates inclusive.
+#[derive(Debug, Clone)]
+pub struct StoreClosure {
+    pub id: i64,
+    pub store_id: i64,
+    pub starts_on: time::Date,
+    pub ends_on: time::Date,
+    pub reason: String,
+}
+
+impl StoreClosure {
+    pub fn dates(&self) -> hours::Closure {
+        hours::Closure {
+            starts_on: self.starts_on,
+            ends_on: self.ends_on,
+        }
+    }
 }
 
 /// A store's own row, with what is counted from its umbrellas and locker.
@@ -95,11 +117,13 @@ async fn with_details(db: &PgPool, summaries: Vec<StoreSummary>) -> sqlx::Result
         });
     }
     let mut hours = hours_of(db, &ids).await?;
+    let mut closures = closures_of(db, &ids).await?;
     Ok(summaries
         .into_iter()
         .map(|summary| Store {
             images: images.remove(&summary.id).unwrap_or_default(),
             business_hours: hours.remove(&summary.id).unwrap_or_default(),
+            closures: closures.remove(&summary.id).unwrap_or_default(),
             summary,
         })
         .collect())
@@ -139,7 +163,7 @@ pub async fn hours_of(
 ) -> sqlx::Result<HashMap<i64, Vec<BusinessHour>>> {
     let rows = sqlx::query!(
         "SELECT store_id, weekday, open_at, close_at FROM business_hours \
-         WHERE store_id = ANY($1) ORDER BY store_id, weekday",
+         WHERE store_id = ANY($1) ORDER BY store_id, weekday, open_at",
         store_ids
     )
     .fetch_all(db)
@@ -153,6 +177,61 @@ pub async fn hours_of(
         });
     }
     Ok(map)
+}
+
+/// The closures of several stores that have not ended (from yesterday, Asia/Seoul, on),
+/// keyed by store id, earliest first.
+pub async fn closures_of(
+    db: impl PgExecutor<'_>,
+    store_ids: &[i64],
+) -> sqlx::Result<HashMap<i64, Vec<StoreClosure>>> {
+    let rows = sqlx::query_as!(
+        StoreClosure,
+        "SELECT id, store_id, starts_on, ends_on, reason FROM store_closures \
+         WHERE store_id = ANY($1) AND ends_on >= (now() AT TIME ZONE 'Asia/Seoul')::date - 1 \
+         ORDER BY store_id, starts_on, id",
+        store_ids
+    )
+    .fetch_all(db)
+    .await?;
+    let mut map: HashMap<i64, Vec<StoreClosure>> = HashMap::new();
+    for r in rows {
+        map.entry(r.store_id).or_default().push(r);
+    }
+    Ok(map)
+}
+
+/// Adds a closure; its id.
+pub async fn add_closure(
+    db: impl PgExecutor<'_>,
+    store_id: i64,
+    starts_on: time::Date,
+    ends_on: time::Date,
+    reason: &str,
+) -> sqlx::Result<StoreClosure> {
+    sqlx::query_as!(
+        StoreClosure,
+        "INSERT INTO store_closures (store_id, starts_on, ends_on, reason) VALUES ($1, $2, $3, $4) \
+         RETURNING id, store_id, starts_on, ends_on, reason",
+        store_id,
+        starts_on,
+        ends_on,
+        reason
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Removes a closure of this store; `false` when there is none.
+pub async fn delete_closure(db: impl PgExecutor<'_>, store_id: i64, id: i64) -> sqlx::Result<bool> {
+    sqlx::query!(
+        "DELETE FROM store_closures WHERE id = $1 AND store_id = $2",
+        id,
+        store_id
+    )
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() == 1)
 }
 
 /// Replaces a store's business hours.

@@ -79,14 +79,15 @@ fn constraints(c: &str) -> Option<Error> {
 
 /// All lockers.
 #[utoipa::path(get, path = "/lockers", tag = "admin", responses((status = 200, body = [LockerView])))]
-pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<LockerView>>> {
-    Ok(Json(
-        lockers::all(&state.db)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect(),
-    ))
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(operator): Extension<Operator>,
+) -> Result<Json<Vec<LockerView>>> {
+    let mut all = lockers::all(&state.db).await?;
+    if let Some(mine) = operator.store_scope() {
+        all.retain(|l| mine.contains(&l.store_id));
+    }
+    Ok(Json(all.into_iter().map(Into::into).collect()))
 }
 
 /// Installs a locker at a store, with the device's secret or a generated one; the answer
@@ -200,6 +201,8 @@ pub async fn resync(
     let locker = lockers::set_counter(&mut *tx, id, body.counter)
         .await?
         .ok_or(Error::NotFound("locker"))?;
+    // Staff only at their stores (the change rolls back otherwise).
+    admin.may_manage(locker.store_id)?;
     admin
         .log(
             &mut *tx,

@@ -15,7 +15,7 @@ use crate::domain::values;
 use crate::error::{Error, Result, ResultExt};
 use crate::http::extract::{Json, Paging, Path, Query};
 use crate::http::session::Operator;
-use crate::http::views::{ImageView, StoreDetail};
+use crate::http::views::{ClosureView, ImageView, StoreDetail};
 use crate::repo::stores::{self, StoreFields};
 use crate::repo::{lockers, umbrellas};
 use crate::state::AppState;
@@ -28,6 +28,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(add_image))
         .routes(routes!(delete_image))
         .routes(routes!(get_hours, set_hours))
+        .routes(routes!(list_closures, add_closure))
+        .routes(routes!(delete_closure))
 }
 
 #[derive(Deserialize, Serialize, ToSchema)]
@@ -111,9 +113,13 @@ async fn detail(state: &AppState, id: i64) -> Result<StoreDetail> {
 #[utoipa::path(get, path = "/stores", tag = "admin", params(Paging), responses((status = 200, body = [StoreDetail])))]
 pub async fn list(
     State(state): State<AppState>,
+    Extension(operator): Extension<Operator>,
     Query(paging): Query<Paging>,
 ) -> Result<Json<Vec<StoreDetail>>> {
-    let page = stores::page(&state.db, paging.limit(), paging.offset()).await?;
+    let mut page = stores::page(&state.db, paging.limit(), paging.offset()).await?;
+    if let Some(mine) = operator.store_scope() {
+        page.retain(|s| mine.contains(&s.summary.id));
+    }
     let now = OffsetDateTime::now_utc();
     Ok(Json(
         page.into_iter()
@@ -147,8 +153,10 @@ pub async fn create(
     responses((status = 200, body = StoreDetail), (status = 404, body = crate::error::Problem)))]
 pub async fn get_store(
     State(state): State<AppState>,
+    Extension(operator): Extension<Operator>,
     Path(id): Path<i64>,
 ) -> Result<Json<StoreDetail>> {
+    operator.may_manage(id)?;
     Ok(Json(detail(&state, id).await?))
 }
 
@@ -326,7 +334,9 @@ pub async fn get_hours(
     Ok(Json(detail(&state, id).await?.business_hours))
 }
 
-/// Replaces a store's business hours (one entry per open weekday).
+/// Replaces a store's business hours: any number of intervals a weekday (a break time is
+/// two), `close` at or before `open` for past midnight, `open == close` for 24 hours;
+/// intervals may not overlap (a night's part after midnight included).
 #[utoipa::path(put, path = "/stores/{id}/business-hours", tag = "admin", params(("id" = i64, Path)),
     responses((status = 200, body = [BusinessHour]), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn set_hours(
@@ -352,4 +362,110 @@ pub async fn set_hours(
         .await?;
     tx.commit().await?;
     Ok(Json(detail(&state, id).await?.business_hours))
+}
+
+/// A store's holidays and temporary closures that have not ended.
+#[utoipa::path(get, path = "/stores/{id}/closures", tag = "admin", params(("id" = i64, Path)),
+    responses((status = 200, body = [ClosureView]), (status = 404, body = crate::error::Problem)))]
+pub async fn list_closures(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<ClosureView>>> {
+    Ok(Json(detail(&state, id).await?.closures))
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+pub struct ClosureInput {
+    /// First closed day, `YYYY-MM-DD` (Asia/Seoul).
+    #[schema(example = "2027-02-16", pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    pub starts_on: String,
+    /// Last closed day, inclusive.
+    #[schema(example = "2027-02-18", pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    pub ends_on: String,
+    /// Why, shown to renters (`설 연휴`); at most 100 characters.
+    #[serde(default)]
+    #[schema(max_length = 100)]
+    pub reason: String,
+}
+
+fn closure_date(raw: &str, what: &str) -> Result<time::Date> {
+    time::Date::parse(
+        raw.trim(),
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| {
+        Error::invalid(
+            "invalid_date",
+            format!("{what}: 날짜는 2027-02-16처럼 써 주세요. (Dates are YYYY-MM-DD.)"),
+        )
+    })
+}
+
+/// Closes a store on these dates (a holiday, a renovation): `open_now` is false then,
+/// and the store page lists it.
+#[utoipa::path(post, path = "/stores/{id}/closures", tag = "admin", params(("id" = i64, Path)),
+    responses((status = 201, body = ClosureView), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn add_closure(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Operator>,
+    Path(id): Path<i64>,
+    Json(body): Json<ClosureInput>,
+) -> Result<(StatusCode, Json<ClosureView>)> {
+    let starts_on = closure_date(&body.starts_on, "시작일")?;
+    let ends_on = closure_date(&body.ends_on, "종료일")?;
+    if ends_on < starts_on {
+        return Err(Error::invalid(
+            "closure_order",
+            "종료일이 시작일보다 빠릅니다. (The last day is before the first.)",
+        ));
+    }
+    if (ends_on - starts_on).whole_days() > 366 {
+        return Err(Error::invalid(
+            "closure_too_long",
+            "휴무는 1년까지 정할 수 있습니다. 더 길면 매장을 비활성화해 주세요. (At most a year; deactivate the store instead.)",
+        ));
+    }
+    let reason = values::text(&body.reason, "사유", 100)?;
+    let mut tx = state.db.begin().await?;
+    if stores::lock(&mut *tx, id).await?.is_none() {
+        return Err(Error::NotFound("store"));
+    }
+    let closure = stores::add_closure(&mut *tx, id, starts_on, ends_on, &reason).await?;
+    admin
+        .log(
+            &mut *tx,
+            "store.add_closure",
+            "store",
+            Some(id),
+            json!(body),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(closure.into())))
+}
+
+/// Removes a closure.
+#[utoipa::path(delete, path = "/stores/{id}/closures/{closure_id}", tag = "admin",
+    params(("id" = i64, Path), ("closure_id" = i64, Path)),
+    responses((status = 204), (status = 404, body = crate::error::Problem)))]
+pub async fn delete_closure(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Operator>,
+    Path((id, closure_id)): Path<(i64, i64)>,
+) -> Result<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    if !stores::delete_closure(&mut *tx, id, closure_id).await? {
+        return Err(Error::NotFound("closure"));
+    }
+    admin
+        .log(
+            &mut *tx,
+            "store.delete_closure",
+            "store",
+            Some(id),
+            json!({"closure_id": closure_id}),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -70,16 +70,27 @@ pub struct UmbrellaFilter {
 #[utoipa::path(get, path = "/umbrellas", tag = "admin", params(UmbrellaFilter), responses((status = 200, body = [UmbrellaView])))]
 pub async fn list(
     State(state): State<AppState>,
+    Extension(operator): Extension<Operator>,
     Query(filter): Query<UmbrellaFilter>,
 ) -> Result<Json<Vec<UmbrellaView>>> {
     let size = i64::from(filter.size.unwrap_or(20).clamp(1, 100));
-    let page = umbrellas::page(
-        &state.db,
-        filter.store_id,
-        size,
-        i64::from(filter.page) * size,
-    )
-    .await?;
+    // Staff see their own stores' umbrellas: the one store they work for, or the one
+    // they pick.
+    let store_id = match (filter.store_id, operator.store_scope()) {
+        (Some(id), _) => {
+            operator.may_manage(id)?;
+            Some(id)
+        }
+        (None, Some([only])) => Some(*only),
+        (None, Some(_)) => {
+            return Err(Error::invalid(
+                "store_required",
+                "매장을 골라 주세요 (store_id). (Pick one of your stores.)",
+            ));
+        }
+        (None, None) => None,
+    };
+    let page = umbrellas::page(&state.db, store_id, size, i64::from(filter.page) * size).await?;
     Ok(Json(page.into_iter().map(Into::into).collect()))
 }
 
