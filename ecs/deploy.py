@@ -25,6 +25,9 @@ Steps, each awaited, the first failure stopping the deploy before anything else 
    several times in a row (the database as the app role, Redis with AUTH and TLS, the
    schema at this release). If it does not, the service is rolled back to the revision
    it ran before, and the deploy fails.
+   Once it is ready, the hourly reminder schedule (`was remind`, EventBridge Scheduler)
+   is pointed at the WAS revision now running; a deploy that fails before this leaves
+   it on the revision that ran before.
 8. The same for web-proxy (it may call WAS endpoints of this commit), readiness again.
 9. Register the services' scalable targets and target-tracking policies (idempotent), and
    tag both images `deployed-<tag>` (the ECR lifecycle never expires those first).
@@ -336,6 +339,25 @@ def revert(ecs, cluster, name, previous, timeout, poll):
     wait_for_rollout(ecs, cluster, name, primary_id(updated["service"]), previous, timeout, poll)
 
 
+def pin_schedule(scheduler, name, arn):
+    """Points the schedule's ECS target at task definition `arn`, changing nothing else.
+    UpdateSchedule replaces the whole schedule (an omitted field goes back to its
+    default), so it is sent everything GetSchedule read, in the shape UpdateSchedule
+    takes."""
+    current = scheduler.get_schedule(Name=name)
+    target = current["Target"]
+    if "EcsParameters" not in target:
+        raise DeployError(f"schedule {name} does not start an ECS task; is it the upbrella template's?")
+    if target["EcsParameters"]["TaskDefinitionArn"] == arn:
+        log(f"    schedule {name}: already runs {short(arn)}")
+        return
+    accepted = scheduler.meta.service_model.operation_model("UpdateSchedule").input_shape.members
+    update = {k: v for k, v in current.items() if k in accepted and v is not None}
+    update["Target"] = dict(target, EcsParameters=dict(target["EcsParameters"], TaskDefinitionArn=arn))
+    scheduler.update_schedule(**update)
+    log(f"    schedule {name}: runs {short(arn)} from now on")
+
+
 def scale(autoscaling, rules):
     autoscaling.register_scalable_target(**rules["scalableTarget"])
     autoscaling.put_scaling_policy(**rules["scalingPolicy"])
@@ -383,6 +405,13 @@ def deploy(args):
                 raise DeployError(f"{service['serviceName']}: {not_ready}; first deploy, nothing to roll back to") from None
             revert(ecs, cluster, service["serviceName"], previous, args.timeout, args.poll)
             raise DeployError(f"{service['serviceName']}: {not_ready}; rolled back to {short(previous)}") from None
+        if name == "was":
+            schedule = values.get("REMIND_SCHEDULE_NAME")
+            if schedule:
+                pin_schedule(client("scheduler"), schedule, arns["was"])
+            else:
+                print(f"::warning::stack {args.stack} has no reminder schedule (RemindScheduleName); update the "
+                      "stack from this template to run was remind every hour", flush=True)
         scale(autoscaling, rules)
     mark_deployed(ecr, values, args.image_tag)
     if values.get("DATABASE_DELETION_PROTECTION") == "false":

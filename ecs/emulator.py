@@ -24,7 +24,11 @@ the deploy programs; each is listed in the rehearsal's output):
 - the readiness URL is a local server answering for the release the WAS service runs
   (503 for the tag `notready`, or when the WAS holds a Redis token Redis would refuse);
 - ElastiCache ignores AUTH token changes: rotate.py's requests are recorded, and the
-  tokens Redis would accept are modelled from them.
+  tokens Redis would accept are modelled from them;
+- its CloudFormation does not make EventBridge Scheduler schedules: the reminder
+  schedule is made, updated and deleted through moto's Scheduler API as CloudFormation
+  would (on create; on an update only when its resolved properties changed; with the
+  stack).
 """
 
 import copy
@@ -39,6 +43,7 @@ from moto.ecs import models as ecs_models
 from moto.ecs.models import ecs_backends
 from moto.elasticache.responses import ElastiCacheResponse
 from moto.elbv2.models import elbv2_backends
+from moto.scheduler.models import scheduler_backends
 from moto.secretsmanager.models import SecretsManagerBackend
 
 from cfn import load_template
@@ -168,6 +173,14 @@ def delete_as_cloudformation(self):
     except Exception as e:  # noqa: BLE001 (moto raises its own exception types)
         if "vpc" not in str(e) or "has dependencies" not in str(e):
             raise
+    # The schedules made for the stack through the Scheduler API (see apply_schedules).
+    backend = scheduler_backends[self._account_id][self._region_name]
+    for properties in UNMANAGED.values():
+        try:
+            backend.delete_schedule(None, properties["Name"])
+        except Exception:  # noqa: BLE001 (moto's ScheduleNotFound: a failed create never made it)
+            pass
+    applied.clear()
     for kind, resource in kept:
         if resource is None or isinstance(resource, str):
             continue
@@ -300,7 +313,80 @@ def moto_template(values, created=True):
     template = walk(template, fn)
     SUBSTITUTED.append("Database.MasterUserSecret.SecretArn, Database.DbiResourceId, the target groups' "
                        "TargetGroupFullName: placeholders (moto lacks the attributes)")
+    for name in [n for n, r in template["Resources"].items() if r["Type"] == "AWS::Scheduler::Schedule"]:
+        properties = template["Resources"].pop(name)["Properties"]
+        template = replace_references(template, name, lambda a, p=properties: p["Name"])
+        UNMANAGED[name] = properties
+        SUBSTITUTED.append(f"{name} (AWS::Scheduler::Schedule): made through moto's Scheduler API as "
+                           "CloudFormation would (moto's CloudFormation skips the type)")
     return template
+
+
+# Schedules taken out of the template (their properties, references to the other
+# resources still in them) and what was last applied of each.
+UNMANAGED = {}
+applied = {}
+# Lists whose items the Scheduler API spells in camelCase (CloudFormation: PascalCase).
+CAMEL_CASE_ITEMS = ("CapacityProviderStrategy", "PlacementStrategy")
+
+
+def camel(item):
+    return {k[0].lower() + k[1:]: v for k, v in item.items()}
+
+
+def resolve(node, stack_resources, region, account):
+    """The schedule's Ref/GetAtt/Sub, as CloudFormation resolves them for this stack."""
+
+    def fn(value):
+        if isinstance(value, dict) and "Fn::Sub" in value:
+            text = value["Fn::Sub"]
+            for pseudo, literal in (("AWS::Partition", "aws"), ("AWS::Region", region), ("AWS::AccountId", account)):
+                text = text.replace("${%s}" % pseudo, literal)
+            return text
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            resource, attribute = value["Fn::GetAtt"]
+            return stack_resources(resource, attribute)
+        return value
+
+    resolved = walk(node, fn)
+
+    def api(value):
+        if isinstance(value, dict):
+            return {k: [camel(i) for i in v] if k in CAMEL_CASE_ITEMS else api(v) for k, v in value.items()}
+        return value
+
+    return api(resolved)
+
+
+def apply_schedules(aws, stack, region, account="123456789012"):
+    """Creates or updates the stack's schedules as CloudFormation would: an update only
+    when the template's resolved properties changed (CloudFormation compares templates,
+    not the live schedule, which deploy.py changes)."""
+    cfn, scheduler = aws("cloudformation"), aws("scheduler")
+
+    def stack_resources(resource, attribute):
+        found = next(r for r in cfn.describe_stack_resources(StackName=stack)["StackResources"]
+                     if r.get("LogicalResourceId") == resource)
+        physical, kind = found["PhysicalResourceId"], found["ResourceType"]
+        if attribute != "Arn":
+            raise ValueError(f"the rehearsal resolves only Arn, not {resource}.{attribute}")
+        if physical.startswith("arn:"):
+            return physical
+        if kind == "AWS::IAM::Role":
+            return aws("iam").get_role(RoleName=physical)["Role"]["Arn"]
+        if kind == "AWS::ECS::Cluster":
+            return aws("ecs").describe_clusters(clusters=[physical])["clusters"][0]["clusterArn"]
+        raise ValueError(f"the rehearsal cannot resolve {kind} {resource}.Arn")
+
+    for name, properties in UNMANAGED.items():
+        wanted = resolve(properties, stack_resources, region, account)
+        if applied.get(name) == wanted:
+            continue
+        if name in applied:
+            scheduler.update_schedule(**wanted)
+        else:
+            scheduler.create_schedule(**wanted)
+        applied[name] = wanted
 
 
 

@@ -9,21 +9,24 @@ operator do:
 1. a first create that fails late, rolled back, then retried (nothing with a fixed name
    may survive the rollback);
 2. the first deploy (v1): task definitions registered, the migration task run and
-   awaited, both services created, the release checked through the readiness URL, auto
-   scaling registered, the images tagged deployed-v1, a warning while the database is
-   not deletion-protected; protection then turned on;
+   awaited, both services created, the release checked through the readiness URL, the
+   hourly reminder schedule pointed at the WAS revision deployed (and a RunTask made as
+   Scheduler makes it runs `was remind` of that revision), auto scaling registered, the
+   images tagged deployed-v1, a warning while the database is not deletion-protected;
+   protection then turned on;
 3. auto scaling moves the WAS to 3 tasks; a second deploy (v2) through lagging reads
    (every service read after a write answers the old state once, every new task is
    missing from its first read) updates both services and leaves the task count alone;
 4. the same deploy again (a re-run of the workflow): succeeds;
-5. deploys that must fail, each leaving the services as they were: a migration that
-   exits 1; a migration that hangs (stopped at its timeout); a rollout the circuit
-   breaker rolls back; a release whose /api/ready says not ready (rolled back by
-   deploy.py); a deploy while another rollout is unfinished; a tag never pushed; images
-   for another architecture;
+5. deploys that must fail, each leaving the services (and the reminder schedule) as
+   they were: a migration that exits 1; a migration that hangs (stopped at its timeout);
+   a rollout the circuit breaker rolls back; a release whose /api/ready says not ready
+   (rolled back by deploy.py); a deploy while another rollout is unfinished; a tag never
+   pushed; images for another architecture;
 6. both rotations (proxy secret, Redis AUTH token), checked step by step;
 7. a stack update (another parameter value): the services keep what the last deploy put
-   there;
+   there, and so does the reminder schedule; an update that changes the schedule puts
+   its family back, and the next deploy pins the revision again;
 8. teardown (refused while the database is protected), then a re-create with the kept
    bank key and the immutable subject form, and a first deploy on it.
 
@@ -55,7 +58,9 @@ from emulator import (  # noqa: E402
     ROLLOUT_READS,
     STUCK,
     SUBSTITUTED,
+    UNMANAGED,
     Readiness,
+    apply_schedules,
     moto_template,
     redis_tokens,
     secret_writes,
@@ -142,7 +147,10 @@ class Rehearsal:
         self.cfn.create_stack(StackName=STACK, TemplateBody=body, Parameters=parameters,
                               Capabilities=["CAPABILITY_NAMED_IAM"])
         self.body, self.stack_parameters = body, parameters
-        return self.cfn.describe_stacks(StackName=STACK)["Stacks"][0]
+        stack = self.cfn.describe_stacks(StackName=STACK)["Stacks"][0]
+        if stack["StackStatus"] == "CREATE_COMPLETE":
+            apply_schedules(self.aws, STACK, REGION)
+        return stack
 
     def delete_stack(self):
         self.release_instances()
@@ -169,7 +177,34 @@ class Rehearsal:
         self.cfn.update_stack(StackName=STACK, TemplateBody=self.body, Capabilities=["CAPABILITY_NAMED_IAM"],
                               Parameters=parameters)
         self.stack_parameters = parameters
-        return self.cfn.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"]
+        status = self.cfn.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"]
+        if status == "UPDATE_COMPLETE":
+            apply_schedules(self.aws, STACK, REGION)
+        return status
+
+    def schedule(self):
+        return self.aws("scheduler").get_schedule(Name="upbrella-remind")
+
+    def schedule_runs(self):
+        """The task definition the reminder schedule starts."""
+        return self.schedule()["Target"]["EcsParameters"]["TaskDefinitionArn"]
+
+    def check_schedule_pinned(self, when):
+        was, runs = self.service("upbrella-was")["taskDefinition"], self.schedule_runs()
+        check(runs == was, f"{when}: the reminder schedule runs {runs.rsplit('/', 1)[1]}, the WAS service's "
+              f"revision ({was.rsplit('/', 1)[1]})")
+
+    def scheduled_run(self):
+        """The RunTask EventBridge Scheduler makes from the schedule (its ECS parameters,
+        its input as the task overrides)."""
+        target = self.schedule()["Target"]
+        ecs = target["EcsParameters"]
+        started = self.ecs.run_task(cluster=target["Arn"], taskDefinition=ecs["TaskDefinitionArn"],
+                                    count=ecs.get("TaskCount", 1), group=ecs.get("Group"),
+                                    capacityProviderStrategy=ecs["CapacityProviderStrategy"],
+                                    placementStrategy=ecs.get("PlacementStrategy", []),
+                                    overrides=json.loads(target["Input"]))
+        return started["tasks"][0]
 
     def attach_instances(self):
         """What the ECS agent and the capacity provider do in AWS."""
@@ -244,14 +279,41 @@ class Rehearsal:
               "deploy role trusts main's production job, in the subject form given")
         instances = self.attach_instances()
         check(len(instances) >= 2, f"{len(instances)} container instances from the Auto Scaling group")
+        schedule = self.schedule()
+        target = schedule["Target"]
+        check((schedule["ScheduleExpression"], schedule["ScheduleExpressionTimezone"], schedule["FlexibleTimeWindow"])
+              == ("cron(0 * * * ? *)", "Asia/Seoul", {"Mode": "OFF"}),
+              "the reminder schedule: on the hour, Asia/Seoul, no flexible window")
+        cluster = self.ecs.describe_clusters(clusters=["upbrella"])["clusters"][0]["clusterArn"]
+        role = self.aws("iam").get_role(RoleName="upbrella-remind-scheduler")["Role"]["Arn"]
+        check(target["Arn"] == cluster and target["RoleArn"] == role, "it starts tasks in the cluster, as its own role")
+        check(target["EcsParameters"]["TaskDefinitionArn"].endswith(":task-definition/upbrella-was"),
+              "before any deploy it names the WAS family only (there is no revision yet)")
+        check(json.loads(target["Input"]) == {"containerOverrides": [{"name": "was", "command": ["remind"]}]},
+              "its task runs `was remind` (the WAS container's command overridden)")
+        check(outputs.get("RemindScheduleName") == "upbrella-remind", "the stack outputs the schedule's name")
         return outputs
 
     def first_and_second_deploy(self):
         print("==> first deploy: v1")
         self.push("v1")
+        before = self.schedule()
         code, took, out = self.deploy("v1")
         check(code == 0, f"deploy v1 exits 0 ({took:.1f} s)")
         check("ready, release v1" in out, "readiness through the public URL answered for v1")
+        self.check_schedule_pinned("after v1")
+        after = self.schedule()
+        unchanged = ("ScheduleExpression", "ScheduleExpressionTimezone", "FlexibleTimeWindow", "State", "Description")
+        check(all(before.get(k) == after.get(k) for k in unchanged)
+              and {k: v for k, v in after["Target"].items() if k != "EcsParameters"}
+              == {k: v for k, v in before["Target"].items() if k != "EcsParameters"}
+              and {k: v for k, v in after["Target"]["EcsParameters"].items() if k != "TaskDefinitionArn"}
+              == {k: v for k, v in before["Target"]["EcsParameters"].items() if k != "TaskDefinitionArn"},
+              "the deploy changed the schedule's revision and nothing else")
+        task = self.scheduled_run()
+        check(task["taskDefinitionArn"] == self.service("upbrella-was")["taskDefinition"]
+              and task["overrides"]["containerOverrides"][0].get("command") == ["remind"],
+              "a run as Scheduler starts it: `was remind` of the deployed WAS revision")
         check("::warning::the database is not protected" in out, "it warns that deletion protection is off")
         migrations = self.ecs.list_tasks(cluster="upbrella", startedBy="deploy-migrate")["taskArns"]
         check(len(migrations) == 1, "one migration task ran")
@@ -293,6 +355,7 @@ class Rehearsal:
         check(self.image_of(was) == "v2", f"upbrella-was: v2 at {was['taskDefinition'].rsplit('/', 1)[1]}")
         check(was["desiredCount"] == 3, f"upbrella-was keeps the 3 tasks auto scaling set (has {was['desiredCount']})")
         check(self.image_of(self.service("upbrella-web-proxy")) == "v2", "upbrella-web-proxy: v2")
+        self.check_schedule_pinned("after v2")
 
         print("==> the same deploy again (a re-run)")
         code, took, _ = self.deploy("v2")
@@ -358,6 +421,10 @@ class Rehearsal:
         definition = self.ecs.describe_task_definition(taskDefinition="upbrella-was")["taskDefinition"]
         check(definition.get("runtimePlatform", {}).get("cpuArchitecture") == "X86_64",
               "task definitions name the stack's CPU architecture (a mismatch fails placement, not the tasks)")
+        latest = self.ecs.describe_task_definition(taskDefinition="upbrella-was")["taskDefinition"]["taskDefinitionArn"]
+        self.check_schedule_pinned("after the failed deploys")
+        check(self.schedule_runs() != latest, f"the latest registered revision ({latest.rsplit('/', 1)[1]}, of a "
+              "failed deploy) does not run reminders")
 
     @staticmethod
     def proxy_rotation_refusals(current, rotating):
@@ -488,6 +555,17 @@ def main():
         check(rehearsal.update_stack(MaxInstances="4") == "UPDATE_COMPLETE", "stack updated")
         was = rehearsal.service("upbrella-was")
         check(rehearsal.image_of(was) == "v2" and was["desiredCount"] == 3, "the services still run v2 with their task counts")
+        rehearsal.check_schedule_pinned("after the stack update")
+
+        print("==> a stack update that changes the reminder schedule, then a deploy")
+        UNMANAGED["RemindSchedule"]["Description"] += " (changed)"
+        check(rehearsal.update_stack() == "UPDATE_COMPLETE", "stack updated")
+        check(rehearsal.schedule_runs().endswith(":task-definition/upbrella-was"),
+              "the update put the family back (the latest revision runs until the next deploy)")
+        code, _, out = rehearsal.deploy("v2")
+        check(code == 0, "deploy v2 again exits 0")
+        rehearsal.check_schedule_pinned("after that deploy")
+        UNMANAGED["RemindSchedule"]["Description"] = UNMANAGED["RemindSchedule"]["Description"][:-len(" (changed)")]
 
         rehearsal.teardown_and_recreate()
     finally:
@@ -501,9 +579,11 @@ What this rehearsal cannot show (moto does not model it): CloudFormation's order
 real rollbacks (a failed create is modelled as a deletion under the create-rollback
 policies); capacity providers placing tasks; the ALBs' health checks and target
 registration; the circuit breaker and alarm rollbacks; secrets reaching the containers;
-IAM enforcing any policy (the scoped StopTask and alarm actions among them); a real exit
-code from the migration; ElastiCache applying ROTATE and SET; image pulls on the
-instances; instance refresh on a new AMI; an availability zone failing.""")
+IAM enforcing any policy (the scoped StopTask and alarm actions, the reminder schedule's
+role, among them); a real exit code from the migration; EventBridge Scheduler firing on
+the hour and turning its input into RunTask's overrides (the rehearsal makes that
+RunTask itself); ElastiCache applying ROTATE and SET; image pulls on the instances;
+instance refresh on a new AMI; an availability zone failing.""")
     if failures:
         print(f"\ndeploy rehearsal (moto emulator): {len(failures)} checks FAILED")
         return 1

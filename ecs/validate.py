@@ -13,6 +13,9 @@
    secrets never in plain environment, read-only non-root containers, awslogs, and
    memory that fits a 2 GiB host (t3.small or t4g.small) during a 200 % rolling
    deployment.
+4. The hourly reminder schedule (`was remind`): hourly in Asia/Seoul, a RunTask of the
+   WAS family with the `remind` command, placed like the WAS service, retries bounded,
+   and a role that may start only that and pass only the WAS's two roles.
 """
 
 import json
@@ -240,10 +243,12 @@ def scaling_rules(name, rules, where):
     return errors
 
 
-def capacity(tasks, services):
+def capacity(tasks, services, one_offs=()):
     """During a deployment each service may run maximumPercent of its tasks; with tasks
-    spread over the minimum two hosts, one host carries half of them."""
-    mem = cpu = 0
+    spread over the minimum two hosts, one host carries half of them. `one_offs` may land
+    on that host at the same time (the hourly `was remind` task)."""
+    mem = sum(c.get("memoryReservation", c.get("memory", 0)) for t in one_offs for c in t["containerDefinitions"])
+    cpu = sum(c.get("cpu", 0) for t in one_offs for c in t["containerDefinitions"])
     for svc, tasks_wanted in services:
         task = tasks[svc["taskDefinition"]]
         peak = tasks_wanted * svc["deploymentConfiguration"]["maximumPercent"] // 100
@@ -361,6 +366,120 @@ def template_rules(template):
     return errors
 
 
+def statements(role):
+    return [st for p in role["Properties"].get("Policies", []) for st in p["PolicyDocument"]["Statement"]]
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def remind_schedule_rules(template, was_task, was_service):
+    """`was remind` once an hour, Korean time, as a one-off task of the WAS family (the
+    task definition deploy.py registers, so only its family is named: deploy.py pins the
+    revision), under a role that can do nothing else. `was_task` and `was_service` are
+    the definitions as written (their ${VARS} name the stack's outputs)."""
+    resources = template["Resources"]
+    schedules = {n: r for n, r in resources.items() if r["Type"] == "AWS::Scheduler::Schedule"}
+    if list(schedules) != ["RemindSchedule"]:
+        return [f"the stack needs one reminder schedule, RemindSchedule (found {sorted(schedules)})"]
+    props = schedules["RemindSchedule"]["Properties"]
+    errors = []
+    if props.get("ScheduleExpressionTimezone") != "Asia/Seoul":
+        errors.append(f"RemindSchedule: timezone must be Asia/Seoul, not {props.get('ScheduleExpressionTimezone')}")
+    if props.get("ScheduleExpression") not in ("cron(0 * * * ? *)", "rate(1 hour)"):
+        errors.append(f"RemindSchedule: must run hourly, not {props.get('ScheduleExpression')}")
+    if props.get("FlexibleTimeWindow") != {"Mode": "OFF"}:
+        errors.append("RemindSchedule: FlexibleTimeWindow OFF (on the hour, not somewhere in a window)")
+    if props.get("State", "ENABLED") != "ENABLED":
+        errors.append("RemindSchedule: must be ENABLED")
+    target = props.get("Target", {})
+    retry = target.get("RetryPolicy", {})
+    if not (0 <= retry.get("MaximumRetryAttempts", 185) <= 5 and 60 <= retry.get("MaximumEventAgeInSeconds", 86400) <= 3600):
+        errors.append(f"RemindSchedule: retries must be bounded (at most 5, within the hour), not {retry}")
+    if target.get("Arn") != {"Fn::GetAtt": ["Cluster", "Arn"]}:
+        errors.append("RemindSchedule: the target is the stack's cluster")
+    ecs = target.get("EcsParameters", {})
+    family_arn = {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/"
+                             + was_task["family"]}
+    if ecs.get("TaskDefinitionArn") != family_arn:
+        errors.append(f"RemindSchedule: TaskDefinitionArn must be the {was_task['family']} family's ARN without a "
+                      f"revision (deploy.py pins the revision it deployed), not {ecs.get('TaskDefinitionArn')}")
+    if ecs.get("TaskCount", 1) != 1:
+        errors.append("RemindSchedule: one task per run")
+    if was_task.get("networkMode") != "awsvpc" and "NetworkConfiguration" in ecs:
+        errors.append("RemindSchedule: the WAS task is not awsvpc; RunTask refuses a NetworkConfiguration")
+    strategy = [{k[0].lower() + k[1:]: v for k, v in item.items()} for item in ecs.get("CapacityProviderStrategy", [])]
+    wanted = [{**item, "capacityProvider": {"Ref": "CapacityProvider"}} for item in was_service["capacityProviderStrategy"]]
+    if strategy != wanted or "LaunchType" in ecs:
+        errors.append("RemindSchedule: placed by the WAS service's capacity provider strategy")
+    container = was_task["containerDefinitions"][0]["name"]
+    try:
+        overrides = json.loads(target.get("Input", "{}")).get("containerOverrides", [])
+    except ValueError:
+        overrides = []
+    if overrides != [{"name": container, "command": ["remind"]}]:
+        errors.append(f"RemindSchedule: Input must override the {container!r} container's command with "
+                      f"[\"remind\"] (the image's entrypoint is the was binary)")
+
+    role_ref = target.get("RoleArn", {}).get("Fn::GetAtt", [None])[0] if isinstance(target.get("RoleArn"), dict) else None
+    role = resources.get(role_ref)
+    if role is None or role["Type"] != "AWS::IAM::Role":
+        return errors + ["RemindSchedule: RoleArn must be a role of the stack"]
+    if role.get("Properties", {}).get("ManagedPolicyArns"):
+        errors.append(f"{role_ref}: no managed policies (only its own two statements)")
+    trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    if [st.get("Principal") for st in trust] != [{"Service": "scheduler.amazonaws.com"}] \
+            or "aws:SourceAccount" not in json.dumps(trust[0].get("Condition", {})):
+        errors.append(f"{role_ref}: trusted by scheduler.amazonaws.com only, for this account (aws:SourceAccount)")
+    outputs = {snake(n): o["Value"] for n, o in template["Outputs"].items()}
+
+    def role_of(field):
+        var = re.fullmatch(r"\$\{([A-Z_]+)\}", was_task.get(field, ""))
+        return outputs.get(var.group(1)) if var else None
+
+    was_roles = sorted(canonical(r) for r in (role_of("executionRoleArn"), role_of("taskRoleArn")) if r)
+    run_task = {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/"
+                           + was_task["family"] + ":*"}
+    seen = set()
+    for st in statements(role):
+        actions = as_list(st.get("Action"))
+        if st.get("Effect") != "Allow" or len(actions) != 1:
+            errors.append(f"{role_ref}: one action per statement, allowed: {actions}")
+            continue
+        action = actions[0]
+        seen.add(action)
+        condition = st.get("Condition", {})
+        if action == "ecs:RunTask":
+            if as_list(st.get("Resource")) != [run_task]:
+                errors.append(f"{role_ref}: ecs:RunTask only on task-definition/{was_task['family']}:*, "
+                              f"not {st.get('Resource')}")
+            if condition != {"ArnEquals": {"ecs:cluster": {"Fn::GetAtt": ["Cluster", "Arn"]}}}:
+                errors.append(f"{role_ref}: ecs:RunTask only in the stack's cluster (ArnEquals ecs:cluster)")
+        elif action == "iam:PassRole":
+            if sorted(canonical(r) for r in as_list(st.get("Resource"))) != was_roles:
+                errors.append(f"{role_ref}: iam:PassRole only for the WAS's execution and task roles")
+            if condition != {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}:
+                errors.append(f"{role_ref}: iam:PassRole only to ecs-tasks.amazonaws.com (iam:PassedToService)")
+        else:
+            errors.append(f"{role_ref}: may only run the task and pass its roles, not {action}")
+    if seen != {"ecs:RunTask", "iam:PassRole"}:
+        errors.append(f"{role_ref}: needs ecs:RunTask and iam:PassRole (has {sorted(seen)})")
+
+    # deploy.py repoints the schedule: exactly it, and passing exactly its role.
+    for st in statements(resources["DeployRole"]):
+        actions = [a for a in as_list(st.get("Action")) if a.startswith("scheduler:")]
+        if actions and ("*" in json.dumps(st.get("Resource")) or sorted(actions) != ["scheduler:GetSchedule",
+                                                                                      "scheduler:UpdateSchedule"]):
+            errors.append(f"DeployRole: scheduler:GetSchedule and UpdateSchedule on the reminder schedule only, "
+                          f"not {actions} on {st.get('Resource')}")
+        if "iam:PassRole" in as_list(st.get("Action")) and {"Fn::GetAtt": [role_ref, "Arn"]} in as_list(st.get("Resource")):
+            if as_list(st.get("Resource")) != [{"Fn::GetAtt": [role_ref, "Arn"]}] or st.get("Condition") != {
+                    "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}:
+                errors.append(f"DeployRole: passes {role_ref} alone, and only to scheduler.amazonaws.com")
+    return errors
+
+
 def self_test():
     """The checks must be able to fail: break a copy of each rule and expect an error."""
     template = load_template()
@@ -396,6 +515,51 @@ def self_test():
         breakit(broken["Resources"])
         if not any(expected in e for e in template_rules(broken)):
             raise SystemExit(f"self-test: breaking the template ({expected!r}) went unnoticed")
+    was_task, was_service = (json.loads((HERE / d / "was.json").read_text()) for d in ("task-definitions", "services"))
+    if remind_schedule_rules(template, was_task, was_service):
+        raise SystemExit(f"self-test: the template breaks the schedule rules: {remind_schedule_rules(template, was_task, was_service)}")
+
+    def remind_role(r):
+        return statements(r["RemindSchedulerRole"])
+
+    def deploy_statement(r, action):
+        return next(st for st in statements(r["DeployRole"]) if action in as_list(st["Action"]))
+
+    for expected, breakit in {
+        "one reminder schedule": lambda r: r.pop("RemindSchedule"),
+        "Asia/Seoul": lambda r: r["RemindSchedule"]["Properties"].update(ScheduleExpressionTimezone="UTC"),
+        "hourly": lambda r: r["RemindSchedule"]["Properties"].update(ScheduleExpression="rate(1 day)"),
+        "FlexibleTimeWindow": lambda r: r["RemindSchedule"]["Properties"].update(
+            FlexibleTimeWindow={"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 30}),
+        "bounded": lambda r: r["RemindSchedule"]["Properties"]["Target"].pop("RetryPolicy"),
+        "without a revision": lambda r: r["RemindSchedule"]["Properties"]["Target"]["EcsParameters"].update(
+            TaskDefinitionArn={"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:"
+                                          "task-definition/upbrella-was:7"}),
+        "NetworkConfiguration": lambda r: r["RemindSchedule"]["Properties"]["Target"]["EcsParameters"].update(
+            NetworkConfiguration={"AwsvpcConfiguration": {"Subnets": [{"Ref": "PublicSubnetA"}]}}),
+        "capacity provider": lambda r: r["RemindSchedule"]["Properties"]["Target"]["EcsParameters"].update(
+            LaunchType="EC2"),
+        '["remind"]': lambda r: r["RemindSchedule"]["Properties"]["Target"].update(
+            Input='{"containerOverrides": [{"name": "was", "command": ["serve"]}]}'),
+        "trusted by scheduler": lambda r: r["RemindSchedulerRole"]["Properties"]["AssumeRolePolicyDocument"]
+            ["Statement"][0].pop("Condition"),
+        "ecs:RunTask only on": lambda r: remind_role(r)[0].update(Resource="*"),
+        "only in the stack's cluster": lambda r: remind_role(r)[0].pop("Condition"),
+        "execution and task roles": lambda r: remind_role(r)[1]["Resource"].append(
+            {"Fn::GetAtt": ["MigrateExecutionRole", "Arn"]}),
+        "ecs-tasks.amazonaws.com": lambda r: remind_role(r)[1].pop("Condition"),
+        "may only run the task": lambda r: r["RemindSchedulerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+            ["Statement"].append({"Effect": "Allow", "Action": "ecs:StopTask", "Resource": "*"}),
+        "on the reminder schedule only": lambda r: deploy_statement(r, "scheduler:UpdateSchedule").update(
+            Resource="*"),
+        "only to scheduler.amazonaws.com": lambda r: next(
+            st for st in statements(r["DeployRole"]) if {"Fn::GetAtt": ["RemindSchedulerRole", "Arn"]}
+            in as_list(st.get("Resource"))).pop("Condition"),
+    }.items():
+        broken = json.loads(json.dumps(template))
+        breakit(broken["Resources"])
+        if not any(expected in e for e in remind_schedule_rules(broken, was_task, was_service)):
+            raise SystemExit(f"self-test: breaking the reminder schedule ({expected!r}) went unnoticed")
     raw = {f: (HERE / "task-definitions" / f"{f}.json").read_text() for f in ("migrate", "was", "web-proxy")}
     for expected, breakit in {
         "does not use": lambda r: r["WebProxyExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
@@ -448,6 +612,8 @@ def main():
     errors += template_rules(template)
     errors += execution_role_rules(
         template, {p.stem: p.read_text() for p in sorted((HERE / "task-definitions").glob("*.json"))})
+    errors += remind_schedule_rules(template, *(json.loads((HERE / d / "was.json").read_text())
+                                                for d in ("task-definitions", "services")))
     for path in sorted(HERE.glob("*/*.json")) + [HERE / "scaling.json"]:
         for var in sorted(variables(path) - outputs - NOT_FROM_STACK):
             errors.append(f"{path.name}: ${{{var}}} is not an output of the stack")
@@ -472,13 +638,14 @@ def main():
             continue
         errors += scaling_rules(svc["serviceName"], rules, f"scaling.json:{svc['serviceName']}")
         services[-1] = (svc, rules["scalableTarget"]["MinCapacity"])
-    cap_errors, mem, cpu = capacity(tasks, services)
+    cap_errors, mem, cpu = capacity(tasks, services, one_offs=[tasks["upbrella-was"]])
     errors += cap_errors
     for e in errors:
         print(f"error: {e}")
     print(f"{len(tasks)} task definitions, {len(services)} services and their scaling checked against the "
           f"API models and the stack's {len(outputs)} outputs and {len(alarms)} alarms; "
-          f"peak per host during a deployment: {mem} MiB reserved, {cpu} CPU units")
+          f"peak per host during a deployment with a reminder run: {mem} MiB reserved, {cpu} CPU units; the "
+          f"hourly reminder schedule and its role checked")
     return 1 if errors else 0
 
 
