@@ -11,6 +11,7 @@ pub mod mailcatcher;
 pub mod pg;
 pub mod process;
 pub mod redis;
+pub mod remind;
 pub mod seed;
 pub mod topology;
 

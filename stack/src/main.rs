@@ -1,6 +1,6 @@
 //! `cargo stack`: the whole upbrella topology on this machine as real processes (Redis,
-//! PostgreSQL, migrations, two WAS replicas, web-proxy), with demo data on first start.
-//! Ctrl-C stops everything.
+//! PostgreSQL, migrations, two WAS replicas, web-proxy, the hourly `was remind` pass),
+//! with demo data on first start. Ctrl-C stops everything.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -149,6 +149,8 @@ fn build_binaries(root: &std::path::Path) -> Result<Binaries, String> {
 }
 
 fn run(args: Args) -> Result<(), String> {
+    // Checked before anything starts: a typo should not cost a build and a stack start.
+    let remind_every = stack::remind::every(std::env::var(stack::remind::VAR).ok().as_deref())?;
     ensure_system_packages()?;
     let root = stack::topology::workspace_root();
     let bins = build_binaries(&root)?;
@@ -189,6 +191,11 @@ fn run(args: Args) -> Result<(), String> {
     let base = stack.proxies[0].url("");
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let admin = runtime.block_on(seed_if_empty(&stack, &base, &dir))?;
+    let remind_log = dir.join("logs").join("remind.log");
+    let mut reminders = remind_every.map(|every| {
+        let pass = stack::remind::Pass::was_remind(&bins.was, stack.was_env(), remind_log.clone());
+        stack::remind::Reminders::start(pass, every)
+    });
     println!();
     println!("  upbrella is running:  {base}/");
     println!("  admin login:          {} / {}", admin.0, admin.1);
@@ -203,6 +210,15 @@ fn run(args: Args) -> Result<(), String> {
         println!("  proxy metrics:        http://{a}/metrics");
     }
     println!("  보낸 메일 (mail sent): {}/", mail.web_url());
+    match remind_every {
+        Some(every) => println!(
+            "  reminders:            was remind now and every {} s ({}), log {}",
+            every.as_secs(),
+            stack::remind::VAR,
+            remind_log.display()
+        ),
+        None => println!("  reminders:            off ({}=0)", stack::remind::VAR),
+    }
     println!("  logs:                 {}", dir.join("logs").display());
     println!();
     println!("  Ctrl-C stops everything.");
@@ -210,7 +226,12 @@ fn run(args: Args) -> Result<(), String> {
         let _ = tokio::signal::ctrl_c().await;
     });
     println!();
-    say("stopping web-proxy, WAS replicas, Redis, PostgreSQL and the mail catcher");
+    say(
+        "stopping the reminder pass, web-proxy, WAS replicas, Redis, PostgreSQL and the mail catcher",
+    );
+    if let Some(r) = reminders.as_mut() {
+        r.stop();
+    }
     stack.shutdown();
     drop(mail);
     say("stopped; data stays in .stack/ (--fresh starts over)");

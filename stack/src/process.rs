@@ -212,6 +212,11 @@ impl Process {
         matches!(self.guardian.try_wait(), Ok(None))
     }
 
+    /// How the process exited, once it has (the guardian exits with its status).
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.guardian.try_wait().ok().flatten()
+    }
+
     /// Waits up to `timeout` for the process to exit; returns whether it did.
     pub fn wait_exit(&mut self, timeout: Duration) -> bool {
         let started = Instant::now();

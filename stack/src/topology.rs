@@ -185,13 +185,7 @@ impl Stack {
         create_database(&postgres, "upbrella")?;
         let database_url = postgres.url("upbrella");
 
-        let common: Vec<(String, String)> = vec![
-            ("DATABASE_URL".into(), database_url.clone()),
-            ("REDIS_URL".into(), redis.url()),
-            ("BANK_ENCRYPTION_KEY".into(), options.bank_key.clone()),
-            ("SERVER_HMAC_KEY".into(), options.server_key.clone()),
-            ("LOG_FORMAT".into(), "json".into()),
-        ];
+        let common = common_env(&database_url, &redis.url(), &options);
         let migrate = Command::new(&bins.was)
             .arg("migrate")
             .envs(common.iter().map(|(k, v)| (k, v)))
@@ -278,6 +272,17 @@ impl Stack {
         })
     }
 
+    /// The settings a WAS replica gets, without those of its listeners: what a one-off
+    /// `was` command of this stack (`was remind`) runs with.
+    pub fn was_env(&self) -> Vec<(String, String)> {
+        let mut env = common_env(&self.database_url, &self.redis.url(), &self.options);
+        if let Some(secret) = &self.options.proxy_secret {
+            env.push(("WAS_PROXY_SECRET".into(), secret.clone()));
+        }
+        env.extend(self.options.was_env.iter().cloned());
+        env
+    }
+
     /// Runs SQL through `psql` as the superuser; returns its unaligned output.
     pub fn psql(&self, sql: &str) -> io::Result<String> {
         psql(&self.postgres, "upbrella", sql)
@@ -300,6 +305,17 @@ impl Drop for Stack {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// What every `was` process of the stack is given: the data stores and the keys.
+fn common_env(database_url: &str, redis_url: &str, options: &Options) -> Vec<(String, String)> {
+    vec![
+        ("DATABASE_URL".into(), database_url.to_owned()),
+        ("REDIS_URL".into(), redis_url.to_owned()),
+        ("BANK_ENCRYPTION_KEY".into(), options.bank_key.clone()),
+        ("SERVER_HMAC_KEY".into(), options.server_key.clone()),
+        ("LOG_FORMAT".into(), "json".into()),
+    ]
 }
 
 pub fn psql(pg: &Postgres, db: &str, sql: &str) -> io::Result<String> {
