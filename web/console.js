@@ -404,7 +404,7 @@ const REPORT_KINDS = { lost: ["분실", "Lost"], broken: ["파손", "Broken"] };
 async function reportsPage(path) {
   const status = params().get("status") || "open";
   const page = Number(params().get("page") || 0);
-  const list = await api("GET", `/admin/reports?status=${status}&limit=${PAGE_SIZE}&offset=${page * PAGE_SIZE}`);
+  const list = await api("GET", `/admin/reports?status=${status}&page=${page}&size=${PAGE_SIZE}`);
   const chips = h("nav", { class: "tabs", "aria-label": t("신고 상태", "Report status") },
     ...[["open", t("처리 전", "Open")], ["all", t("전체", "All")]].map(([value, label]) =>
       h("a", { class: "chip", href: withQuery({ status: value === "open" ? null : value, page: null }), "data-link": true, "aria-current": value === status ? "page" : null }, label)));
@@ -601,17 +601,16 @@ async function stockPage(path) {
     alerts.length ? h("p", { class: "error", role: "status", id: "stock-summary" },
       t(`확인이 필요한 매장 ${alerts.length}곳`, `${alerts.length} stores need attention`))
       : h("p", { class: "notice", role: "status", id: "stock-summary" }, t("모든 매장의 재고가 적정합니다.", "Every store's stock is fine.")),
-    h("div", { id: "stock-list" }, ...list.map(stockCard)));
+    h("div", { id: "stock-list" }, ...list.map((x) => stockCard(x, () => stockPage(path)))));
 }
 
-function stockCard(x) {
+function stockCard(x, reload) {
   const box = h("div");
   const card = h("article", { class: `card stock stock-${x.status}`, "data-store-id": x.store_id },
     h("div", { class: "row" }, h("strong", {}, link(`/admin/stores/${x.store_id}`, x.name)), stockBadge(x.status)),
     h("p", {}, t(`대여 가능 ${x.available}개 · 기준 ${x.low}–${x.high}개`, `${x.available} to lend · marks ${x.low}–${x.high}`)),
-    isAdmin() ? thresholdsForm(`thresholds-${x.store_id}`, x.store_id, x, (saved) => {
-      card.replaceWith(stockCard({ ...x, ...saved, low: saved.low ?? x.low, high: saved.high ?? x.high }));
-    }) : "",
+    // Saved marks may change the store's status: the list is read again.
+    isAdmin() ? thresholdsForm(`thresholds-${x.store_id}`, x.store_id, x, reload) : "",
     box);
   return card;
 }
