@@ -13,6 +13,7 @@ mod credentials;
 mod database_tls;
 mod deposits;
 mod health;
+mod journey;
 mod kakao;
 mod mail;
 mod migrations;
