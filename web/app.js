@@ -593,7 +593,7 @@ async function mePage() {
     rental ? currentRentalCard(rental) : h("p", { class: "muted" }, t("대여 중인 우산이 없습니다.", "You have no umbrella now.")),
     ...reportable.flatMap(reportSection),
     h("h2", {}, t("대여 기록", "Rentals")),
-    h("div", { class: "table-wrap" }, h("table", {},
+    h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("대여 기록", "Rentals") }, h("table", {},
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("우산", "Umbrella")), h("th", { scope: "col" }, t("대여", "Rented")),
         h("th", { scope: "col" }, t("반납", "Returned")), h("th", { scope: "col" }, t("보증금", "Deposit")))),
       h("tbody", {}, ...history.map((r) => h("tr", {}, h("td", {}, t(`${r.umbrella_number}번`, `No. ${r.umbrella_number}`)), h("td", {}, `${r.rent_store.name} ${date(r.rented_at)}`),
