@@ -24,3 +24,4 @@ install_needed || {
 }
 . scripts/tools-venv.sh
 . scripts/maildev.sh
+. scripts/axe-core.sh

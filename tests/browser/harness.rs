@@ -272,3 +272,130 @@ pub fn qr_codes(png_bytes: &[u8]) -> Vec<String> {
         .filter_map(|g| g.decode().ok().map(|(_, text)| text))
         .collect()
 }
+
+/// The axe-core release the accessibility pass runs (`scripts/axe-core.sh` installs it
+/// with npm under `target/tools/axe-core`; `AXE_CORE_JS` names another `axe.min.js`).
+pub const AXE_CORE_VERSION: &str = "4.11.0";
+
+/// axe-core's browser script. A missing axe fails the test: an accessibility pass that
+/// silently did not run would read as a pass.
+pub fn axe_source() -> String {
+    let path = std::env::var_os("AXE_CORE_JS").map_or_else(
+        || {
+            stack::topology::workspace_root()
+                .join("target/tools/axe-core/node_modules/axe-core/axe.min.js")
+        },
+        PathBuf::from,
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "axe-core is needed for the accessibility pass and was not found at {} ({e}): run scripts/test-deps.sh, \
+             or `npm install --prefix target/tools/axe-core axe-core@{AXE_CORE_VERSION}`",
+            path.display()
+        )
+    })
+}
+
+/// A Chrome DevTools Protocol command sent through chromedriver's `goog/cdp/execute`.
+#[derive(Debug)]
+struct Cdp {
+    cmd: String,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &reqwest::Url,
+        session_id: Option<&str>,
+    ) -> Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _url: &reqwest::Url) -> (reqwest::Method, Option<String>) {
+        (
+            reqwest::Method::POST,
+            Some(json!({"cmd": self.cmd, "params": self.params}).to_string()),
+        )
+    }
+}
+
+impl Browser {
+    /// Runs one DevTools command on the page.
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> serde_json::Value {
+        self.c
+            .issue_cmd(Cdp {
+                cmd: cmd.to_owned(),
+                params,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{cmd}: {e}"))
+    }
+
+    /// Cuts the page off the network (or lets it back on), as a phone losing signal.
+    pub async fn set_offline(&self, offline: bool) {
+        self.cdp("Network.enable", json!({})).await;
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            json!({"offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
+        )
+        .await;
+    }
+
+    /// The accessibility pass: axe-core's WCAG 2.0–2.2 A and AA rules over the page as it
+    /// is now; any violation fails with what and where.
+    pub async fn assert_accessible(&self, what: &str) {
+        let loaded = self
+            .c
+            .execute("return typeof window.axe === 'object';", vec![])
+            .await
+            .unwrap();
+        if loaded != json!(true) {
+            self.c.execute(&axe_source(), vec![]).await.unwrap();
+        }
+        let result = self
+            .c
+            .execute(
+                "return window.axe.run(document, {runOnly: {type: 'tag', values: \
+                 ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}, resultTypes: ['violations']}) \
+                 .then((r) => r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help, \
+                 nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ') + ' :: ' + (n.failureSummary || ''))})));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let violations = result.as_array().cloned().unwrap_or_default();
+        assert!(
+            violations.is_empty(),
+            "axe-core found {} violation(s) on {what}:\n{}",
+            violations.len(),
+            serde_json::to_string_pretty(&violations).unwrap()
+        );
+    }
+
+    /// Waits until a service worker controls the page (the shell is cached by then).
+    pub async fn wait_service_worker(&self) {
+        let started = std::time::Instant::now();
+        loop {
+            let ready = self
+                .c
+                .execute(
+                    "return !!(navigator.serviceWorker && navigator.serviceWorker.controller);",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            if ready == json!(true) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "no service worker took control of the page"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
