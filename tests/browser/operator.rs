@@ -642,9 +642,11 @@ async fn the_statistics_page_after_a_seeded_month() {
 /// journey shapes the hours around the real time in Seoul: yesterday's weekday gets an
 /// interval that opens an hour after (today's) closing and closes half an hour from now,
 /// so it runs past midnight and now falls in its after-midnight part; today's weekday is
-/// closed, so only the overnight rule can make the store open. The other days read
-/// 11:00–02:00 (one is 24 hours), as a bar's would. In the last ninety minutes of a Seoul
-/// day no such interval fits before midnight; the journey then waits for the new day.
+/// closed, so only the overnight rule can make the store open. Tomorrow is open 24 hours,
+/// the day before yesterday closes at 23:00 (intervals may not overlap, a night's part
+/// after midnight included), and the other days read 11:00–02:00, as a bar's would. In
+/// the last ninety minutes of a Seoul day no such interval fits before midnight; the
+/// journey then waits for the new day.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_open_past_midnight_shows_open_after_midnight() {
     let dir = TempDir::new("upbrella-operator-overnight").unwrap();
@@ -681,7 +683,9 @@ async fn a_store_open_past_midnight_shows_open_after_midnight() {
     let hhmm = |m: u32| format!("{:02}:{:02}", m / 60, m % 60);
     let close = hhmm(minute + 30);
     let open = hhmm(minute + 90);
-    let all_day = if yesterday == 1 { 7 } else { yesterday - 1 };
+    let next = |d: u32| d % 7 + 1;
+    let tomorrow = next(today);
+    let before_yesterday = if yesterday == 1 { 7 } else { yesterday - 1 };
 
     let b = Browser::open(&dir, base.clone(), "operator-overnight").await;
     log_in_as(
@@ -697,6 +701,8 @@ async fn a_store_open_past_midnight_shows_open_after_midnight() {
             ("off", "11:00", "02:00")
         } else if day == yesterday {
             ("on", open.as_str(), close.as_str())
+        } else if day == before_yesterday {
+            ("on", "11:00", "23:00")
         } else {
             ("on", "11:00", "02:00")
         };
@@ -710,13 +716,19 @@ async fn a_store_open_past_midnight_shows_open_after_midnight() {
         )
         .await;
     }
-    b.fill(&hours, &[(&format!("allday_{all_day}"), "on")])
+    b.fill(&hours, &[(&format!("allday_{tomorrow}"), "on")])
         .await;
     b.wait_text(
         &format!("fieldset[data-weekday='{yesterday}'] .next-day"),
         "다음 날",
     )
     .await;
+    b.c.execute(
+        "document.querySelector(arguments[0]).scrollIntoView({block: 'center'});",
+        vec![json!(format!("fieldset[data-weekday='{yesterday}']"))],
+    )
+    .await
+    .unwrap();
     b.shot("01-hours-overnight").await;
     b.submit(&hours).await;
     b.wait_text("main", "영업 시간을 저장했습니다").await;
