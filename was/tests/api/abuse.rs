@@ -354,8 +354,8 @@ async fn a_login_flood_beyond_the_hash_queue_is_refused_fast_with_503() {
 #[tokio::test]
 async fn a_session_ends_at_its_absolute_lifetime_however_busy() {
     let app = spawn_app_with(&[
-        ("SESSION_IDLE_TIMEOUT", "2s"),
-        ("SESSION_ABSOLUTE_TIMEOUT", "4s"),
+        ("RENTER_SESSION_IDLE_TIMEOUT", "2s"),
+        ("RENTER_SESSION_ABSOLUTE_TIMEOUT", "4s"),
     ])
     .await;
     let (c, _) = app.user().await;

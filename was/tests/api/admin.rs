@@ -110,6 +110,7 @@ async fn admins_can_use_every_admin_route() {
     print_codes(&mut a, store_id).await;
     a_rental_its_deposit_and_reports(&mut a, store_id, umbrellas.1).await;
     close_a_stuck_rental(&mut a, store_id).await;
+    staff_return_report_and_closure(&mut a, store_id).await;
     a_locker(&mut a, store_id).await;
     retire_umbrellas_and_close_the_store(&mut a, store_id, umbrellas).await;
     ban_and_lift(&mut a).await;
@@ -503,6 +504,83 @@ async fn a_rental_its_deposit_and_reports(a: &mut Admin<'_>, store_id: i64, seco
     .await;
 }
 
+/// An umbrella left at the counter taken back, a renter's report followed up, and a
+/// holiday added and removed.
+async fn staff_return_report_and_closure(a: &mut Admin<'_>, store_id: i64) {
+    let app = a.app;
+    let umbrella = a
+        .call(
+            Method::POST,
+            "/umbrellas",
+            "/umbrellas",
+            Some(json!({"store_id": store_id, "number": 105})),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let (renter, _) = app.user().await;
+    let rental = app.rent_id(&renter, umbrella, store_id).await;
+    json_ok(
+        app.post(
+            &renter,
+            &format!("/api/me/rentals/{rental}/reports"),
+            json!({"kind": "broken"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let reports = a.call(Method::GET, "/reports", "/reports", None).await;
+    let report = reports[0]["id"].as_i64().unwrap();
+    a.call(
+        Method::POST,
+        "/reports/{id}/resolve",
+        &format!("/reports/{report}/resolve"),
+        Some(json!({"note": "확인"})),
+    )
+    .await;
+    let closed = a
+        .call(
+            Method::POST,
+            "/stores/{id}/staff-returns",
+            &format!("/stores/{store_id}/staff-returns"),
+            Some(json!({"umbrella_number": 105})),
+        )
+        .await;
+    assert_eq!(closed["closed_reason"], "returned_by_staff");
+    a.call(
+        Method::DELETE,
+        "/umbrellas/{id}",
+        &format!("/umbrellas/{umbrella}"),
+        None,
+    )
+    .await;
+    let closure = a
+        .call(
+            Method::POST,
+            "/stores/{id}/closures",
+            &format!("/stores/{store_id}/closures"),
+            Some(json!({"starts_on": "2027-02-16", "ends_on": "2027-02-18", "reason": "설 연휴"})),
+        )
+        .await;
+    let listed = a
+        .call(
+            Method::GET,
+            "/stores/{id}/closures",
+            &format!("/stores/{store_id}/closures"),
+            None,
+        )
+        .await;
+    assert_eq!(listed[0]["reason"], "설 연휴");
+    a.call(
+        Method::DELETE,
+        "/stores/{id}/closures/{closure_id}",
+        &format!("/stores/{store_id}/closures/{}", closure["id"]),
+        None,
+    )
+    .await;
+}
+
 /// A rental whose umbrella is lost; the umbrella is then retired.
 async fn close_a_stuck_rental(a: &mut Admin<'_>, store_id: i64) {
     let app = a.app;
@@ -741,7 +819,17 @@ async fn business_hours_are_validated() {
         app.put(
             &admin,
             &format!("/api/admin/stores/{}/business-hours", f.store),
-            json!([{"weekday": 1, "open": "18:00", "close": "09:00"}]),
+            json!([{"weekday": 1, "open": "18:00", "close": "09:00"}, {"weekday": 2, "open": "08:00", "close": "12:00"}]),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    problem(
+        app.put(
+            &admin,
+            &format!("/api/admin/stores/{}/business-hours", f.store),
+            json!([{"weekday": 0, "open": "09:00", "close": "18:00"}]),
         )
         .await,
         StatusCode::UNPROCESSABLE_ENTITY,

@@ -184,7 +184,8 @@ async fn session_cookie_is_http_only_lax_and_secure_only_when_configured() {
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(!cookie.contains("Secure"), "{cookie}");
-    assert!(cookie.contains("Max-Age=1800"), "{cookie}");
+    // A renter's session: 30 days on their own phone (operators': 30 minutes).
+    assert!(cookie.contains("Max-Age=2592000"), "{cookie}");
 
     let secure = spawn_app_with(&[("SESSION_COOKIE_SECURE", "true")]).await;
     let r = secure
@@ -246,7 +247,7 @@ async fn logout_deletes_the_session_in_redis() {
 
 #[tokio::test]
 async fn an_idle_session_expires_and_an_active_one_does_not() {
-    let app = spawn_app_with(&[("SESSION_IDLE_TIMEOUT", "3s")]).await;
+    let app = spawn_app_with(&[("RENTER_SESSION_IDLE_TIMEOUT", "3s")]).await;
     let (active, _) = app.user().await;
     let (idle, _) = app.user().await;
     for _ in 0..5 {

@@ -87,7 +87,7 @@ async fn every_operator_change_is_logged_with_who_when_and_where() {
     assert_eq!(
         actions,
         [
-            "user.grant_admin",
+            "user.set_role",
             "store.set_activation",
             "locker.install",
             "umbrella.set_missed",

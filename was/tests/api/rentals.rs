@@ -784,7 +784,8 @@ async fn renters_see_the_deposit_its_state_and_an_overdue_warning() {
     .await;
     assert_eq!(
         info,
-        json!({"deposit_amount": 5000, "deposit_account": "신한 110-123-456789 업브렐라", "rental_days": 14, "map_key": "0123abcd"})
+        json!({"deposit_amount": 5000, "deposit_account": "신한 110-123-456789 업브렐라", "rental_days": 14, "map_key": "0123abcd",
+               "support": {"kakao_url": null, "phone": null, "email": null}})
     );
     let f = app.store().await;
     let u = app.umbrella(f.store).await;
