@@ -220,7 +220,7 @@ fn remind(now: Option<&str>, every: Option<&str>) -> ExitCode {
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "reminders failed");
+                    tracing::error!(event = "remind_failed", error = %e, "reminders failed");
                     eprintln!("was: {e}");
                     ExitCode::FAILURE
                 }
