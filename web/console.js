@@ -8,7 +8,7 @@
 // that leads somewhere is a real <a href> (a new tab works).
 
 import { errorText, t } from "/i18n.js";
-import { api, go, h, link, show } from "/ui.js";
+import { api, date, dateTime, errorBox, go, h, link, show } from "/ui.js";
 
 // Console-only styles (charts, stock alerts, the hours editor), loaded once.
 if (!document.querySelector("link[href='/console.css']")) {
@@ -49,9 +49,6 @@ const isAdmin = () => role === "admin";
 
 // Building blocks ---------------------------------------------------------------------
 
-const locale = () => t("ko-KR", "en-GB");
-const date = (iso) => (iso ? new Date(iso).toLocaleDateString(locale(), { timeZone: "Asia/Seoul" }) : "-");
-const dateTime = (iso) => (iso ? new Date(iso).toLocaleString(locale(), { timeZone: "Asia/Seoul" }) : "-");
 /// Today (or `days` from today) as YYYY-MM-DD in Seoul.
 const seoulDay = (days = 0) => new Date(Date.now() + days * 86400000).toLocaleDateString("sv-SE", { timeZone: "Asia/Seoul" });
 
@@ -128,8 +125,10 @@ function message(e) {
   if (e instanceof TypeError) return t(NETWORK[0], NETWORK[1]);
   return errorText(e && e.code, (e && e.message) || String(e));
 }
-const failBox = (e) => h("p", { class: "error", role: "alert", "data-code": (e && e.code) || null,
-  "data-status": (e && e.status) || null }, message(e));
+// A connection or gateway failure gets the shared box (its words, a retry, the contact);
+// a refusal or a mistake is said plainly where it happened.
+const failBox = (e) => (e && e.retryable ? errorBox(e) : h("p", { class: "error", role: "alert", "data-code": (e && e.code) || null,
+  "data-status": (e && e.status) || null }, message(e)));
 
 /// A form whose submit button stays disabled while `onsubmit` runs, with its error shown
 /// under the fields.

@@ -139,6 +139,29 @@ async fn rent(
     (api, body["rental"]["id"].as_i64().unwrap())
 }
 
+/// The page scrolls only up and down on a phone (the elements sticking out are named).
+async fn assert_fits_phone(b: &Browser) {
+    let wider = b
+        .c
+        .execute(
+            "const width = document.documentElement.clientWidth;
+             const out = [...document.querySelectorAll('body *')]
+               .filter((e) => e.getBoundingClientRect().right > width + 1 && ![...e.children].some((c) => c.getBoundingClientRect().right > width + 1))
+               .filter((e) => !e.closest('.table-wrap, .console-nav'))
+               .slice(0, 5)
+               .map((e) => `${e.tagName.toLowerCase()}.${e.className}[${e.getAttribute('name') || ''}] ${Math.round(e.getBoundingClientRect().right)}`);
+             return { wider: document.documentElement.scrollWidth - width, out };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        wider["wider"].as_i64().unwrap() <= 0,
+        "{} is wider than the phone: {wider}",
+        b.path().await
+    );
+}
+
 async fn text_of(b: &Browser, css: &str) -> String {
     b.wait(css).await.text().await.unwrap()
 }
@@ -260,6 +283,7 @@ async fn cafe_staff_record_a_staff_return_at_their_store_and_are_refused_at_anot
     )
     .await;
     b.shot("03-staff-return-form").await;
+    assert_fits_phone(&b).await;
     b.submit(&form).await;
     b.wait_text("#staff-return-done", "우산 1번").await;
     b.shot("04-staff-return-done").await;
@@ -577,6 +601,7 @@ async fn the_statistics_page_after_a_seeded_month() {
         "{per_store:?}"
     );
     b.shot("01-statistics-month").await;
+    assert_fits_phone(&b).await;
     b.click(&b.wait("#chart-rentals details summary").await)
         .await;
     b.shot("02-statistics-table").await;
@@ -730,6 +755,7 @@ async fn a_store_open_past_midnight_shows_open_after_midnight() {
     .await
     .unwrap();
     b.shot("01-hours-overnight").await;
+    assert_fits_phone(&b).await;
     b.submit(&hours).await;
     b.wait_text("main", "영업 시간을 저장했습니다").await;
     let stored = s
