@@ -567,7 +567,7 @@ async function statisticsPage(path) {
     barChart("chart-overdue", t("연체 기간별 대여 중 우산", "Overdue rentals by days overdue"),
       t(`지금 연체 중인 대여 ${ageing.reduce((a, x) => a + x.count, 0)}건을 연체 일수별로 나눈 것.`,
         `The ${ageing.reduce((a, x) => a + x.count, 0)} rentals overdue now, by days overdue.`),
-      ageing.map((x) => x.label), [{ name: t("대여", "Rentals"), cls: "overdue", values: ageing.map((x) => x.count) }],
+      ageing.map((x) => t(x.label, x.label_en || x.label)), [{ name: t("대여", "Rentals"), cls: "overdue", values: ageing.map((x) => x.count) }],
       { labelHeader: t("연체", "Overdue"), horizontal: true }),
     h("h2", {}, t("매장별", "Per store")),
     table([t("매장", "Store"), t("대여", "Rentals"), t("반납", "Returns"), t("분실", "Lost"), t("월간 보고서", "Monthly report")],
