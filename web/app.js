@@ -169,7 +169,7 @@ function drawMap(el, region, stores, key) {
 // Days since renting, said as people say it: the day of renting is "today", not "day 0".
 function elapsedText(rental) {
   const days = seoulDays(rental.rented_at, new Date());
-  return days <= 0 ? t("오늘 빌림", "rented today") : t(`${days}일째`, `day ${days + 1}`);
+  return days <= 0 ? t("오늘 빌림", "rented today") : t(`${days}일 전 빌림`, `rented ${days} day${days === 1 ? "" : "s"} ago`);
 }
 
 function daysLeftText(rental) {

@@ -77,8 +77,8 @@ fn was_command(s: &Stack, extra: &[(&str, &str)]) -> std::process::Command {
     command
 }
 
-/// The newest mail to `to` that is not about verifying the address: (subject, text).
-async fn reminder_to(catcher: &stack::MailCatcher, to: &str) -> (String, String) {
+/// The newest mail to `to` that is not about verifying the address: (id, subject, text).
+async fn reminder_to(catcher: &stack::MailCatcher, to: &str) -> (String, String, String) {
     let started = std::time::Instant::now();
     loop {
         let all: Vec<serde_json::Value> = reqwest::get(format!("{}/email", catcher.web_url()))
@@ -95,6 +95,7 @@ async fn reminder_to(catcher: &stack::MailCatcher, to: &str) -> (String, String)
         });
         if let Some(m) = found {
             return (
+                m["id"].as_str().unwrap_or_default().to_owned(),
                 m["subject"].as_str().unwrap_or_default().to_owned(),
                 m["text"].as_str().unwrap_or_default().to_owned(),
             );
@@ -120,6 +121,14 @@ fn site_link(text: &str) -> String {
         .take_while(|c| !c.is_whitespace() && !matches!(c, ')' | '>' | '"'))
         .collect();
     link.trim_start_matches("http://upbrella.test").to_owned()
+}
+
+/// A screenshot's name for a page: `home`, `stores-3`, `login`.
+fn shot_name(path: &str) -> String {
+    match path.trim_matches('/') {
+        "" => "home".to_owned(),
+        p => p.replace('/', "-"),
+    }
 }
 
 async fn switch_to_english(b: &Browser) {
@@ -206,11 +215,17 @@ async fn a_reminded_renter_returns_with_one_scan_in_korean_and_english() {
     );
 
     for ((lang, email, number, _), b) in renters.iter().zip(&phones) {
-        let (subject, text) = reminder_to(&catcher, email).await;
+        let (id, subject, text) = reminder_to(&catcher, email).await;
         assert!(
             text.contains("14:05"),
             "the due time in {subject:?}: {text}"
         );
+        assert!(subject.contains(&format!("{number}번")), "{subject}");
+        // The mail as the renter reads it.
+        b.goto(&format!("{}/email/{id}/html", catcher.web_url()))
+            .await;
+        b.wait("body").await;
+        b.shot("0-reminder-mail").await;
         let path = site_link(&text);
         b.goto(&path).await;
         let expected = if *lang == "ko" {
@@ -369,6 +384,19 @@ async fn renter_pages_pass_the_accessibility_check_in_korean_and_english() {
     let base = s.proxies[0].url("");
     let (store, umbrellas) = seed_store(&s, &base, "접근성 카페", 31..33);
     renter_with_rental(&s, &base, "a11y@example.com", umbrellas[0], store).await;
+    // A store as it is: a bar's night past midnight, a 24-hour day, a break time, closed
+    // the rest of the week, a holiday ahead, its own words on the hours, contact, Instagram.
+    s.psql(&format!(
+        "DELETE FROM business_hours WHERE store_id = {store};
+         INSERT INTO business_hours (store_id, weekday, open_at, close_at) VALUES
+           ({store}, 1, '11:00', '02:00'), ({store}, 2, '00:00', '00:00'),
+           ({store}, 3, '09:00', '12:00'), ({store}, 3, '13:00', '18:00');
+         INSERT INTO store_closures (store_id, starts_on, ends_on, reason)
+           VALUES ({store}, '2999-02-16', '2999-02-18', '설 연휴');
+         UPDATE stores SET working_hours = '라스트 오더 01:30', contact = '02-333-4444',
+           instagram_url = 'https://www.instagram.com/upbrella' WHERE id = {store};"
+    ))
+    .unwrap();
     let b = Browser::open(&dir, base.clone(), "a11y").await;
 
     for lang in ["ko", "en"] {
@@ -440,9 +468,42 @@ async fn renter_pages_pass_the_accessibility_check_in_korean_and_english() {
             b.goto(path).await;
             b.wait(ready).await;
             b.wait_text("main h1", title).await;
+            if path == store_path {
+                let hours = b.wait("main table.hours").await.text().await.unwrap();
+                for expected in if ko {
+                    [
+                        "월요일 11:00–02:00 (다음 날)",
+                        "화요일 24시간",
+                        "수요일 09:00–12:00, 13:00–18:00",
+                        "목요일 휴무",
+                    ]
+                } else {
+                    [
+                        "Mon 11:00–02:00 (next day)",
+                        "Tue 24 hours",
+                        "Wed 09:00–12:00, 13:00–18:00",
+                        "Thu Closed",
+                    ]
+                } {
+                    assert!(hours.contains(expected), "{expected:?} in {hours}");
+                }
+                let main = b.main_text().await;
+                for expected in [
+                    "라스트 오더 01:30",
+                    "설 연휴",
+                    "02-333-4444",
+                    if ko { "인스타그램" } else { "Instagram" },
+                    if ko { "보관함 없음" } else { "No locker" },
+                ] {
+                    assert!(
+                        main.contains(expected),
+                        "{expected:?} on the store page: {main}"
+                    );
+                }
+            }
             b.wait_text("#foot .support", "02-123-4567").await;
             b.assert_accessible(&format!("{lang} {path}")).await;
-            b.shot(&format!("{lang}{}", path.replace('/', "-"))).await;
+            b.shot(&format!("{lang}-{}", shot_name(path))).await;
         }
         let title = b.c.title().await.unwrap();
         assert!(
@@ -473,7 +534,7 @@ async fn renter_pages_pass_the_accessibility_check_in_korean_and_english() {
             }
             b.assert_accessible(&format!("{lang} {path} (logged in)"))
                 .await;
-            b.shot(&format!("{lang}{}-in", path.replace('/', "-")))
+            b.shot(&format!("{lang}-{}-logged-in", shot_name(path)))
                 .await;
         }
     }
