@@ -937,7 +937,7 @@ function closuresSection(storeId, closures) {
 function imagesSection(s) {
   const box = h("div");
   const render = (images) => {
-    const uploadBox = h("div", { class: "upload-message", "aria-live": "polite" });
+    const uploadBox = h("div", { class: "upload-message", id: "upload-message", "aria-live": "polite" });
     const upload = formBox("photo-form", [
       h("label", {}, t("사진 찍기 또는 고르기", "Take or choose a photo"),
         h("input", { type: "file", name: "photo", accept: "image/*", capture: "environment", required: true })),
@@ -949,8 +949,11 @@ function imagesSection(s) {
       try {
         ticket = await api("POST", `/admin/stores/${s.id}/images/uploads`, { content_type: type, size: file.size });
       } catch (e) {
-        if (e.code === "uploads_unavailable") upload.hidden = true;
-        throw e;
+        if (e.code !== "uploads_unavailable") throw e;
+        // No bucket: the photo goes in by its address (the form below) from now on.
+        upload.hidden = true;
+        uploadBox.replaceChildren(failBox(e));
+        return;
       }
       const put = await fetch(ticket.upload_url, { method: ticket.method || "PUT", headers: ticket.headers || { "Content-Type": type }, body: file });
       if (!put.ok) throw new Error(t(`사진을 올리지 못했습니다 (${put.status}). 다시 시도해 주세요.`, `The photo did not upload (${put.status}). Try again.`));

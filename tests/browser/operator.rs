@@ -787,6 +787,30 @@ async fn a_store_open_past_midnight_shows_open_after_midnight() {
     b.wait_text("#closures table", "설 연휴").await;
     b.shot("02-closures").await;
 
+    // A photo from the phone: this stack has no bucket, so the console says so and keeps
+    // the field for the photo's address.
+    let photo = dir.path().join("counter.png");
+    std::fs::write(&photo, b"\x89PNG\r\n\x1a\n a phone's photo").unwrap();
+    let form = b.wait("form#photo-form").await;
+    let file = form.find(Locator::Css("input[name=photo]")).await.unwrap();
+    assert_eq!(
+        file.attr("capture").await.unwrap().as_deref(),
+        Some("environment")
+    );
+    file.send_keys(photo.to_str().unwrap()).await.unwrap();
+    b.submit(&form).await;
+    b.wait_text("#upload-message .error", "사진 주소로 추가해 주세요")
+        .await;
+    assert!(!form.is_displayed().await.unwrap());
+    b.wait("form#image-form input[name=url]").await;
+    b.c.execute(
+        "document.querySelector('#upload-message').scrollIntoView({block: 'center'});",
+        vec![],
+    )
+    .await
+    .unwrap();
+    b.shot("03-photo-by-address").await;
+
     // The public page: open now, after midnight of yesterday's interval.
     b.goto(&format!("/stores/{}", bar.id)).await;
     b.wait_text("main h1", "달빛 바").await;
@@ -796,7 +820,7 @@ async fn a_store_open_past_midnight_shows_open_after_midnight() {
         "{}",
         b.main_text().await
     );
-    b.shot("03-public-open-after-midnight").await;
+    b.shot("04-public-open-after-midnight").await;
     let detail: Value = reqwest::get(format!("{base}/api/stores/{}", bar.id))
         .await
         .unwrap()
