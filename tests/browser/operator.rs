@@ -444,6 +444,20 @@ async fn a_renters_broken_umbrella_report_reaches_the_operators() {
         .wait(&format!("{card} a[href='/admin/rentals/{rental}']"))
         .await;
     b.shot("01-reports-open").await;
+    // A Ctrl-click (or a middle click) is the browser's: a new tab, the page stays put.
+    let kept = b
+        .c
+        .execute(
+            "const e = new MouseEvent('click', { ctrlKey: true, bubbles: true, cancelable: true, button: 0 });
+             arguments[0].dispatchEvent(e);
+             const m = new MouseEvent('click', { bubbles: true, cancelable: true, button: 1 });
+             arguments[0].dispatchEvent(m);
+             return [e.defaultPrevented, m.defaultPrevented, location.pathname];",
+            vec![serde_json::to_value(&to_rental).unwrap()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept, json!([false, false, "/admin/reports"]));
 
     b.click(&b.wait(&format!("{card} .resolve-report")).await)
         .await;
@@ -468,8 +482,13 @@ async fn a_renters_broken_umbrella_report_reaches_the_operators() {
     b.goto("/admin/reports?status=all").await;
     b.wait_text(&card, "처리 완료").await;
 
-    drop(to_rental);
-    b.goto(&format!("/admin/rentals/{rental}")).await;
+    // A plain click follows the link within the page.
+    b.click(
+        &b.wait(&format!("{card} a[href='/admin/rentals/{rental}']"))
+            .await,
+    )
+    .await;
+    assert_eq!(b.path().await, format!("/admin/rentals/{rental}"));
     b.wait_text(&format!("[data-rental-id='{rental}']"), "우산 7번")
         .await;
     b.shot("04-report-rental").await;
