@@ -744,7 +744,7 @@ async function storesPage(path) {
 
 /// Staff record an umbrella left at the counter: its open rental closes as a staff
 /// return at this store.
-function staffReturnForm(storeId) {
+function staffReturnForm(storeId, done) {
   const result = h("div", { class: "staff-return-result", "aria-live": "polite" });
   const f = formBox("staff-return-form", [
     h("p", { class: "muted" }, t("손님이 매장에 두고 간 우산의 번호를 적으면, 그 대여가 이 매장에서 직원 반납으로 끝납니다.",
@@ -755,9 +755,12 @@ function staffReturnForm(storeId) {
     result.replaceChildren();
     const r = await api("POST", `/admin/stores/${storeId}/staff-returns`,
       { umbrella_number: number(data, "umbrella_number"), note: data.get("note") || null });
-    result.replaceChildren(notice(t(`우산 ${r.umbrella_number}번 반납을 기록했습니다 (${r.user_name}님의 대여 #${r.id}).`,
-      `Umbrella ${r.umbrella_number} recorded as returned (${r.user_name}'s rental #${r.id}).`), { id: "staff-return-done" }));
+    const said = () => notice(t(`우산 ${r.umbrella_number}번 반납을 기록했습니다 (${r.user_name}님의 대여 #${r.id}).`,
+      `Umbrella ${r.umbrella_number} recorded as returned (${r.user_name}'s rental #${r.id}).`), { id: "staff-return-done" });
     form.reset();
+    // The store's umbrellas and stock changed: the page is read again, the note kept.
+    if (done) await done();
+    (document.querySelector(".staff-return-result") || result).replaceChildren(said());
   });
   return h("div", {}, f, result);
 }
@@ -777,7 +780,7 @@ async function storePage(path, id) {
   const locker = lockers.find((l) => l.store_id === s.id);
   const status = h("span", { class: s.activated ? "badge open" : "badge" }, s.activated ? t("운영 중", "Open") : t("준비 중", "Preparing"));
   const staffSections = [
-    h("h2", {}, t("직원 반납", "Staff return")), staffReturnForm(s.id),
+    h("h2", {}, t("직원 반납", "Staff return")), staffReturnForm(s.id, reload),
     h("h2", {}, t("재고", "Stock")),
     level ? h("p", { id: "store-stock" }, stockBadge(level.status), " ", t(`대여 가능 ${level.available}개 · 기준 ${level.low}–${level.high}개`,
       `${level.available} to lend · marks ${level.low}–${level.high}`)) : h("p", { class: "muted" }, t(`대여 가능 ${s.rentable_count}개`, `${s.rentable_count} to lend`)),

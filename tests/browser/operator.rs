@@ -286,6 +286,11 @@ async fn cafe_staff_record_a_staff_return_at_their_store_and_are_refused_at_anot
     assert_fits_phone(&b).await;
     b.submit(&form).await;
     b.wait_text("#staff-return-done", "우산 1번").await;
+    b.wait_text(
+        &format!("tr[data-umbrella-id='{}']", cafe.umbrellas[0]),
+        "대여 가능",
+    )
+    .await;
     b.shot("04-staff-return-done").await;
     assert_eq!(
         s.psql(&format!(
