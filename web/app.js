@@ -129,7 +129,9 @@ function contextBox(next) {
 function needLogin() {
   const here = location.pathname + location.search;
   show(h("h1", {}, t("로그인이 필요합니다", "Please log in")), contextBox(here),
-    h("p", {}, link(loginHref(here), t("로그인하러 가기", "Go to log in"))));
+    h("a", { class: "kakao-login", href: `/api/auth/kakao?next=${encodeURIComponent(here)}` }, t("카카오로 1초 만에 로그인", "Log in with Kakao")),
+    h("p", { class: "or" }, link(loginHref(here), t("이메일로 로그인하러 가기", "Log in with e-mail"))),
+    h("p", { class: "muted" }, t("한 번 로그인하면 이 기기에서는 몇 주 동안 로그인이 유지됩니다.", "Once logged in, this device stays logged in for weeks.")));
 }
 
 // Pages ------------------------------------------------------------------------------

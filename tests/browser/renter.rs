@@ -426,6 +426,7 @@ async fn renter_pages_pass_the_accessibility_check_in_korean_and_english() {
         )
         .await;
         b.assert_accessible(&format!("{lang} need-login")).await;
+        b.shot(&format!("{lang}-need-login")).await;
         b.click(&b.wait("main a[href^='/login']").await).await;
         b.wait_text("#login-context", if ko { "우산 32번" } else { "No. 32" })
             .await;
@@ -444,6 +445,7 @@ async fn renter_pages_pass_the_accessibility_check_in_korean_and_english() {
             json!(true),
             "Kakao first, keeping where to go next"
         );
+        b.shot(&format!("{lang}-login-context")).await;
 
         let store_path = format!("/stores/{store}");
         let pages: [(&str, &str, &str); 4] = [
@@ -512,6 +514,20 @@ async fn renter_pages_pass_the_accessibility_check_in_korean_and_english() {
         );
 
         b.log_in("a11y@example.com", "password123").await;
+        // The pages a QR code opens, logged in: the rent page (of a second umbrella) and
+        // the return page with the saved account.
+        let rent_path = format!("/rent/{}?code={code}", umbrellas[1]);
+        let store_code = upbrella_tests::code_for(&s, Subject::Store(store));
+        let return_path = format!("/return/{store}?code={store_code}");
+        for (path, ready, name) in [
+            (&rent_path, "#deposit", "rent"),
+            (&return_path, "#saved-account", "return"),
+        ] {
+            b.goto(path).await;
+            b.wait(ready).await;
+            b.assert_accessible(&format!("{lang} {name} page")).await;
+            b.shot(&format!("{lang}-{name}")).await;
+        }
         let logged_in: [(&str, &str, &str); 3] = [
             ("/", "#in-use", if ko { "이용 중" } else { "In use" }),
             (
