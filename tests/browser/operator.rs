@@ -162,6 +162,30 @@ async fn assert_fits_phone(b: &Browser) {
     );
 }
 
+/// The first mail to `to` whose subject contains `subject`, from the mail catcher.
+async fn mail_to(catcher: &stack::MailCatcher, to: &str, subject: &str) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let all: Vec<Value> = reqwest::get(format!("{}/email", catcher.web_url()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(found) = all.into_iter().find(|m| {
+            m["subject"].as_str().is_some_and(|s| s.contains(subject))
+                && m["to"][0]["address"].as_str() == Some(to)
+        }) {
+            return found;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no mail {subject:?} to {to}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn text_of(b: &Browser, css: &str) -> String {
     b.wait(css).await.text().await.unwrap()
 }
@@ -507,7 +531,17 @@ async fn a_renters_broken_umbrella_report_reaches_the_operators() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_statistics_page_after_a_seeded_month() {
     let dir = TempDir::new("upbrella-operator-statistics").unwrap();
-    let s = stack(&dir, &[], &[]);
+    let catcher = stack::MailCatcher::start(dir.path()).unwrap();
+    let smtp = catcher.smtp_url();
+    let s = stack(
+        &dir,
+        &[
+            ("MAIL_TRANSPORT", "smtp"),
+            ("SMTP_URL", &smtp),
+            ("MAIL_FROM", "우산대여 upbrella <no-reply@upbrella.test>"),
+        ],
+        &[],
+    );
     let base = s.proxies[0].url("");
     let region = s.seed_region("신촌").unwrap();
     let cafe = s
@@ -674,6 +708,24 @@ async fn the_statistics_page_after_a_seeded_month() {
     b.wait_text("#report-rentals", &rentals_this_month.to_string())
         .await;
     b.shot("04-monthly-report").await;
+    // Sent to the café: the mail arrives with the month's figures.
+    let form = b.wait("form#report-send-form").await;
+    b.fill(&form, &[("to", "cafe@example.com")]).await;
+    b.submit(&form).await;
+    b.wait_text("#report-sent", "cafe@example.com").await;
+    let mail = mail_to(&catcher, "cafe@example.com", "우산 대여 보고서").await;
+    assert!(
+        mail["subject"].as_str().unwrap().contains("우산 카페"),
+        "{mail}"
+    );
+    assert!(
+        mail["text"]
+            .as_str()
+            .unwrap()
+            .contains(&rentals_this_month.to_string()),
+        "{mail}"
+    );
+    b.shot("05-monthly-report-sent").await;
 
     // Stock: 29 of the café's umbrellas are in; a high mark of 20 makes it overflowing.
     b.goto("/admin/stock").await;
@@ -683,7 +735,7 @@ async fn the_statistics_page_after_a_seeded_month() {
     b.submit(&form).await;
     b.wait_text(&format!("{card} .stock-status"), "넘침").await;
     b.wait_text(&format!("{card} p"), "대여 가능 29개").await;
-    b.shot("05-stock").await;
+    b.shot("06-stock").await;
     b.c.close().await.unwrap();
 }
 
