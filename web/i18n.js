@@ -67,10 +67,16 @@ const CODES = {
   too_long: ["입력이 너무 깁니다.", "The text is too long."],
 };
 
-/** An API error's message in the chosen language. */
+/**
+ * An API error's message in the chosen language. A code not listed here shows the
+ * server's message, which is Korean with the English in parentheses at its end: in
+ * English, only that part.
+ */
 export function errorText(code, fallback) {
   const pair = code && CODES[code];
-  return pair ? t(pair[0], pair[1]) : fallback;
+  if (pair) return t(pair[0], pair[1]);
+  const english = lang() === "en" && typeof fallback === "string" && fallback.match(/\(([^()]*[A-Za-z][^()]*)\)\s*$/);
+  return english ? english[1].trim() : fallback;
 }
 
 export function addCodes(more) {
