@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod migrate;
 pub mod notify;
 pub mod repo;
+pub mod sigv4;
 pub mod startup;
 pub mod state;
 
