@@ -10,6 +10,7 @@ pub mod deposits;
 pub mod idempotency;
 pub mod lockers;
 pub mod rentals;
+pub mod statistics;
 pub mod stores;
 pub mod tokens;
 pub mod umbrellas;

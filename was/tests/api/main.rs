@@ -22,3 +22,4 @@ mod presence;
 mod public;
 mod redis_tls;
 mod rentals;
+mod statistics;

@@ -7,6 +7,7 @@ mod deposits;
 mod lockers;
 mod log;
 mod rentals;
+mod statistics;
 mod stores;
 mod umbrellas;
 mod users;
@@ -26,4 +27,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(lockers::routes())
         .merge(deposits::routes())
         .merge(log::routes())
+        .merge(statistics::routes())
 }
