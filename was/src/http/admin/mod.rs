@@ -4,12 +4,14 @@
 mod classifications;
 mod codes;
 mod deposits;
+mod geocode;
 mod lockers;
 mod log;
 mod rentals;
 mod statistics;
 mod stores;
 mod umbrellas;
+mod uploads;
 mod users;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -28,4 +30,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(deposits::routes())
         .merge(log::routes())
         .merge(statistics::routes())
+        .merge(geocode::routes())
+        .merge(uploads::routes())
 }
