@@ -419,7 +419,7 @@ pub const VARS: &[Var] = &[
     Var::new("PHOTO_REGION", "AWS_REGION", "The photo bucket's region"),
     Var::new(
         "PHOTO_S3_ENDPOINT",
-        "https://s3.{region}.amazonaws.com",
+        "AWS (https://{bucket}.s3.{region}.amazonaws.com)",
         "An S3-compatible endpoint instead of AWS's (an emulator); path-style URLs",
     ),
     Var::new(
