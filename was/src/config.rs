@@ -421,7 +421,37 @@ pub const VARS: &[Var] = &[
         "https://kapi.kakao.com/v2/user/me",
         "Kakao profile endpoint",
     ),
-    Var::new("KAKAO_TIMEOUT", "5s", "Timeout of each call to Kakao"),
+    Var::new(
+        "KAKAO_TIMEOUT",
+        "5s",
+        "Timeout of each call to Kakao (login, address search)",
+    ),
+    Var::new(
+        "KAKAO_REST_API_KEY",
+        "KAKAO_CLIENT_ID",
+        "Kakao REST API key for the console's address search (Kakao Local); unset: coordinates are typed",
+    ),
+    Var::new(
+        "KAKAO_LOCAL_API_URL",
+        "https://dapi.kakao.com",
+        "Kakao Local API base (address search)",
+    ),
+    Var::new(
+        "PHOTO_BUCKET",
+        "unset",
+        "S3 bucket store photos are uploaded to from the console (presigned PUT); unset: photos by URL only",
+    ),
+    Var::new("PHOTO_REGION", "AWS_REGION", "The photo bucket's region"),
+    Var::new(
+        "PHOTO_S3_ENDPOINT",
+        "AWS (https://{bucket}.s3.{region}.amazonaws.com)",
+        "An S3-compatible endpoint instead of AWS's (an emulator); path-style URLs",
+    ),
+    Var::new(
+        "PHOTO_PUBLIC_BASE_URL",
+        "the bucket's URL",
+        "Where uploaded photos are read from (a CDN in front of the bucket), ending in /",
+    ),
     Var::new(
         "KAKAO_SUCCESS_REDIRECT",
         "/",
@@ -478,6 +508,10 @@ pub struct Config {
     pub kakao_map_key: Option<String>,
     pub allowed_origins: Vec<String>,
     pub kakao: Option<KakaoConfig>,
+    /// Kakao's address search for the console, when a REST API key is configured.
+    pub geocode: Option<GeocodeConfig>,
+    /// Presigned photo uploads to S3, when a bucket is configured.
+    pub photos: Option<PhotoConfig>,
     /// Operators' webhook, told of every return.
     pub return_webhook: Option<crate::notify::WebhookConfig>,
     /// The secret web-proxy adds to every request it forwards. When set, the WAS refuses
@@ -696,6 +730,121 @@ pub struct KakaoConfig {
     pub success_redirect: String,
 }
 
+/// Kakao Local's address search (`GET {base}/v2/local/search/address.json`).
+#[derive(Clone, Debug)]
+pub struct GeocodeConfig {
+    pub api_key: SecretString,
+    pub base_url: Url,
+    pub timeout: Duration,
+}
+
+/// Where the console's photo uploads go.
+#[derive(Clone, Debug)]
+pub struct PhotoConfig {
+    pub bucket: String,
+    pub region: String,
+    /// `None`: AWS, with virtual-hosted URLs (`https://{bucket}.s3.{region}.amazonaws.com`);
+    /// `Some`: an S3-compatible endpoint (an emulator), with path-style URLs.
+    pub endpoint: Option<Url>,
+    /// Prefix of every uploaded photo's public URL; ends with `/`.
+    pub public_base_url: String,
+    pub credentials: AwsCredentialSource,
+}
+
+/// `KAKAO_REST_API_KEY`, or else the login's client id, which at Kakao is the same app's
+/// REST API key.
+fn geocode_config(s: &Settings<'_>) -> Result<Option<GeocodeConfig>, ConfigError> {
+    let Some(key) = s
+        .raw("KAKAO_REST_API_KEY")
+        .or_else(|| s.raw("KAKAO_CLIENT_ID"))
+    else {
+        return Ok(None);
+    };
+    let base_url = http_url(s, "KAKAO_LOCAL_API_URL", "https://dapi.kakao.com")?;
+    Ok(Some(GeocodeConfig {
+        api_key: SecretString::from(key),
+        base_url,
+        timeout: s.duration_or("KAKAO_TIMEOUT", Duration::from_secs(5))?,
+    }))
+}
+
+fn photo_config(s: &Settings<'_>) -> Result<Option<PhotoConfig>, ConfigError> {
+    let Some(bucket) = s.raw("PHOTO_BUCKET") else {
+        return Ok(None);
+    };
+    // S3's bucket naming rules, so the name can go into a host name and a path as is.
+    let valid = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !valid {
+        return Err(ConfigError::new(
+            "PHOTO_BUCKET",
+            "must be an S3 bucket name (3-63 characters: a-z, 0-9, '-', '.')",
+        ));
+    }
+    let region = s
+        .raw("PHOTO_REGION")
+        .or_else(|| s.raw("AWS_REGION"))
+        .or_else(|| s.raw("AWS_DEFAULT_REGION"))
+        .ok_or_else(|| {
+            ConfigError::new(
+                "PHOTO_REGION",
+                "is required with PHOTO_BUCKET (or AWS_REGION)",
+            )
+        })?;
+    let endpoint = match s.raw("PHOTO_S3_ENDPOINT") {
+        None => None,
+        Some(_) => Some(http_url(s, "PHOTO_S3_ENDPOINT", "")?),
+    };
+    let default_base = match &endpoint {
+        Some(e) => format!("{}/{bucket}/", e.as_str().trim_end_matches('/')),
+        None => format!("https://{bucket}.s3.{region}.amazonaws.com/"),
+    };
+    let public_base_url = match s.raw("PHOTO_PUBLIC_BASE_URL") {
+        None => default_base,
+        Some(_) => {
+            let url = http_url(s, "PHOTO_PUBLIC_BASE_URL", "")?;
+            if url.query().is_some() || url.fragment().is_some() {
+                return Err(ConfigError::new(
+                    "PHOTO_PUBLIC_BASE_URL",
+                    "must be a URL prefix without ?query or #fragment",
+                ));
+            }
+            format!("{}/", url.as_str().trim_end_matches('/'))
+        }
+    };
+    let credentials = aws_credential_source(s).map_err(|e| {
+        ConfigError::new(
+            &e.var,
+            "PHOTO_BUCKET needs AWS credentials to sign uploads: run as an ECS task with a \
+             task role, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+        )
+    })?;
+    Ok(Some(PhotoConfig {
+        bucket,
+        region,
+        endpoint,
+        public_base_url,
+        credentials,
+    }))
+}
+
+/// An http(s) URL with a host (`default` when unset and not empty).
+fn http_url(s: &Settings<'_>, var: &str, default: &str) -> Result<Url, ConfigError> {
+    let raw = match s.raw(var) {
+        Some(v) => v,
+        None if !default.is_empty() => default.to_owned(),
+        None => return Err(ConfigError::new(var, "is required")),
+    };
+    Url::parse(raw.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| ConfigError::new(var, format!("must be an http(s) URL, not {raw:?}")))
+}
+
 impl Config {
     pub fn from_source(source: &dyn Source) -> Result<Self, ConfigError> {
         let s = Settings::new(source);
@@ -818,6 +967,8 @@ impl Config {
                 })
                 .unwrap_or_default(),
             kakao,
+            geocode: geocode_config(&s)?,
+            photos: photo_config(&s)?,
             proxy_secret: s.raw("WAS_PROXY_SECRET").map(SecretString::from),
             proxy_secret_rotating: s.raw("WAS_PROXY_SECRET_ROTATING").map(SecretString::from),
             release: s.string_or("UPBRELLA_RELEASE", "dev"),
@@ -1303,8 +1454,20 @@ mod tests {
                 "/v2/credentials/x",
             ),
         ]);
+        let mut photos = base();
+        photos.extend([
+            ("PHOTO_BUCKET", "upbrella-photos"),
+            ("PHOTO_REGION", "ap-northeast-2"),
+            ("PHOTO_S3_ENDPOINT", "http://127.0.0.1:5000"),
+            ("PHOTO_PUBLIC_BASE_URL", "https://photos.example"),
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("KAKAO_REST_API_KEY", "rest-key"),
+            ("KAKAO_LOCAL_API_URL", "http://127.0.0.1:1"),
+        ]);
         vec![
             base(),
+            photos,
             kakao,
             iam_static,
             iam_full,
@@ -1709,6 +1872,88 @@ mod tests {
         env.insert("RATE_LIMIT_SIGNUP_PER_ADDRESS", "lots");
         let err = Config::from_source(&env).unwrap_err();
         assert_eq!(err.var, "RATE_LIMIT_SIGNUP_PER_ADDRESS");
+    }
+
+    #[test]
+    fn address_search_takes_its_own_key_or_the_logins() {
+        assert!(
+            Config::from_source(&base())
+                .expect("valid")
+                .geocode
+                .is_none()
+        );
+        let mut env = base();
+        env.extend([
+            ("KAKAO_CLIENT_ID", "login-rest-key"),
+            ("KAKAO_REDIRECT_URI", "http://localhost/cb"),
+        ]);
+        let g = Config::from_source(&env)
+            .expect("valid")
+            .geocode
+            .expect("the login's REST key searches addresses too");
+        assert_eq!(g.api_key.expose_secret(), "login-rest-key");
+        assert_eq!(g.base_url.as_str(), "https://dapi.kakao.com/");
+        env.insert("KAKAO_REST_API_KEY", "own-key");
+        env.insert("KAKAO_LOCAL_API_URL", "kakao");
+        assert_eq!(
+            Config::from_source(&env).unwrap_err().var,
+            "KAKAO_LOCAL_API_URL"
+        );
+        env.remove("KAKAO_LOCAL_API_URL");
+        let g = Config::from_source(&env)
+            .expect("valid")
+            .geocode
+            .expect("on");
+        assert_eq!(g.api_key.expose_secret(), "own-key");
+    }
+
+    #[test]
+    fn photo_uploads_need_a_valid_bucket_a_region_and_credentials() {
+        assert!(
+            Config::from_source(&base())
+                .expect("valid")
+                .photos
+                .is_none()
+        );
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut env = base();
+            env.insert("PHOTO_BUCKET", "upbrella-photos");
+            env.extend(extra.iter().copied());
+            Config::from_source(&env)
+        };
+        assert_eq!(with(&[]).unwrap_err().var, "PHOTO_REGION");
+        let aws = [
+            ("AWS_REGION", "ap-northeast-2"),
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ];
+        let p = with(&aws).expect("valid").photos.expect("on");
+        assert_eq!(p.region, "ap-northeast-2");
+        assert!(p.endpoint.is_none());
+        assert_eq!(
+            p.public_base_url,
+            "https://upbrella-photos.s3.ap-northeast-2.amazonaws.com/"
+        );
+        let mut emulator = aws.to_vec();
+        emulator.push(("PHOTO_S3_ENDPOINT", "http://127.0.0.1:5000/"));
+        let p = with(&emulator).expect("valid").photos.expect("on");
+        assert_eq!(p.public_base_url, "http://127.0.0.1:5000/upbrella-photos/");
+        let mut cdn = aws.to_vec();
+        cdn.push(("PHOTO_PUBLIC_BASE_URL", "https://photos.example/stores"));
+        let p = with(&cdn).expect("valid").photos.expect("on");
+        assert_eq!(p.public_base_url, "https://photos.example/stores/");
+        for (var, value) in [
+            ("PHOTO_BUCKET", "Upbrella_Photos"),
+            ("PHOTO_S3_ENDPOINT", "s3.local"),
+            ("PHOTO_PUBLIC_BASE_URL", "ftp://photos.example"),
+            ("PHOTO_PUBLIC_BASE_URL", "https://photos.example/?a=b"),
+        ] {
+            let mut settings = aws.to_vec();
+            settings.push((var, value));
+            assert_eq!(with(&settings).unwrap_err().var, var, "{value}");
+        }
+        let err = with(&[("AWS_REGION", "ap-northeast-2")]).unwrap_err();
+        assert!(err.problem.contains("PHOTO_BUCKET"), "{err}");
     }
 
     #[test]

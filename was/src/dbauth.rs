@@ -21,13 +21,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::Mutex;
+
+use crate::sigv4;
 
 /// How the WAS proves who it is to PostgreSQL (`DATABASE_AUTH`).
 #[derive(Clone, Debug)]
@@ -291,137 +291,20 @@ pub fn rds_auth_token(
     now: OffsetDateTime,
 ) -> String {
     let endpoint = format!("{host}:{port}");
-    let query = presign(&Presign {
+    let query = sigv4::presign(&sigv4::Presign {
         method: "GET",
         host: &endpoint,
         path: "/",
         params: &[("Action", "connect"), ("DBUser", user)],
+        headers: &[],
         service: "rds-db",
         region,
         credentials,
         now,
         expires: Duration::from_secs(900),
-        payload_hash: EMPTY_SHA256,
+        payload_hash: sigv4::EMPTY_SHA256,
     });
     format!("{endpoint}/?{query}")
-}
-
-const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-struct Presign<'a> {
-    method: &'a str,
-    host: &'a str,
-    path: &'a str,
-    params: &'a [(&'a str, &'a str)],
-    service: &'a str,
-    region: &'a str,
-    credentials: &'a AwsCredentials,
-    now: OffsetDateTime,
-    expires: Duration,
-    payload_hash: &'a str,
-}
-
-/// AWS Signature Version 4 in the query string: returns the canonical query with
-/// `X-Amz-Signature` appended.
-fn presign(p: &Presign<'_>) -> String {
-    let (date, stamp) = sigv4_stamps(p.now);
-    let scope = format!("{date}/{}/{}/aws4_request", p.region, p.service);
-    let mut query: Vec<(String, String)> = p
-        .params
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    query.extend([
-        ("X-Amz-Algorithm".into(), "AWS4-HMAC-SHA256".into()),
-        (
-            "X-Amz-Credential".into(),
-            format!("{}/{scope}", p.credentials.access_key_id),
-        ),
-        ("X-Amz-Date".into(), stamp.clone()),
-        ("X-Amz-Expires".into(), p.expires.as_secs().to_string()),
-        ("X-Amz-SignedHeaders".into(), "host".into()),
-    ]);
-    if let Some(token) = &p.credentials.session_token {
-        query.push((
-            "X-Amz-Security-Token".into(),
-            token.expose_secret().to_owned(),
-        ));
-    }
-    let mut encoded: Vec<(String, String)> = query
-        .iter()
-        .map(|(k, v)| (uri_encode(k), uri_encode(v)))
-        .collect();
-    encoded.sort();
-    let canonical_query = encoded
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    let canonical_request = format!(
-        "{}\n{}\n{canonical_query}\nhost:{}\n\nhost\n{}",
-        p.method, p.path, p.host, p.payload_hash
-    );
-    let string_to_sign = format!(
-        "AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}",
-        hex::encode(Sha256::digest(canonical_request.as_bytes()))
-    );
-    let key = sigv4_key(p.credentials, &date, p.region, p.service);
-    let signature = hex::encode(hmac(&key, string_to_sign.as_bytes()));
-    format!("{canonical_query}&X-Amz-Signature={signature}")
-}
-
-/// SigV4's date (`YYYYMMDD`) and time stamp (`YYYYMMDDTHHMMSSZ`), in UTC.
-pub(crate) fn sigv4_stamps(now: OffsetDateTime) -> (String, String) {
-    let now = now.to_offset(time::UtcOffset::UTC);
-    let date = format!(
-        "{:04}{:02}{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    );
-    let stamp = format!(
-        "{date}T{:02}{:02}{:02}Z",
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
-    (date, stamp)
-}
-
-/// SigV4's signing key: the secret, narrowed to the day, region and service.
-pub(crate) fn sigv4_key(
-    credentials: &AwsCredentials,
-    date: &str,
-    region: &str,
-    service: &str,
-) -> Vec<u8> {
-    let secret = format!("AWS4{}", credentials.secret_access_key.expose_secret());
-    let mut key = hmac(secret.as_bytes(), date.as_bytes());
-    for part in [region, service, "aws4_request"] {
-        key = hmac(&key, part.as_bytes());
-    }
-    key
-}
-
-pub(crate) fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
-}
-
-/// RFC 3986 percent-encoding of everything but the unreserved characters, as SigV4
-/// requires.
-pub(crate) fn uri_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -435,33 +318,6 @@ mod tests {
             session_token: token.map(SecretString::from),
             expires: None,
         }
-    }
-
-    /// The presigned-URL example of the Amazon S3 API reference ("Authenticating
-    /// Requests: Using Query Parameters"): GET /test.txt from examplebucket, signed on
-    /// 2013-05-24 for 86400 s, whose published signature is aeeed9bb…f604d404.
-    #[test]
-    fn presign_matches_the_published_sigv4_example() {
-        let credentials = example_credentials(None);
-        let query = presign(&Presign {
-            method: "GET",
-            host: "examplebucket.s3.amazonaws.com",
-            path: "/test.txt",
-            params: &[],
-            service: "s3",
-            region: "us-east-1",
-            credentials: &credentials,
-            now: time::macros::datetime!(2013-05-24 0:00 UTC),
-            expires: Duration::from_secs(86400),
-            payload_hash: "UNSIGNED-PAYLOAD",
-        });
-        assert_eq!(
-            query,
-            "X-Amz-Algorithm=AWS4-HMAC-SHA256\
-             &X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request\
-             &X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host\
-             &X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
-        );
     }
 
     /// botocore's own test of `generate_db_auth_token` (tests/unit/test_signers.py):

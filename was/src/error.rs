@@ -72,6 +72,14 @@ pub enum Error {
     /// 503: a dependency (Redis, PostgreSQL, Kakao) is not reachable right now.
     #[error("{} 일시적으로 연결할 수 없습니다. 잠시 후 다시 시도해 주세요.", Thing(.0))]
     Unavailable(&'static str),
+    /// 404: a feature this deployment has not configured (address search without a
+    /// Kakao key, photo uploads without a bucket); the client offers what works instead.
+    #[error("{0}")]
+    Unconfigured(Reason),
+    /// 503: a third party (Kakao's address search, AWS credentials) did not answer in
+    /// time or answered with an error; the details are logged.
+    #[error("{0}")]
+    UpstreamUnavailable(Reason),
     /// 503: this replica is at capacity for this kind of work (password hashing); the
     /// client should retry in a moment.
     #[error("요청이 몰려 지금은 처리할 수 없습니다. 잠시 후 다시 시도해 주세요.")]
@@ -141,13 +149,15 @@ impl Error {
                 StatusCode::UNAUTHORIZED
             }
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) | Self::Missing(_) => StatusCode::NOT_FOUND,
+            Self::NotFound(_) | Self::Missing(_) | Self::Unconfigured(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy(_) | Self::UpstreamUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -161,6 +171,8 @@ impl Error {
             | Self::Missing(r)
             | Self::Conflict(r)
             | Self::Invalid(r)
+            | Self::Unconfigured(r)
+            | Self::UpstreamUnavailable(r)
             | Self::TooManyRequests { reason: r, .. } => r.code.to_owned(),
             Self::Unauthenticated => "login_required".to_owned(),
             Self::BadCredentials => "bad_credentials".to_owned(),
@@ -220,6 +232,20 @@ impl Error {
         }
     }
 
+    pub fn unconfigured(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unconfigured(Reason {
+            code,
+            message: message.into(),
+        })
+    }
+
+    pub fn upstream_unavailable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::UpstreamUnavailable(Reason {
+            code,
+            message: message.into(),
+        })
+    }
+
     pub fn internal(message: impl std::fmt::Display) -> Self {
         Self::Internal(message.to_string())
     }
@@ -268,7 +294,7 @@ impl IntoResponse for Error {
                     response.headers_mut().insert(header::RETRY_AFTER, v);
                 }
             }
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::UpstreamUnavailable(_) => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));

@@ -10,6 +10,7 @@ pub mod config;
 pub mod dbauth;
 pub mod domain;
 pub mod error;
+pub mod geocode;
 pub mod http;
 pub mod kakao;
 pub mod ledger;
@@ -18,8 +19,10 @@ pub mod mail;
 pub mod metrics;
 pub mod migrate;
 pub mod notify;
+pub mod photos;
 pub mod remind;
 pub mod repo;
+pub mod sigv4;
 pub mod startup;
 pub mod state;
 

@@ -72,6 +72,16 @@ impl Application {
             )),
             None => None,
         };
+        let geocoder = match &config.geocode {
+            Some(g) => Some(Arc::new(
+                crate::geocode::Geocoder::new(g).map_err(StartError::Kakao)?,
+            )),
+            None => None,
+        };
+        let photos = config
+            .photos
+            .clone()
+            .map(|p| Arc::new(crate::photos::PhotoUploads::new(p)));
         let notifier = match &config.return_webhook {
             Some(w) => Some(Arc::new(
                 ReturnNotifier::new(w).map_err(StartError::Webhook)?,
@@ -101,6 +111,8 @@ impl Application {
             hasher: Arc::new(PasswordHasher::new(config.password_hashing)),
             limiter: RateLimiter::new(redis.clone(), &config),
             kakao,
+            geocoder,
+            photos,
             notifier,
             mailer,
             config: Arc::new(config),

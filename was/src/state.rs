@@ -25,6 +25,10 @@ pub struct AppState {
     pub hasher: Arc<PasswordHasher>,
     pub limiter: RateLimiter,
     pub kakao: Option<Arc<KakaoClient>>,
+    /// The console's address search (Kakao Local), when a REST API key is configured.
+    pub geocoder: Option<Arc<crate::geocode::Geocoder>>,
+    /// Presigned photo uploads, when a bucket is configured.
+    pub photos: Option<Arc<crate::photos::PhotoUploads>>,
     /// Operators' webhook for returns, when configured.
     pub notifier: Option<Arc<ReturnNotifier>>,
     /// Outgoing mail (verification, password reset, account notices).

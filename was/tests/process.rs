@@ -638,6 +638,46 @@ async fn the_first_admin_is_created_and_revoked_from_the_command_line() {
     assert_eq!(out.status.code(), Some(1), "no such account");
     let out = run(&["admin", "grant", "not an address"], &[]);
     assert_eq!(out.status.code(), Some(2), "bad input");
+    // Other roles: staff need stores that exist; a clerk handles money, not rights.
+    let out = run(
+        &["admin", "grant", "--role", "staff", "boss@example.com"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "staff without a store");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--store"));
+    let out = run(
+        &[
+            "admin",
+            "grant",
+            "--role",
+            "staff",
+            "--store",
+            "987654",
+            "boss@example.com",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "no such store");
+    let out = run(
+        &["admin", "grant", "--role", "clerk", "boss@example.com"],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("보증금 담당"));
+    let c = app.client();
+    let login = json!({"email": "boss@example.com", "password": "correct horse battery"});
+    json_ok(app.post(&c, "/api/auth/login", login).await, StatusCode::OK).await;
+    json_ok(
+        app.get(&c, "/api/admin/deposits/summary").await,
+        StatusCode::OK,
+    )
+    .await;
+    let refused = problem(app.get(&c, "/api/admin/users").await, StatusCode::FORBIDDEN).await;
+    assert_eq!(refused["code"], "role_forbidden");
     // Every change of rights from the command line is in the operator action log.
     let logged: Vec<(String, String)> = sqlx::query_as(
         "SELECT action, actor_name FROM operator_actions WHERE target_kind = 'user' ORDER BY id",
@@ -645,7 +685,12 @@ async fn the_first_admin_is_created_and_revoked_from_the_command_line() {
     .fetch_all(&app.db)
     .await
     .unwrap();
-    let expected = ["user.create_admin", "user.grant_admin", "user.revoke_admin"];
+    let expected = [
+        "user.create_admin",
+        "user.set_role",
+        "user.revoke_role",
+        "user.set_role",
+    ];
     assert_eq!(
         logged.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>(),
         expected

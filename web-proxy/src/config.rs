@@ -194,6 +194,11 @@ pub const VARS: &[Var] = &[
         "Widen the default CSP for the Kakao Maps SDK (with the WAS's KAKAO_MAP_KEY)",
     ),
     Var::new(
+        "WEB_PROXY_UPLOAD_ORIGINS",
+        "none",
+        "Origins the console uploads photos to and shows them from (the WAS's photo bucket), added to the default CSP's connect-src and img-src",
+    ),
+    Var::new(
         "WEB_PROXY_EXTRA_METHODS",
         "none",
         "Comma-separated methods beyond RFC 9110's and PATCH to forward (others get 405)",
@@ -477,7 +482,10 @@ impl Config {
             security_headers: s.bool_or(&var("SECURITY_HEADERS"), true)?,
             content_security_policy: match s.raw(&var("CSP")) {
                 Some(csp) => csp,
-                None => default_csp(s.bool_or(&var("KAKAO_MAPS"), false)?),
+                None => default_csp(
+                    s.bool_or(&var("KAKAO_MAPS"), false)?,
+                    &upload_origins(&s, &var("UPLOAD_ORIGINS"))?,
+                ),
             },
             compression: s.bool_or(&var("COMPRESSION"), true)?,
             extra_methods: extra_methods(&s, &var("EXTRA_METHODS"))?,
@@ -518,20 +526,61 @@ impl Config {
 
 /// The default Content-Security-Policy: this origin only, images from anywhere on HTTPS
 /// (store photos are URLs). With Kakao Maps, the SDK's script hosts too (its loader and
-/// the map's code) and its tiles; nothing else is widened.
-fn default_csp(kakao_maps: bool) -> String {
-    let (scripts, images) = if kakao_maps {
+/// the map's code) and its tiles; with upload origins (the photo bucket), the console
+/// may send photos there (`connect-src`) and show them from there (`img-src`, for an
+/// `http:` emulator; `https:` is allowed already). Nothing else is widened.
+fn default_csp(kakao_maps: bool, upload_origins: &[String]) -> String {
+    let (scripts, mut images) = if kakao_maps {
         (
             " https://dapi.kakao.com https://t1.daumcdn.net",
-            " http://*.daumcdn.net",
+            " http://*.daumcdn.net".to_owned(),
         )
     } else {
-        ("", "")
+        ("", String::new())
     };
+    let mut connect = String::new();
+    for origin in upload_origins {
+        connect.push(' ');
+        connect.push_str(origin);
+        images.push(' ');
+        images.push_str(origin);
+    }
     format!(
         "default-src 'self'; script-src 'self'{scripts}; img-src 'self' https: data:{images}; \
+         connect-src 'self'{connect}; \
          style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
     )
+}
+
+/// `WEB_PROXY_UPLOAD_ORIGINS`: comma-separated http(s) origins, normalised
+/// (`https://bucket.s3.ap-northeast-2.amazonaws.com`); a path or anything that could
+/// break out of the policy is refused.
+fn upload_origins(s: &Settings<'_>, var: &str) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = s.raw(var) else {
+        return Ok(Vec::new());
+    };
+    let mut origins = Vec::new();
+    for item in raw.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let origin = Url::parse(item)
+            .ok()
+            .filter(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host().is_some()
+                    && u.path() == "/"
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+                    && u.username().is_empty()
+            })
+            .map(|u| u.origin().ascii_serialization())
+            .ok_or_else(|| {
+                ConfigError::new(
+                    var,
+                    format!("{item:?} is not an origin such as https://bucket.s3.ap-northeast-2.amazonaws.com"),
+                )
+            })?;
+        origins.push(origin);
+    }
+    Ok(origins)
 }
 
 /// `WEB_PROXY_EXTRA_METHODS`: HTTP method tokens (RFC 9110 section 5.6.2), each beyond
@@ -575,6 +624,7 @@ mod tests {
             env(&[
                 ("WEB_PROXY_UPSTREAMS", "http://127.0.0.1:1"),
                 ("WEB_PROXY_EXTRA_METHODS", "PROPFIND"),
+                ("WEB_PROXY_UPLOAD_ORIGINS", "https://photos.example"),
                 ("WEB_PROXY_REDIRECT_HTTPS", "true"),
                 ("WEB_PROXY_CANONICAL_HOST", "upbrella.example"),
                 ("WEB_PROXY_TLS_CERT", "/cert.pem"),
@@ -680,6 +730,51 @@ mod tests {
             own.content_security_policy, "default-src 'none'",
             "an explicit policy is kept as written"
         );
+    }
+
+    #[test]
+    fn upload_origins_widen_connect_src_and_img_src_only() {
+        let plain = Config::from_source(&env(&[("WEB_PROXY_UPSTREAMS", "http://x")])).unwrap();
+        assert!(
+            plain
+                .content_security_policy
+                .contains("connect-src 'self';")
+        );
+        let uploads = Config::from_source(&env(&[
+            ("WEB_PROXY_UPSTREAMS", "http://x"),
+            (
+                "WEB_PROXY_UPLOAD_ORIGINS",
+                "https://Photos.s3.ap-northeast-2.amazonaws.com/, http://127.0.0.1:5000",
+            ),
+        ]))
+        .unwrap();
+        let csp = &uploads.content_security_policy;
+        assert!(
+            csp.contains(
+                "connect-src 'self' https://photos.s3.ap-northeast-2.amazonaws.com http://127.0.0.1:5000;"
+            ),
+            "{csp}"
+        );
+        assert!(
+            csp.contains(
+                "img-src 'self' https: data: https://photos.s3.ap-northeast-2.amazonaws.com http://127.0.0.1:5000;"
+            ),
+            "{csp}"
+        );
+        assert!(csp.contains("script-src 'self';"), "{csp}");
+        for bad in [
+            "photos.example",
+            "https://photos.example/path",
+            "https://a.example; script-src *",
+            "ftp://photos.example",
+        ] {
+            let err = Config::from_source(&env(&[
+                ("WEB_PROXY_UPSTREAMS", "http://x"),
+                ("WEB_PROXY_UPLOAD_ORIGINS", bad),
+            ]))
+            .unwrap_err();
+            assert_eq!(err.var, "WEB_PROXY_UPLOAD_ORIGINS", "{bad}");
+        }
     }
 
     #[test]

@@ -241,3 +241,60 @@ async fn static_files_are_read_only() {
     assert_eq!(r.status(), 405);
     assert_eq!(r.headers()["allow"], "GET, HEAD");
 }
+
+#[tokio::test]
+async fn pages_may_upload_photos_to_the_configured_bucket_and_nowhere_else() {
+    let dir = stack::TempDir::new("upbrella-static-csp").unwrap();
+    let root = dir.path().join("www");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(
+        root.join("index.html"),
+        "<!doctype html><title>upbrella</title>",
+    )
+    .unwrap();
+    let up = upstream("a").await;
+    let bucket = "https://photos.s3.ap-northeast-2.amazonaws.com";
+    let with_uploads = proxy(
+        &[up.addr],
+        &[
+            ("WEB_PROXY_STATIC_DIR", root.to_str().unwrap()),
+            ("WEB_PROXY_UPLOAD_ORIGINS", bucket),
+        ],
+    )
+    .await;
+    let without = proxy(
+        &[up.addr],
+        &[("WEB_PROXY_STATIC_DIR", root.to_str().unwrap())],
+    )
+    .await;
+    let csp_of = |r: &reqwest::Response| {
+        r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let r = client()
+        .get(with_uploads.url("/admin"))
+        .send()
+        .await
+        .unwrap();
+    let csp = csp_of(&r);
+    let directive = |name: &str| {
+        csp.split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with(name))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        directive("connect-src"),
+        format!("connect-src 'self' {bucket}")
+    );
+    assert!(directive("img-src").ends_with(bucket), "{csp}");
+    assert_eq!(directive("script-src"), "script-src 'self'");
+    let r = client().get(without.url("/admin")).send().await.unwrap();
+    assert!(
+        csp_of(&r).contains("connect-src 'self';"),
+        "without upload origins the page talks to its own origin only"
+    );
+}

@@ -146,6 +146,117 @@ pub fn email_changed(to: &str, name: &str, new_email: &str) -> Mail {
     )
 }
 
+/// A store's month, as the monthly report mail shows it.
+pub struct MonthlyFigures<'a> {
+    pub store: &'a str,
+    pub year: i32,
+    pub month: u8,
+    pub rentals: i64,
+    pub returns_here: i64,
+    pub lost: i64,
+    pub mean_duration_hours: Option<f64>,
+    /// ISO weekday, 1 = Monday.
+    pub busiest_weekday: Option<i32>,
+    /// Every day: `YYYY-MM-DD`, rentals, returns.
+    pub days: &'a [(String, i64, i64)],
+}
+
+const WEEKDAYS: [(&str, &str); 7] = [
+    ("월요일", "Monday"),
+    ("화요일", "Tuesday"),
+    ("수요일", "Wednesday"),
+    ("목요일", "Thursday"),
+    ("금요일", "Friday"),
+    ("토요일", "Saturday"),
+    ("일요일", "Sunday"),
+];
+
+/// The monthly report a partner café receives: the month's figures, then every day's
+/// rentals and returns as a table.
+pub fn monthly_report(to: &str, f: &MonthlyFigures<'_>) -> Mail {
+    let weekday = f
+        .busiest_weekday
+        .and_then(|d| usize::try_from(d - 1).ok())
+        .and_then(|i| WEEKDAYS.get(i).copied());
+    let duration = |h: Option<f64>, unit: &str| match h {
+        Some(h) => format!("{h:.1}{unit}"),
+        None => "-".to_owned(),
+    };
+    let summary = [
+        format!("이 매장에서 빌려 간 우산: {}개", f.rentals),
+        format!("이 매장으로 돌아온 우산: {}개", f.returns_here),
+        format!("분실 처리된 우산: {}개", f.lost),
+        format!(
+            "평균 대여 시간: {}",
+            duration(f.mean_duration_hours, "시간")
+        ),
+        format!(
+            "가장 많이 빌려 간 요일: {}",
+            weekday.map_or("-", |(ko, _)| ko)
+        ),
+    ];
+    let english = format!(
+        "{store}, {year}-{month:02}: {rentals} umbrellas rented here, {returns} returned here, {lost} lost; \
+         mean rental {hours}; busiest day {day}. The table lists every day (date, rentals, returns). \
+         Thank you for hosting upbrella.",
+        store = f.store,
+        year = f.year,
+        month = f.month,
+        rentals = f.rentals,
+        returns = f.returns_here,
+        lost = f.lost,
+        hours = duration(f.mean_duration_hours, " h"),
+        day = weekday.map_or("-", |(_, en)| en),
+    );
+    let intro = format!(
+        "{}년 {}월 {} 우산 대여 보고서를 보내 드립니다. 우산 대여에 함께해 주셔서 고맙습니다.",
+        f.year, f.month, f.store
+    );
+    let mut text = format!("{}님, 안녕하세요.\n\n{intro}\n\n", f.store);
+    let mut html = format!(
+        "<!doctype html><html lang=\"ko\"><body style=\"font-family:sans-serif;line-height:1.6;max-width:36rem\">\
+         <p>{}님, 안녕하세요.</p><p>{}</p><ul>",
+        escape(f.store),
+        escape(&intro)
+    );
+    for line in &summary {
+        text.push_str(&format!("- {line}\n"));
+        html.push_str(&format!("<li>{}</li>", escape(line)));
+    }
+    html.push_str(
+        "</ul><table style=\"border-collapse:collapse\"><thead><tr>\
+         <th style=\"text-align:left;padding:0 .8em\">날짜 (date)</th>\
+         <th style=\"text-align:right;padding:0 .8em\">대여 (rentals)</th>\
+         <th style=\"text-align:right;padding:0 .8em\">반납 (returns)</th></tr></thead><tbody>",
+    );
+    text.push_str("\n날짜 (date) / 대여 (rentals) / 반납 (returns)\n");
+    for (date, rentals, returns) in f.days {
+        text.push_str(&format!("{date}  {rentals}  {returns}\n"));
+        html.push_str(&format!(
+            "<tr><td style=\"padding:0 .8em\">{}</td><td style=\"text-align:right;padding:0 .8em\">{rentals}</td>\
+             <td style=\"text-align:right;padding:0 .8em\">{returns}</td></tr>",
+            escape(date)
+        ));
+    }
+    html.push_str("</tbody></table>");
+    text.push_str("\n업브렐라 우산 대여 드림\n\n---\n");
+    text.push_str(&english);
+    text.push('\n');
+    html.push_str("<p>업브렐라 우산 대여 드림</p><hr><p lang=\"en\" style=\"color:#555\">");
+    html.push_str(&escape(&english));
+    html.push_str("</p></body></html>");
+    Mail {
+        to: to.to_owned(),
+        subject: format!(
+            "[업브렐라] {} {}년 {}월 우산 대여 보고서 (Monthly umbrella report, {}-{:02})",
+            f.store, f.year, f.month, f.year, f.month
+        ),
+        text,
+        html,
+        kind: "monthly_report",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +275,34 @@ mod tests {
         assert!(m.html.contains("https://u.example/reset-password#t=abc"));
         assert!(m.subject.starts_with("[업브렐라]"));
         assert!(m.text.contains("30분"));
+    }
+
+    #[test]
+    fn the_monthly_report_escapes_the_store_name_and_lists_every_day() {
+        let days = vec![
+            ("2026-11-01".to_owned(), 3, 1),
+            ("2026-11-02".to_owned(), 0, 2),
+        ];
+        let m = monthly_report(
+            "cafe@example.com",
+            &MonthlyFigures {
+                store: "<카페>",
+                year: 2026,
+                month: 11,
+                rentals: 3,
+                returns_here: 3,
+                lost: 0,
+                mean_duration_hours: Some(26.04),
+                busiest_weekday: Some(7),
+                days: &days,
+            },
+        );
+        assert!(m.subject.starts_with("[업브렐라] <카페> 2026년 11월"));
+        assert!(m.html.contains("&lt;카페&gt;") && !m.html.contains("<카페>"));
+        assert!(m.text.contains("평균 대여 시간: 26.0시간"));
+        assert!(m.text.contains("일요일") && m.text.contains("Sunday"));
+        assert!(m.text.contains("2026-11-02  0  2"));
+        assert_eq!(m.html.matches("<tr>").count(), 3);
     }
 }
 

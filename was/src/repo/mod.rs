@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod lockers;
 pub mod rentals;
 pub mod reports;
+pub mod statistics;
 pub mod stores;
 pub mod tokens;
 pub mod umbrellas;

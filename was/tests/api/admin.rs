@@ -96,7 +96,24 @@ impl Admin<'_> {
 /// drives one resource, and the test fails naming any operation no step reached.
 #[tokio::test]
 async fn admins_can_use_every_admin_route() {
-    let app = spawn_app().await;
+    // Address search needs Kakao (a stand-in answering no match) and uploads a bucket
+    // (signing is local: static keys, nothing is uploaded here).
+    let kakao = axum::Router::new().route(
+        "/v2/local/search/address.json",
+        axum::routing::get(|| async { axum::Json(json!({"documents": []})) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let kakao_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, kakao).await });
+    let app = spawn_app_with(&[
+        ("KAKAO_REST_API_KEY", "rest-key"),
+        ("KAKAO_LOCAL_API_URL", &kakao_url),
+        ("PHOTO_BUCKET", "upbrella-photos"),
+        ("PHOTO_REGION", "ap-northeast-2"),
+        ("AWS_ACCESS_KEY_ID", "AKID"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+    ])
+    .await;
     let (client, _) = app.admin().await;
     let mut a = Admin {
         app: &app,
@@ -112,6 +129,7 @@ async fn admins_can_use_every_admin_route() {
     close_a_stuck_rental(&mut a, store_id).await;
     staff_return_report_and_closure(&mut a, store_id).await;
     a_locker(&mut a, store_id).await;
+    statistics_stock_reports_and_the_store_form(&mut a, store_id).await;
     retire_umbrellas_and_close_the_store(&mut a, store_id, umbrellas).await;
     ban_and_lift(&mut a).await;
 
@@ -641,6 +659,66 @@ async fn print_codes(a: &mut Admin<'_>, store_id: i64) {
         None,
     )
     .await;
+}
+
+async fn statistics_stock_reports_and_the_store_form(a: &mut Admin<'_>, store_id: i64) {
+    let stats = a
+        .call(
+            Method::GET,
+            "/statistics",
+            &format!("/statistics?bucket=week&store_id={store_id}"),
+            None,
+        )
+        .await;
+    assert!(stats["totals"]["rentals"].as_i64().unwrap() >= 1);
+    let stock = a.call(Method::GET, "/stock", "/stock", None).await;
+    assert!(
+        stock
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["store_id"] == store_id)
+    );
+    let set = a
+        .call(
+            Method::PUT,
+            "/stores/{id}/stock-thresholds",
+            &format!("/stores/{store_id}/stock-thresholds"),
+            Some(json!({"low": 2, "high": 20})),
+        )
+        .await;
+    assert_eq!((&set["low"], &set["high"]), (&json!(2), &json!(20)));
+    let report = a
+        .call(
+            Method::GET,
+            "/stores/{id}/monthly-report",
+            &format!("/stores/{store_id}/monthly-report"),
+            None,
+        )
+        .await;
+    assert_eq!(report["store"]["id"], store_id);
+    a.call(
+        Method::POST,
+        "/stores/{id}/monthly-report/send",
+        &format!("/stores/{store_id}/monthly-report/send"),
+        Some(json!({"month": report["month"], "to": "cafe@example.com"})),
+    )
+    .await;
+    let places = a
+        .call(Method::GET, "/geocode", "/geocode?query=sinchon", None)
+        .await;
+    assert_eq!(places, json!([]));
+    let upload = a
+        .call(
+            Method::POST,
+            "/stores/{id}/images/uploads",
+            &format!("/stores/{store_id}/images/uploads"),
+            Some(json!({"content_type": "image/png", "size": 2048})),
+        )
+        .await;
+    assert!(upload["image_url"].as_str().unwrap().starts_with(&format!(
+        "https://upbrella-photos.s3.ap-northeast-2.amazonaws.com/stores/{store_id}/"
+    )));
 }
 
 async fn a_locker(a: &mut Admin<'_>, store_id: i64) {

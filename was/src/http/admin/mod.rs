@@ -5,6 +5,7 @@
 mod classifications;
 mod codes;
 mod deposits;
+mod geocode;
 mod lockers;
 mod log;
 pub mod policy;
@@ -12,8 +13,10 @@ mod reports;
 
 pub use reports::RentalReportView;
 mod rentals;
+mod statistics;
 mod stores;
 mod umbrellas;
+mod uploads;
 mod users;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -32,4 +35,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(deposits::routes())
         .merge(log::routes())
         .merge(reports::routes())
+        .merge(statistics::routes())
+        .merge(geocode::routes())
+        .merge(uploads::routes())
 }
