@@ -140,18 +140,23 @@ export const show = (...nodes) => {
 };
 
 // A new page: its title, scrolled to the top, and focus on its heading so a screen
-// reader starts there (not on the link that was followed, now gone).
+// reader starts there (not on the link that was followed, now gone). The same page
+// drawn again (after an action on it) keeps its scroll and focus.
 let firstPage = true;
+let lastPage = "";
 export function pageChanged() {
   const heading = view.querySelector("h1");
   view.removeAttribute("aria-busy");
+  const page = `${location.pathname}${location.search}\n${heading ? heading.textContent : ""}`;
+  const moved = !firstPage && page !== lastPage;
+  lastPage = page;
+  firstPage = false;
   if (heading) {
     document.title = `${heading.textContent} · ${t("업브렐라", "Upbrella")}`;
     heading.setAttribute("tabindex", "-1");
-    if (!firstPage) heading.focus({ preventScroll: true });
+    if (moved) heading.focus({ preventScroll: true });
   }
-  if (!firstPage) window.scrollTo(0, 0);
-  firstPage = false;
+  if (moved) window.scrollTo(0, 0);
 }
 
 /** The current route again (for "다시 시도"). */
