@@ -257,55 +257,6 @@ pub fn monthly_report(to: &str, f: &MonthlyFigures<'_>) -> Mail {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_escaped_in_html_and_links_appear_in_both_parts() {
-        let m = reset_password(
-            "kim@example.com",
-            "<b>김</b>",
-            "https://u.example/reset-password#t=abc",
-            30,
-        );
-        assert!(m.html.contains("&lt;b&gt;김&lt;/b&gt;"));
-        assert!(!m.html.contains("<b>김"));
-        assert!(m.text.contains("https://u.example/reset-password#t=abc"));
-        assert!(m.html.contains("https://u.example/reset-password#t=abc"));
-        assert!(m.subject.starts_with("[업브렐라]"));
-        assert!(m.text.contains("30분"));
-    }
-
-    #[test]
-    fn the_monthly_report_escapes_the_store_name_and_lists_every_day() {
-        let days = vec![
-            ("2026-11-01".to_owned(), 3, 1),
-            ("2026-11-02".to_owned(), 0, 2),
-        ];
-        let m = monthly_report(
-            "cafe@example.com",
-            &MonthlyFigures {
-                store: "<카페>",
-                year: 2026,
-                month: 11,
-                rentals: 3,
-                returns_here: 3,
-                lost: 0,
-                mean_duration_hours: Some(26.04),
-                busiest_weekday: Some(7),
-                days: &days,
-            },
-        );
-        assert!(m.subject.starts_with("[업브렐라] <카페> 2026년 11월"));
-        assert!(m.html.contains("&lt;카페&gt;") && !m.html.contains("<카페>"));
-        assert!(m.text.contains("평균 대여 시간: 26.0시간"));
-        assert!(m.text.contains("일요일") && m.text.contains("Sunday"));
-        assert!(m.text.contains("2026-11-02  0  2"));
-        assert_eq!(m.html.matches("<tr>").count(), 3);
-    }
-}
-
 /// The day before the due date.
 pub fn due_soon(to: &str, name: &str, umbrella: i64, due: &(String, String), page: &str) -> Mail {
     compose(
@@ -380,4 +331,53 @@ pub fn overdue_digest(to: &str, name: &str, lines: &[OverdueLine], console: &str
             lines.len()
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_escaped_in_html_and_links_appear_in_both_parts() {
+        let m = reset_password(
+            "kim@example.com",
+            "<b>김</b>",
+            "https://u.example/reset-password#t=abc",
+            30,
+        );
+        assert!(m.html.contains("&lt;b&gt;김&lt;/b&gt;"));
+        assert!(!m.html.contains("<b>김"));
+        assert!(m.text.contains("https://u.example/reset-password#t=abc"));
+        assert!(m.html.contains("https://u.example/reset-password#t=abc"));
+        assert!(m.subject.starts_with("[업브렐라]"));
+        assert!(m.text.contains("30분"));
+    }
+
+    #[test]
+    fn the_monthly_report_escapes_the_store_name_and_lists_every_day() {
+        let days = vec![
+            ("2026-11-01".to_owned(), 3, 1),
+            ("2026-11-02".to_owned(), 0, 2),
+        ];
+        let m = monthly_report(
+            "cafe@example.com",
+            &MonthlyFigures {
+                store: "<카페>",
+                year: 2026,
+                month: 11,
+                rentals: 3,
+                returns_here: 3,
+                lost: 0,
+                mean_duration_hours: Some(26.04),
+                busiest_weekday: Some(7),
+                days: &days,
+            },
+        );
+        assert!(m.subject.starts_with("[업브렐라] <카페> 2026년 11월"));
+        assert!(m.html.contains("&lt;카페&gt;") && !m.html.contains("<카페>"));
+        assert!(m.text.contains("평균 대여 시간: 26.0시간"));
+        assert!(m.text.contains("일요일") && m.text.contains("Sunday"));
+        assert!(m.text.contains("2026-11-02  0  2"));
+        assert_eq!(m.html.matches("<tr>").count(), 3);
+    }
 }
