@@ -539,6 +539,7 @@ async fn the_statistics_page_after_a_seeded_month() {
             ("MAIL_TRANSPORT", "smtp"),
             ("SMTP_URL", &smtp),
             ("MAIL_FROM", "우산대여 upbrella <no-reply@upbrella.test>"),
+            ("PUBLIC_URL", "http://upbrella.test"),
         ],
         &[],
     );
@@ -584,8 +585,8 @@ async fn the_statistics_page_after_a_seeded_month() {
                 CASE WHEN u.number IN (5, 10, 15) THEN {admin} END
          FROM umbrellas u WHERE u.store_id = {store} AND u.number BETWEEN 1 AND 30",
         store = cafe.id,
-        rented = day("u.number", "10:00"),
-        back = day("u.number", "12:00"),
+        rented = day("u.number::int", "10:00"),
+        back = day("u.number::int", "12:00"),
     ))
     .unwrap();
     s.psql(&format!(
