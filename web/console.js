@@ -470,7 +470,7 @@ function barChart(id, title, description, labels, series, { labelHeader = t("기
   const bar = Math.max(1, (slot * 0.8) / series.length);
   if (!horizontal) {
     // Gridlines at 0, half and the top, labelled.
-    for (const v of [0, Math.round(max / 2), max]) {
+    for (const v of new Set([0, Math.round(max / 2), max])) {
       const y = pad.t + plotH * (1 - v / max);
       g.append(svg("line", { x1: pad.l, x2: W - pad.r, y1: y, y2: y, class: "grid" }),
         svg("text", { x: pad.l - 4, y: y + 4, "text-anchor": "end", class: "tick" }, v));
