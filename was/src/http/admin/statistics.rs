@@ -19,7 +19,7 @@ use crate::domain::values::Email;
 use crate::error::{Error, Result, ResultExt};
 use crate::http::extract::{Json, Path, Query};
 use crate::http::session::Operator;
-use crate::http::views::RENTAL_DAYS;
+use crate::http::views::{RENTAL_DAYS, StoreRef};
 use crate::mail::templates;
 use crate::repo::statistics::{self, Stock};
 use crate::state::AppState;
@@ -175,7 +175,7 @@ pub struct SeriesPoint {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Totals {
+pub struct StatisticsTotals {
     pub rentals: i64,
     pub returns: i64,
     pub lost: i64,
@@ -209,7 +209,7 @@ pub struct StoreFigures {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Statistics {
+pub struct RentalStatistics {
     #[schema(example = "2026-11-01")]
     pub from: String,
     #[schema(example = "2026-11-30")]
@@ -218,7 +218,7 @@ pub struct Statistics {
     pub bucket: &'static str,
     pub store_id: Option<i64>,
     pub series: Vec<SeriesPoint>,
-    pub totals: Totals,
+    pub totals: StatisticsTotals,
     /// Rentals open now, by days past their due time (rented at + 14 days); not bound
     /// to the period.
     pub overdue_ageing: Vec<AgeingBucket>,
@@ -234,12 +234,12 @@ async fn require_store(state: &AppState, store_id: i64) -> Result<String> {
 /// Rentals, returns, losses and durations over a period, per day, week or month, with
 /// the overdue rentals by age and a per-store breakdown.
 #[utoipa::path(get, path = "/statistics", tag = "admin", params(StatisticsQuery),
-    responses((status = 200, body = Statistics), (status = 404, body = crate::error::Problem),
+    responses((status = 200, body = RentalStatistics), (status = 404, body = crate::error::Problem),
         (status = 422, description = "a bad date, bucket or period", body = crate::error::Problem)))]
 pub async fn overview(
     State(state): State<AppState>,
     Query(q): Query<StatisticsQuery>,
-) -> Result<Json<Statistics>> {
+) -> Result<Json<RentalStatistics>> {
     let period = Period::parse(q.from.as_deref(), q.to.as_deref())?;
     let bucket = Bucket::parse(q.bucket.as_deref())?;
     if let Some(id) = q.store_id {
@@ -254,7 +254,7 @@ pub async fn overview(
     #[allow(clippy::cast_precision_loss)] // counts far below 2^52
     let return_rate =
         (totals.rentals > 0).then(|| totals.rentals_returned as f64 / totals.rentals as f64);
-    Ok(Json(Statistics {
+    Ok(Json(RentalStatistics {
         from: format_date(from),
         to: format_date(to),
         bucket: bucket.as_sql(),
@@ -269,7 +269,7 @@ pub async fn overview(
                 mean_duration_hours: b.mean_duration_hours,
             })
             .collect(),
-        totals: Totals {
+        totals: StatisticsTotals {
             rentals: totals.rentals,
             returns: totals.returns,
             lost: totals.lost,
@@ -459,12 +459,6 @@ pub async fn set_thresholds(
 pub struct MonthQuery {
     /// YYYY-MM (Asia/Seoul); default: the current month.
     pub month: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct StoreRef {
-    pub id: i64,
-    pub name: String,
 }
 
 #[derive(Serialize, ToSchema)]
