@@ -542,7 +542,7 @@ async function statisticsPage(path) {
   const tot = stats.totals || {};
   const labels = s.map((x) => (bucket === "month" ? x.start.slice(0, 7) : x.start.slice(5)));
   const card = (id, label, value) => h("div", { class: "card stat", id }, h("span", { class: "muted" }, label), h("strong", { class: "value" }, value));
-  const storeName = store ? (stores.find((x) => String(x.id) === store) || {}).name : t("모든 매장", "all stores");
+  const storeName = store ? (stores.find((x) => String(x.id) === store) || {}).name : t("모든 매장", "All stores");
   const period = `${from} – ${to}`;
   const sum = (k) => s.reduce((a, x) => a + (x[k] || 0), 0);
   const peak = s.reduce((best, x) => (x.rentals > (best ? best.rentals : -1) ? x : best), null);

@@ -391,6 +391,17 @@ async fn a_deposit_clerk_is_refused_the_rights_screen_and_the_grant_call() {
     b.shot("01-clerk-dashboard-en").await;
     b.goto("/admin/deposits").await;
     b.wait_text("main h1", "Deposits").await;
+    // The statistics, in English: charts with their titles, the totals.
+    b.goto("/admin/statistics").await;
+    b.wait_text(
+        "#chart-rentals figcaption",
+        "Rentals and returns per period",
+    )
+    .await;
+    b.wait_text("#return-rate", "Return rate").await;
+    let ageing = table_rows(&b, "#chart-overdue table").await;
+    assert_eq!(ageing[0][0], "1–3 days", "{ageing:?}");
+    b.shot("02-clerk-statistics-en").await;
 
     // Typed in by hand: the screen says no, in English.
     b.goto("/admin/users").await;
@@ -400,7 +411,7 @@ async fn a_deposit_clerk_is_refused_the_rights_screen_and_the_grant_call() {
         Some("role_forbidden")
     );
     assert!(b.main_text().await.contains("Not allowed"));
-    b.shot("02-clerk-users-refused-en").await;
+    b.shot("03-clerk-users-refused-en").await;
 
     // The grant itself, from the clerk's page: refused, and nothing changed.
     let (status, body) = page_call(
