@@ -254,6 +254,7 @@ async fn cafe_staff_record_a_staff_return_at_their_store_and_are_refused_at_anot
     )
     .await;
     b.shot("01-grant-staff").await;
+    b.assert_accessible("the users and roles screen").await;
     b.submit(&form).await;
     b.wait_text(&format!("{card} .role-saved"), "매장 직원")
         .await;
@@ -316,6 +317,7 @@ async fn cafe_staff_record_a_staff_return_at_their_store_and_are_refused_at_anot
     )
     .await;
     b.shot("04-staff-return-done").await;
+    b.assert_accessible("a staff member's store page").await;
     assert_eq!(
         s.psql(&format!(
             "SELECT closed_reason, return_store_id, returned_at IS NOT NULL FROM rentals WHERE id = {rental}"
@@ -338,6 +340,7 @@ async fn cafe_staff_record_a_staff_return_at_their_store_and_are_refused_at_anot
     b.wait("#forbidden").await;
     assert!(b.main_text().await.contains("권한이 없습니다"));
     b.shot("05-staff-other-store-refused").await;
+    b.assert_accessible("the refusal").await;
     let (status, body) = page_call(
         &b,
         "POST",
@@ -402,6 +405,7 @@ async fn a_deposit_clerk_is_refused_the_rights_screen_and_the_grant_call() {
     let ageing = table_rows(&b, "#chart-overdue table").await;
     assert_eq!(ageing[0][0], "1–3 days", "{ageing:?}");
     b.shot("02-clerk-statistics-en").await;
+    b.assert_accessible("the statistics page in English").await;
 
     // Typed in by hand: the screen says no, in English.
     b.goto("/admin/users").await;
@@ -484,6 +488,7 @@ async fn a_renters_broken_umbrella_report_reaches_the_operators() {
         .wait(&format!("{card} a[href='/admin/rentals/{rental}']"))
         .await;
     b.shot("01-reports-open").await;
+    b.assert_accessible("the reports list").await;
     // A Ctrl-click (or a middle click) is the browser's: a new tab, the page stays put.
     let kept = b
         .c
@@ -675,6 +680,7 @@ async fn the_statistics_page_after_a_seeded_month() {
     b.click(&b.wait("#chart-rentals details summary").await)
         .await;
     b.shot("02-statistics-table").await;
+    b.assert_accessible("the statistics page").await;
 
     // Per week, the café only: the same month.
     let form = b.wait("form#statistics-form").await;
@@ -720,6 +726,7 @@ async fn the_statistics_page_after_a_seeded_month() {
     b.wait_text("#report-rentals", &rentals_this_month.to_string())
         .await;
     b.shot("04-monthly-report").await;
+    b.assert_accessible("the monthly report").await;
     // Sent to the café: the mail arrives with the month's figures.
     let form = b.wait("form#report-send-form").await;
     b.fill(&form, &[("to", "cafe@example.com")]).await;
@@ -748,6 +755,7 @@ async fn the_statistics_page_after_a_seeded_month() {
     b.wait_text(&format!("{card} .stock-status"), "넘침").await;
     b.wait_text(&format!("{card} p"), "대여 가능 29개").await;
     b.shot("06-stock").await;
+    b.assert_accessible("the stock alerts").await;
     b.c.close().await.unwrap();
 }
 
@@ -843,6 +851,7 @@ async fn a_store_open_past_midnight_shows_open_after_midnight() {
     .await
     .unwrap();
     b.shot("01-hours-overnight").await;
+    b.assert_accessible("an admin's store page").await;
     assert_fits_phone(&b).await;
     b.submit(&hours).await;
     b.wait_text("main", "영업 시간을 저장했습니다").await;
