@@ -21,6 +21,24 @@ pub struct RentalReport {
     pub resolution: Option<String>,
 }
 
+/// The reports with what the operators read beside them; `$tail` filters and orders.
+macro_rules! reports {
+    ($tail:tt $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            RentalReport,
+            r#"SELECT p.id, p.rental_id, u.name AS user_name, r.umbrella_id, m.number AS umbrella_number,
+                      r.rent_store_id AS store_id, s.name AS store_name, p.kind, p.note, p.created_at,
+                      p.resolved_at, p.resolved_by, p.resolution
+               FROM rental_reports p
+               JOIN rentals r ON r.id = p.rental_id
+               JOIN users u ON u.id = r.user_id
+               JOIN umbrellas m ON m.id = r.umbrella_id
+               JOIN stores s ON s.id = r.rent_store_id "# + $tail
+            $(, $arg)*
+        )
+    };
+}
+
 /// Files a report; `rental_reports_open_key` refuses a second open one of its kind.
 pub async fn create(
     db: impl PgExecutor<'_>,
@@ -40,21 +58,7 @@ pub async fn create(
 
 /// One report.
 pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<RentalReport>> {
-    sqlx::query_as!(
-        RentalReport,
-        r#"SELECT p.id, p.rental_id, u.name AS user_name, r.umbrella_id, m.number AS umbrella_number,
-                  r.rent_store_id AS store_id, s.name AS store_name, p.kind, p.note, p.created_at,
-                  p.resolved_at, p.resolved_by, p.resolution
-           FROM rental_reports p
-           JOIN rentals r ON r.id = p.rental_id
-           JOIN users u ON u.id = r.user_id
-           JOIN umbrellas m ON m.id = r.umbrella_id
-           JOIN stores s ON s.id = r.rent_store_id
-           WHERE p.id = $1"#,
-        id
-    )
-    .fetch_optional(db)
-    .await
+    reports!("WHERE p.id = $1", id).fetch_optional(db).await
 }
 
 /// Reports, newest first: open ones only unless `all`; with `stores`, those about
@@ -66,19 +70,10 @@ pub async fn page(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<Vec<RentalReport>> {
-    sqlx::query_as!(
-        RentalReport,
-        r#"SELECT p.id, p.rental_id, u.name AS user_name, r.umbrella_id, m.number AS umbrella_number,
-                  r.rent_store_id AS store_id, s.name AS store_name, p.kind, p.note, p.created_at,
-                  p.resolved_at, p.resolved_by, p.resolution
-           FROM rental_reports p
-           JOIN rentals r ON r.id = p.rental_id
-           JOIN users u ON u.id = r.user_id
-           JOIN umbrellas m ON m.id = r.umbrella_id
-           JOIN stores s ON s.id = r.rent_store_id
-           WHERE ($1 OR p.resolved_at IS NULL)
-             AND ($2::bigint[] IS NULL OR r.rent_store_id = ANY($2) OR m.store_id = ANY($2))
-           ORDER BY p.created_at DESC, p.id DESC LIMIT $3 OFFSET $4"#,
+    reports!(
+        "WHERE ($1 OR p.resolved_at IS NULL)
+           AND ($2::bigint[] IS NULL OR r.rent_store_id = ANY($2) OR m.store_id = ANY($2))
+         ORDER BY p.created_at DESC, p.id DESC LIMIT $3 OFFSET $4",
         all,
         stores as Option<&[i64]>,
         limit,
@@ -93,18 +88,8 @@ pub async fn of_rentals(
     db: impl PgExecutor<'_>,
     rentals: &[i64],
 ) -> sqlx::Result<Vec<RentalReport>> {
-    sqlx::query_as!(
-        RentalReport,
-        r#"SELECT p.id, p.rental_id, u.name AS user_name, r.umbrella_id, m.number AS umbrella_number,
-                  r.rent_store_id AS store_id, s.name AS store_name, p.kind, p.note, p.created_at,
-                  p.resolved_at, p.resolved_by, p.resolution
-           FROM rental_reports p
-           JOIN rentals r ON r.id = p.rental_id
-           JOIN users u ON u.id = r.user_id
-           JOIN umbrellas m ON m.id = r.umbrella_id
-           JOIN stores s ON s.id = r.rent_store_id
-           WHERE p.rental_id = ANY($1)
-           ORDER BY p.created_at, p.id"#,
+    reports!(
+        "WHERE p.rental_id = ANY($1) ORDER BY p.created_at, p.id",
         rentals
     )
     .fetch_all(db)

@@ -522,22 +522,29 @@ async fn a_rental_its_deposit_and_reports(a: &mut Admin<'_>, store_id: i64, seco
     .await;
 }
 
-/// An umbrella left at the counter taken back, a renter's report followed up, and a
-/// holiday added and removed.
-async fn staff_return_report_and_closure(a: &mut Admin<'_>, store_id: i64) {
-    let app = a.app;
+/// A new umbrella (made through the console) rented by a new renter: its id, the
+/// renter's client, the rental's id.
+async fn rented_new_umbrella(a: &mut Admin<'_>, store_id: i64, number: i64) -> (i64, Client, i64) {
     let umbrella = a
         .call(
             Method::POST,
             "/umbrellas",
             "/umbrellas",
-            Some(json!({"store_id": store_id, "number": 105})),
+            Some(json!({"store_id": store_id, "number": number})),
         )
         .await["id"]
         .as_i64()
         .unwrap();
-    let (renter, _) = app.user().await;
-    let rental = app.rent_id(&renter, umbrella, store_id).await;
+    let (renter, _) = a.app.user().await;
+    let rental = a.app.rent_id(&renter, umbrella, store_id).await;
+    (umbrella, renter, rental)
+}
+
+/// An umbrella left at the counter taken back, a renter's report followed up, and a
+/// holiday added and removed.
+async fn staff_return_report_and_closure(a: &mut Admin<'_>, store_id: i64) {
+    let app = a.app;
+    let (umbrella, renter, rental) = rented_new_umbrella(a, store_id, 105).await;
     json_ok(
         app.post(
             &renter,
@@ -601,20 +608,7 @@ async fn staff_return_report_and_closure(a: &mut Admin<'_>, store_id: i64) {
 
 /// A rental whose umbrella is lost; the umbrella is then retired.
 async fn close_a_stuck_rental(a: &mut Admin<'_>, store_id: i64) {
-    let app = a.app;
-    let umbrella = a
-        .call(
-            Method::POST,
-            "/umbrellas",
-            "/umbrellas",
-            Some(json!({"store_id": store_id, "number": 104})),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let (renter, _) = app.user().await;
-    let rented = app.rent(&renter, umbrella, store_id).await;
-    let rental = rented["rental"]["id"].as_i64().unwrap();
+    let (umbrella, _, rental) = rented_new_umbrella(a, store_id, 104).await;
     let closed = a
         .call(
             Method::POST,

@@ -615,3 +615,35 @@ pub fn client_from(ip: &str) -> Client {
         .build()
         .expect("client")
 }
+
+/// moto (the AWS emulator) on a loopback port for one test: the process (stopped when
+/// dropped), its directory and its URL.
+pub fn start_moto(name: &str) -> (stack::process::Process, TempDir, String) {
+    let path = stack::topology::workspace_root().join("target/tools/venv/bin/moto_server");
+    assert!(
+        path.exists(),
+        "moto_server is missing at {}: run scripts/test-deps.sh (it installs the tools venv \
+         with moto[server] from scripts/requirements-tools.txt)",
+        path.display()
+    );
+    let dir = TempDir::new(name).expect("temp dir");
+    let port = stack::free_port().expect("port");
+    let moto = stack::process::Process::spawn(
+        stack::process::Spec::new("moto", &path)
+            .args([
+                "-H".to_owned(),
+                "127.0.0.1".to_owned(),
+                "-p".to_owned(),
+                port.to_string(),
+            ])
+            .log(dir.path().join("moto.log")),
+    )
+    .expect("start moto");
+    stack::wait_http_ok(
+        format!("127.0.0.1:{port}").parse().expect("addr"),
+        "/moto-api/data.json",
+        Duration::from_secs(30),
+    )
+    .expect("moto answers");
+    (moto, dir, format!("http://127.0.0.1:{port}"))
+}

@@ -254,6 +254,20 @@ async fn cafe_staff_take_back_an_umbrella_at_their_store_only() {
     let _ = renter_id;
 }
 
+/// A role change refused with `status`; its code.
+async fn role_change(
+    app: &TestApp,
+    client: &Client,
+    user: i64,
+    body: Value,
+    status: StatusCode,
+) -> Value {
+    let r = app
+        .patch(client, &format!("/api/admin/users/{user}"), body)
+        .await;
+    problem(r, status).await["code"].clone()
+}
+
 #[tokio::test]
 async fn roles_are_granted_by_admins_to_verified_accounts_only() {
     let app = spawn_app().await;
@@ -262,15 +276,15 @@ async fn roles_are_granted_by_admins_to_verified_accounts_only() {
     let (clerk, _) = operator(&app, "clerk", &[]).await;
     let (_, user) = app.user().await;
     // A clerk handles money, not rights.
-    let r = app
-        .patch(
-            &clerk,
-            &format!("/api/admin/users/{user}"),
-            json!({"role": "clerk"}),
-        )
-        .await;
     assert_eq!(
-        problem(r, StatusCode::FORBIDDEN).await["code"],
+        role_change(
+            &app,
+            &clerk,
+            user,
+            json!({"role": "clerk"}),
+            StatusCode::FORBIDDEN
+        )
+        .await,
         "role_forbidden"
     );
     let r = app
@@ -281,39 +295,39 @@ async fn roles_are_granted_by_admins_to_verified_accounts_only() {
         "role_forbidden"
     );
     // Unverified: no role.
-    let r = app
-        .patch(
-            &admin,
-            &format!("/api/admin/users/{user}"),
-            json!({"role": "clerk"}),
-        )
-        .await;
     assert_eq!(
-        problem(r, StatusCode::CONFLICT).await["code"],
+        role_change(
+            &app,
+            &admin,
+            user,
+            json!({"role": "clerk"}),
+            StatusCode::CONFLICT
+        )
+        .await,
         "email_unverified"
     );
     app.verify_email(user).await;
     // Staff need stores that exist.
-    let r = app
-        .patch(
-            &admin,
-            &format!("/api/admin/users/{user}"),
-            json!({"role": "staff"}),
-        )
-        .await;
     assert_eq!(
-        problem(r, StatusCode::UNPROCESSABLE_ENTITY).await["code"],
+        role_change(
+            &app,
+            &admin,
+            user,
+            json!({"role": "staff"}),
+            StatusCode::UNPROCESSABLE_ENTITY
+        )
+        .await,
         "stores_required"
     );
-    let r = app
-        .patch(
-            &admin,
-            &format!("/api/admin/users/{user}"),
-            json!({"role": "staff", "store_ids": [987_654]}),
-        )
-        .await;
     assert_eq!(
-        problem(r, StatusCode::UNPROCESSABLE_ENTITY).await["code"],
+        role_change(
+            &app,
+            &admin,
+            user,
+            json!({"role": "staff", "store_ids": [987_654]}),
+            StatusCode::UNPROCESSABLE_ENTITY
+        )
+        .await,
         "unknown_store"
     );
     let r = app

@@ -9,42 +9,12 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use stack::process::{Process, Spec};
 
 use crate::helpers::*;
 
-fn moto_server() -> std::path::PathBuf {
-    let path = stack::topology::workspace_root().join("target/tools/venv/bin/moto_server");
-    assert!(
-        path.exists(),
-        "moto_server is missing at {}: run scripts/test-deps.sh (it installs the tools venv)",
-        path.display()
-    );
-    path
-}
-
 #[tokio::test]
 async fn mail_goes_out_through_ses_signed_with_the_task_roles_credentials() {
-    let dir = stack::TempDir::new("upbrella-ses").expect("temp dir");
-    let port = stack::free_port().expect("port");
-    let _moto = Process::spawn(
-        Spec::new("moto", &moto_server())
-            .args([
-                "-H".to_owned(),
-                "127.0.0.1".to_owned(),
-                "-p".to_owned(),
-                port.to_string(),
-            ])
-            .log(dir.path().join("moto.log")),
-    )
-    .expect("start moto");
-    let moto = format!("http://127.0.0.1:{port}");
-    stack::wait_http_ok(
-        format!("127.0.0.1:{port}").parse().expect("addr"),
-        "/moto-api/data.json",
-        Duration::from_secs(30),
-    )
-    .expect("moto answers");
+    let (_moto, _dir, moto) = start_moto("upbrella-ses");
     // The domain identity the stack creates (moto verifies it at once).
     let identity = reqwest::Client::new()
         .post(format!("{moto}/v2/email/identities"))

@@ -2,47 +2,14 @@
 //! stand-in for AWS: it shows the URL is one an S3 client can use and where the bytes
 //! land; the signature itself is checked against botocore in `sigv4`'s unit tests).
 
-use std::time::Duration;
-
 use reqwest::StatusCode;
 use serde_json::json;
-use stack::process::{Process, Spec};
 
 use crate::helpers::*;
 
-fn moto_server() -> std::path::PathBuf {
-    let path = stack::topology::workspace_root().join("target/tools/venv/bin/moto_server");
-    assert!(
-        path.exists(),
-        "moto_server is missing at {}: run scripts/test-deps.sh (it installs the tools venv \
-         with moto[server] from scripts/requirements-tools.txt)",
-        path.display()
-    );
-    path
-}
-
 #[tokio::test]
 async fn a_photo_goes_to_the_bucket_through_a_presigned_put_and_becomes_a_store_image() {
-    let dir = stack::TempDir::new("upbrella-s3").expect("temp dir");
-    let port = stack::free_port().expect("port");
-    let _moto = Process::spawn(
-        Spec::new("moto", &moto_server())
-            .args([
-                "-H".to_owned(),
-                "127.0.0.1".to_owned(),
-                "-p".to_owned(),
-                port.to_string(),
-            ])
-            .log(dir.path().join("moto.log")),
-    )
-    .expect("start moto");
-    let moto = format!("http://127.0.0.1:{port}");
-    stack::wait_http_ok(
-        format!("127.0.0.1:{port}").parse().expect("addr"),
-        "/moto-api/data.json",
-        Duration::from_secs(30),
-    )
-    .expect("moto answers");
+    let (_moto, _dir, moto) = start_moto("upbrella-s3");
     let http = reqwest::Client::new();
     // The bucket the stack creates (path-style, as the WAS uses with an endpoint).
     let created = http
