@@ -764,8 +764,9 @@ async fn the_statistics_page_after_a_seeded_month() {
 /// interval that opens an hour after (today's) closing and closes half an hour from now,
 /// so it runs past midnight and now falls in its after-midnight part; today's weekday is
 /// closed, so only the overnight rule can make the store open. Tomorrow is open 24 hours,
-/// the day before yesterday closes at 23:00 (intervals may not overlap, a night's part
-/// after midnight included), and the other days read 11:00–02:00, as a bar's would. In
+/// the day before yesterday has a break and closes at 23:00 (intervals may not overlap, a
+/// night's part after midnight included), and the other days read 11:00–02:00, as a bar's
+/// would. In
 /// the last ninety minutes of a Seoul day no such interval fits before midnight; the
 /// journey then waits for the new day.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -823,7 +824,7 @@ async fn a_store_open_past_midnight_shows_open_after_midnight() {
         } else if day == yesterday {
             ("on", open.as_str(), close.as_str())
         } else if day == before_yesterday {
-            ("on", "11:00", "23:00")
+            ("on", "11:00", "15:00")
         } else {
             ("on", "11:00", "02:00")
         };
@@ -839,6 +840,22 @@ async fn a_store_open_past_midnight_shows_open_after_midnight() {
     }
     b.fill(&hours, &[(&format!("allday_{tomorrow}"), "on")])
         .await;
+    // The day before yesterday has a break: 11:00–15:00, then 17:00–23:00.
+    b.click(
+        &b.wait(&format!(
+            "fieldset[data-weekday='{before_yesterday}'] button.add-interval"
+        ))
+        .await,
+    )
+    .await;
+    b.fill(
+        &hours,
+        &[
+            (&format!("open_at_{before_yesterday}_2"), "17:00"),
+            (&format!("close_at_{before_yesterday}_2"), "23:00"),
+        ],
+    )
+    .await;
     b.wait_text(
         &format!("fieldset[data-weekday='{yesterday}'] .next-day"),
         "다음 날",
@@ -862,6 +879,24 @@ async fn a_store_open_past_midnight_shows_open_after_midnight() {
         ))
         .unwrap();
     assert_eq!(stored, format!("{open}-{close}"));
+    assert_eq!(
+        s.psql(&format!(
+            "SELECT string_agg(to_char(open_at, 'HH24:MI') || '-' || to_char(close_at, 'HH24:MI'), ',' ORDER BY open_at) FROM business_hours WHERE store_id = {} AND weekday = {before_yesterday}",
+            bar.id
+        ))
+        .unwrap(),
+        "11:00-15:00,17:00-23:00",
+        "a break time is two intervals"
+    );
+    assert_eq!(
+        s.psql(&format!(
+            "SELECT to_char(open_at, 'HH24:MI') || '-' || to_char(close_at, 'HH24:MI') FROM business_hours WHERE store_id = {} AND weekday = {tomorrow}",
+            bar.id
+        ))
+        .unwrap(),
+        "00:00-00:00",
+        "24 hours"
+    );
     assert_eq!(
         s.psql(&format!(
             "SELECT count(*) FROM business_hours WHERE store_id = {} AND weekday = {today}",
