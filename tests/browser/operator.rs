@@ -962,3 +962,110 @@ async fn a_store_open_past_midnight_shows_open_after_midnight() {
     assert_eq!(detail["open_now"], json!(true), "{detail}");
     b.c.close().await.unwrap();
 }
+
+/// A stand-in for Kakao's Local API (as the Kakao login has one): every address search
+/// with the expected key answers one place, in Kakao's shape; anything else 401.
+async fn kakao_local_stand_in() -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let request = String::from_utf8_lossy(&request).to_lowercase();
+                let authorised = request.starts_with("get /v2/local/search/address.json?")
+                    && request.contains("authorization: kakaoak test-rest-key");
+                let (status, body) = if authorised {
+                    (
+                        "200 OK",
+                        json!({"documents": [{"address_name": "서울 서대문구 연세로 50", "x": "126.9386", "y": "37.5658"}],
+                               "meta": {"total_count": 1}})
+                        .to_string(),
+                    )
+                } else {
+                    ("401 Unauthorized", "{}".to_owned())
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json;charset=UTF-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                socket.write_all(answer.as_bytes()).await.ok();
+            });
+        }
+    });
+    port
+}
+
+/// With a Kakao REST key, an admin adds a store by searching its address: the pick fills
+/// the address and the coordinates, which are kept in a fold to correct by hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_adds_a_store_by_searching_its_address() {
+    let dir = TempDir::new("upbrella-operator-geocode").unwrap();
+    let port = kakao_local_stand_in().await;
+    let kakao = format!("http://127.0.0.1:{port}");
+    let s = stack(
+        &dir,
+        &[
+            ("KAKAO_REST_API_KEY", "test-rest-key"),
+            ("KAKAO_LOCAL_API_URL", &kakao),
+        ],
+        &[],
+    );
+    let base = s.proxies[0].url("");
+    s.seed_region("신촌").unwrap();
+    create_admin(&s, "op@example.com", "김운영", "operator-pass-1");
+    let b = Browser::open(&dir, base.clone(), "operator-geocode").await;
+    log_in_as(&b, "op@example.com", "operator-pass-1", "/admin/stores").await;
+    let form = b.wait("form#store-form").await;
+    // The coordinates are folded away: the search fills them.
+    assert!(
+        !form
+            .find(Locator::Css("input[name=latitude]"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    b.fill(
+        &form,
+        &[
+            ("name", "연세로 카페"),
+            ("category", "카페"),
+            ("region_id", "신촌"),
+            ("geocode_query", "연세로 50"),
+        ],
+    )
+    .await;
+    b.click(&b.wait("form#store-form button.geocode-search").await)
+        .await;
+    let pick = b
+        .wait_text("form#store-form button.geocode-pick", "연세로 50")
+        .await;
+    b.shot("01-address-results").await;
+    b.assert_accessible("the store form with address results")
+        .await;
+    b.click(&pick).await;
+    b.wait_text("form#store-form .geocode-results", "주소를 골랐습니다")
+        .await;
+    b.shot("02-address-picked").await;
+    b.submit(&form).await;
+    b.wait("form#hours-form").await;
+    let store = b.path().await.rsplit('/').next().unwrap().to_owned();
+    assert_eq!(
+        s.psql(&format!(
+            "SELECT name, address, round(latitude::numeric, 4), round(longitude::numeric, 4) FROM stores WHERE id = {store}"
+        ))
+        .unwrap(),
+        "연세로 카페|서울 서대문구 연세로 50|37.5658|126.9386"
+    );
+    b.c.close().await.unwrap();
+}
