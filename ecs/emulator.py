@@ -25,6 +25,9 @@ the deploy programs; each is listed in the rehearsal's output):
   (503 for the tag `notready`, or when the WAS holds a Redis token Redis would refuse);
 - ElastiCache ignores AUTH token changes: rotate.py's requests are recorded, and the
   tokens Redis would accept are modelled from them;
+- its CloudFormation makes S3 buckets without their CORS rules, public access block and
+  ownership controls, and no bucket policies: those are applied through moto's S3 model
+  from the resolved template, as CloudFormation would;
 - its CloudFormation does not make EventBridge Scheduler schedules: the reminder
   schedule is made, updated and deleted through moto's Scheduler API as CloudFormation
   would (on create; on an update only when its resolved properties changed; with the
@@ -43,6 +46,8 @@ from moto.ecs import models as ecs_models
 from moto.ecs.models import ecs_backends
 from moto.elasticache.responses import ElastiCacheResponse
 from moto.elbv2.models import elbv2_backends
+from moto.core.common_models import CloudFormationModel
+from moto.s3.models import FakeBucket, s3_backends
 from moto.scheduler.models import scheduler_backends
 from moto.secretsmanager.models import SecretsManagerBackend
 
@@ -223,6 +228,88 @@ def put_secret_value_recording(self, secret_id, secret_string, *args, **kwargs):
 
 
 SecretsManagerBackend.put_secret_value = put_secret_value_recording
+
+
+# moto's CloudFormation makes a bucket with its encryption and tags only, and knows no
+# AWS::S3::BucketPolicy: the rest of the photo bucket is applied through moto's S3 model
+# from the resolved properties, as CloudFormation would.
+_create_bucket = FakeBucket.create_from_cloudformation_json.__func__
+
+
+def s3_backend(account_id):
+    return s3_backends[account_id]["aws"]
+
+
+@classmethod
+def create_bucket_as_cloudformation(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    bucket = _create_bucket(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    properties = cloudformation_json.get("Properties", {})
+    backend = s3_backend(account_id)
+    rules = properties.get("CorsConfiguration", {}).get("CorsRules", [])
+    if rules:
+        backend.put_bucket_cors(bucket.name, [
+            {"AllowedMethod": r["AllowedMethods"], "AllowedOrigin": r["AllowedOrigins"],
+             "AllowedHeader": r.get("AllowedHeaders", []), "MaxAgeSeconds": str(r.get("MaxAge", 0))} for r in rules])
+    block = properties.get("PublicAccessBlockConfiguration")
+    if block:
+        backend.put_public_access_block(bucket.name, {k: str(v).lower() for k, v in block.items()})
+    ownership = properties.get("OwnershipControls", {}).get("Rules")
+    if ownership:
+        backend.put_bucket_ownership_controls(bucket.name, ownership[0]["ObjectOwnership"])
+    return bucket
+
+
+FakeBucket.create_from_cloudformation_json = create_bucket_as_cloudformation
+
+
+class BucketPolicy(CloudFormationModel):
+    """AWS::S3::BucketPolicy, put on (and deleted from) its bucket in moto's S3 model."""
+
+    # moto files every model under the service its module names.
+    __module__ = "moto.s3.bucket_policy_stand_in"
+
+    def __init__(self, bucket):
+        self.bucket = bucket
+
+    @property
+    def physical_resource_id(self):
+        return self.bucket
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::S3::BucketPolicy"
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        s3_backend(account_id).put_bucket_policy(properties["Bucket"], json.dumps(properties["PolicyDocument"]).encode())
+        return cls(properties["Bucket"])
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
+                                        account_id, region_name):
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        try:
+            s3_backend(account_id).delete_bucket_policy(cloudformation_json["Properties"]["Bucket"])
+        except Exception:  # noqa: BLE001 (moto's NoSuchBucket: the bucket went first)
+            pass
+
+
+cfn_parsing.get_model_map.cache_clear()
+cfn_parsing.get_name_type_map.cache_clear()
+SUBSTITUTED.append("the photo bucket's CORS rule, public access block, ownership controls and bucket policy: "
+                   "applied through moto's S3 model from the resolved template (moto's CloudFormation skips them)")
 
 
 # ------------------------------------------------------------------ template

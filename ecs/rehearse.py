@@ -36,6 +36,7 @@ listed in the output.
 What it cannot show is listed at the end of the output.
 """
 
+import ast
 import json
 import os
 import pathlib
@@ -292,7 +293,44 @@ class Rehearsal:
         check(json.loads(target["Input"]) == {"containerOverrides": [{"name": "was", "command": ["remind"]}]},
               "its task runs `was remind` (the WAS container's command overridden)")
         check(outputs.get("RemindScheduleName") == "upbrella-remind", "the stack outputs the schedule's name")
+        self.check_photo_bucket(outputs)
         return outputs
+
+    def check_photo_bucket(self, outputs):
+        """The store photo bucket: CORS for the site, public read of stores/* only, ACLs
+        blocked; only the WAS task role may put objects, under stores/."""
+        s3 = self.aws("s3")
+        bucket = self.photo_bucket = outputs.get("PhotoBucket", "")
+        check(bucket in [b["Name"] for b in s3.list_buckets()["Buckets"]], f"the photo bucket {bucket!r} exists")
+        check(outputs.get("PhotoBucketOrigin") == f"https://{bucket}.s3.ap-northeast-2.amazonaws.com",
+              "its origin output is the virtual-hosted URL the WAS builds by default")
+        rules = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
+        check([(r["AllowedOrigins"], sorted(r["AllowedMethods"]), r.get("AllowedHeaders")) for r in rules]
+              == [(["https://upbrella.example.com"], ["GET", "PUT"], ["Content-Type"])],
+              "its CORS rule lets the site PUT (with Content-Type) and GET, from its own origin only")
+        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+        public = [st for st in policy["Statement"] if st["Effect"] == "Allow"]
+        check([(st["Principal"], st["Action"], st["Resource"]) for st in public]
+              == [("*", "s3:GetObject", f"arn:aws:s3:::{bucket}/stores/*")],
+              "its policy lets anyone read stores/* and nothing else")
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        check(block == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False,
+                        "RestrictPublicBuckets": False}, f"ACLs blocked, the policy allowed to be public: {block}")
+        iam = self.aws("iam")
+        puts = {}
+        for role in iam.list_roles()["Roles"]:
+            for name in iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]:
+                document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=name)["PolicyDocument"]
+                if isinstance(document, str):
+                    # moto returns a template's inline policies as Python's repr of the dict.
+                    document = ast.literal_eval(document)
+                listed = document["Statement"]
+                for st in listed if isinstance(listed, list) else [listed]:
+                    actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                    if any(a in ("s3:PutObject", "s3:*", "*") for a in actions):
+                        puts[role["RoleName"]] = st["Resource"]
+        check(puts == {"upbrella-was-task": f"arn:aws:s3:::{bucket}/stores/*"},
+              f"only the WAS task role may put objects, under stores/ of the bucket: {puts}")
 
     def first_and_second_deploy(self):
         print("==> first deploy: v1")
@@ -332,6 +370,12 @@ class Rehearsal:
         check(env.get("DATABASE_AUTH") == "rds-iam" and env.get("PGUSER") == "upbrella_app",
               "the WAS logs in as upbrella_app with IAM tokens")
         check(env.get("UPBRELLA_RELEASE") == "v1", "the WAS reports its release (the image tag)")
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in self.cfn.describe_stacks(StackName=STACK)["Stacks"][0]["Outputs"]}
+        proxy_def = self.ecs.describe_task_definition(taskDefinition=self.service("upbrella-web-proxy")["taskDefinition"])
+        proxy_env = {e["name"]: e["value"] for e in proxy_def["taskDefinition"]["containerDefinitions"][0]["environment"]}
+        check(env.get("PHOTO_BUCKET") == outputs["PhotoBucket"]
+              and proxy_env.get("WEB_PROXY_UPLOAD_ORIGINS") == outputs["PhotoBucketOrigin"],
+              "the WAS uploads to the photo bucket, and web-proxy's CSP admits that bucket's origin")
         roles = {name: self.ecs.describe_task_definition(taskDefinition=f"upbrella-{name}")["taskDefinition"]
                  ["executionRoleArn"].rsplit("/", 1)[1] for name in ("was", "web-proxy", "migrate")}
         check(len(set(roles.values())) == 3, f"one execution role per family: {roles}")
@@ -514,6 +558,10 @@ class Rehearsal:
         targets = self.aws("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"]
         check(targets == [], "no scalable target left")
         check(self.ecr.describe_repositories()["repositories"] == [], "the ECR repositories were deleted")
+        kept = [b["Name"] for b in self.aws("s3").list_buckets()["Buckets"]]
+        check(self.photo_bucket in kept and f"s3://{self.photo_bucket}: kept" in out
+              and "stores/*" in self.aws("s3").get_bucket_policy(Bucket=self.photo_bucket)["Policy"],
+              "the photo bucket is kept with its public read (a restored database links to its photos)")
         bank = self.secrets.describe_secret(SecretId="upbrella/bank-key")
         check("DeletedDate" not in bank and f"ExistingBankKeyArn={bank['ARN']}" in out,
               "the bank key is kept, and the next create is told how to reuse it")

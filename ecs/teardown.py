@@ -17,7 +17,8 @@ capacity provider they use). This program:
    (the images are rebuilt by the deploy workflow) with --delete-images, and the bank-key
    secret only with --delete-bank-key (without it, every snapshot's bank account numbers
    are unreadable: keep it to restore one);
-6. prints what is left and how the next create reuses it (ExistingBankKeyArn).
+6. prints what is left and how the next create reuses it (ExistingBankKeyArn); the store
+   photo bucket is always kept (a restored database links to its photos).
 
 Usage: ecs/teardown.py --stack upbrella --yes [--delete-images] [--delete-bank-key]
        [--region ap-northeast-2] [--endpoint-url URL]
@@ -107,6 +108,11 @@ def teardown(args):
         log(f"    {bank_key}: deleted; the snapshots' bank account numbers are now unreadable")
     else:
         log(f"    bank key kept: create the stack again with ExistingBankKeyArn={bank_key}")
+    if "PHOTO_BUCKET" in values:
+        # The stack names it, so a re-create makes a new one beside it; the kept one still
+        # serves the photos a database restored from a snapshot links to.
+        log(f"    s3://{values['PHOTO_BUCKET']}: kept with the store photos and their public read; "
+            "delete it (aws s3 rb --force) once no database links to them")
 
 
 def main():

@@ -13,7 +13,10 @@
    secrets never in plain environment, read-only non-root containers, awslogs, and
    memory that fits a 2 GiB host (t3.small or t4g.small) during a 200 % rolling
    deployment.
-4. The hourly reminder schedule (`was remind`): hourly in Asia/Seoul, a RunTask of the
+4. The store photo bucket: nobody but the WAS task role may write to it, and that role
+   only s3:PutObject under stores/; the public may only read stores/*; ACLs stay off;
+   CORS admits the site; the WAS is given the bucket and web-proxy its origin.
+5. The hourly reminder schedule (`was remind`): hourly in Asia/Seoul, a RunTask of the
    WAS family with the `remind` command, placed like the WAS service, retries bounded,
    and a role that may start only that and pass only the WAS's two roles.
 """
@@ -63,6 +66,8 @@ SAMPLE = {
     "WAS_TARGET_GROUP_ARN": "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/upbrella-was/0123456789abcdef",
     "WEB_PROXY_TARGET_GROUP_ARN": "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/upbrella-web-proxy/0123456789abcdef",
     "WAS_SCALING_RESOURCE_LABEL": "app/upbrella-internal/0123456789abcdef/targetgroup/upbrella-was/0123456789abcdef",
+    "PHOTO_BUCKET": "upbrella-photobucket-0123456789ab",
+    "PHOTO_BUCKET_ORIGIN": "https://upbrella-photobucket-0123456789ab.s3.ap-northeast-2.amazonaws.com",
     "WEB_PROXY_SCALING_RESOURCE_LABEL": "app/upbrella-external/0123456789abcdef/targetgroup/upbrella-web-proxy/0123456789abcdef",
 }
 # Filled by deploy.py itself, not from the stack.
@@ -366,6 +371,86 @@ def template_rules(template):
     return errors
 
 
+PHOTO_OBJECTS = {"Fn::Sub": "${PhotoBucket.Arn}/stores/*"}
+PHOTO_ORIGIN = {"Fn::Sub": "https://${PhotoBucket}.s3.${AWS::Region}.amazonaws.com"}
+
+
+def grants(action, granted):
+    """Whether an IAM action pattern (s3:*, s3:Put*, *) covers `action`."""
+    return any(re.fullmatch(re.escape(g).replace(r"\*", ".*").replace(r"\?", "."), action, re.I)
+               for g in as_list(granted))
+
+
+def photo_rules(template, was_task, proxy_task):
+    """The photo bucket is public to read under stores/ only and writable by the WAS task
+    role only, under stores/ only; the WAS and web-proxy are pointed at it."""
+    errors = []
+    resources, outputs = template["Resources"], template["Outputs"]
+    bucket = resources.get("PhotoBucket")
+    if not bucket or bucket["Type"] != "AWS::S3::Bucket":
+        return ["PhotoBucket: the store photo bucket is missing"]
+    props = bucket.get("Properties", {})
+    block = props.get("PublicAccessBlockConfiguration", {})
+    if block.get("BlockPublicAcls") is not True or block.get("IgnorePublicAcls") is not True:
+        errors.append("PhotoBucket: ACLs must stay blocked (BlockPublicAcls, IgnorePublicAcls): public only by policy")
+    if props.get("OwnershipControls", {}).get("Rules") != [{"ObjectOwnership": "BucketOwnerEnforced"}]:
+        errors.append("PhotoBucket: ACLs disabled (ObjectOwnership BucketOwnerEnforced)")
+    rules = props.get("CorsConfiguration", {}).get("CorsRules", [])
+    if not any(r.get("AllowedOrigins") == [{"Fn::Sub": "https://${DomainName}"}] and "PUT" in r.get("AllowedMethods", [])
+               and "Content-Type" in r.get("AllowedHeaders", []) for r in rules):
+        errors.append("PhotoBucket: CORS must allow PUT with Content-Type from https://${DomainName}")
+    if any("*" in json.dumps(r.get("AllowedOrigins")) for r in rules):
+        errors.append("PhotoBucket: CORS from any origin (*)")
+    policies = [r for r in resources.values() if r["Type"] == "AWS::S3::BucketPolicy"
+                and r["Properties"].get("Bucket") == {"Ref": "PhotoBucket"}]
+    for policy in policies:
+        for st in as_list(policy["Properties"]["PolicyDocument"]["Statement"]):
+            if st.get("Effect") != "Allow":
+                continue
+            public = st.get("Principal") in ("*", {"AWS": "*"}) or "*" in json.dumps(st.get("Principal"))
+            if not public:
+                errors.append(f"PhotoBucketPolicy: grants {st.get('Action')} to {st.get('Principal')}: "
+                              "write access goes through IAM roles, not the bucket policy")
+            elif as_list(st.get("Action")) != ["s3:GetObject"] or as_list(st.get("Resource")) != [PHOTO_OBJECTS]:
+                errors.append(f"PhotoBucketPolicy: the public may only read stores/* (s3:GetObject), "
+                              f"not {st.get('Action')} on {st.get('Resource')}: world-writable")
+    # Every identity policy in the template: who may put objects anywhere.
+    for name, resource in resources.items():
+        if resource["Type"] == "AWS::IAM::Role":
+            docs = [p["PolicyDocument"] for p in resource["Properties"].get("Policies", [])]
+        elif resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            docs = [resource["Properties"]["PolicyDocument"]]
+        else:
+            continue
+        for doc in docs:
+            for st in as_list(doc["Statement"]):
+                if st.get("Effect") != "Allow" or not grants("s3:PutObject", st.get("Action", [])):
+                    continue
+                if name != "WasTaskRole":
+                    errors.append(f"{name}: may s3:PutObject; only the WAS task role uploads photos")
+                elif as_list(st.get("Action")) != ["s3:PutObject"] or as_list(st.get("Resource")) != [PHOTO_OBJECTS]:
+                    errors.append(f"WasTaskRole: s3:PutObject only, on the stores/ prefix of the photo bucket "
+                                  f"(not {st.get('Action')} on {st.get('Resource')})")
+    if outputs.get("PhotoBucket", {}).get("Value") != {"Ref": "PhotoBucket"}:
+        errors.append("Outputs: PhotoBucket must be the photo bucket's name")
+    if outputs.get("PhotoBucketOrigin", {}).get("Value") != PHOTO_ORIGIN:
+        errors.append("Outputs: PhotoBucketOrigin must be the bucket's virtual-hosted origin, as the WAS builds it")
+
+    def env(task):
+        return {e["name"]: e["value"] for c in task["containerDefinitions"] for e in c.get("environment", [])}
+
+    was, proxy = env(was_task), env(proxy_task)
+    if was.get("PHOTO_BUCKET") != "${PHOTO_BUCKET}":
+        errors.append("was.json: PHOTO_BUCKET must be the stack's ${PHOTO_BUCKET}")
+    if "PHOTO_S3_ENDPOINT" in was or "PHOTO_PUBLIC_BASE_URL" in was:
+        errors.append("was.json: PHOTO_S3_ENDPOINT/PHOTO_PUBLIC_BASE_URL set: the upload origin web-proxy "
+                      "allows is the bucket's own")
+    if proxy.get("WEB_PROXY_UPLOAD_ORIGINS") != "${PHOTO_BUCKET_ORIGIN}":
+        errors.append(f"web-proxy.json: WEB_PROXY_UPLOAD_ORIGINS must be the photo bucket's origin "
+                      f"(${{PHOTO_BUCKET_ORIGIN}}), not {proxy.get('WEB_PROXY_UPLOAD_ORIGINS')!r}")
+    return errors
+
+
 def statements(role):
     return [st for p in role["Properties"].get("Policies", []) for st in p["PolicyDocument"]["Statement"]]
 
@@ -516,6 +601,60 @@ def self_test():
         if not any(expected in e for e in template_rules(broken)):
             raise SystemExit(f"self-test: breaking the template ({expected!r}) went unnoticed")
     was_task, was_service = (json.loads((HERE / d / "was.json").read_text()) for d in ("task-definitions", "services"))
+    proxy_task = json.loads((HERE / "task-definitions" / "web-proxy.json").read_text())
+    if photo_rules(template, was_task, proxy_task):
+        raise SystemExit(f"self-test: the template breaks the photo rules: {photo_rules(template, was_task, proxy_task)}")
+
+    def photo_policy(r):
+        return r["PhotoBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+
+    def photo_put(r):
+        return next(p for p in r["WasTaskRole"]["Properties"]["Policies"] if p["PolicyName"] == "upload-store-photos")
+
+    for expected, breakit in {
+        "world-writable": lambda r: photo_policy(r)[0].update(Action=["s3:GetObject", "s3:PutObject"]),
+        "only read stores/*": lambda r: photo_policy(r)[0].update(Resource={"Fn::Sub": "${PhotoBucket.Arn}/*"}),
+        "not the bucket policy": lambda r: photo_policy(r).append(
+            {"Effect": "Allow", "Principal": {"AWS": {"Fn::GetAtt": ["DeployRole", "Arn"]}}, "Action": "s3:PutObject",
+             "Resource": {"Fn::Sub": "${PhotoBucket.Arn}/*"}}),
+        "ACLs must stay blocked": lambda r: r["PhotoBucket"]["Properties"]["PublicAccessBlockConfiguration"].update(
+            BlockPublicAcls=False),
+        "BucketOwnerEnforced": lambda r: r["PhotoBucket"]["Properties"].pop("OwnershipControls"),
+        "CORS must allow PUT": lambda r: r["PhotoBucket"]["Properties"]["CorsConfiguration"]["CorsRules"][0].update(
+            AllowedMethods=["GET"]),
+        "any origin": lambda r: r["PhotoBucket"]["Properties"]["CorsConfiguration"]["CorsRules"][0].update(
+            AllowedOrigins=["*"]),
+        "stores/ prefix": lambda r: photo_put(r)["PolicyDocument"]["Statement"][0].update(
+            Resource={"Fn::Sub": "${PhotoBucket.Arn}/*"}),
+        "s3:PutObject only": lambda r: photo_put(r)["PolicyDocument"]["Statement"][0].update(Action="s3:Put*"),
+        "TaskExecutionRole: may s3:PutObject": lambda r: r["TaskExecutionRole"]["Properties"]["Policies"].append(
+            {"PolicyName": "x", "PolicyDocument": {"Statement": [
+                {"Effect": "Allow", "Action": "s3:*", "Resource": PHOTO_OBJECTS}]}}),
+        "DeployRole: may s3:PutObject": lambda r: r["DeployRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+            ["Statement"].append({"Effect": "Allow", "Action": "*", "Resource": "*"}),
+    }.items():
+        broken = json.loads(json.dumps(template))
+        breakit(broken["Resources"])
+        if not any(expected in e for e in photo_rules(broken, was_task, proxy_task)):
+            raise SystemExit(f"self-test: breaking the photo bucket ({expected!r}) went unnoticed")
+
+    def set_env(task, name, value):
+        env = task["containerDefinitions"][0]["environment"]
+        env[:] = [e for e in env if e["name"] != name] + ([{"name": name, "value": value}] if value else [])
+
+    for expected, breakit in {
+        "WEB_PROXY_UPLOAD_ORIGINS": lambda w, p: set_env(p, "WEB_PROXY_UPLOAD_ORIGINS", "https://photos.example"),
+        "must be the stack's ${PHOTO_BUCKET}": lambda w, p: set_env(w, "PHOTO_BUCKET", None),
+        "PHOTO_S3_ENDPOINT": lambda w, p: set_env(w, "PHOTO_S3_ENDPOINT", "https://s3.example"),
+    }.items():
+        broken_was, broken_proxy = json.loads(json.dumps(was_task)), json.loads(json.dumps(proxy_task))
+        breakit(broken_was, broken_proxy)
+        if not any(expected in e for e in photo_rules(template, broken_was, broken_proxy)):
+            raise SystemExit(f"self-test: breaking the photo settings ({expected!r}) went unnoticed")
+    broken = json.loads(json.dumps(template))
+    broken["Outputs"]["PhotoBucketOrigin"]["Value"] = {"Fn::Sub": "https://${PhotoBucket}.s3.amazonaws.com"}
+    if not any("virtual-hosted origin" in e for e in photo_rules(broken, was_task, proxy_task)):
+        raise SystemExit("self-test: breaking the photo bucket's origin output went unnoticed")
     if remind_schedule_rules(template, was_task, was_service):
         raise SystemExit(f"self-test: the template breaks the schedule rules: {remind_schedule_rules(template, was_task, was_service)}")
 
@@ -614,6 +753,8 @@ def main():
         template, {p.stem: p.read_text() for p in sorted((HERE / "task-definitions").glob("*.json"))})
     errors += remind_schedule_rules(template, *(json.loads((HERE / d / "was.json").read_text())
                                                 for d in ("task-definitions", "services")))
+    errors += photo_rules(template, *(json.loads((HERE / "task-definitions" / f).read_text())
+                                      for f in ("was.json", "web-proxy.json")))
     for path in sorted(HERE.glob("*/*.json")) + [HERE / "scaling.json"]:
         for var in sorted(variables(path) - outputs - NOT_FROM_STACK):
             errors.append(f"{path.name}: ${{{var}}} is not an output of the stack")
@@ -645,7 +786,7 @@ def main():
     print(f"{len(tasks)} task definitions, {len(services)} services and their scaling checked against the "
           f"API models and the stack's {len(outputs)} outputs and {len(alarms)} alarms; "
           f"peak per host during a deployment with a reminder run: {mem} MiB reserved, {cpu} CPU units; the "
-          f"hourly reminder schedule and its role checked")
+          f"hourly reminder schedule and its role, the store photo bucket and who may write to it checked")
     return 1 if errors else 0
 
 
