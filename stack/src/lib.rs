@@ -9,6 +9,7 @@
 
 pub mod mailcatcher;
 pub mod pg;
+pub mod photos;
 pub mod process;
 pub mod redis;
 pub mod remind;
@@ -17,6 +18,7 @@ pub mod topology;
 
 pub use mailcatcher::MailCatcher;
 pub use pg::Postgres;
+pub use photos::PhotoStore;
 pub use process::{Process, Signal};
 pub use redis::Redis;
 pub use topology::{Binaries, Options, Service, Stack};

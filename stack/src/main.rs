@@ -1,6 +1,7 @@
 //! `cargo stack`: the whole upbrella topology on this machine as real processes (Redis,
-//! PostgreSQL, migrations, two WAS replicas, web-proxy, the hourly `was remind` pass),
-//! with demo data on first start. Ctrl-C stops everything.
+//! PostgreSQL, migrations, two WAS replicas, web-proxy, the hourly `was remind` pass, a
+//! stand-in S3 bucket for store photos when moto is installed), with demo data on first
+//! start. Ctrl-C stops everything.
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -186,10 +187,15 @@ fn run(args: Args) -> Result<(), String> {
     options.proxy_secret = Some(uuid::Uuid::new_v4().simple().to_string());
     // Nothing balances in front of the local proxy, so there is nothing to drain for.
     options.proxy_env = vec![("WEB_PROXY_DRAIN_PERIOD".into(), "0s".into())];
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let photos = start_photos(&runtime, &dir.join("logs"), args.port);
+    if let Some(p) = &photos {
+        options.was_env.extend(p.was_env());
+        options.proxy_env.extend(p.proxy_env());
+    }
     say("starting Redis, PostgreSQL, migrations, WAS replicas and web-proxy");
     let mut stack = Stack::start(&bins, options).map_err(|e| e.to_string())?;
     let base = stack.proxies[0].url("");
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let admin = runtime.block_on(seed_if_empty(&stack, &base, &dir))?;
     let remind_log = dir.join("logs").join("remind.log");
     let mut reminders = remind_every.map(|every| {
@@ -210,6 +216,14 @@ fn run(args: Args) -> Result<(), String> {
         println!("  proxy metrics:        http://{a}/metrics");
     }
     println!("  보낸 메일 (mail sent): {}/", mail.web_url());
+    match &photos {
+        Some(p) => println!(
+            "  store photos:         uploads to {}/{} (moto; kept until Ctrl-C)",
+            p.endpoint(),
+            stack::photos::BUCKET
+        ),
+        None => println!("  store photos:         by URL only (no moto_server for uploads)"),
+    }
     match remind_every {
         Some(every) => println!(
             "  reminders:            was remind now and every {} s ({}), log {}",
@@ -234,8 +248,44 @@ fn run(args: Args) -> Result<(), String> {
     }
     stack.shutdown();
     drop(mail);
-    say("stopped; data stays in .stack/ (--fresh starts over)");
+    drop(photos);
+    say("stopped; data stays in .stack/ (--fresh starts over; uploaded photos do not stay)");
     Ok(())
+}
+
+/// The photo bucket's stand-in (moto on loopback), with a CORS rule for the stack's web
+/// origins. Optional: without moto_server, or if it fails, the stack runs and photos are
+/// added by URL.
+fn start_photos(
+    runtime: &tokio::runtime::Runtime,
+    logs: &std::path::Path,
+    port: u16,
+) -> Option<stack::PhotoStore> {
+    if stack::photos::moto_program().is_none() {
+        say(
+            "no moto_server (scripts/test-deps.sh installs it): running without photo uploads; \
+             store photos are added by URL",
+        );
+        return None;
+    }
+    say("starting the photo bucket's stand-in (moto)");
+    let origins = [
+        format!("http://127.0.0.1:{port}"),
+        format!("http://localhost:{port}"),
+    ];
+    let started = std::fs::create_dir_all(logs)
+        .and_then(|()| stack::PhotoStore::start(logs))
+        .and_then(|p| runtime.block_on(p.create_bucket(&origins)).map(|()| p));
+    match started {
+        Ok(p) => Some(p),
+        Err(e) => {
+            say(&format!(
+                "the photo bucket's stand-in did not start ({e}): running without photo uploads; \
+                 store photos are added by URL"
+            ));
+            None
+        }
+    }
 }
 
 /// A key of this local stack (the bank key, the server's HMAC key), made once and kept
