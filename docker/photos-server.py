@@ -1,11 +1,13 @@
-"""The local compose stack's photo bucket: moto's S3 on port 4566, with the bucket made
-and a CORS rule for the site's origins at every start (moto keeps objects in memory, so
-a restarted container starts empty and makes the bucket again).
+"""The local compose stack's photo bucket: moto's S3 on port 4566, made at every start
+with the bucket, a CORS rule for the site's origins and a policy letting anyone read
+stores/* (moto keeps objects in memory, so a restarted container starts empty and makes
+the bucket again).
 
 PHOTO_BUCKET names the bucket; PHOTO_CORS_ORIGINS lists the origins (comma-separated)
 that may PUT (with Content-Type) and GET, as the template's rule does for the site.
 """
 
+import json
 import os
 import signal
 import urllib.request
@@ -35,6 +37,10 @@ def main():
     put(f"{base}?cors", f"<CORSConfiguration><CORSRule>{allowed}<AllowedMethod>PUT</AllowedMethod>"
                         "<AllowedMethod>GET</AllowedMethod><AllowedHeader>Content-Type</AllowedHeader>"
                         "<MaxAgeSeconds>3600</MaxAgeSeconds></CORSRule></CORSConfiguration>")
+    # As in AWS, anyone may read stores/* (moto refuses anonymous reads without it).
+    put(f"{base}?policy", json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "PublicReadOfStorePhotos", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": f"arn:aws:s3:::{bucket}/stores/*"}]}))
     print(f"photo bucket {bucket} on port {PORT}, CORS for {', '.join(origins)}", flush=True)
     signal.sigwait({signal.SIGTERM, signal.SIGINT})
     server.stop()

@@ -1,6 +1,7 @@
 # The local stack's photo bucket: moto's S3 (pip, moto[server] at the version
 # scripts/requirements-tools.txt pins for the tests and the rehearsal), made with the
-# bucket and its CORS rule at every start (docker/photos-server.py). Local only: in AWS
+# bucket, its CORS rule and public read of stores/* at every start
+# (docker/photos-server.py). Local only: in AWS
 # the console uploads to the template's S3 bucket.
 #
 # The package is installed in a stage on the same builder image as the Rust binaries,

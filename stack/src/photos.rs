@@ -1,5 +1,6 @@
 //! A local stand-in for the store photo bucket: moto's S3 server on loopback, with the
-//! bucket made and a CORS rule admitting the stack's web origins. The WAS presigns upload
+//! bucket made, a CORS rule admitting the stack's web origins and, as in AWS, a policy
+//! letting anyone read `stores/*` (moto refuses anonymous reads without it). The WAS presigns upload
 //! URLs against it (`PHOTO_S3_ENDPOINT`) and the browser PUTs straight to it, so its
 //! address is the one the browser uses; moto does not check the signatures.
 //!
@@ -50,6 +51,13 @@ pub fn cors_configuration(origins: &[String]) -> String {
     )
 }
 
+/// The bucket policy: anyone may read `stores/*`, as the template's policy says.
+pub fn read_policy() -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"PublicReadOfStorePhotos","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{BUCKET}/stores/*"}}]}}"#
+    )
+}
+
 impl PhotoStore {
     /// Starts moto_server on a free loopback port (log in `log_dir/photos.log`) and waits
     /// for it; [`PhotoStore::create_bucket`] then makes the bucket.
@@ -77,8 +85,8 @@ impl PhotoStore {
         Ok(store)
     }
 
-    /// Makes the bucket with a CORS rule for `origins`: path-style S3 calls, unsigned
-    /// (moto does not check signatures).
+    /// Makes the bucket with a CORS rule for `origins` and the public read policy:
+    /// path-style S3 calls, unsigned (moto does not check signatures).
     pub async fn create_bucket(&self, origins: &[String]) -> io::Result<()> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -92,6 +100,7 @@ impl PhotoStore {
         for (url, body) in [
             (bucket_url.clone(), location),
             (format!("{bucket_url}?cors"), cors_configuration(origins)),
+            (format!("{bucket_url}?policy"), read_policy()),
         ] {
             let response = client
                 .put(&url)
@@ -157,7 +166,7 @@ mod tests {
     use super::{BUCKET, PhotoStore, cors_configuration, moto_program};
 
     #[test]
-    fn stand_in_makes_the_bucket_with_its_cors_rule_and_takes_a_put() {
+    fn stand_in_makes_the_bucket_takes_a_put_and_lets_anyone_read_it() {
         assert!(
             moto_program().is_some(),
             "moto_server is missing: run scripts/test-deps.sh (the tools venv)"
@@ -189,6 +198,16 @@ mod tests {
                 .await
                 .expect("PUT");
             assert!(put.status().is_success(), "{}", put.status());
+            let read = client
+                .get(format!("{}/{BUCKET}/stores/1/a.png", store.endpoint()))
+                .send()
+                .await
+                .expect("GET");
+            assert!(
+                read.status().is_success(),
+                "anyone reads stores/*: {}",
+                read.status()
+            );
         });
         let env = store.was_env();
         let base = env.iter().find(|(k, _)| k == "PHOTO_PUBLIC_BASE_URL");
