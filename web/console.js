@@ -618,7 +618,7 @@ function thresholdsForm(id, storeId, current, saved) {
   const f = formBox(id, [
     h("div", { class: "pair" },
       input("low", t("부족 기준 (이하)", "Low at or below"), { type: "number", min: 0, required: true, value: current ? current.low : 2 }),
-      input("high", t("넘침 기준 (이상)", "Overflowing at or above"), { type: "number", min: 1, required: true, value: current ? current.high : 30 })),
+      input("high", t("넘침 기준 (초과)", "Overflowing above"), { type: "number", min: 1, required: true, value: current ? current.high : 30 })),
   ], t("기준 저장", "Save marks"), async (data) => {
     const body = { low: number(data, "low"), high: number(data, "high") };
     const answer = await api("PUT", `/admin/stores/${storeId}/stock-thresholds`, body);

@@ -1069,3 +1069,109 @@ async fn an_admin_adds_a_store_by_searching_its_address() {
     );
     b.c.close().await.unwrap();
 }
+
+/// A photo from the phone's camera goes straight to the bucket (moto's S3 on loopback,
+/// as `cargo stack` runs it): the WAS signs the upload, the browser PUTs the file, the
+/// store shows the stored object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_uploads_a_store_photo_from_the_phone() {
+    let dir = TempDir::new("upbrella-operator-photo").unwrap();
+    let photos = stack::photos::PhotoStore::start(dir.path()).unwrap();
+    let was_env = photos.was_env();
+    let proxy_env = photos.proxy_env();
+    let was_env: Vec<(&str, &str)> = was_env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let proxy_env: Vec<(&str, &str)> = proxy_env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let s = stack(&dir, &was_env, &proxy_env);
+    let base = s.proxies[0].url("");
+    photos
+        .create_bucket(&[base.trim_end_matches('/').to_owned()])
+        .await
+        .unwrap();
+    let region = s.seed_region("신촌").unwrap();
+    let cafe = s
+        .seed_store(
+            region,
+            &StoreSeed {
+                name: "사진 카페",
+                ..StoreSeed::default()
+            },
+        )
+        .unwrap();
+    create_admin(&s, "op@example.com", "김운영", "operator-pass-1");
+
+    // A small blue picture, as a phone's camera would hand over a JPEG or PNG.
+    let path = dir.path().join("counter.png");
+    let mut png_bytes = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut png_bytes, 64, 48);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().unwrap();
+        let pixels: Vec<u8> = (0..64 * 48).flat_map(|_| [47u8, 111, 237]).collect();
+        writer.write_image_data(&pixels).unwrap();
+    }
+    std::fs::write(&path, &png_bytes).unwrap();
+
+    let b = Browser::open(&dir, base.clone(), "operator-photo").await;
+    log_in_as(
+        &b,
+        "op@example.com",
+        "operator-pass-1",
+        &format!("/admin/stores/{}", cafe.id),
+    )
+    .await;
+    let form = b.wait("form#photo-form").await;
+    form.find(Locator::Css("input[name=photo]"))
+        .await
+        .unwrap()
+        .send_keys(path.to_str().unwrap())
+        .await
+        .unwrap();
+    b.submit(&form).await;
+    let image = b.wait("main img.store-image").await;
+    b.wait_text("main", "사진 카페").await;
+    let src = image.attr("src").await.unwrap().unwrap();
+    assert!(src.starts_with(&photos.endpoint()), "{src}");
+    b.c.execute(
+        "arguments[0].scrollIntoView({block: 'center'});",
+        vec![serde_json::to_value(&image).unwrap()],
+    )
+    .await
+    .unwrap();
+    b.shot("01-photo-uploaded").await;
+    assert_eq!(
+        s.psql(&format!(
+            "SELECT url FROM store_images WHERE store_id = {}",
+            cafe.id
+        ))
+        .unwrap(),
+        src
+    );
+    // The stand-in bucket keeps objects private (in AWS a bucket policy lets anyone read
+    // stores/*), so the object is read back as the WAS's credentials would (moto does not
+    // check signatures).
+    let stored = reqwest::Client::new()
+        .get(&src)
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=local-photos/20260101/ap-northeast-2/s3/aws4_request, SignedHeaders=host, Signature=00",
+        )
+        .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+        .header("x-amz-date", "20260101T000000Z")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.status(), 200);
+    assert_eq!(
+        stored.bytes().await.unwrap().as_ref(),
+        png_bytes.as_slice(),
+        "the very file"
+    );
+    b.c.close().await.unwrap();
+}
