@@ -115,9 +115,9 @@ mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1000000 }'; }
 base_bytes=$(bytes "$runtime")
 was_mb=$(mb $(( $(bytes upbrella/was:local) - base_bytes )))
 proxy_mb=$(mb $(( $(bytes upbrella/web-proxy:local) - base_bytes )))
-echo "    our layers: was ${was_mb} MB (target ≤ 15), web-proxy ${proxy_mb} MB (target ≤ 10)"
+echo "    our layers: was ${was_mb} MB (target ≤ 16), web-proxy ${proxy_mb} MB (target ≤ 10)"
 echo "    base $runtime: $(mb "$base_bytes") MB uncompressed ($base_label)"
-awk -v w="$was_mb" -v p="$proxy_mb" 'BEGIN { exit !(w <= 15 && p <= 10) }' || { echo "our layers are over target"; exit 1; }
+awk -v w="$was_mb" -v p="$proxy_mb" 'BEGIN { exit !(w <= 16 && p <= 10) }' || { echo "our layers are over target"; exit 1; }
 
 # ---------------------------------------------------------------- run and break it
 export UPBRELLA_PORT=${UPBRELLA_PORT:-18080}

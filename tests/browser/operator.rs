@@ -766,9 +766,8 @@ async fn the_statistics_page_after_a_seeded_month() {
 /// closed, so only the overnight rule can make the store open. Tomorrow is open 24 hours,
 /// the day before yesterday has a break and closes at 23:00 (intervals may not overlap, a
 /// night's part after midnight included), and the other days read 11:00–02:00, as a bar's
-/// would. In
-/// the last ninety minutes of a Seoul day no such interval fits before midnight; the
-/// journey then waits for the new day.
+/// would. In the last three minutes of a Seoul day no such interval fits; the journey
+/// then waits for the new day.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_open_past_midnight_shows_open_after_midnight() {
     let dir = TempDir::new("upbrella-operator-overnight").unwrap();
@@ -797,14 +796,17 @@ async fn a_store_open_past_midnight_shows_open_after_midnight() {
         (day.parse::<u32>().unwrap(), minute.parse::<u32>().unwrap())
     };
     let (mut today, mut minute) = seoul();
-    if minute >= 22 * 60 + 30 {
+    // In the last three minutes of a Seoul day no such interval fits: wait for the new day.
+    if minute >= 23 * 60 + 57 {
         tokio::time::sleep(Duration::from_secs(u64::from(24 * 60 - minute) * 60 + 60)).await;
         (today, minute) = seoul();
     }
     let yesterday = if today == 1 { 7 } else { today - 1 };
     let hhmm = |m: u32| format!("{:02}:{:02}", m / 60, m % 60);
-    let close = hhmm(minute + 30);
-    let open = hhmm(minute + 90);
+    // Late in the day both stop short of midnight: the interval still closes after now
+    // and opens (yesterday) after it closes (today), so it runs past midnight.
+    let close = hhmm((minute + 30).min(23 * 60 + 58));
+    let open = hhmm((minute + 90).min(23 * 60 + 59));
     let next = |d: u32| d % 7 + 1;
     let tomorrow = next(today);
     let before_yesterday = if yesterday == 1 { 7 } else { yesterday - 1 };
