@@ -903,3 +903,26 @@ async fn the_support_contact_is_in_the_service_info() {
     let err = was::Config::from_source(&env).expect_err("refused");
     assert!(err.to_string().contains("SUPPORT_KAKAO_URL"), "{err}");
 }
+
+#[tokio::test]
+async fn a_renter_made_an_operator_is_held_to_the_operators_idle_limit_at_once() {
+    let app = spawn_app_with(&[
+        ("SESSION_IDLE_TIMEOUT", "2s"),
+        ("SESSION_ABSOLUTE_TIMEOUT", "1h"),
+    ])
+    .await;
+    let (client, id) = app.user().await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(
+        app.get(&client, "/api/me").await.status(),
+        StatusCode::OK,
+        "a renter idle past the operators' limit is still signed in"
+    );
+    sqlx::query("UPDATE users SET role = 'clerk', email_verified_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&app.db)
+        .await
+        .expect("promote");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    problem(app.get(&client, "/api/me").await, StatusCode::UNAUTHORIZED).await;
+}
