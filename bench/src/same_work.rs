@@ -135,15 +135,16 @@ async fn me(State(w): State<Work>, headers: HeaderMap) -> Answer {
         return Err((StatusCode::UNAUTHORIZED, "no session".into()));
     }
     let user_id = w.user_id;
-    let standing =
-        sqlx::query("SELECT status, is_admin, session_generation FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(&w.db)
-            .await
-            .map_err(failed)?
-            .ok_or((StatusCode::UNAUTHORIZED, "no user".into()))?;
+    let standing = sqlx::query(
+        "SELECT status, role::text AS role, session_generation FROM users WHERE id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(&w.db)
+    .await
+    .map_err(failed)?
+    .ok_or((StatusCode::UNAUTHORIZED, "no user".into()))?;
     let profile = sqlx::query(
-        "SELECT id, email, name, phone, is_admin, kakao_id, bank_name, bank_account,
+        "SELECT id, email, name, phone, role::text AS role, kakao_id, bank_name, bank_account,
                 terms_agreed_at IS NOT NULL AND privacy_agreed_at IS NOT NULL AS agreed,
                 email_verified_at IS NOT NULL AS email_verified, password_hash IS NOT NULL AS has_password
          FROM users WHERE id = $1",
@@ -158,7 +159,7 @@ async fn me(State(w): State<Work>, headers: HeaderMap) -> Answer {
         "email": profile.get::<Option<String>, _>("email"),
         "name": profile.get::<String, _>("name"),
         "phone": profile.get::<Option<String>, _>("phone"),
-        "is_admin": standing.get::<bool, _>("is_admin"),
+        "is_admin": standing.get::<String, _>("role") == "admin",
         "agreed": profile.get::<bool, _>("agreed"),
         "email_verified": profile.get::<bool, _>("email_verified"),
         "has_password": profile.get::<bool, _>("has_password"),
