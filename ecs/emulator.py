@@ -27,7 +27,8 @@ the deploy programs; each is listed in the rehearsal's output):
   tokens Redis would accept are modelled from them;
 - its CloudFormation makes S3 buckets without their CORS rules, public access block and
   ownership controls, and no bucket policies: those are applied through moto's S3 model
-  from the resolved template, as CloudFormation would;
+  from the resolved template, as CloudFormation would; likewise metric filters, the load
+  balancers' attributes and the buckets' lifecycle rules (ecs/emulator_observability.py);
 - its CloudFormation does not make EventBridge Scheduler schedules: the reminder
   schedule is made, updated and deleted through moto's Scheduler API as CloudFormation
   would (on create; on an update only when its resolved properties changed; with the
@@ -52,6 +53,7 @@ from moto.scheduler.models import scheduler_backends
 from moto.secretsmanager.models import SecretsManagerBackend
 
 from cfn import load_template
+from emulator_observability import STAND_INS, apply_lifecycle
 
 # Each stand-in, said once in the rehearsal's output.
 SUBSTITUTED = []
@@ -256,6 +258,7 @@ def create_bucket_as_cloudformation(cls, resource_name, cloudformation_json, acc
     ownership = properties.get("OwnershipControls", {}).get("Rules")
     if ownership:
         backend.put_bucket_ownership_controls(bucket.name, ownership[0]["ObjectOwnership"])
+    apply_lifecycle(bucket, properties, account_id)
     return bucket
 
 
@@ -308,8 +311,9 @@ class BucketPolicy(CloudFormationModel):
 
 cfn_parsing.get_model_map.cache_clear()
 cfn_parsing.get_name_type_map.cache_clear()
-SUBSTITUTED.append("the photo bucket's CORS rule, public access block, ownership controls and bucket policy: "
+SUBSTITUTED.append("the buckets' CORS rule, public access block, ownership controls and bucket policies: "
                    "applied through moto's S3 model from the resolved template (moto's CloudFormation skips them)")
+SUBSTITUTED.extend(STAND_INS)
 
 
 # ------------------------------------------------------------------ template

@@ -113,6 +113,9 @@ def teardown(args):
         # serves the photos a database restored from a snapshot links to.
         log(f"    s3://{values['PHOTO_BUCKET']}: kept with the store photos and their public read; "
             "delete it (aws s3 rb --force) once no database links to them")
+    if "ALB_LOG_BUCKET" in values:
+        log(f"    s3://{values['ALB_LOG_BUCKET']}: kept with the load balancers' access logs (its lifecycle rule "
+            "deletes each after 90 days); delete it (aws s3 rb --force) when they are no longer wanted")
 
 
 def main():

