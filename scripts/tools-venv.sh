@@ -1,7 +1,8 @@
-# Sourced by the scripts that use Python-packaged tools (validate.sh, deny.sh): makes
-# sure target/tools/venv holds exactly the versions pinned in
-# scripts/requirements-tools.txt, reinstalling only when that file changes, and sets
-# $venv. Needs python3 (and python3-venv on Debian, installed here when missing).
+# Sourced by the scripts that use Python-packaged tools (validate.sh, rehearse.sh,
+# test-deps.sh, docker-e2e.sh): makes sure target/tools/venv holds exactly the files
+# pinned, with their sha256, in scripts/requirements-tools.txt (pip --require-hashes: a
+# file whose hash differs is refused), reinstalling only when that file changes, and
+# sets $venv. Needs python3 (and python3-venv on Debian, installed here when missing).
 venv=target/tools/venv
 tools_req=scripts/requirements-tools.txt
 tools_stamp=$venv/requirements-tools.sha256
@@ -14,6 +15,6 @@ if [ "$(cat "$tools_stamp" 2>/dev/null)" != "$tools_want" ]; then
     install_needed
   fi
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check -r "$tools_req"
+  "$venv/bin/pip" install -q --disable-pip-version-check --require-hashes -r "$tools_req"
   echo "$tools_want" >"$tools_stamp"
 fi
