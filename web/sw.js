@@ -6,9 +6,17 @@
 // is only the fallback. The API is never cached or answered from here (a stale rental or
 // login would be worse than an honest "offline").
 
-const SHELL = "upbrella-shell-v1";
+// web-proxy serves this file with the version of the front-end's files in place of the
+// placeholder below and with their content-hashed names in the list, so every deploy
+// that changes a file changes this worker: the browser installs it, it caches that
+// deploy's files, and on activation drops the previous deploy's cache. A cached copy is
+// only ever the file of its own name, never yesterday's script under today's name.
+// The operators' console is not cached: renters never download it.
+const VERSION = "__UPBRELLA_ASSETS_VERSION__";
+const SHELL = `upbrella-shell-${VERSION}`;
 const FILES = [
-  "/", "/index.html", "/app.js", "/ui.js", "/i18n.js", "/console.js", "/style.css", "/manifest.webmanifest",
+  "/", "/index.html", "/app.js", "/app-session.js", "/app-stores.js", "/app-account.js", "/app-rent.js", "/app-me.js",
+  "/app-pages.js", "/ui.js", "/i18n.js", "/style.css", "/manifest.webmanifest",
   "/img/umbrella.svg", "/img/icon-192.png", "/img/icon-512.png", "/img/icon-maskable-512.png",
 ];
 

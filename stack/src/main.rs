@@ -202,6 +202,35 @@ fn run(args: Args) -> Result<(), String> {
         let pass = stack::remind::Pass::was_remind(&bins.was, stack.was_env(), remind_log.clone());
         stack::remind::Reminders::start(pass, every)
     });
+    print_running(&stack, &admin, &mail, photos.as_ref(), remind_every, &dir);
+    runtime.block_on(async {
+        let _ = tokio::signal::ctrl_c().await;
+    });
+    println!();
+    say(
+        "stopping the reminder pass, web-proxy, WAS replicas, Redis, PostgreSQL and the mail catcher",
+    );
+    if let Some(r) = reminders.as_mut() {
+        r.stop();
+    }
+    stack.shutdown();
+    drop(mail);
+    drop(photos);
+    say("stopped; data stays in .stack/ (--fresh starts over; uploaded photos do not stay)");
+    Ok(())
+}
+
+/// Where everything runs, as printed once the stack is up.
+fn print_running(
+    stack: &Stack,
+    admin: &(String, String),
+    mail: &stack::MailCatcher,
+    photos: Option<&stack::PhotoStore>,
+    remind_every: Option<Duration>,
+    dir: &std::path::Path,
+) {
+    let base = stack.proxies[0].url("");
+    let remind_log = dir.join("logs").join("remind.log");
     println!();
     println!("  upbrella is running:  {base}/");
     println!("  admin login:          {} / {}", admin.0, admin.1);
@@ -216,7 +245,7 @@ fn run(args: Args) -> Result<(), String> {
         println!("  proxy metrics:        http://{a}/metrics");
     }
     println!("  보낸 메일 (mail sent): {}/", mail.web_url());
-    match &photos {
+    match photos {
         Some(p) => println!(
             "  store photos:         uploads to {}/{} (moto; kept until Ctrl-C)",
             p.endpoint(),
@@ -236,21 +265,6 @@ fn run(args: Args) -> Result<(), String> {
     println!("  logs:                 {}", dir.join("logs").display());
     println!();
     println!("  Ctrl-C stops everything.");
-    runtime.block_on(async {
-        let _ = tokio::signal::ctrl_c().await;
-    });
-    println!();
-    say(
-        "stopping the reminder pass, web-proxy, WAS replicas, Redis, PostgreSQL and the mail catcher",
-    );
-    if let Some(r) = reminders.as_mut() {
-        r.stop();
-    }
-    stack.shutdown();
-    drop(mail);
-    drop(photos);
-    say("stopped; data stays in .stack/ (--fresh starts over; uploaded photos do not stay)");
-    Ok(())
 }
 
 /// The photo bucket's stand-in (moto on loopback), with a CORS rule for the stack's web
@@ -305,6 +319,60 @@ fn key_file(dir: &std::path::Path, name: &str) -> Result<String, String> {
     Ok(key)
 }
 
+/// The admin's API session that seeds the demo data.
+struct Seeder {
+    c: reqwest::Client,
+    base: String,
+}
+
+impl Seeder {
+    fn new(base: &str) -> Result<Self, String> {
+        let c = reqwest::Client::builder()
+            .cookie_store(true)
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            c,
+            base: base.to_owned(),
+        })
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Result<Value, String> {
+        let url = format!("{}{path}", self.base);
+        let r = self
+            .c
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = r.status();
+        let v: Value = r.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            Ok(v)
+        } else {
+            Err(format!("POST {url}: {status} {v}"))
+        }
+    }
+
+    async fn put(&self, path: &str, body: Value) -> Result<(), String> {
+        let url = format!("{}{path}", self.base);
+        let r = self
+            .c
+            .put(&url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if r.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("PUT {url}: {}", r.status()))
+        }
+    }
+}
+
 /// Demo data through the public API (so seeding exercises it), on first start only.
 async fn seed_if_empty(
     stack: &Stack,
@@ -321,60 +389,56 @@ async fn seed_if_empty(
         "upbrella-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let post = |path: &str, body: Value| {
-        let c = c.clone();
-        let url = format!("{base}{path}");
-        async move {
-            let r = c
-                .post(&url)
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            let status = r.status();
-            let v: Value = r.json().await.unwrap_or(Value::Null);
-            if status.is_success() {
-                Ok(v)
-            } else {
-                Err(format!("POST {url}: {status} {v}"))
-            }
-        }
-    };
-    let put = |path: &str, body: Value| {
-        let c = c.clone();
-        let url = format!("{base}{path}");
-        async move {
-            let r = c
-                .put(&url)
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            if r.status().is_success() {
-                Ok(())
-            } else {
-                Err(format!("PUT {url}: {}", r.status()))
-            }
-        }
-    };
-    let admin = post(
-        "/api/auth/signup",
-        json!({"email": email, "password": password, "name": "관리자", "phone": "010-0000-0000", "agree_terms": true, "agree_privacy": true}),
-    )
-    .await?;
+    let seeder = Seeder::new(base)?;
+    seed_admin(stack, &seeder, &email, &password).await?;
+    let region_ids = seed_regions(&seeder).await?;
+    seed_demo_stores(&seeder, &region_ids).await?;
+    std::fs::write(&creds_path, &password).map_err(|e| e.to_string())?;
+    Ok((email, password))
+}
+
+/// The demo admin: signed up through the API (which logs the seeder in), then made admin
+/// with a verified address in the database.
+async fn seed_admin(
+    stack: &Stack,
+    seeder: &Seeder,
+    email: &str,
+    password: &str,
+) -> Result<(), String> {
+    let admin = seeder
+        .post(
+            "/api/auth/signup",
+            json!({"email": email, "password": password, "name": "관리자", "phone": "010-0000-0000", "agree_terms": true, "agree_privacy": true}),
+        )
+        .await?;
     let id = admin["id"].as_i64().ok_or("sign-up returned no id")?;
     stack
         .psql(&format!(
             "UPDATE users SET role = 'admin', email_verified_at = now() WHERE id = {id}"
         ))
         .map_err(|e| e.to_string())?;
+    Ok(())
+}
 
+/// The demo regions; their ids in order.
+async fn seed_regions(seeder: &Seeder) -> Result<Vec<i64>, String> {
     let regions = [("신촌", 37.5585, 126.9368), ("안암", 37.5890, 127.0326)];
+    let mut region_ids = Vec::new();
+    for (name, lat, lon) in regions {
+        let r = seeder
+            .post(
+                "/api/admin/classifications",
+                json!({"kind": "region", "name": name, "latitude": lat, "longitude": lon}),
+            )
+            .await?;
+        region_ids.push(r["id"].as_i64().unwrap_or_default());
+    }
+    Ok(region_ids)
+}
+
+/// The demo stores, each open with hours, a photo and four umbrellas; the first with a
+/// locker.
+async fn seed_demo_stores(seeder: &Seeder, region_ids: &[i64]) -> Result<(), String> {
     let stores = [
         (
             0,
@@ -396,16 +460,42 @@ async fn seed_if_empty(
             "출입문 오른쪽",
         ),
     ];
-    let mut region_ids = Vec::new();
-    for (name, lat, lon) in regions {
-        let r = post(
-            "/api/admin/classifications",
-            json!({"kind": "region", "name": name, "latitude": lat, "longitude": lon}),
-        )
-        .await?;
-        region_ids.push(r["id"].as_i64().unwrap_or_default());
+    let mut number = 1;
+    for (i, (region, name, category, lat, lon, spot)) in stores.into_iter().enumerate() {
+        let s = seeder
+            .post(
+                "/api/admin/stores",
+                json!({"name": name, "category": category, "region_id": region_ids[region], "latitude": lat, "longitude": lon,
+                       "address": "서울특별시", "umbrella_location": spot, "working_hours": "평일 08-22, 주말 10-20",
+                       "contact": "02-000-0000", "description": "업브렐라 협력 대여소입니다."}),
+            )
+            .await?;
+        let store = s["id"].as_i64().unwrap_or_default();
+        open_demo_store(seeder, store).await?;
+        for _ in 0..4 {
+            seeder
+                .post(
+                    "/api/admin/umbrellas",
+                    json!({"store_id": store, "number": number}),
+                )
+                .await?;
+            number += 1;
+        }
+        if i == 0 {
+            seeder
+                .post(
+                    "/api/admin/lockers",
+                    json!({"store_id": store, "secret": "00112233445566778899aabbccddeeff"}),
+                )
+                .await?;
+        }
     }
-    let image = format!("{base}/img/store.svg");
+    Ok(())
+}
+
+/// A demo store's photo and hours (weekdays 08–22, weekends 10–20), then activated.
+async fn open_demo_store(seeder: &Seeder, store: i64) -> Result<(), String> {
+    let image = format!("{}/img/store.svg", seeder.base);
     let week: Vec<Value> = (1..=7)
         .map(|d| {
             if d <= 5 {
@@ -415,49 +505,24 @@ async fn seed_if_empty(
             }
         })
         .collect();
-    let mut number = 1;
-    for (i, (region, name, category, lat, lon, spot)) in stores.into_iter().enumerate() {
-        let s = post(
-            "/api/admin/stores",
-            json!({"name": name, "category": category, "region_id": region_ids[region], "latitude": lat, "longitude": lon,
-                   "address": "서울특별시", "umbrella_location": spot, "working_hours": "평일 08-22, 주말 10-20",
-                   "contact": "02-000-0000", "description": "업브렐라 협력 대여소입니다."}),
-        )
-        .await?;
-        let store = s["id"].as_i64().unwrap_or_default();
-        post(
+    seeder
+        .post(
             &format!("/api/admin/stores/{store}/images"),
             json!({"url": image}),
         )
         .await?;
-        put(
+    seeder
+        .put(
             &format!("/api/admin/stores/{store}/business-hours"),
             json!(week),
         )
         .await?;
-        put(
+    seeder
+        .put(
             &format!("/api/admin/stores/{store}/activation"),
             json!({"activated": true}),
         )
-        .await?;
-        for _ in 0..4 {
-            post(
-                "/api/admin/umbrellas",
-                json!({"store_id": store, "number": number}),
-            )
-            .await?;
-            number += 1;
-        }
-        if i == 0 {
-            post(
-                "/api/admin/lockers",
-                json!({"store_id": store, "secret": "00112233445566778899aabbccddeeff"}),
-            )
-            .await?;
-        }
-    }
-    std::fs::write(&creds_path, &password).map_err(|e| e.to_string())?;
-    Ok((email, password))
+        .await
 }
 
 #[cfg(test)]

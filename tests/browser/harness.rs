@@ -22,8 +22,19 @@ pub fn chrome() -> (PathBuf, PathBuf) {
 
 /// The real stack with the web front-end, one WAS.
 pub fn stack(dir: &TempDir, was_env: &[(&str, &str)], proxy_env: &[(&str, &str)]) -> Stack {
+    let web = stack::topology::workspace_root().join("web");
+    stack_serving(dir, web, was_env, proxy_env)
+}
+
+/// As [`stack`], web-proxy serving the front-end from `web`.
+pub fn stack_serving(
+    dir: &TempDir,
+    web: PathBuf,
+    was_env: &[(&str, &str)],
+    proxy_env: &[(&str, &str)],
+) -> Stack {
     let mut options = Options::new(dir.path().to_path_buf());
-    options.static_dir = Some(stack::topology::workspace_root().join("web"));
+    options.static_dir = Some(web);
     options.was_replicas = 1;
     let owned = |pairs: &[(&str, &str)]| {
         pairs
@@ -209,6 +220,36 @@ impl Browser {
         self.c.accept_alert().await.unwrap();
     }
 
+    /// Clicks the element `css` names, once it is there.
+    pub async fn tap(&self, css: &str) {
+        self.click(&self.wait(css).await).await;
+    }
+
+    /// Clicks the button `css` names, which asks `confirm()` first, and says yes.
+    pub async fn tap_confirming(&self, css: &str) {
+        self.click_confirming(&self.wait(css).await).await;
+    }
+
+    /// Opens `path` and waits until `css` reads `text`.
+    pub async fn visit(&self, path: &str, css: &str, text: &str) -> Element {
+        self.goto(path).await;
+        self.wait_text(css, text).await
+    }
+
+    /// Fills the form `css` names and sends it; the form.
+    pub async fn send_form(&self, css: &str, fields: &[(&str, &str)]) -> Element {
+        let form = self.wait(css).await;
+        self.fill(&form, fields).await;
+        self.submit(&form).await;
+        form
+    }
+
+    /// Logs out and in again as another account.
+    pub async fn log_in_again(&self, email: &str, password: &str) {
+        self.log_out().await;
+        self.log_in(email, password).await;
+    }
+
     pub async fn log_in(&self, email: &str, password: &str) {
         self.goto("/login").await;
         let form = self.wait("main form").await;
@@ -374,6 +415,28 @@ impl Browser {
             violations.len(),
             serde_json::to_string_pretty(&violations).unwrap()
         );
+    }
+
+    /// Runs an async script: its last argument is the callback that gives the result.
+    pub async fn run_async(&self, script: &str) -> serde_json::Value {
+        self.c
+            .execute_async(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("{script}: {e}"))
+    }
+
+    /// The URL paths of every file the page has fetched since it loaded (scripts, style
+    /// sheets, images; the Resource Timing entries).
+    pub async fn resources(&self) -> Vec<String> {
+        let names = self
+            .c
+            .execute(
+                "return performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(names).unwrap()
     }
 
     /// Waits until a service worker controls the page (the shell is cached by then).

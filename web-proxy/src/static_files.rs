@@ -1,6 +1,8 @@
-//! The front-end: files from one directory, with validators (ETag, Last-Modified),
-//! byte ranges, precompressed `.br`/`.gz` siblings, and caching that suits a bundler's
-//! output: hashed assets are immutable for a year, `index.html` is revalidated every time.
+//! The front-end: files from one directory, with validators (ETag, Last-Modified), byte
+//! ranges, precompressed `.br`/`.gz` siblings, and caching that cannot serve a stale
+//! script: scripts, styles, images and manifests also have content-hashed names the pages
+//! are rewritten to ([`hashed`]), immutable for a year (as a bundler's `index-BQk3x9Zp.js`);
+//! pages, the service worker and plain names are revalidated every time.
 //! A path without a file extension that names no file is a client-side route and gets
 //! `index.html`; a missing asset (`/assets/x.js`) is a 404, so a broken deploy shows up
 //! as errors instead of HTML parsed as JavaScript.
@@ -24,6 +26,8 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::error::problem;
 
+mod hashed;
+
 /// Files up to this size are kept in memory after their first request.
 const CACHE_FILE_MAX: u64 = 256 * 1024;
 /// Bodies cached in all, at most; beyond it files are read from disk each time.
@@ -40,6 +44,9 @@ pub struct StaticFiles {
     /// changed is loaded again, so edits show up at once.
     cache: RwLock<HashMap<CacheKey, Arc<Entry>>>,
     cached_bytes: AtomicUsize,
+    /// The hashed names and rewritten pages, read at start and again after a change.
+    assets: RwLock<Arc<hashed::Snapshot>>,
+    rebuilding: std::sync::Mutex<()>,
 }
 
 #[derive(Debug)]
@@ -66,11 +73,75 @@ struct Found {
 
 impl StaticFiles {
     pub fn new(root: &Path) -> std::io::Result<Self> {
+        let root = root.canonicalize()?;
+        let assets = hashed::Snapshot::build(&root);
+        tracing::info!(
+            hashed = assets.hashed.len(),
+            pages = assets.documents.len(),
+            version = %assets.version,
+            "front-end files read"
+        );
         Ok(Self {
-            root: root.canonicalize()?,
+            root,
             cache: RwLock::new(HashMap::new()),
             cached_bytes: AtomicUsize::new(0),
+            assets: RwLock::new(Arc::new(assets)),
+            rebuilding: std::sync::Mutex::new(()),
         })
+    }
+
+    /// The hashed names and pages as last read.
+    fn assets(&self) -> Arc<hashed::Snapshot> {
+        Arc::clone(
+            &self
+                .assets
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// As [`Self::assets`], read again first if a file changed on disk (a deploy in place).
+    fn fresh_assets(&self) -> Arc<hashed::Snapshot> {
+        let current = self.assets();
+        if current.unchanged() {
+            return current;
+        }
+        let _one = self
+            .rebuilding
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = self.assets();
+        if current.unchanged() {
+            return current;
+        }
+        let next = Arc::new(hashed::Snapshot::build(&self.root));
+        tracing::info!(version = %next.version, "front-end files changed; read again");
+        *self
+            .assets
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::clone(&next);
+        next
+    }
+
+    /// A hashed-looking name of a known file whose hash is not current: today's file,
+    /// revalidated, so a page of another deploy (rolling, or still open) gets a script.
+    async fn serve_stale_hash(
+        &self,
+        rel: &str,
+        accept: (bool, bool),
+        req: &http::request::Parts,
+    ) -> Option<Response> {
+        let plain = hashed::unhashed(rel)?;
+        let assets = self.fresh_assets();
+        if let Some(served) = assets.hashed.get(rel) {
+            return Some(respond(served.pick(accept), req).await);
+        }
+        let served = assets.hashed.get(assets.names.get(&plain)?)?;
+        let mut response = respond(served.pick(accept), req).await;
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        Some(response)
     }
 
     pub async fn serve(&self, req: Request<Body>) -> Response {
@@ -89,10 +160,28 @@ impl StaticFiles {
             return not_found();
         };
         let accept = accept_encodings(&req.headers);
+        let rel = relative.to_str().unwrap_or_default();
+        // A hashed name: from memory, immutable.
+        if let Some(served) = self.assets().hashed.get(rel) {
+            return respond(served.pick(accept), &req).await;
+        }
         // The hot path: one stat, one map lookup.
         let Some((candidate, spa_fallback, meta)) = self.locate(&relative) else {
-            return not_found();
+            return match self.serve_stale_hash(rel, accept, &req).await {
+                Some(response) => response,
+                None => not_found(),
+            };
         };
+        // A page or a service worker: rewritten to name the hashed files.
+        if let Ok(page) = candidate.strip_prefix(&self.root)
+            && let Some(page) = page.to_str()
+            && hashed::is_document(page)
+        {
+            let assets = self.fresh_assets();
+            if let Some(served) = assets.documents.get(page) {
+                return respond(served.pick(accept), &req).await;
+            }
+        }
         let key = (candidate, accept);
         if let Some(entry) = self.cached(&key, &meta) {
             return respond(&entry, &req).await;
@@ -298,9 +387,29 @@ fn etag_matches(list: &str, tag: &str) -> bool {
         .any(|t| t == "*" || t.trim_start_matches("W/") == tag)
 }
 
+/// How long a file served from disk may be cached.
+fn cache_policy(found: &Found) -> &'static str {
+    let is_index = found.spa_fallback || found.name.file_name().is_some_and(|n| n == "index.html");
+    if is_index {
+        "no-cache"
+    } else if is_hashed_asset(&found.name) {
+        hashed::IMMUTABLE
+    } else if hashed::is_hashable(&found.name) {
+        // Its hashed name is what pages use; the plain one serves pages still open from
+        // before, which must not keep an old copy.
+        "no-cache"
+    } else {
+        "public, max-age=3600"
+    }
+}
+
 /// The headers that describe a file's representation, computed once per file.
 fn representation_headers(found: &Found) -> (HeaderMap, String, String) {
-    let tag = etag(found);
+    headers_for(found, etag(found), cache_policy(found))
+}
+
+/// The representation headers with a given entity tag and cache policy.
+fn headers_for(found: &Found, tag: String, cache: &str) -> (HeaderMap, String, String) {
     let modified = httpdate::fmt_http_date(found.modified);
     let mut headers = HeaderMap::new();
     let mime = mime_guess::from_path(&found.name).first_or_octet_stream();
@@ -311,14 +420,6 @@ fn representation_headers(found: &Found) -> (HeaderMap, String, String) {
         format!("{}; charset=utf-8", mime.essence_str())
     } else {
         mime.essence_str().to_owned()
-    };
-    let is_index = found.spa_fallback || found.name.file_name().is_some_and(|n| n == "index.html");
-    let cache = if is_index {
-        "no-cache"
-    } else if is_hashed_asset(&found.name) {
-        "public, max-age=31536000, immutable"
-    } else {
-        "public, max-age=3600"
     };
     for (name, value) in [
         (header::CONTENT_TYPE, content_type.as_str()),
@@ -496,62 +597,4 @@ fn not_found() -> Response {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn traversal_in_any_encoding_is_refused() {
-        for bad in [
-            "/../etc/passwd",
-            "/a/../../x",
-            "/%2e%2e/etc/passwd",
-            "/%2E%2E%2Fetc",
-            "/..%2fetc",
-            "/a%5c..%5cb",
-            "/%00",
-            "/.env",
-            "/%c0%ae%c0%ae/x",
-        ] {
-            assert_eq!(safe_relative(bad), None, "{bad}");
-        }
-        assert_eq!(
-            safe_relative("/assets/app-1a2b3c4d.js"),
-            Some(PathBuf::from("assets/app-1a2b3c4d.js"))
-        );
-        assert_eq!(
-            safe_relative("/%252e%252e/x"),
-            Some(PathBuf::from("%2e%2e/x")),
-            "decoded once only"
-        );
-    }
-
-    #[test]
-    fn ranges_follow_rfc_9110() {
-        assert_eq!(parse_range("bytes=0-9", 100), RangeSpec::Range(0, 9));
-        assert_eq!(parse_range("bytes=90-", 100), RangeSpec::Range(90, 99));
-        assert_eq!(parse_range("bytes=-10", 100), RangeSpec::Range(90, 99));
-        assert_eq!(parse_range("bytes=95-200", 100), RangeSpec::Range(95, 99));
-        assert_eq!(parse_range("bytes=100-", 100), RangeSpec::Unsatisfiable);
-        assert_eq!(parse_range("bytes=0-1,5-6", 100), RangeSpec::Ignore);
-        assert_eq!(parse_range("items=0-1", 100), RangeSpec::Ignore);
-    }
-
-    #[test]
-    fn hashed_assets_are_recognised() {
-        assert!(is_hashed_asset(Path::new("index-BQk3x9Z2.js")));
-        assert!(is_hashed_asset(Path::new("app.3f2a9c1e.css")));
-        assert!(!is_hashed_asset(Path::new("favicon.ico")));
-        assert!(!is_hashed_asset(Path::new("robots.txt")));
-        assert!(!is_hashed_asset(Path::new("index.html")));
-    }
-
-    #[test]
-    fn accept_encoding_honours_q_zero() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("gzip, br;q=0"),
-        );
-        assert_eq!(accept_encodings(&h), (false, true));
-    }
-}
+mod tests;
