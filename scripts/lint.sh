@@ -12,3 +12,9 @@ echo "==> cargo machete (unused dependencies)"
 . scripts/cargo-tools.sh
 cargo_tool cargo-machete 0.9.1
 cargo machete --with-metadata
+echo "==> house rules (no file of logic over 600 lines, no function over 100, no import circle)"
+python3 scripts/house.py
+echo "==> duplicated crates (cargo tree -d)"
+dups=$(cargo tree -d --workspace -e normal --locked | grep -E '^[a-z]' | awk '{print $1}' | sort -u)
+echo "$(echo "$dups" | grep -c .) crates in two versions: $(echo $dups)"
+echo "$(grep -c '^name = ' Cargo.lock) crates in Cargo.lock"

@@ -16,27 +16,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use stack::{Binaries, Options, Stack};
-use upbrella_tests::{session_cookie, sign_up};
-
-const SEED: &str = "
-INSERT INTO classifications (kind, name, latitude, longitude) VALUES
- ('region', '신촌', 37.55, 126.93), ('region', '강남', 37.49, 127.02), ('tag', '카페', 37.5, 127.0);
-INSERT INTO stores (region_id, tag_id, name, category, latitude, longitude, activated, address, working_hours, contact, instagram_url, description) VALUES
- (1, 3, '우산가게1', '카페', 37.55, 126.93, true, '서울', '9-18', '010-0000-0000', 'https://instagram.com/x', 'desc'),
- (1, NULL, '우산가게2', '식당', 37.551, 126.931, true, '', '', '', NULL, ''),
- (2, 3, '비활성', '카페', 37.49, 127.02, false, '', '', '', NULL, '');
-INSERT INTO store_images (store_id, url) VALUES (1, 'https://img.example/a.png'), (2, 'https://img.example/b.png');
-INSERT INTO business_hours VALUES (1, 1, '09:00', '18:00'), (1, 2, '09:00', '18:00'), (2, 7, '10:00', '20:00');
-INSERT INTO umbrellas (store_id, number) VALUES (1, 1), (1, 2), (1, 3), (2, 4), (2, 5), (3, 6);
-INSERT INTO users (email, name, phone) VALUES
- ('a@example.com', '가', '010-1111-1111'), ('b@example.com', '나', '010-2222-2222'), ('c@example.com', '다', NULL);
-INSERT INTO rentals (umbrella_id, user_id, rent_store_id, return_store_id, returned_at, condition_report, improvement_report) VALUES
- (1, 1, 1, 2, now(), '손잡이 부러짐', '좋아요'), (2, 2, 1, 1, now(), NULL, '개선');
-INSERT INTO rentals (umbrella_id, user_id, rent_store_id) VALUES (4, 3, 2);
-INSERT INTO lockers (store_id, secret) VALUES (1, '00112233445566778899aabbccddeeff');
-INSERT INTO blacklist (provider, subject) VALUES ('local', 'banned@example.com');
-SELECT setval('users_id_seq', 900000);
-";
+use upbrella_tests::{API_SEED, session_cookie, sign_up};
 
 /// The schemathesis CLI from the tools venv; a missing one fails the test with the fix.
 fn schemathesis() -> PathBuf {
@@ -139,7 +119,7 @@ async fn the_api_keeps_its_openapi_promises_under_fuzzing() {
     .collect();
     options.proxy_env = vec![("WEB_PROXY_DRAIN_PERIOD".into(), "0s".into())];
     let s = Stack::start(&bins, options).unwrap();
-    s.psql(SEED).unwrap();
+    s.psql(API_SEED).unwrap();
     let base = s.proxies[0].url("");
 
     let signed_up = sign_up(&reqwest::Client::new(), &base, "fuzz@example.com").await;
@@ -180,8 +160,20 @@ async fn the_api_keeps_its_openapi_promises_under_fuzzing() {
     if !ok {
         failures.push(("admin", text));
     }
-    // The fuzzer reached the write paths, not only their 4xx: what each write
-    // operation answered with 2xx, from the WAS's own request metrics.
+    writes_reached_2xx(&s).await;
+    for (who, text) in &failures {
+        eprintln!("==== schemathesis, {who} ====\n{text}");
+    }
+    assert!(
+        failures.is_empty(),
+        "the API broke its OpenAPI promises in the {:?} run(s); reports in target/api-fuzz/",
+        failures.iter().map(|(w, _)| *w).collect::<Vec<_>>()
+    );
+}
+
+/// The fuzzer reached the write paths, not only their 4xx: what each write operation
+/// answered with 2xx, from the WAS's own request metrics.
+async fn writes_reached_2xx(s: &Stack) {
     let metrics = reqwest::get(format!("http://{}/metrics", s.was[0].admin.unwrap()))
         .await
         .unwrap()
@@ -213,12 +205,4 @@ async fn the_api_keeps_its_openapi_promises_under_fuzzing() {
             "the fuzzer never got a 2xx from a write to {route}: its request schema does not describe a valid request"
         );
     }
-    for (who, text) in &failures {
-        eprintln!("==== schemathesis, {who} ====\n{text}");
-    }
-    assert!(
-        failures.is_empty(),
-        "the API broke its OpenAPI promises in the {:?} run(s); reports in target/api-fuzz/",
-        failures.iter().map(|(w, _)| *w).collect::<Vec<_>>()
-    );
 }

@@ -75,7 +75,6 @@ pub fn run(
         duration,
         errors: failed + non_2xx,
         p50_us: pct(50.0),
-        p90_us: pct(90.0),
         p99_us: pct(99.0),
         p999_us: pct(99.9),
         connections: clients * streams,

@@ -339,7 +339,6 @@ pub async fn rent_return(
         duration: elapsed,
         errors,
         p50_us: pct(0.5),
-        p90_us: pct(0.9),
         p99_us: pct(0.99),
         p999_us: pct(0.999),
         connections: users.len(),

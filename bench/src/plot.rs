@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::Summary;
+use crate::report::Summary;
 
 const COLORS: [&str; 6] = [
     "#2f6fed", "#f08c00", "#1f9d55", "#d64545", "#7048e8", "#868e96",

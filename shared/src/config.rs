@@ -215,6 +215,35 @@ impl Var {
     }
 }
 
+/// The length of several tables together, for [`concat_vars`].
+pub const fn vars_len(tables: &[&[Var]]) -> usize {
+    let (mut i, mut n) = (0, 0);
+    while i < tables.len() {
+        n += tables[i].len();
+        i += 1;
+    }
+    n
+}
+
+/// Several tables as one, at compile time, so that each module of a configuration keeps
+/// its own variables beside the code that reads them and the binary still has one table:
+/// `const ALL: [Var; vars_len(T)] = concat_vars(T);`.
+pub const fn concat_vars<const N: usize>(tables: &[&[Var]]) -> [Var; N] {
+    let mut out = [Var::new("", "", ""); N];
+    let (mut i, mut k) = (0, 0);
+    while i < tables.len() {
+        let mut j = 0;
+        while j < tables[i].len() {
+            out[k] = tables[i][j];
+            k += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    assert!(k == N, "N must be vars_len of the same tables");
+    out
+}
+
 /// The table as `--help` text: one variable per line, its meaning and default.
 pub fn vars_help(title: &str, vars: &[Var]) -> String {
     let width = vars.iter().map(|v| v.name.len()).max().unwrap_or(0);

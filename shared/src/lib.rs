@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod conn;
+pub mod emf;
 pub mod healthcheck;
 pub mod metrics;
 pub mod request_id;

@@ -333,3 +333,26 @@ pub async fn wait_upstream(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Rows for the API's own tests (fuzzing, the generated client): ids that requests can
+/// meet (stores, umbrellas, a locker, rentals), and users' ids set far above them, so an
+/// admin run that bans or demotes random ids does not end its own session.
+pub const API_SEED: &str = "
+INSERT INTO classifications (kind, name, latitude, longitude) VALUES
+ ('region', '신촌', 37.55, 126.93), ('region', '강남', 37.49, 127.02), ('tag', '카페', 37.5, 127.0);
+INSERT INTO stores (region_id, tag_id, name, category, latitude, longitude, activated, address, working_hours, contact, instagram_url, description) VALUES
+ (1, 3, '우산가게1', '카페', 37.55, 126.93, true, '서울', '9-18', '010-0000-0000', 'https://instagram.com/x', 'desc'),
+ (1, NULL, '우산가게2', '식당', 37.551, 126.931, true, '', '', '', NULL, ''),
+ (2, 3, '비활성', '카페', 37.49, 127.02, false, '', '', '', NULL, '');
+INSERT INTO store_images (store_id, url) VALUES (1, 'https://img.example/a.png'), (2, 'https://img.example/b.png');
+INSERT INTO business_hours VALUES (1, 1, '09:00', '18:00'), (1, 2, '09:00', '18:00'), (2, 7, '10:00', '20:00');
+INSERT INTO umbrellas (store_id, number) VALUES (1, 1), (1, 2), (1, 3), (2, 4), (2, 5), (3, 6);
+INSERT INTO users (email, name, phone) VALUES
+ ('a@example.com', '가', '010-1111-1111'), ('b@example.com', '나', '010-2222-2222'), ('c@example.com', '다', NULL);
+INSERT INTO rentals (umbrella_id, user_id, rent_store_id, return_store_id, returned_at, condition_report, improvement_report) VALUES
+ (1, 1, 1, 2, now(), '손잡이 부러짐', '좋아요'), (2, 2, 1, 1, now(), NULL, '개선');
+INSERT INTO rentals (umbrella_id, user_id, rent_store_id) VALUES (4, 3, 2);
+INSERT INTO lockers (store_id, secret) VALUES (1, '00112233445566778899aabbccddeeff');
+INSERT INTO blacklist (provider, subject) VALUES ('local', 'banned@example.com');
+SELECT setval('users_id_seq', 900000);
+";

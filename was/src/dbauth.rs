@@ -24,9 +24,11 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use tokio::sync::Mutex;
 
+// The AWS credentials live in `crate::aws`; named here too for the code that signs with
+// them beside the database's.
+pub use crate::aws::{AwsCredentialCache, AwsCredentialSource, AwsCredentials, CredentialError};
 use crate::sigv4;
 
 /// How the WAS proves who it is to PostgreSQL (`DATABASE_AUTH`).
@@ -38,56 +40,6 @@ pub enum DatabaseAuth {
         region: String,
         credentials: AwsCredentialSource,
     },
-}
-
-/// Where the AWS credentials that sign IAM tokens come from, in the order the AWS SDKs
-/// look: static keys in the environment, else the ECS task role's endpoint.
-#[derive(Clone)]
-pub enum AwsCredentialSource {
-    Static(AwsCredentials),
-    /// `http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` in an ECS task, or
-    /// `AWS_CONTAINER_CREDENTIALS_FULL_URI` with an optional authorization token.
-    Endpoint {
-        url: String,
-        authorization: Option<SecretString>,
-    },
-}
-
-impl std::fmt::Debug for AwsCredentialSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Static(c) => f
-                .debug_struct("Static")
-                .field("access_key_id", &c.access_key_id)
-                .finish_non_exhaustive(),
-            Self::Endpoint { url, .. } => f
-                .debug_struct("Endpoint")
-                .field("url", url)
-                .finish_non_exhaustive(),
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct AwsCredentials {
-    pub access_key_id: String,
-    pub secret_access_key: SecretString,
-    pub session_token: Option<SecretString>,
-    /// When temporary credentials stop working; `None` for long-lived keys.
-    pub expires: Option<OffsetDateTime>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CredentialError {
-    #[error("cannot read the database password file {path}: {source}")]
-    File {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("the database password file {0} is empty")]
-    EmptyFile(PathBuf),
-    #[error("cannot get AWS credentials from {url}: {reason}")]
-    Endpoint { url: String, reason: String },
 }
 
 /// The pool's credential, refreshed in place. One per pool.
@@ -140,10 +92,12 @@ impl DbCredentials {
             }
         };
         let mut last = self.last_password.lock().await;
-        if last
-            .as_ref()
-            .is_some_and(|l| l.expose_secret() == password.expose_secret())
-        {
+        if last.as_ref().is_some_and(|l| {
+            bool::from(subtle::ConstantTimeEq::ct_eq(
+                l.expose_secret().as_bytes(),
+                password.expose_secret().as_bytes(),
+            ))
+        }) {
             return Ok(false);
         }
         let options = (*pool.connect_options())
@@ -154,85 +108,6 @@ impl DbCredentials {
         self.generation.fetch_add(1, Ordering::AcqRel);
         Ok(true)
     }
-}
-
-/// AWS credentials from their source, cached until five minutes before they expire (the
-/// ECS endpoint hands out credentials valid for hours and renews them well before).
-/// Signs the database's IAM tokens and the mail sent through SES.
-pub struct AwsCredentialCache {
-    http: reqwest::Client,
-    cached: Mutex<Option<AwsCredentials>>,
-}
-
-impl Default for AwsCredentialCache {
-    fn default() -> Self {
-        Self {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(2))
-                .build()
-                .unwrap_or_default(),
-            cached: Mutex::new(None),
-        }
-    }
-}
-
-impl AwsCredentialCache {
-    pub async fn get(
-        &self,
-        source: &AwsCredentialSource,
-    ) -> Result<AwsCredentials, CredentialError> {
-        let (url, authorization) = match source {
-            AwsCredentialSource::Static(c) => return Ok(c.clone()),
-            AwsCredentialSource::Endpoint { url, authorization } => (url, authorization),
-        };
-        let mut cached = self.cached.lock().await;
-        let fresh_until = OffsetDateTime::now_utc() + time::Duration::minutes(5);
-        if let Some(c) = cached.as_ref()
-            && c.expires.is_none_or(|e| e > fresh_until)
-        {
-            return Ok(c.clone());
-        }
-        let failed = |reason: String| CredentialError::Endpoint {
-            url: url.clone(),
-            reason,
-        };
-        let mut request = self.http.get(url);
-        if let Some(token) = authorization {
-            request = request.header(http::header::AUTHORIZATION, token.expose_secret());
-        }
-        let response = request.send().await.map_err(|e| failed(e.to_string()))?;
-        if !response.status().is_success() {
-            return Err(failed(format!("status {}", response.status())));
-        }
-        let body: EndpointCredentials = response
-            .json()
-            .await
-            .map_err(|e| failed(format!("unexpected body: {e}")))?;
-        let expires = match body.expiration {
-            Some(text) => Some(
-                OffsetDateTime::parse(&text, &Rfc3339)
-                    .map_err(|e| failed(format!("bad Expiration {text:?}: {e}")))?,
-            ),
-            None => None,
-        };
-        let fresh = AwsCredentials {
-            access_key_id: body.access_key_id,
-            secret_access_key: SecretString::from(body.secret_access_key),
-            session_token: body.token.map(SecretString::from),
-            expires,
-        };
-        *cached = Some(fresh.clone());
-        Ok(fresh)
-    }
-}
-
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct EndpointCredentials {
-    access_key_id: String,
-    secret_access_key: String,
-    token: Option<String>,
-    expiration: Option<String>,
 }
 
 async fn read_password_file(path: &PathBuf) -> Result<SecretString, CredentialError> {
@@ -385,16 +260,5 @@ mod tests {
             time::macros::datetime!(2026-11-26 12:00:01 UTC),
         );
         assert_ne!(token, later);
-    }
-
-    #[test]
-    fn credentials_never_show_in_debug() {
-        let source = AwsCredentialSource::Static(example_credentials(Some("tok-123")));
-        let shown = format!("{source:?}");
-        assert!(shown.contains("AKIAIOSFODNN7EXAMPLE"));
-        assert!(
-            !shown.contains("EXAMPLEKEY") && !shown.contains("tok-123"),
-            "{shown}"
-        );
     }
 }

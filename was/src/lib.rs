@@ -5,6 +5,7 @@
 //! the configuration and calls [`Application::build`]; tests build the same application
 //! on port 0.
 
+pub mod aws;
 pub mod bootstrap;
 pub mod config;
 pub mod dbauth;

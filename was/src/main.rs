@@ -21,7 +21,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The upbrella application server: the umbrella-rental domain over HTTP.
 ///
-/// Configuration comes from environment variables only (listed below; README.md "WAS
+/// Configuration comes from environment variables only (listed below; docs/configuration.md "WAS
 /// configuration" says more about each). A missing or malformed one stops the process
 /// with exit code 2 and a message naming it.
 #[derive(Parser)]
@@ -150,18 +150,12 @@ fn remind(now: Option<&str>, every: Option<&str>) -> ExitCode {
     };
     let config = match Config::from_source(&Env) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("was: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return pass_failed(&e.to_string(), ExitCode::from(2)),
     };
     shared::block_on("was", async move {
         let sender = match was::mail::Sender::new(&config.mail) {
             Ok(s) => s,
-            Err(e) => {
-                eprintln!("was: {e}");
-                return ExitCode::from(2);
-            }
+            Err(e) => return pass_failed(&e.to_string(), ExitCode::from(2)),
         };
         let webhook = match config
             .return_webhook
@@ -170,18 +164,17 @@ fn remind(now: Option<&str>, every: Option<&str>) -> ExitCode {
         {
             Some(Ok(w)) => Some(w),
             Some(Err(e)) => {
-                eprintln!("was: RETURN_WEBHOOK_URL: {e}");
-                return ExitCode::from(2);
+                return pass_failed(&format!("RETURN_WEBHOOK_URL: {e}"), ExitCode::from(2));
             }
             None => None,
         };
         let db = match was::startup::database(&config.database, "remind").await {
             Ok((db, _)) => db,
             Err(e) => {
-                eprintln!(
-                    "was: 데이터베이스에 연결할 수 없습니다 (cannot reach the database): {e}"
+                return pass_failed(
+                    &format!("데이터베이스에 연결할 수 없습니다 (cannot reach the database): {e}"),
+                    ExitCode::FAILURE,
                 );
-                return ExitCode::FAILURE;
             }
         };
         let reminders = was::remind::Reminders {
@@ -190,42 +183,7 @@ fn remind(now: Option<&str>, every: Option<&str>) -> ExitCode {
             webhook: webhook.as_ref(),
             public_url: config.public_url.as_deref().unwrap_or("http://localhost"),
         };
-        let pass = || async {
-            let at = now.unwrap_or_else(time::OffsetDateTime::now_utc);
-            match reminders.run(at).await {
-                Ok(o) if o.quiet => {
-                    println!(
-                        "알림 시간(09–21시)이 아니라 보내지 않았습니다. (Outside 09:00–21:00 Asia/Seoul: nothing sent.)"
-                    );
-                    ExitCode::SUCCESS
-                }
-                Ok(o) => {
-                    println!(
-                        "반납 예정 알림 {}건, 연체 알림 {}건, 주간 목록 {}, 실패 {}건. (due soon {}, overdue {}, digest {}, failed {})",
-                        o.due_soon,
-                        o.overdue,
-                        o.digest
-                            .map_or_else(|| "없음".to_owned(), |n| format!("{n}명")),
-                        o.failed,
-                        o.due_soon,
-                        o.overdue,
-                        o.digest
-                            .map_or_else(|| "none".to_owned(), |n| n.to_string()),
-                        o.failed
-                    );
-                    if o.failed == 0 {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::FAILURE
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(event = "remind_failed", error = %e, "reminders failed");
-                    eprintln!("was: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        };
+        let pass = || remind_pass(&reminders, now);
         let Some(every) = every else {
             let code = pass().await;
             db.close().await;
@@ -243,6 +201,56 @@ fn remind(now: Option<&str>, every: Option<&str>) -> ExitCode {
         db.close().await;
         ExitCode::SUCCESS
     })
+}
+
+/// One reminder pass at `now` (or the clock's now), printing what was sent.
+async fn remind_pass(
+    reminders: &was::remind::Reminders<'_>,
+    now: Option<time::OffsetDateTime>,
+) -> ExitCode {
+    let at = now.unwrap_or_else(time::OffsetDateTime::now_utc);
+    match reminders.run(at).await {
+        Ok(o) if o.quiet => {
+            println!(
+                "알림 시간(09–21시)이 아니라 보내지 않았습니다. (Outside 09:00–21:00 Asia/Seoul: nothing sent.)"
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(o) => {
+            println!(
+                "반납 예정 알림 {}건, 연체 알림 {}건, 주간 목록 {}, 실패 {}건. (due soon {}, overdue {}, digest {}, failed {})",
+                o.due_soon,
+                o.overdue,
+                o.digest
+                    .map_or_else(|| "없음".to_owned(), |n| format!("{n}명")),
+                o.failed,
+                o.due_soon,
+                o.overdue,
+                o.digest
+                    .map_or_else(|| "none".to_owned(), |n| n.to_string()),
+                o.failed
+            );
+            if o.failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            tracing::error!(event = "remind_failed", error = %e, "reminders failed");
+            eprintln!("was: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A reminder pass that could not run: said on stderr, and logged as `remind_failed`,
+/// which the stack's alarm counts (a broken configuration or an unreachable database
+/// must page like a failed send).
+fn pass_failed(message: &str, code: ExitCode) -> ExitCode {
+    tracing::error!(event = "remind_failed", error = %message, "reminders failed");
+    eprintln!("was: {message}");
+    code
 }
 
 /// `was admin …`: prints what it did in Korean (an operator reads it), exits 0 when done,

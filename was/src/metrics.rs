@@ -11,9 +11,22 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::http::Method;
-use shared::metrics::Histogram;
+use shared::emf::{Deltas, Metric};
+use shared::metrics::{Histogram, header, single};
 
-use crate::state::AppState;
+use crate::domain::password::PasswordHasher;
+use crate::mail::Mailer;
+use crate::notify::ReturnNotifier;
+
+/// What the metrics read besides their own counters: the pool, the hash queue, the mail
+/// queue and the webhook.
+#[derive(Clone, Copy)]
+pub struct Sources<'a> {
+    pub db: &'a sqlx::PgPool,
+    pub hasher: &'a PasswordHasher,
+    pub mailer: &'a Mailer,
+    pub notifier: Option<&'a ReturnNotifier>,
+}
 
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
@@ -120,8 +133,171 @@ impl Metrics {
         self.locker_passwords.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn render(&self, state: &AppState) -> String {
+    /// The line for CloudWatch (see `shared::emf`): counters as the change since the
+    /// previous line, gauges as they are now.
+    pub fn emf(&self, sources: Sources<'_>, deltas: &mut Deltas) -> Vec<Metric> {
+        let (requests, errors) = self
+            .routes
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .fold((0, 0), |(all, failed), stats| {
+                let sum: u64 = stats
+                    .statuses
+                    .iter()
+                    .map(|c| c.load(Ordering::Relaxed))
+                    .sum();
+                (
+                    all + sum,
+                    failed + stats.statuses[4].load(Ordering::Relaxed),
+                )
+            });
+        let operations = deltas.since_last("SessionStoreOperations", self.redis.count());
+        let store_micros = deltas.since_last("session_store_micros", self.redis.sum_micros());
+        let latency = if operations > 0.0 {
+            store_micros / operations / 1000.0
+        } else {
+            0.0
+        };
+        let (size, in_use, max) = pool(sources.db);
+        let hashes_waiting = sources
+            .hasher
+            .in_use()
+            .saturating_sub(sources.hasher.running());
+        vec![
+            Metric::count("Requests", deltas.since_last("Requests", requests)),
+            Metric::count("Requests5xx", deltas.since_last("Requests5xx", errors)),
+            Metric::count(
+                "InFlightRequests",
+                self.in_flight.load(Ordering::Relaxed).max(0) as f64,
+            ),
+            Metric::count("DbPoolConnections", f64::from(size)),
+            Metric::count("DbPoolInUse", f64::from(in_use)),
+            Metric::count("DbPoolMax", f64::from(max)),
+            Metric::count("PasswordHashQueue", hashes_waiting as f64),
+            Metric::count("SessionStoreOperations", operations),
+            Metric::count(
+                "SessionStoreErrors",
+                deltas.since_last(
+                    "SessionStoreErrors",
+                    self.redis_errors.load(Ordering::Relaxed),
+                ),
+            ),
+            Metric::millis("SessionStoreLatency", latency),
+            Metric::count("MailQueue", sources.mailer.waiting() as f64),
+            Metric::count(
+                "MailFailures",
+                deltas.since_last("MailFailures", sources.mailer.failures()),
+            ),
+            Metric::count(
+                "WebhookFailures",
+                deltas.since_last(
+                    "WebhookFailures",
+                    sources.notifier.map_or(0, ReturnNotifier::given_up),
+                ),
+            ),
+            Metric::count(
+                "Rentals",
+                deltas.since_last("Rentals", self.rentals.load(Ordering::Relaxed)),
+            ),
+            Metric::count(
+                "Returns",
+                deltas.since_last("Returns", self.returns.load(Ordering::Relaxed)),
+            ),
+        ]
+    }
+
+    pub fn render(&self, sources: Sources<'_>) -> String {
         let mut out = String::with_capacity(16 * 1024);
+        self.render_routes(&mut out);
+        let o = &mut out;
+        single(
+            o,
+            "upbrella_was_in_flight_requests",
+            "gauge",
+            "Requests being served.",
+            self.in_flight.load(Ordering::Relaxed),
+        );
+        let (size, in_use, max) = pool(sources.db);
+        let hasher = sources.hasher;
+        single(
+            o,
+            "upbrella_was_db_pool_connections",
+            "gauge",
+            "Open database connections.",
+            size,
+        );
+        single(
+            o,
+            "upbrella_was_db_pool_in_use",
+            "gauge",
+            "Database connections lent to a request.",
+            in_use,
+        );
+        single(
+            o,
+            "upbrella_was_db_pool_max",
+            "gauge",
+            "The pool's limit (DATABASE_MAX_CONNECTIONS).",
+            max,
+        );
+        single(
+            o,
+            "upbrella_was_password_hashes_running",
+            "gauge",
+            "Password hashes being computed.",
+            hasher.running(),
+        );
+        single(
+            o,
+            "upbrella_was_password_hash_queue",
+            "gauge",
+            "Requests waiting for a password hash to start.",
+            hasher.in_use().saturating_sub(hasher.running()),
+        );
+        header(
+            o,
+            "upbrella_was_session_store_seconds",
+            "histogram",
+            "Session store (Redis) operations.",
+        );
+        self.redis
+            .render(o, "upbrella_was_session_store_seconds", "");
+        let count = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        single(
+            o,
+            "upbrella_was_session_store_errors_total",
+            "counter",
+            "Session store operations that failed or timed out.",
+            count(&self.redis_errors),
+        );
+        single(
+            o,
+            "upbrella_was_rentals_total",
+            "counter",
+            "Umbrellas rented.",
+            count(&self.rentals),
+        );
+        single(
+            o,
+            "upbrella_was_returns_total",
+            "counter",
+            "Umbrellas returned.",
+            count(&self.returns),
+        );
+        single(
+            o,
+            "upbrella_was_locker_passwords_total",
+            "counter",
+            "Locker passwords handed to renters (rents and re-syncs).",
+            count(&self.locker_passwords),
+        );
+        sources.mailer.render(o);
+        out
+    }
+
+    /// Requests and their durations by method, route and status class.
+    fn render_routes(&self, out: &mut String) {
         let mut routes: Vec<_> = self
             .routes
             .read()
@@ -130,7 +306,12 @@ impl Metrics {
             .map(|(k, v)| (*k, Arc::clone(v)))
             .collect();
         routes.sort_by(|a, b| (a.0.1, a.0.0).cmp(&(b.0.1, b.0.0)));
-        out.push_str("# HELP upbrella_was_requests_total Requests answered, by method, route and status class.\n# TYPE upbrella_was_requests_total counter\n");
+        header(
+            out,
+            "upbrella_was_requests_total",
+            "counter",
+            "Requests answered, by method, route and status class.",
+        );
         for ((method, route), stats) in &routes {
             for (c, class) in CLASSES.iter().enumerate() {
                 let n = stats.statuses[c].load(Ordering::Relaxed);
@@ -142,86 +323,29 @@ impl Metrics {
                 }
             }
         }
-        out.push_str("# HELP upbrella_was_request_duration_seconds Time from request to response head.\n# TYPE upbrella_was_request_duration_seconds histogram\n");
+        header(
+            out,
+            "upbrella_was_request_duration_seconds",
+            "histogram",
+            "Time from request to response head.",
+        );
         for ((method, route), stats) in &routes {
             stats.duration.render(
-                &mut out,
+                out,
                 "upbrella_was_request_duration_seconds",
                 &format!("method=\"{method}\",route=\"{route}\""),
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP upbrella_was_in_flight_requests Requests being served.\n# TYPE upbrella_was_in_flight_requests gauge\nupbrella_was_in_flight_requests {}",
-            self.in_flight.load(Ordering::Relaxed)
-        );
-        let size = state.db.size();
-        let idle = u32::try_from(state.db.num_idle()).unwrap_or(u32::MAX);
-        let gauges = [
-            (
-                "upbrella_was_db_pool_connections",
-                "Open database connections.",
-                u64::from(size),
-            ),
-            (
-                "upbrella_was_db_pool_in_use",
-                "Database connections lent to a request.",
-                u64::from(size.saturating_sub(idle)),
-            ),
-            (
-                "upbrella_was_db_pool_max",
-                "The pool's limit (DATABASE_MAX_CONNECTIONS).",
-                u64::from(state.db.options().get_max_connections()),
-            ),
-            (
-                "upbrella_was_password_hashes_running",
-                "Password hashes being computed.",
-                state.hasher.running() as u64,
-            ),
-            (
-                "upbrella_was_password_hash_queue",
-                "Requests waiting for a password hash to start.",
-                state.hasher.in_use().saturating_sub(state.hasher.running()) as u64,
-            ),
-        ];
-        for (name, help, value) in gauges {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
-            );
-        }
-        out.push_str("# HELP upbrella_was_session_store_seconds Session store (Redis) operations.\n# TYPE upbrella_was_session_store_seconds histogram\n");
-        self.redis
-            .render(&mut out, "upbrella_was_session_store_seconds", "");
-        let counters = [
-            (
-                "upbrella_was_session_store_errors_total",
-                "Session store operations that failed or timed out.",
-                self.redis_errors.load(Ordering::Relaxed),
-            ),
-            (
-                "upbrella_was_rentals_total",
-                "Umbrellas rented.",
-                self.rentals.load(Ordering::Relaxed),
-            ),
-            (
-                "upbrella_was_returns_total",
-                "Umbrellas returned.",
-                self.returns.load(Ordering::Relaxed),
-            ),
-            (
-                "upbrella_was_locker_passwords_total",
-                "Locker passwords handed to renters (rents and re-syncs).",
-                self.locker_passwords.load(Ordering::Relaxed),
-            ),
-        ];
-        for (name, help, value) in counters {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-            );
-        }
-        state.mailer.render(&mut out);
-        out
     }
+}
+
+/// The pool's open connections, those lent to a request, and its limit.
+fn pool(db: &sqlx::PgPool) -> (u32, u32, u32) {
+    let size = db.size();
+    let idle = u32::try_from(db.num_idle()).unwrap_or(u32::MAX);
+    (
+        size,
+        size.saturating_sub(idle),
+        db.options().get_max_connections(),
+    )
 }

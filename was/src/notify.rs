@@ -8,6 +8,7 @@
 //! stops is lost (the return itself is not; the console lists it).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -30,6 +31,7 @@ pub struct WebhookConfig {
 pub struct ReturnNotifier {
     http: reqwest::Client,
     url: SecretString,
+    given_up: AtomicU64,
 }
 
 impl ReturnNotifier {
@@ -41,6 +43,7 @@ impl ReturnNotifier {
         Ok(Self {
             http,
             url: config.url.clone(),
+            given_up: AtomicU64::new(0),
         })
     }
 
@@ -58,6 +61,11 @@ impl ReturnNotifier {
     /// Sends a notice and waits for the outcome (a one-shot command that exits after).
     pub async fn post_now(&self, id: i64, body: serde_json::Value) -> bool {
         self.send(id, body).await
+    }
+
+    /// Notices given up after every attempt, since the start.
+    pub fn given_up(&self) -> u64 {
+        self.given_up.load(Ordering::Relaxed)
     }
 
     async fn send(&self, rental_id: i64, body: serde_json::Value) -> bool {
@@ -87,6 +95,7 @@ impl ReturnNotifier {
                 backoff *= 2;
             }
         }
+        self.given_up.fetch_add(1, Ordering::Relaxed);
         tracing::error!(rental_id, attempts = ATTEMPTS, "operators' notice given up");
         false
     }

@@ -10,7 +10,7 @@ use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::dbauth::AwsCredentials;
+use crate::aws::AwsCredentials;
 
 /// The SHA-256 of an empty body.
 pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";

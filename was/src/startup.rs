@@ -175,6 +175,15 @@ impl Application {
                 config.database.credentials_refresh,
             ))
         });
+        let emf = config.emf_interval.map(|every| {
+            let state = self.state.clone();
+            let mut deltas = shared::emf::Deltas::default();
+            shared::emf::spawn(every, "was", config.instance_id.clone(), move || {
+                state
+                    .metrics
+                    .emf(crate::http::ops::metric_sources(&state), &mut deltas)
+            })
+        });
         tracing::info!(addr = %self.local_addr(), admin = ?self.admin_addr(), instance = %config.instance_id, "WAS listening");
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let admin = self.admin.map(|listener| {
@@ -194,6 +203,9 @@ impl Application {
             let _ = admin.await;
         }
         sweeper.abort();
+        if let Some(emf) = emf {
+            emf.abort();
+        }
         if let Some(refresher) = refresher {
             refresher.abort();
         }

@@ -36,7 +36,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Arc<crate::metrics::Metrics>,
     /// `/api/ready`'s last answer (`http::ops`).
-    pub readiness: crate::http::ops::ReadinessCache,
+    pub readiness: crate::http::views::ReadinessCache,
 }
 
 impl FromRef<AppState> for PgPool {

@@ -209,7 +209,8 @@ async fn two_replicas_serve_one_user_interchangeably() {
         .find(|l| l.contains("\"request_id\"") && l.contains("\"status\""))
         .expect("a JSON access log line");
     let parsed: Value = serde_json::from_str(line).expect("log lines are JSON");
-    assert!(parsed["latency_ms"].is_number());
+    assert!(parsed["duration_ms"].is_number());
+    assert_eq!(parsed["target"], "access");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

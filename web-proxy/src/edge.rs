@@ -34,6 +34,7 @@ use crate::observe::{self, Seen};
 use crate::{AppState, forward, lifecycle, security};
 
 static REQUEST_ID: HeaderName = HeaderName::from_static(shared::request_id::HEADER);
+static TRACE: HeaderName = HeaderName::from_static(shared::request_id::TRACE_HEADER);
 
 /// The main listener's service.
 #[derive(Clone)]
@@ -69,6 +70,14 @@ pub async fn handle(state: AppState, mut req: Request<Body>) -> Response {
     let request_id = shared::request_id::from_header(req.headers().get(&REQUEST_ID));
     req.headers_mut()
         .insert(REQUEST_ID.clone(), request_id.clone());
+    // The ALB's trace id goes on to the WAS and into both tiers' logs; one that does not
+    // look like the ALB's is dropped rather than passed on.
+    let trace_id = shared::request_id::trace_id(req.headers().get(&TRACE))
+        .unwrap_or_default()
+        .to_owned();
+    if trace_id.is_empty() {
+        req.headers_mut().remove(&TRACE);
+    }
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -101,6 +110,7 @@ pub async fn handle(state: AppState, mut req: Request<Body>) -> Response {
         method,
         uri,
         request_id,
+        trace_id,
         started,
         peer,
     };

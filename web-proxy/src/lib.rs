@@ -215,6 +215,17 @@ impl Proxy {
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
+        if let Some(every) = config.emf_interval {
+            let state = state.clone();
+            let mut deltas = shared::emf::Deltas::default();
+            // Ends with the process (nothing to drain).
+            drop(shared::emf::spawn(
+                every,
+                "web-proxy",
+                config.instance_id.clone(),
+                move || state.metrics.emf(Some(&state.pool), &mut deltas),
+            ));
+        }
         let admin_router = lifecycle::admin_router(state.clone());
         let admin_task = tokio::spawn(shared::serve::serve(
             admin,

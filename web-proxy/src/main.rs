@@ -10,7 +10,7 @@ use web_proxy::config::{Config, Layered};
 /// The upbrella web tier: a reverse proxy to the WAS that also serves the front-end.
 ///
 /// Configuration: the environment variables below, optionally over a TOML file named by
-/// WEB_PROXY_CONFIG (README.md "web-proxy configuration" says more about each).
+/// WEB_PROXY_CONFIG (docs/configuration.md "web-proxy configuration" says more about each).
 #[derive(Parser)]
 #[command(name = "web-proxy", version)]
 struct Cli {

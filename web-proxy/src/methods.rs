@@ -25,21 +25,8 @@ use http::{HeaderValue, Method, StatusCode, header};
 use crate::config::Config;
 use crate::error::problem;
 
-/// RFC 9110's methods and PATCH, but for the two never forwarded.
-pub fn is_standard(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::GET
-            | Method::HEAD
-            | Method::POST
-            | Method::PUT
-            | Method::DELETE
-            | Method::OPTIONS
-            | Method::PATCH
-            | Method::TRACE
-            | Method::CONNECT
-    )
-}
+/// RFC 9110's methods and PATCH (the configuration refuses to list them as extra).
+pub use crate::config::is_standard;
 
 const ALLOW: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
-use shared::metrics::Histogram;
+use shared::emf::{Deltas, Metric};
+use shared::metrics::{Histogram, header, single};
 
-use crate::upstream::Pool;
+use crate::upstream::{Backend, Pool};
 
 /// Where a request went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,116 +86,185 @@ impl Metrics {
         self.upstream_duration.observe(duration);
     }
 
+    /// The line for CloudWatch (see `shared::emf`): counters as the change since the
+    /// previous line, gauges as they are now. Upstream figures are summed over the
+    /// addresses (behind an ALB there is one).
+    pub fn emf(&self, pool: Option<&Pool>, deltas: &mut Deltas) -> Vec<Metric> {
+        let requests: u64 = self
+            .requests
+            .iter()
+            .flat_map(|route| route.iter())
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum();
+        let errors: u64 = self
+            .requests
+            .iter()
+            .map(|route| route[4].load(Ordering::Relaxed))
+            .sum();
+        let snapshot = pool.map(Pool::snapshot);
+        let backends = snapshot.as_deref().map_or(&[][..], Vec::as_slice);
+        let failures: u64 = backends
+            .iter()
+            .map(|b| b.failures_total.load(Ordering::Relaxed))
+            .sum();
+        let ejections: u64 = backends
+            .iter()
+            .map(|b| b.ejections_total.load(Ordering::Relaxed))
+            .sum();
+        let healthy = backends.iter().filter(|b| !b.is_ejected()).count();
+        vec![
+            Metric::count("Requests", deltas.since_last("Requests", requests)),
+            Metric::count("Requests5xx", deltas.since_last("Requests5xx", errors)),
+            Metric::count(
+                "Shed",
+                deltas.since_last("Shed", self.shed_total.load(Ordering::Relaxed)),
+            ),
+            Metric::count(
+                "Retries",
+                deltas.since_last("Retries", self.retries_total.load(Ordering::Relaxed)),
+            ),
+            Metric::count(
+                "UpstreamFailures",
+                deltas.since_last("UpstreamFailures", failures),
+            ),
+            Metric::count(
+                "UpstreamEjections",
+                deltas.since_last("UpstreamEjections", ejections),
+            ),
+            Metric::count(
+                "InFlightRequests",
+                self.in_flight.load(Ordering::Relaxed).max(0) as f64,
+            ),
+            Metric::count("UpstreamHealthy", healthy as f64),
+            Metric::count("UpstreamAddresses", backends.len() as f64),
+        ]
+    }
+
     pub fn render(&self, pool: Option<&Pool>) -> String {
         let mut out = String::with_capacity(8 * 1024);
-        out.push_str("# HELP upbrella_proxy_requests_total Requests answered, by route and status class.\n# TYPE upbrella_proxy_requests_total counter\n");
+        let o = &mut out;
+        header(
+            o,
+            "upbrella_proxy_requests_total",
+            "counter",
+            "Requests answered, by route and status class.",
+        );
         for route in Route::ALL {
             for (c, class) in CLASSES.iter().enumerate() {
+                let n = self.requests[route.index()][c].load(Ordering::Relaxed);
                 let _ = writeln!(
-                    out,
-                    "upbrella_proxy_requests_total{{route=\"{}\",status=\"{class}\"}} {}",
-                    route.label(),
-                    self.requests[route.index()][c].load(Ordering::Relaxed)
+                    o,
+                    "upbrella_proxy_requests_total{{route=\"{}\",status=\"{class}\"}} {n}",
+                    route.label()
                 );
             }
         }
-        out.push_str("# HELP upbrella_proxy_request_duration_seconds Time from request to the end of the response body.\n# TYPE upbrella_proxy_request_duration_seconds histogram\n");
+        header(
+            o,
+            "upbrella_proxy_request_duration_seconds",
+            "histogram",
+            "Time from request to the end of the response body.",
+        );
         for route in Route::ALL {
             self.durations[route.index()].render(
-                &mut out,
+                o,
                 "upbrella_proxy_request_duration_seconds",
                 &format!("route=\"{}\"", route.label()),
             );
         }
-        out.push_str("# HELP upbrella_proxy_upstream_response_seconds Time until the upstream's response head.\n# TYPE upbrella_proxy_upstream_response_seconds histogram\n");
+        header(
+            o,
+            "upbrella_proxy_upstream_response_seconds",
+            "histogram",
+            "Time until the upstream's response head.",
+        );
         self.upstream_duration.render(
-            &mut out,
+            o,
             "upbrella_proxy_upstream_response_seconds",
             "upstream=\"all\"",
         );
-        let counters = [
-            (
-                "upbrella_proxy_retries_total",
-                "Requests retried on another upstream address.",
-                self.retries_total.load(Ordering::Relaxed),
-            ),
-            (
-                "upbrella_proxy_shed_total",
-                "Requests refused with 503 over the concurrency limit.",
-                self.shed_total.load(Ordering::Relaxed),
-            ),
-            (
-                "upbrella_proxy_response_bytes_total",
-                "Response body bytes sent.",
-                self.response_bytes_total.load(Ordering::Relaxed),
-            ),
-            (
-                "upbrella_proxy_fail_open_total",
-                "Requests sent to an ejected upstream because all were ejected.",
-                pool.map_or(0, |p| p.fail_open_total.load(Ordering::Relaxed)),
-            ),
-        ];
-        for (name, help, value) in counters {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP upbrella_proxy_in_flight_requests Requests being served.\n# TYPE upbrella_proxy_in_flight_requests gauge\nupbrella_proxy_in_flight_requests {}",
-            self.in_flight.load(Ordering::Relaxed)
+        let count = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        single(
+            o,
+            "upbrella_proxy_retries_total",
+            "counter",
+            "Requests retried on another upstream address.",
+            count(&self.retries_total),
+        );
+        single(
+            o,
+            "upbrella_proxy_shed_total",
+            "counter",
+            "Requests refused with 503 over the concurrency limit.",
+            count(&self.shed_total),
+        );
+        single(
+            o,
+            "upbrella_proxy_response_bytes_total",
+            "counter",
+            "Response body bytes sent.",
+            count(&self.response_bytes_total),
+        );
+        single(
+            o,
+            "upbrella_proxy_fail_open_total",
+            "counter",
+            "Requests sent to an ejected upstream because all were ejected.",
+            pool.map_or(0, |p| count(&p.fail_open_total)),
+        );
+        single(
+            o,
+            "upbrella_proxy_in_flight_requests",
+            "gauge",
+            "Requests being served.",
+            self.in_flight.load(Ordering::Relaxed),
         );
         if let Some(pool) = pool {
-            let backends = pool.snapshot();
-            out.push_str("# HELP upbrella_proxy_upstream_healthy 1 when the upstream address is in rotation, 0 when ejected.\n# TYPE upbrella_proxy_upstream_healthy gauge\n");
-            for b in backends.iter() {
-                let _ = writeln!(
-                    out,
-                    "upbrella_proxy_upstream_healthy{{upstream=\"{}\"}} {}",
-                    b.addr,
-                    u8::from(!b.is_ejected())
-                );
-            }
-            out.push_str("# HELP upbrella_proxy_upstream_outstanding_requests Requests in flight per upstream address.\n# TYPE upbrella_proxy_upstream_outstanding_requests gauge\n");
-            for b in backends.iter() {
-                let _ = writeln!(
-                    out,
-                    "upbrella_proxy_upstream_outstanding_requests{{upstream=\"{}\"}} {}",
-                    b.addr,
-                    b.outstanding()
-                );
-            }
-            let per = [
-                (
-                    "upbrella_proxy_upstream_ejections_total",
-                    "Times the upstream address was ejected.",
-                ),
-                (
-                    "upbrella_proxy_upstream_requests_total",
-                    "Requests sent to the upstream address.",
-                ),
-                (
-                    "upbrella_proxy_upstream_failures_total",
-                    "Failed requests (connect, reset, timeout) per upstream address.",
-                ),
-            ];
-            for (name, help) in per {
-                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-                for b in backends.iter() {
-                    let v = match name {
-                        "upbrella_proxy_upstream_ejections_total" => {
-                            b.ejections_total.load(Ordering::Relaxed)
-                        }
-                        "upbrella_proxy_upstream_requests_total" => {
-                            b.requests_total.load(Ordering::Relaxed)
-                        }
-                        _ => b.failures_total.load(Ordering::Relaxed),
-                    };
-                    let _ = writeln!(out, "{name}{{upstream=\"{}\"}} {v}", b.addr);
-                }
-            }
+            render_upstreams(o, &pool.snapshot());
         }
         out
+    }
+}
+
+/// One series per upstream address of each per-address family.
+fn render_upstreams(out: &mut String, backends: &[Arc<Backend>]) {
+    type Read = fn(&Backend) -> u64;
+    let families: [(&str, &str, &str, Read); 5] = [
+        (
+            "upbrella_proxy_upstream_healthy",
+            "gauge",
+            "1 when the upstream address is in rotation, 0 when ejected.",
+            |b| u64::from(!b.is_ejected()),
+        ),
+        (
+            "upbrella_proxy_upstream_outstanding_requests",
+            "gauge",
+            "Requests in flight per upstream address.",
+            |b| b.outstanding() as u64,
+        ),
+        (
+            "upbrella_proxy_upstream_ejections_total",
+            "counter",
+            "Times the upstream address was ejected.",
+            |b| b.ejections_total.load(Ordering::Relaxed),
+        ),
+        (
+            "upbrella_proxy_upstream_requests_total",
+            "counter",
+            "Requests sent to the upstream address.",
+            |b| b.requests_total.load(Ordering::Relaxed),
+        ),
+        (
+            "upbrella_proxy_upstream_failures_total",
+            "counter",
+            "Failed requests (connect, reset, timeout) per upstream address.",
+            |b| b.failures_total.load(Ordering::Relaxed),
+        ),
+    ];
+    for (name, kind, help, read) in families {
+        header(out, name, kind, help);
+        for b in backends {
+            let _ = writeln!(out, "{name}{{upstream=\"{}\"}} {}", b.addr, read(b));
+        }
     }
 }

@@ -55,6 +55,7 @@ struct Record {
     uri: Uri,
     status: StatusCode,
     request_id: HeaderValue,
+    trace_id: String,
     started: Instant,
     upstream: Option<UpstreamInfo>,
     peer: Option<std::net::IpAddr>,
@@ -84,6 +85,7 @@ impl Record {
             fail_open = upstream.is_some_and(|u| u.fail_open),
             complete,
             request_id = %self.request_id.to_str().unwrap_or_default(),
+            trace_id = %self.trace_id,
             client_ip = %client_ip,
             "request"
         );
@@ -150,6 +152,8 @@ pub struct Seen {
     pub method: Method,
     pub uri: Uri,
     pub request_id: HeaderValue,
+    /// The ALB's `X-Amzn-Trace-Id`, or empty.
+    pub trace_id: String,
     pub started: Instant,
     pub peer: std::net::IpAddr,
 }
@@ -166,6 +170,7 @@ pub fn logged(seen: Seen, response: Response) -> Response {
         uri: seen.uri,
         status: parts.status,
         request_id: seen.request_id,
+        trace_id: seen.trace_id,
         started: seen.started,
         upstream: parts.extensions.remove::<UpstreamInfo>(),
         peer: Some(seen.peer),

@@ -94,12 +94,10 @@ pub fn signature(secret: &str, salt: &str) -> String {
 pub fn verify_signature(secret: &str, salt: &str, presented: &str) -> bool {
     let expected = signature(secret, salt);
     let presented = presented.trim().to_uppercase();
-    expected.len() == presented.len()
-        && expected
-            .bytes()
-            .zip(presented.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    bool::from(subtle::ConstantTimeEq::ct_eq(
+        expected.as_bytes(),
+        presented.as_bytes(),
+    ))
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::domain::values::{Email, Name, Phone};
 use crate::error::{Error, Result, ResultExt};
 use crate::http::edge::ClientAddr;
 use crate::http::extract::{Json, Query};
-use crate::http::me::user_view;
+use crate::http::me::{consent_required, user_view};
 use crate::http::session;
 use crate::http::views::UserView;
 use crate::limits::{Limit, RateLimiter, Standing, Subject};
@@ -400,7 +400,14 @@ async fn kakao_login(
         headers,
         &oauth_cookie_name(state.config.session_cookie_secure),
     );
-    let Some(nonce) = expected.filter(|e| Some(e) == query.state.as_ref()) else {
+    // The nonce is a secret of this browser's: compared in constant time.
+    let same = |e: &String| {
+        query
+            .state
+            .as_deref()
+            .is_some_and(|p| bool::from(subtle::ConstantTimeEq::ct_eq(e.as_bytes(), p.as_bytes())))
+    };
+    let Some(nonce) = expected.filter(same) else {
         return Err(mismatch());
     };
     // The server's half, used once: a replayed or planted state finds nothing.
@@ -459,11 +466,4 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 
 fn banned() -> Error {
     Error::forbidden("banned", "이용이 제한된 계정입니다.")
-}
-
-pub fn consent_required() -> Error {
-    Error::invalid(
-        "consent_required",
-        "이용약관과 개인정보 처리방침에 동의해 주세요.",
-    )
 }

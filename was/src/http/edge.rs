@@ -87,7 +87,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 /// Compares without stopping at the first difference, so response timing does not
 /// reveal how much of a guessed secret was right.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    bool::from(subtle::ConstantTimeEq::ct_eq(a, b))
 }
 
 #[cfg(test)]

@@ -89,8 +89,15 @@ impl Key {
             return Ok(None);
         }
         let stored = idempotency::stored(&mut *tx, self.user_id, &self.key).await?;
-        let same_request = stored.request_hash == self.request_hash
-            || self.previous_hash.as_ref() == Some(&stored.request_hash);
+        // Keyed hashes: compared in constant time like any other secret.
+        let same = |hash: &[u8]| {
+            bool::from(subtle::ConstantTimeEq::ct_eq(
+                hash,
+                &stored.request_hash[..],
+            ))
+        };
+        let same_request =
+            same(&self.request_hash) || self.previous_hash.as_deref().is_some_and(same);
         if stored.operation != self.operation || !same_request {
             return Err(Error::invalid(
                 "idempotency_key_reused",

@@ -139,7 +139,7 @@ pub async fn complete_profile(
     let phone = Phone::parse(&body.phone)?;
     let name = body.name.as_deref().map(Name::parse).transpose()?;
     if !(body.agree_terms && body.agree_privacy) {
-        return Err(crate::http::auth::consent_required());
+        return Err(consent_required());
     }
     let mut tx = state.db.begin().await?;
     users::complete_profile(&mut *tx, user.id, phone.as_str()).await?;
@@ -292,7 +292,7 @@ pub async fn set_bank_account(
 }
 
 /// Deletes the stored bank account.
-#[utoipa::path(delete, path = "/me/bank-account", tag = "me", responses((status = 204)))]
+#[utoipa::path(delete, operation_id = "delete_my_refund_account", path = "/me/bank-account", tag = "me", responses((status = 204)))]
 pub async fn delete_bank_account(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -374,4 +374,13 @@ pub async fn set_rental_refund_account(
         .await?
         .ok_or(Error::NotFound("rental"))?;
     Ok(Json(view.into()))
+}
+
+/// The answer when the terms and the privacy policy are not agreed to (sign-up and the
+/// consent form).
+pub fn consent_required() -> Error {
+    Error::invalid(
+        "consent_required",
+        "이용약관과 개인정보 처리방침에 동의해 주세요.",
+    )
 }

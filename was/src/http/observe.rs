@@ -13,6 +13,7 @@ use crate::error::{Error, problem};
 use crate::state::AppState;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static(shared::request_id::HEADER);
+static TRACE: HeaderName = HeaderName::from_static(shared::request_id::TRACE_HEADER);
 /// Names the replica that answered, so a client (and the resilience tests) can see that
 /// consecutive requests of one session are served by different replicas.
 pub static INSTANCE: HeaderName = HeaderName::from_static("x-upbrella-instance");
@@ -24,6 +25,9 @@ pub async fn request_context(
 ) -> Response {
     let id = shared::request_id::from_header(request.headers().get(&REQUEST_ID));
     request.headers_mut().insert(REQUEST_ID.clone(), id.clone());
+    let trace_id = shared::request_id::trace_id(request.headers().get(&TRACE))
+        .unwrap_or_default()
+        .to_owned();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let matched = request
@@ -45,16 +49,25 @@ pub async fn request_context(
     state
         .metrics
         .record(&method, matched.as_deref(), status.as_u16(), took);
-    let latency_ms = took.as_secs_f64() * 1000.0;
+    let duration_ms = took.as_secs_f64() * 1000.0;
     span.in_scope(|| {
         let route = matched.as_deref().unwrap_or("-");
-        if matches!(route, "/health" | "/ready") && status.is_success() {
+        let status = status.as_u16();
+        let request_id = id.to_str().unwrap_or_default();
+        // One shape at each level; CloudWatch's metric filters read `target`, `status`
+        // and `duration_ms` (ecs/observability/samples.jsonl holds real lines).
+        macro_rules! access {
+            ($level:ident) => {
+                tracing::$level!(target: "access", status, route, duration_ms, request_id, trace_id = %trace_id, "request")
+            };
+        }
+        if matches!(route, "/health" | "/ready") && (200..300).contains(&status) {
             // Load balancers and proxies probe these every few hundred milliseconds.
-            tracing::debug!(status = status.as_u16(), route, latency_ms, "request");
-        } else if status.is_server_error() {
-            tracing::warn!(status = status.as_u16(), route, latency_ms, "request");
+            access!(debug);
+        } else if status >= 500 {
+            access!(warn);
         } else {
-            tracing::info!(status = status.as_u16(), route, latency_ms, "request");
+            access!(info);
         }
     });
     let headers = response.headers_mut();

@@ -1,7 +1,6 @@
 //! Operations endpoints: liveness, readiness (the load balancer's, and the public one a
 //! deploy checks through the service's own URL).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
@@ -14,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::extract::Json;
+use crate::http::views::ServiceReadiness;
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -83,35 +83,6 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     };
     (status, Json(body))
 }
-
-/// What `/api/ready` answers: the release, and whether each dependency works as this
-/// replica uses it. No error text: the answer is public (the replica logs the details).
-#[derive(Clone, Serialize, ToSchema)]
-pub struct ServiceReadiness {
-    /// `ready` or `unavailable`.
-    pub status: &'static str,
-    /// The release this replica runs (`UPBRELLA_RELEASE`, the image tag in ECS).
-    #[schema(example = "3f2c1e0")]
-    pub release: String,
-    /// PostgreSQL as the application role (its own login, TLS as configured).
-    pub database: bool,
-    /// Redis as configured (AUTH, TLS): a command answered.
-    pub redis: bool,
-    /// The schema has every migration this release knows (or newer ones).
-    pub schema: bool,
-    /// The newest migration this release knows, and the newest applied.
-    pub schema_expected: i64,
-    pub schema_applied: Option<i64>,
-    /// Korean first, English beside; only when unavailable.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
-/// The last answer of `/api/ready`, reused for a second: a flood of readiness requests
-/// costs one database query and one Redis command per second per replica, and concurrent
-/// requests wait for the one check in flight.
-#[derive(Clone, Default)]
-pub struct ReadinessCache(Arc<tokio::sync::Mutex<Option<(Instant, ServiceReadiness)>>>);
 
 const READINESS_REUSE: Duration = Duration::from_secs(1);
 
@@ -244,6 +215,16 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(&state),
+        state.metrics.render(metric_sources(&state)),
     )
+}
+
+/// What the metrics read from the state besides their own counters.
+pub fn metric_sources(state: &AppState) -> crate::metrics::Sources<'_> {
+    crate::metrics::Sources {
+        db: &state.db,
+        hasher: &state.hasher,
+        mailer: &state.mailer,
+        notifier: state.notifier.as_deref(),
+    }
 }

@@ -426,3 +426,34 @@ pub struct RentResult {
     /// Four digits that open the store's locker; only at stores with a locker.
     pub locker_password: Option<String>,
 }
+
+/// What `/api/ready` answers: the release, and whether each dependency works as this
+/// replica uses it. No error text: the answer is public (the replica logs the details).
+#[derive(Clone, Serialize, ToSchema)]
+pub struct ServiceReadiness {
+    /// `ready` or `unavailable`.
+    pub status: &'static str,
+    /// The release this replica runs (`UPBRELLA_RELEASE`, the image tag in ECS).
+    #[schema(example = "3f2c1e0")]
+    pub release: String,
+    /// PostgreSQL as the application role (its own login, TLS as configured).
+    pub database: bool,
+    /// Redis as configured (AUTH, TLS): a command answered.
+    pub redis: bool,
+    /// The schema has every migration this release knows (or newer ones).
+    pub schema: bool,
+    /// The newest migration this release knows, and the newest applied.
+    pub schema_expected: i64,
+    pub schema_applied: Option<i64>,
+    /// Korean first, English beside; only when unavailable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The last answer of `/api/ready`, reused for a second: a flood of readiness requests
+/// costs one database query and one Redis command per second per replica, and concurrent
+/// requests wait for the one check in flight.
+#[derive(Clone, Default)]
+pub struct ReadinessCache(
+    pub(crate) std::sync::Arc<tokio::sync::Mutex<Option<(std::time::Instant, ServiceReadiness)>>>,
+);

@@ -174,6 +174,11 @@ impl Mailer {
         self.capacity - self.queue.capacity()
     }
 
+    /// Mails lost since the start: given up after every attempt, or dropped (queue full).
+    pub fn failures(&self) -> u64 {
+        self.stats.given_up.load(Ordering::Relaxed) + self.stats.dropped.load(Ordering::Relaxed)
+    }
+
     pub fn render(&self, out: &mut String) {
         out.push_str("# HELP upbrella_was_mail_total Mails by outcome: queued, sent, not_sent (MAIL_TRANSPORT=off), retried (attempts after the first), given_up, dropped (queue full).\n# TYPE upbrella_was_mail_total counter\n");
         for (outcome, n) in [

@@ -65,14 +65,14 @@ fn duplicate(c: &str) -> Option<Error> {
 }
 
 /// Regions and tags.
-#[utoipa::path(get, path = "/classifications", tag = "admin", responses((status = 200, body = [ClassificationView])))]
+#[utoipa::path(get, operation_id = "list_classifications", path = "/classifications", tag = "admin", responses((status = 200, body = [ClassificationView])))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ClassificationView>>> {
     let all = classifications::all(&state.db).await?;
     Ok(Json(all.into_iter().map(Into::into).collect()))
 }
 
 /// Creates a region or tag.
-#[utoipa::path(post, path = "/classifications", tag = "admin",
+#[utoipa::path(post, operation_id = "create_classification", path = "/classifications", tag = "admin",
     responses((status = 201, body = ClassificationView), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -98,7 +98,7 @@ pub async fn create(
 }
 
 /// Renames or moves a region or tag. Its kind cannot change while stores use it.
-#[utoipa::path(put, path = "/classifications/{id}", tag = "admin", params(("id" = i64, Path)),
+#[utoipa::path(put, operation_id = "update_classification", path = "/classifications/{id}", tag = "admin", params(("id" = i64, Path)),
     responses((status = 200, body = ClassificationView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -132,7 +132,7 @@ pub async fn update(
 }
 
 /// Deletes a region or tag that no store uses.
-#[utoipa::path(delete, path = "/classifications/{id}", tag = "admin", params(("id" = i64, Path)),
+#[utoipa::path(delete, operation_id = "delete_classification", path = "/classifications/{id}", tag = "admin", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn delete(
     State(state): State<AppState>,

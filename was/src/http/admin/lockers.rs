@@ -78,7 +78,7 @@ fn constraints(c: &str) -> Option<Error> {
 }
 
 /// All lockers.
-#[utoipa::path(get, path = "/lockers", tag = "admin", responses((status = 200, body = [LockerView])))]
+#[utoipa::path(get, operation_id = "list_lockers", path = "/lockers", tag = "admin", responses((status = 200, body = [LockerView])))]
 pub async fn list(
     State(state): State<AppState>,
     Extension(operator): Extension<Operator>,
@@ -92,7 +92,7 @@ pub async fn list(
 
 /// Installs a locker at a store, with the device's secret or a generated one; the answer
 /// is the only place the secret is ever shown.
-#[utoipa::path(post, path = "/lockers", tag = "admin",
+#[utoipa::path(post, operation_id = "create_locker", path = "/lockers", tag = "admin",
     responses((status = 201, body = LockerView), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -126,7 +126,7 @@ pub async fn create(
 }
 
 /// Replaces a locker's store and secret.
-#[utoipa::path(put, path = "/lockers/{id}", tag = "admin", params(("id" = i64, Path)),
+#[utoipa::path(put, operation_id = "update_locker", path = "/lockers/{id}", tag = "admin", params(("id" = i64, Path)),
     responses((status = 200, body = LockerView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -155,7 +155,7 @@ pub async fn update(
 }
 
 /// Removes a locker.
-#[utoipa::path(delete, path = "/lockers/{id}", tag = "admin", params(("id" = i64, Path)),
+#[utoipa::path(delete, operation_id = "delete_locker", path = "/lockers/{id}", tag = "admin", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem)))]
 pub async fn delete(
     State(state): State<AppState>,

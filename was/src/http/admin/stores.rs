@@ -110,7 +110,7 @@ async fn detail(state: &AppState, id: i64) -> Result<StoreDetail> {
 }
 
 /// All stores in service or not (deleted ones excluded), by id.
-#[utoipa::path(get, path = "/stores", tag = "admin", params(Paging), responses((status = 200, body = [StoreDetail])))]
+#[utoipa::path(get, operation_id = "list_stores_for_operators", path = "/stores", tag = "admin", params(Paging), responses((status = 200, body = [StoreDetail])))]
 pub async fn list(
     State(state): State<AppState>,
     Extension(operator): Extension<Operator>,
@@ -129,7 +129,7 @@ pub async fn list(
 }
 
 /// Creates a store (not activated until it has an image and is activated).
-#[utoipa::path(post, path = "/stores", tag = "admin",
+#[utoipa::path(post, operation_id = "create_store", path = "/stores", tag = "admin",
     responses((status = 201, body = StoreDetail), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -161,7 +161,7 @@ pub async fn get_store(
 }
 
 /// Replaces a store's fields.
-#[utoipa::path(put, path = "/stores/{id}", tag = "admin", params(("id" = i64, Path)),
+#[utoipa::path(put, operation_id = "update_store", path = "/stores/{id}", tag = "admin", params(("id" = i64, Path)),
     responses((status = 200, body = StoreDetail), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -185,7 +185,7 @@ pub async fn update(
 }
 
 /// Deletes a store (softly: rentals keep pointing at it). Refused while umbrellas stand there.
-#[utoipa::path(delete, path = "/stores/{id}", tag = "admin", params(("id" = i64, Path)),
+#[utoipa::path(delete, operation_id = "delete_store", path = "/stores/{id}", tag = "admin", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn delete(
     State(state): State<AppState>,

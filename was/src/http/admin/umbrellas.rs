@@ -67,7 +67,7 @@ pub struct UmbrellaFilter {
 }
 
 /// Umbrellas in service, paged, optionally of one store.
-#[utoipa::path(get, path = "/umbrellas", tag = "admin", params(UmbrellaFilter), responses((status = 200, body = [UmbrellaView])))]
+#[utoipa::path(get, operation_id = "list_umbrellas", path = "/umbrellas", tag = "admin", params(UmbrellaFilter), responses((status = 200, body = [UmbrellaView])))]
 pub async fn list(
     State(state): State<AppState>,
     Extension(operator): Extension<Operator>,
@@ -146,7 +146,7 @@ async fn view(state: &AppState, id: i64) -> Result<UmbrellaView> {
 }
 
 /// Adds an umbrella to a store.
-#[utoipa::path(post, path = "/umbrellas", tag = "admin",
+#[utoipa::path(post, operation_id = "create_umbrella", path = "/umbrellas", tag = "admin",
     responses((status = 201, body = UmbrellaView), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -173,7 +173,7 @@ pub async fn create(
 }
 
 /// Edits an umbrella. A rented umbrella cannot be moved or made rentable.
-#[utoipa::path(put, path = "/umbrellas/{id}", tag = "admin", params(("id" = i64, Path)),
+#[utoipa::path(put, operation_id = "update_umbrella", path = "/umbrellas/{id}", tag = "admin", params(("id" = i64, Path)),
     responses((status = 200, body = UmbrellaView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -212,7 +212,7 @@ pub async fn update(
 }
 
 /// Takes an umbrella out of service (soft delete; its number becomes free).
-#[utoipa::path(delete, path = "/umbrellas/{id}", tag = "admin", params(("id" = i64, Path)),
+#[utoipa::path(delete, operation_id = "delete_umbrella", path = "/umbrellas/{id}", tag = "admin", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
