@@ -15,6 +15,7 @@ cargo machete --with-metadata
 echo "==> house rules (no file of logic over 600 lines, no function over 100, no import circle)"
 python3 scripts/house.py
 echo "==> duplicated crates (cargo tree -d)"
-dups=$(cargo tree -d --workspace -e normal --locked | grep -E '^[a-z]' | awk '{print $1}' | sort -u)
-echo "$(echo "$dups" | grep -c .) crates in two versions: $(echo $dups)"
+# A crate counts once however many of its versions the lock holds.
+dups=$(cargo tree -d --workspace -e normal --locked | grep -E '^[a-z]' | awk '{print $1, $2}' | sort -u | awk '{print $1}' | uniq -d)
+echo "$(echo "$dups" | grep -c .) crates in more than one version: $(echo $dups)"
 echo "$(grep -c '^name = ' Cargo.lock) crates in Cargo.lock"
