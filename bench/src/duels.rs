@@ -212,7 +212,7 @@ pub fn was_duels(
     };
     vec![
         pair(
-            "WAS: public store list (3 queries)",
+            crate::report::STORE_LIST,
             wrk_load(
                 base_addr,
                 &format!("/regions/{}/stores", seeded.region),
@@ -225,7 +225,7 @@ pub fn was_duels(
             ),
         ),
         pair(
-            "WAS: logged-in /api/me (Redis + 2 queries)",
+            crate::report::ME,
             wrk_load(base_addr, "/me", std::slice::from_ref(&cookie)),
             wrk_load(was_addr, "/api/me", std::slice::from_ref(&cookie)),
         ),

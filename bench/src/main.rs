@@ -3,7 +3,8 @@
 //! nginx as a competent production proxy over the same upstreams, a fast upstream (nginx
 //! answering a fixed body) so that a proxy's own cost shows, a bare axum server doing the
 //! WAS's work without its layers, and a bare axum "hello" as the ceiling; drives them with
-//! wrk (and h2load for h2c); writes `bench/results/latest.md` and SVG plots.
+//! wrk (and h2load for h2c); puts the whole stack through a rainy morning's rush (`rush`);
+//! writes `bench/results/latest.md` and SVG plots.
 //!
 //! web-proxy and nginx run in rounds, alternating (A B A B …) so that a slow minute of
 //! the machine hurts both; the tables give the median of the rounds and their spread.
@@ -21,6 +22,8 @@ mod nginx;
 mod plot;
 mod report;
 mod run;
+mod rush;
+mod rush_report;
 mod same_work;
 mod seed;
 mod wrk;

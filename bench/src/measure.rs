@@ -22,14 +22,14 @@ fn stat_fields(pid: i32) -> Option<Vec<String>> {
 }
 
 /// utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat).
-fn cpu_ticks(pid: i32) -> u64 {
+pub fn cpu_ticks(pid: i32) -> u64 {
     stat_fields(pid).map_or(0, |f| {
         f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
             + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
     })
 }
 
-fn ticks_per_second() -> f64 {
+pub fn ticks_per_second() -> f64 {
     Command::new("getconf")
         .arg("CLK_TCK")
         .output()

@@ -21,10 +21,15 @@ pub struct Footprint {
     pub eject: Duration,
     pub images: Option<(f64, f64)>,
     pub flood: measure::Flood,
+    pub rush: crate::rush::Rush,
 }
 
 pub const OVERHEAD: &str = "overhead: GET /api/tags";
 pub const CEILING: &str = "ceiling";
+/// The public store list: the WAS answers it from memory (`was/src/public_reads.rs`), the
+/// same-work server runs its three queries every time.
+pub const STORE_LIST: &str = "WAS: public store list (WAS from memory; same work: 3 queries)";
+pub const ME: &str = "WAS: logged-in /api/me (Redis + 2 queries)";
 pub const CYCLE: &str = "WAS: rent/return cycle (2 requests, transactional)";
 
 /// CPU units of the task definitions (ecs/task-definitions), 1024 to a vCPU.
@@ -122,6 +127,7 @@ pub fn report(rows: &[Row], smoke: bool, f: &Footprint) -> String {
     capacity(&mut md, &summaries);
     footprint_table(&mut md, f);
     login_flood(&mut md, f);
+    crate::rush_report::write(&mut md, &f.rush);
     every_round(&mut md, rows, smoke);
     md
 }
@@ -261,10 +267,7 @@ fn was_goals(md: &mut String, summaries: &[Summary], f: &Footprint) {
         md,
         "\n## The WAS against the same work\n\nGoal: ≥ 0.8× of a bare axum server doing the same Redis read and SQL (`bench/src/same_work.rs`).\n"
     );
-    for group in [
-        "WAS: public store list (3 queries)",
-        "WAS: logged-in /api/me (Redis + 2 queries)",
-    ] {
+    for group in [STORE_LIST, ME] {
         if let (Some(b), Some(w)) = (
             find(summaries, group, "same work, bare axum"),
             find(summaries, group, "WAS"),
@@ -285,6 +288,14 @@ fn was_goals(md: &mut String, summaries: &[Summary], f: &Footprint) {
             "- for scale, the bare axum hello: {:.0} requests/s",
             c.rps
         );
+        if let Some(w) = find(summaries, STORE_LIST, "WAS") {
+            let ratio = w.rps / c.rps.max(1.0);
+            let _ = writeln!(
+                md,
+                "- the public store list against that ceiling: **{ratio:.2}×** (goal ≥ 0.5×: {})",
+                verdict(ratio >= 0.5)
+            );
+        }
     }
     let _ = writeln!(
         md,
@@ -461,18 +472,8 @@ fn capacity(md: &mut String, summaries: &[Summary]) {
             "web-proxy",
             PROXY_TASK_CPU,
         ),
-        (
-            "WAS",
-            "WAS: public store list (3 queries)",
-            "WAS",
-            WAS_TASK_CPU,
-        ),
-        (
-            "WAS",
-            "WAS: logged-in /api/me (Redis + 2 queries)",
-            "WAS",
-            WAS_TASK_CPU,
-        ),
+        ("WAS", STORE_LIST, "WAS", WAS_TASK_CPU),
+        ("WAS", ME, "WAS", WAS_TASK_CPU),
         ("WAS", CYCLE, "WAS", WAS_TASK_CPU),
     ];
     for (task, group, target, units) in rows {

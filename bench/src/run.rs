@@ -76,6 +76,7 @@ pub async fn run(smoke: bool) -> Result<PathBuf, String> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let settled_was_rss = rss_kib(was_pid) as f64 / 1024.0;
 
+    let rush = crate::rush::run(&s, smoke).await?;
     let flood = login_flood(&s, proxy, smoke).await?;
 
     // Footprint and recovery.
@@ -98,6 +99,7 @@ pub async fn run(smoke: bool) -> Result<PathBuf, String> {
         },
         images: measure::image_sizes(),
         flood,
+        rush,
     };
     let path = write_results(&root, &rows, smoke, &footprint)?;
     drop(nginx);
@@ -345,6 +347,7 @@ fn write_results(
     std::fs::write(&path, &md).map_err(|e| e.to_string())?;
     if !smoke {
         plot::write(&summarize(rows), &out)?;
+        crate::rush_report::plot(&footprint.rush, &out)?;
     }
     println!("\n{md}");
     Ok(path)

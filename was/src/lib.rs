@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod migrate;
 pub mod notify;
 pub mod photos;
+pub mod public_reads;
 pub mod remind;
 pub mod repo;
 pub mod sigv4;

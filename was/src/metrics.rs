@@ -26,6 +26,7 @@ pub struct Sources<'a> {
     pub hasher: &'a PasswordHasher,
     pub mailer: &'a Mailer,
     pub notifier: Option<&'a ReturnNotifier>,
+    pub public: &'a crate::public_reads::PublicReads,
 }
 
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
@@ -293,6 +294,7 @@ impl Metrics {
             count(&self.locker_passwords),
         );
         sources.mailer.render(o);
+        sources.public.render(o);
         out
     }
 

@@ -117,6 +117,7 @@ impl Application {
             mailer,
             config: Arc::new(config),
             metrics: Arc::default(),
+            public: Arc::default(),
             readiness: Default::default(),
         };
         tokio::spawn(seal_locker_secrets(state.clone()));
@@ -168,6 +169,11 @@ impl Application {
             self.state.db.clone(),
             config.idempotency_ttl,
         ));
+        let public_reads = tokio::spawn(crate::public_reads::follow_changes(
+            self.state.public.clone(),
+            self.state.db.clone(),
+            config.instance_id.clone(),
+        ));
         let refresher = (!self.credentials.is_static()).then(|| {
             tokio::spawn(crate::dbauth::keep_fresh(
                 self.credentials.clone(),
@@ -203,6 +209,7 @@ impl Application {
             let _ = admin.await;
         }
         sweeper.abort();
+        public_reads.abort();
         if let Some(emf) = emf {
             emf.abort();
         }

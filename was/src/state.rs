@@ -35,6 +35,8 @@ pub struct AppState {
     pub mailer: Arc<crate::mail::Mailer>,
     pub config: Arc<Config>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The public reads kept in memory, and what tells them a change happened.
+    pub public: Arc<crate::public_reads::PublicReads>,
     /// `/api/ready`'s last answer (`http::ops`).
     pub readiness: crate::http::views::ReadinessCache,
 }

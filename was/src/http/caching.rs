@@ -1,7 +1,9 @@
 //! Conditional GETs for the public reads (regions, stores, markers, service info): a
 //! strong `ETag` over the body, `304 Not Modified` when the client already holds it, and
 //! `Cache-Control: no-cache`, so browsers and proxies revalidate every time (rentable
-//! counts change by the minute) but receive a body only when it changed.
+//! counts change by the minute) but receive a body only when it changed. An answer that
+//! already carries its tag (the public reads kept in memory, `public_reads`) passes
+//! through: its tag was computed once, when it was made.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -16,12 +18,22 @@ use sha2::{Digest, Sha256};
 const MAX_TAGGED_BYTES: usize = 1 << 20;
 
 /// Whether an `If-None-Match` value names `etag` (or is `*`).
+pub fn names(if_none_match: &str, etag: &str) -> bool {
+    if_none_match
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
+}
+
 fn matches(if_none_match: &HeaderValue, etag: &str) -> bool {
-    if_none_match.to_str().is_ok_and(|v| {
-        v.split(',')
-            .map(str::trim)
-            .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
-    })
+    if_none_match.to_str().is_ok_and(|v| names(v, etag))
+}
+
+/// A strong tag for `body`: 128 bits of its SHA-256.
+pub fn etag_of(body: &[u8]) -> HeaderValue {
+    let digest = Sha256::digest(body);
+    let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(&digest[..16]));
+    HeaderValue::from_str(&etag).expect("base64url and quotes are valid in a header")
 }
 
 pub async fn conditional(request: Request, next: Next) -> Response {
@@ -30,7 +42,7 @@ pub async fn conditional(request: Request, next: Next) -> Response {
     }
     let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
     let response = next.run(request).await;
-    if response.status() != StatusCode::OK {
+    if response.status() != StatusCode::OK || response.headers().contains_key(header::ETAG) {
         return response;
     }
     let (mut parts, body) = response.into_parts();
@@ -41,16 +53,13 @@ pub async fn conditional(request: Request, next: Next) -> Response {
                 .into_response();
         }
     };
-    let digest = Sha256::digest(&bytes);
-    let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(&digest[..16]));
-    let Ok(value) = HeaderValue::from_str(&etag) else {
-        return Response::from_parts(parts, Body::from(bytes));
-    };
+    let value = etag_of(&bytes);
+    let fresh = if_none_match.is_some_and(|v| matches(&v, value.to_str().unwrap_or_default()));
     parts.headers.insert(header::ETAG, value);
     parts
         .headers
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if if_none_match.is_some_and(|v| matches(&v, &etag)) {
+    if fresh {
         parts.status = StatusCode::NOT_MODIFIED;
         parts.headers.remove(header::CONTENT_TYPE);
         parts.headers.remove(header::CONTENT_LENGTH);

@@ -201,6 +201,7 @@ pub fn router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(from_fn_with_state(state.clone(), csrf::same_origin_only))
+                .layer(from_fn_with_state(state.clone(), public::after_writes))
                 .layer(sessions),
         );
     Router::new()

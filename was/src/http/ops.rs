@@ -226,5 +226,6 @@ pub fn metric_sources(state: &AppState) -> crate::metrics::Sources<'_> {
         hasher: &state.hasher,
         mailer: &state.mailer,
         notifier: state.notifier.as_deref(),
+        public: &state.public,
     }
 }

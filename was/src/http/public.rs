@@ -1,7 +1,11 @@
 //! Public endpoints: the map (regions, tags, store markers), store details, and where an
-//! umbrella is.
+//! umbrella is. All but the umbrella's place are answered from memory while they have not
+//! changed (`public_reads`); the handlers say how to make each answer and under what key.
 
-use axum::extract::State;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method};
+use axum::middleware::Next;
+use axum::response::Response;
 use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -9,6 +13,7 @@ use utoipa_axum::routes;
 use crate::error::{Error, Result};
 use crate::http::extract::{Json, Path};
 use crate::http::views::{ClassificationView, StoreDetail, StoreMarker, UmbrellaLocation};
+use crate::public_reads::{Change, Key};
 use crate::repo::{classifications, stores, umbrellas};
 use crate::state::AppState;
 
@@ -30,14 +35,16 @@ async fn classifications(state: &AppState, kind: &str) -> Result<Vec<Classificat
 
 /// Regions shown on the map.
 #[utoipa::path(get, path = "/regions", tag = "public", responses((status = 200, body = [ClassificationView])))]
-pub async fn list_regions(State(state): State<AppState>) -> Result<Json<Vec<ClassificationView>>> {
-    Ok(Json(classifications(&state, "region").await?))
+pub async fn list_regions(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    let answer = || classifications(&state, "region");
+    state.public.answer(Key::Regions, &headers, answer).await
 }
 
 /// Tags (sub-areas) stores may carry.
 #[utoipa::path(get, path = "/tags", tag = "public", responses((status = 200, body = [ClassificationView])))]
-pub async fn list_tags(State(state): State<AppState>) -> Result<Json<Vec<ClassificationView>>> {
-    Ok(Json(classifications(&state, "tag").await?))
+pub async fn list_tags(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    let answer = || classifications(&state, "tag");
+    state.public.answer(Key::Tags, &headers, answer).await
 }
 
 /// The activated stores of a region, as map markers.
@@ -47,7 +54,16 @@ pub async fn list_tags(State(state): State<AppState>) -> Result<Json<Vec<Classif
 pub async fn region_stores(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> Result<Json<Vec<StoreMarker>>> {
+    headers: HeaderMap,
+) -> Result<Response> {
+    let answer = || markers(&state, id);
+    state
+        .public
+        .answer(Key::RegionStores(id), &headers, answer)
+        .await
+}
+
+async fn markers(state: &AppState, id: i64) -> Result<Vec<StoreMarker>> {
     if !classifications::is_region(&state.db, id).await? {
         return Err(Error::NotFound("region"));
     }
@@ -56,21 +72,19 @@ pub async fn region_stores(
     let mut hours = stores::hours_of(&state.db, &ids).await?;
     let mut closures = stores::closures_of(&state.db, &ids).await?;
     let now = OffsetDateTime::now_utc();
-    Ok(Json(
-        markers
-            .into_iter()
-            .map(|m| {
-                let hours = hours.remove(&m.id).unwrap_or_default();
-                let closed: Vec<_> = closures
-                    .remove(&m.id)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(stores::StoreClosure::dates)
-                    .collect();
-                StoreMarker::new(m, &hours, &closed, now)
-            })
-            .collect(),
-    ))
+    Ok(markers
+        .into_iter()
+        .map(|m| {
+            let hours = hours.remove(&m.id).unwrap_or_default();
+            let closed: Vec<_> = closures
+                .remove(&m.id)
+                .unwrap_or_default()
+                .iter()
+                .map(stores::StoreClosure::dates)
+                .collect();
+            StoreMarker::new(m, &hours, &closed, now)
+        })
+        .collect())
 }
 
 /// A store's detail page.
@@ -80,15 +94,15 @@ pub async fn region_stores(
 pub async fn store_detail(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> Result<Json<StoreDetail>> {
-    let store = stores::find(&state.db, id, true)
-        .await?
-        .ok_or(Error::NotFound("store"))?;
-    Ok(Json(StoreDetail::new(
-        store,
-        false,
-        OffsetDateTime::now_utc(),
-    )))
+    headers: HeaderMap,
+) -> Result<Response> {
+    let answer = || async {
+        let store = stores::find(&state.db, id, true)
+            .await?
+            .ok_or(Error::NotFound("store"))?;
+        Ok::<_, Error>(StoreDetail::new(store, false, OffsetDateTime::now_utc()))
+    };
+    state.public.answer(Key::Store(id), &headers, answer).await
 }
 
 /// A partner store as the introductions page shows it.
@@ -104,20 +118,26 @@ pub struct StoreIntroduction {
 
 /// Every partner store in service with its first image: the introductions page.
 #[utoipa::path(get, path = "/stores/introductions", tag = "public", responses((status = 200, body = [StoreIntroduction])))]
-pub async fn introductions(State(state): State<AppState>) -> Result<Json<Vec<StoreIntroduction>>> {
-    let all = stores::introductions(&state.db).await?;
-    Ok(Json(
-        all.into_iter()
-            .map(|s| StoreIntroduction {
-                id: s.id,
-                name: s.name,
-                category: s.category,
-                region_name: s.region_name,
-                description: s.description,
-                image_url: s.image_url,
-            })
-            .collect(),
-    ))
+pub async fn introductions(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    let answer = || async {
+        let all = stores::introductions(&state.db).await?;
+        Ok::<_, Error>(
+            all.into_iter()
+                .map(|s| StoreIntroduction {
+                    id: s.id,
+                    name: s.name,
+                    category: s.category,
+                    region_name: s.region_name,
+                    description: s.description,
+                    image_url: s.image_url,
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    state
+        .public
+        .answer(Key::Introductions, &headers, answer)
+        .await
 }
 
 /// Where an umbrella is now (the store it stands at or was rented from).
@@ -151,12 +171,46 @@ pub struct ServiceInfo {
 
 /// The deposit and the rental period, for the rent page and the renter's page.
 #[utoipa::path(get, path = "/service-info", tag = "public", responses((status = 200, body = ServiceInfo)))]
-pub async fn service_info(State(state): State<AppState>) -> Json<ServiceInfo> {
-    Json(ServiceInfo {
-        deposit_amount: state.config.deposit_amount,
-        deposit_account: state.config.deposit_account.clone(),
-        rental_days: crate::http::views::RENTAL_DAYS,
-        map_key: state.config.kakao_map_key.clone(),
-        support: state.config.support.clone(),
-    })
+pub async fn service_info(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    let config = &state.config;
+    let answer = || async {
+        Ok(ServiceInfo {
+            deposit_amount: config.deposit_amount,
+            deposit_account: config.deposit_account.clone(),
+            rental_days: crate::http::views::RENTAL_DAYS,
+            map_key: config.kakao_map_key.clone(),
+            support: config.support.clone(),
+        })
+    };
+    state
+        .public
+        .answer(Key::ServiceInfo, &headers, answer)
+        .await
+}
+
+/// Middleware: a write through this replica that succeeded starts a new generation at
+/// once, before the notification comes back. Sign-in, sign-up and logout
+/// (`/api/auth/…`) write nothing the public reads show, and a sign-in storm must not
+/// empty the map's cache; renting, returning and a locker's password (`/api/rentals…`)
+/// change only the counts.
+pub async fn after_writes(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let change = if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) || path.starts_with("/api/auth/")
+    {
+        None
+    } else if path.starts_with("/api/rentals") {
+        Some(Change::Stock)
+    } else {
+        Some(Change::Any)
+    };
+    let response = next.run(request).await;
+    if let Some(change) = change
+        && response.status().is_success()
+    {
+        state.public.changed(change);
+    }
+    response
 }

@@ -23,6 +23,7 @@ mod outages;
 mod photos;
 mod presence;
 mod public;
+mod public_reads;
 mod redis_tls;
 mod rentals;
 mod statistics;

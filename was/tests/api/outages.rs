@@ -153,6 +153,17 @@ async fn database_down_is_a_fast_503_and_recovers_without_restart() {
     app.db.close().await;
 
     pg.stop();
+    // The regions were kept in memory; the replica stops answering from memory once its
+    // change listener finds the connection gone (at once: the server closed it).
+    let lost = eventually(
+        &app,
+        &c,
+        "/api/regions",
+        StatusCode::SERVICE_UNAVAILABLE,
+        Duration::from_secs(1),
+    )
+    .await;
+    eprintln!("the outage reached the public reads after {lost:?}");
     let started = Instant::now();
     problem(
         app.get(&c, "/api/regions").await,
