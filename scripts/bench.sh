@@ -4,6 +4,7 @@
 # bench/results/latest.md plus SVG plots. A few minutes on 2 cores.
 #   scripts/bench.sh           full run
 #   scripts/bench.sh --smoke   seconds-long run that only proves the command works (CI)
+#   scripts/bench.sh rush      only the rainy-morning rush (bench/results/rush.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/packages.sh

@@ -10,6 +10,11 @@ use crate::seed::Seeded;
 use crate::wrk::Run;
 use crate::{h2load, wrk};
 
+/// The public store list: the WAS answers it from memory (`was/src/public_reads.rs`), the
+/// same-work server runs its three queries every time.
+pub const STORE_LIST: &str = "WAS: public store list (WAS from memory; same work: 3 queries)";
+pub const ME: &str = "WAS: logged-in /api/me (Redis + 2 queries)";
+
 /// How long each target is loaded, for how many rounds, over how many connections.
 pub struct Settings {
     pub duration: Duration,
@@ -212,7 +217,7 @@ pub fn was_duels(
     };
     vec![
         pair(
-            crate::report::STORE_LIST,
+            STORE_LIST,
             wrk_load(
                 base_addr,
                 &format!("/regions/{}/stores", seeded.region),
@@ -225,7 +230,7 @@ pub fn was_duels(
             ),
         ),
         pair(
-            crate::report::ME,
+            ME,
             wrk_load(base_addr, "/me", std::slice::from_ref(&cookie)),
             wrk_load(was_addr, "/api/me", std::slice::from_ref(&cookie)),
         ),

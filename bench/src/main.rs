@@ -70,6 +70,9 @@ enum Command {
         #[arg(long)]
         user_id: i64,
     },
+    /// Only the rainy-morning rush, on a topology of its own; writes
+    /// bench/results/rush.md and rush.svg (the full run includes it in latest.md)
+    Rush,
 }
 
 fn main() -> ExitCode {
@@ -100,10 +103,15 @@ fn main() -> ExitCode {
                 }
             };
         }
-        None => {}
+        Some(Command::Rush) | None => {}
     }
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    match runtime.block_on(run(cli.smoke)) {
+    let outcome = if matches!(cli.command, Some(Command::Rush)) {
+        runtime.block_on(crate::run::rush_only(cli.smoke))
+    } else {
+        runtime.block_on(run(cli.smoke))
+    };
+    match outcome {
         Ok(path) => {
             println!("results written to {}", path.display());
             ExitCode::SUCCESS

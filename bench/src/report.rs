@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::duels::Row;
+use crate::duels::{ME, Row, STORE_LIST};
 use crate::measure;
 
 /// What was measured besides the benchmarks' rows.
@@ -26,10 +26,6 @@ pub struct Footprint {
 
 pub const OVERHEAD: &str = "overhead: GET /api/tags";
 pub const CEILING: &str = "ceiling";
-/// The public store list: the WAS answers it from memory (`was/src/public_reads.rs`), the
-/// same-work server runs its three queries every time.
-pub const STORE_LIST: &str = "WAS: public store list (WAS from memory; same work: 3 queries)";
-pub const ME: &str = "WAS: logged-in /api/me (Redis + 2 queries)";
 pub const CYCLE: &str = "WAS: rent/return cycle (2 requests, transactional)";
 
 /// CPU units of the task definitions (ecs/task-definitions), 1024 to a vCPU.

@@ -108,6 +108,26 @@ pub async fn run(smoke: bool) -> Result<PathBuf, String> {
     Ok(path)
 }
 
+/// Only the rush, on a topology of its own (`bench rush`).
+pub async fn rush_only(smoke: bool) -> Result<PathBuf, String> {
+    let root = stack::topology::workspace_root();
+    let bins = Binaries::in_target("release").map_err(|e| e.to_string())?;
+    let dir = stack::TempDir::new("upbrella-rush").map_err(|e| e.to_string())?;
+    let mut s = start_topology(&bins, &root, dir.path())?;
+    let rush = crate::rush::run(&s, smoke).await;
+    s.shutdown();
+    let rush = rush?;
+    let mut md = String::from("# upbrella: the rainy-morning rush\n");
+    crate::rush_report::write(&mut md, &rush);
+    let out = root.join("bench").join("results");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let path = out.join("rush.md");
+    std::fs::write(&path, &md).map_err(|e| e.to_string())?;
+    crate::rush_report::plot(&rush, &out)?;
+    println!("\n{md}");
+    Ok(path)
+}
+
 /// The hello ceiling, what was-1's own metrics say so far, and the rent/return cycle.
 async fn ceiling_and_cycle(
     bench: &Bench<'_>,

@@ -7,8 +7,10 @@
 //! earlier ones have finished (a closed loop would slow down with the servers and hide
 //! the queueing a real crowd causes). The mix, written from the domain: most people open
 //! the map (the page, the regions, a region's stores) and a store's page; renters look at
-//! their own page; some rent and, a little later, return; a few log in; operators refresh
-//! the dashboard. The load generator shares the machine's cores with every server: its
+//! their own page; some rent and, at once, return; operators refresh the dashboard.
+//! Logins are not in the mix: every request here comes from loopback, and the per-address
+//! login limits rightly refuse one address logging in as dozens of people; what logins
+//! cost is measured by the login flood (the hash queue). The load generator shares the machine's cores with every server: its
 //! CPU is measured and printed beside theirs.
 
 use std::collections::BTreeMap;
@@ -39,7 +41,6 @@ pub enum Kind {
     Me,
     Rent,
     Return,
-    Login,
     Dashboard,
 }
 
@@ -53,7 +54,6 @@ impl Kind {
             Kind::Me => "GET /api/me (signed in)",
             Kind::Rent => "POST /api/rentals",
             Kind::Return => "POST /api/rentals/current/return",
-            Kind::Login => "POST /api/auth/login",
             Kind::Dashboard => "GET /api/admin/dashboard (operator)",
         }
     }
@@ -61,14 +61,13 @@ impl Kind {
 
 /// What starts on each tick of the clock, in parts per hundred. A rental is a rent and,
 /// at once, its return: two requests.
-pub const MIX: [(Kind, u32); 8] = [
+pub const MIX: [(Kind, u32); 7] = [
     (Kind::Page, 8),
     (Kind::Regions, 12),
     (Kind::Markers, 32),
     (Kind::Store, 22),
     (Kind::Me, 13),
-    (Kind::Rent, 4),
-    (Kind::Login, 2),
+    (Kind::Rent, 6),
     (Kind::Dashboard, 7),
 ];
 
@@ -82,8 +81,6 @@ struct World {
     renters: Vec<(reqwest::Client, i64, i64, String)>,
     free: Mutex<Vec<usize>>,
     operator: reqwest::Client,
-    /// Clients on distinct loopback addresses, as many people logging in are.
-    login_clients: Vec<reqwest::Client>,
 }
 
 fn client(local: Option<IpAddr>, cookies: bool) -> Result<reqwest::Client, String> {
@@ -138,9 +135,6 @@ async fn world(s: &Stack) -> Result<World, String> {
     signup(&operator, &base, "rush-operator@example.com").await?;
     s.psql("UPDATE users SET role = 'admin', email_verified_at = now() WHERE email = 'rush-operator@example.com'")
         .map_err(err)?;
-    let login_clients = (1..=200u8)
-        .map(|i| client(Some(IpAddr::V4(Ipv4Addr::new(127, 0, 3, i))), false))
-        .collect::<Result<Vec<_>, _>>()?;
     Ok(World {
         base,
         region,
@@ -149,7 +143,6 @@ async fn world(s: &Stack) -> Result<World, String> {
         free: Mutex::new((0..renters.len()).collect()),
         renters,
         operator,
-        login_clients,
     })
 }
 
@@ -191,8 +184,9 @@ impl Dice {
     }
 }
 
-/// One measured request: its kind, its time, whether it did what it should.
-type Outcome = (Kind, Duration, bool);
+/// One measured request: its kind, its time, and `None` when it did what it should, else
+/// the status it got (0: no answer: refused, reset or timed out).
+type Outcome = (Kind, Duration, Option<u16>);
 
 impl World {
     /// Starts what `kind` stands for and reports each request it made.
@@ -201,15 +195,19 @@ impl World {
         let base = &self.base;
         let timed = |kind: Kind, request: reqwest::RequestBuilder| async move {
             let started = Instant::now();
-            let ok = match request.send().await {
+            let failed = match request.send().await {
                 Ok(r) => {
-                    let ok = r.status().is_success();
+                    let status = r.status();
                     // The body is part of the answer's time.
-                    ok && r.bytes().await.is_ok()
+                    match r.bytes().await {
+                        Ok(_) if status.is_success() => None,
+                        Ok(_) => Some(status.as_u16()),
+                        Err(_) => Some(0),
+                    }
                 }
-                Err(_) => false,
+                Err(_) => Some(0),
             };
-            (kind, started.elapsed(), ok)
+            (kind, started.elapsed(), failed)
         };
         let outcome = match kind {
             Kind::Page => timed(kind, self.public.get(format!("{base}/"))).await,
@@ -229,12 +227,6 @@ impl World {
             Kind::Dashboard => {
                 let url = format!("{base}/api/admin/dashboard");
                 timed(kind, self.operator.get(url)).await
-            }
-            Kind::Login => {
-                let email = &self.renters[pick(self.renters.len())].3;
-                let c = &self.login_clients[pick(self.login_clients.len())];
-                let body = json!({"email": email, "password": "password123"});
-                timed(kind, c.post(format!("{base}/api/auth/login")).json(&body)).await
             }
             Kind::Rent | Kind::Return => return self.rental(out).await,
         };
@@ -267,8 +259,12 @@ impl World {
                 .json(&body)
                 .send()
                 .await;
-            let ok = matches!(&sent, Ok(r) if r.status().is_success());
-            let _ = out.send((kind, started.elapsed(), ok));
+            let failed = match &sent {
+                Ok(r) if r.status().is_success() => None,
+                Ok(r) => Some(r.status().as_u16()),
+                Err(_) => Some(0),
+            };
+            let _ = out.send((kind, started.elapsed(), failed));
         }
         if let Ok(mut f) = self.free.lock() {
             f.push(i);
@@ -321,6 +317,8 @@ pub struct Step {
     pub seconds: f64,
     /// Latencies (µs, sorted) and failures by kind.
     pub kinds: BTreeMap<Kind, (Vec<u64>, u64)>,
+    /// Failures by kind and status (0: no answer).
+    pub why: BTreeMap<Kind, BTreeMap<u16, u64>>,
     /// Cores used by each watched group over the step.
     pub cores: Vec<(&'static str, f64)>,
     /// The most database connections any replica had lent at once, of its pool.
@@ -433,14 +431,17 @@ async fn step(world: &Arc<World>, watched: &Watched, offered: f64, length: Durat
     }
     drop(tx);
     let mut kinds: BTreeMap<Kind, (Vec<u64>, u64)> = BTreeMap::new();
-    while let Some((kind, took, ok)) = rx.recv().await {
+    let mut why: BTreeMap<Kind, BTreeMap<u16, u64>> = BTreeMap::new();
+    while let Some((kind, took, failed)) = rx.recv().await {
         let entry = kinds.entry(kind).or_default();
-        if ok {
-            entry
+        match failed {
+            None => entry
                 .0
-                .push(u64::try_from(took.as_micros()).unwrap_or(u64::MAX));
-        } else {
-            entry.1 += 1;
+                .push(u64::try_from(took.as_micros()).unwrap_or(u64::MAX)),
+            Some(status) => {
+                entry.1 += 1;
+                *why.entry(kind).or_default().entry(status).or_default() += 1;
+            }
         }
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -461,6 +462,7 @@ async fn step(world: &Arc<World>, watched: &Watched, offered: f64, length: Durat
         offered,
         seconds,
         kinds,
+        why,
         cores,
         pool_in_use,
         pool_max,

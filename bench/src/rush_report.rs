@@ -128,6 +128,21 @@ fn endpoint_table(md: &mut String, fraction: f64, step: &Step) {
         step.failures()
     );
     for (kind, (latencies, failed)) in &step.kinds {
+        let why: Vec<String> = step
+            .why
+            .get(kind)
+            .into_iter()
+            .flatten()
+            .map(|(status, n)| match status {
+                0 => format!("no answer ×{n}"),
+                s => format!("{s} ×{n}"),
+            })
+            .collect();
+        let failed = if why.is_empty() {
+            failed.to_string()
+        } else {
+            format!("{failed} ({})", why.join(", "))
+        };
         let _ = writeln!(
             md,
             "| {} | {} | {:.1} | {:.1} | {failed} |",

@@ -158,7 +158,11 @@ async fn a_rental_moves_the_count_on_every_replica() {
     // A rental changes counts, not the regions: those stay in memory.
     let hits = reads(&b, "hit").await;
     json_ok(b.get(&b.client(), "/api/regions").await, StatusCode::OK).await;
-    assert_eq!(reads(&b, "hit").await, hits + 1, "the regions kept through a rental");
+    assert_eq!(
+        reads(&b, "hit").await,
+        hits + 1,
+        "the regions kept through a rental"
+    );
 }
 
 #[tokio::test]
