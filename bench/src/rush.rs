@@ -78,7 +78,7 @@ struct World {
     stores: Vec<i64>,
     /// No cookies: the map's visitors.
     public: reqwest::Client,
-    renters: Vec<(reqwest::Client, i64, i64, String)>,
+    renters: Vec<(reqwest::Client, i64, i64)>,
     free: Mutex<Vec<usize>>,
     operator: reqwest::Client,
 }
@@ -129,7 +129,7 @@ async fn world(s: &Stack) -> Result<World, String> {
             .send()
             .await
             .map_err(|e| e.to_string())?;
-        renters.push((c, *umbrella, home.id, email));
+        renters.push((c, *umbrella, home.id));
     }
     let operator = client(seeding, true)?;
     signup(&operator, &base, "rush-operator@example.com").await?;
@@ -238,7 +238,7 @@ impl World {
         let Some(i) = self.free.lock().ok().and_then(|mut f| f.pop()) else {
             return;
         };
-        let (c, umbrella, store, _) = &self.renters[i];
+        let (c, umbrella, store) = &self.renters[i];
         let base = &self.base;
         for (kind, url, body) in [
             (
