@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmarks: builds release binaries, installs what they need (wrk, nginx, Redis,
+# The benchmarks: builds release binaries, installs what they need (wrk, nginx, HAProxy, Redis,
 # PostgreSQL) when missing, starts everything on loopback, and writes
 # bench/results/latest.md plus SVG plots. A few minutes on 2 cores.
 #   scripts/bench.sh           full run
@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 need wrk wrk
 need nghttp2-client h2load
 need nginx nginx /usr/sbin/nginx
+need haproxy haproxy /usr/sbin/haproxy
 need redis-server redis-server
 need postgresql initdb '/usr/lib/postgresql/*/bin/initdb'
 install_needed

@@ -13,6 +13,9 @@ use crate::{h2load, wrk};
 /// The public store list: the WAS answers it from memory (`was/src/public_reads.rs`), the
 /// same-work server runs its three queries every time.
 pub const STORE_LIST: &str = "WAS: public store list (WAS from memory; same work: 3 queries)";
+/// web-proxy on its lean forwarding path, and the second peer proxy.
+pub const LEAN: &str = "web-proxy, lean path";
+pub const HAPROXY: &str = "HAProxy";
 pub const ME: &str = "WAS: logged-in /api/me (Redis + 2 queries)";
 
 /// How long each target is loaded, for how many rounds, over how many connections.
@@ -115,6 +118,11 @@ pub struct ProxyTargets {
     pub nginx: crate::nginx::Nginx,
     pub fast_addr: SocketAddr,
     pub fast_pid: i32,
+    /// web-proxy on its lean forwarding path (`WEB_PROXY_FORWARDING=lean`).
+    pub lean_addr: SocketAddr,
+    pub lean_pid: i32,
+    /// HAProxy in front of the fast upstream.
+    pub haproxy: (SocketAddr, i32),
     pub logging_addr: SocketAddr,
     pub logging_pid: i32,
     /// The topology's own web-proxy, in front of the WAS.
@@ -122,8 +130,9 @@ pub struct ProxyTargets {
     pub proxy_pid: i32,
 }
 
-/// web-proxy against nginx: forwarding to the fast upstream three ways, a static file,
-/// and a request through to the WAS.
+/// web-proxy against nginx: forwarding to the fast upstream three ways (on both of
+/// web-proxy's paths, and HAProxy beside nginx over HTTP/1.1), a static file, and a
+/// request through to the WAS.
 pub fn proxy_duels(t: &ProxyTargets) -> Vec<Duel> {
     let nginx_pids = t.nginx.pids();
     let close = vec!["Connection: close".to_owned()];
@@ -152,6 +161,22 @@ pub fn proxy_duels(t: &ProxyTargets) -> Vec<Duel> {
         wrk(t.fast_addr, "/api/item", &[]),
         t.fast_pid,
     );
+    let (haproxy_addr, haproxy_pid) = t.haproxy;
+    let peers = |path: &str, headers: &[String]| {
+        [
+            Target {
+                name: LEAN,
+                load: wrk(t.lean_addr, path, headers),
+                pids: vec![t.lean_pid],
+            },
+            Target {
+                name: HAPROXY,
+                load: wrk(haproxy_addr, path, headers),
+                pids: vec![haproxy_pid],
+            },
+        ]
+    };
+    keep_alive.targets.extend(peers("/api/item", &[]));
     keep_alive.targets.extend([
         Target {
             name: "web-proxy, access log on",
@@ -164,14 +189,16 @@ pub fn proxy_duels(t: &ProxyTargets) -> Vec<Duel> {
             pids: vec![t.fast_pid],
         },
     ]);
+    let mut per_connection = pair(
+        "forward, new connection per request (fast upstream)",
+        wrk(t.nginx.fast_addr, "/api/item", &close),
+        wrk(t.fast_addr, "/api/item", &close),
+        t.fast_pid,
+    );
+    per_connection.targets.extend(peers("/api/item", &close));
     vec![
         keep_alive,
-        pair(
-            "forward, new connection per request (fast upstream)",
-            wrk(t.nginx.fast_addr, "/api/item", &close),
-            wrk(t.fast_addr, "/api/item", &close),
-            t.fast_pid,
-        ),
+        per_connection,
         pair(
             "forward, h2c (fast upstream)",
             h2(t.nginx.fast_h2_addr),

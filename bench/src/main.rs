@@ -17,6 +17,7 @@
 
 mod duels;
 mod h2load;
+mod haproxy;
 mod measure;
 mod nginx;
 mod plot;

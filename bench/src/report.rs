@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::duels::{ME, Row, STORE_LIST};
+use crate::duels::{HAPROXY, LEAN, ME, Row, STORE_LIST};
 use crate::measure;
 
 /// What was measured besides the benchmarks' rows.
@@ -201,25 +201,34 @@ fn proxy_goals(md: &mut String, summaries: &[Summary]) {
             groups.push(s.group);
         }
     }
+    // web-proxy on hyper's path, on the lean one, and HAProxy for scale, each against
+    // nginx in the same rounds.
+    let contenders = [
+        ("web-proxy", ""),
+        (LEAN, ", lean path"),
+        (HAPROXY, ": HAProxy (a peer, for scale)"),
+    ];
     for group in groups {
-        let (Some(n), Some(w)) = (
-            find(summaries, group, "nginx"),
-            find(summaries, group, "web-proxy"),
-        ) else {
+        let Some(n) = find(summaries, group, "nginx") else {
             continue;
         };
-        let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
-        let rps = ratio(w.rps, n.rps);
-        let p99 = ratio(w.p99_us, n.p99_us);
-        let cpu = ratio(w.cpu_us.unwrap_or(0.0), n.cpu_us.unwrap_or(0.0));
-        let mem = ratio(w.rss_mib.unwrap_or(0.0), n.rss_mib.unwrap_or(0.0));
-        let _ = writeln!(
-            md,
-            "| {group} | **{rps:.2}×** ({}) | {p99:.2}× ({}) | {cpu:.2}× ({}) | {mem:.2}× |",
-            verdict(rps >= 1.2),
-            verdict(p99 <= 1.0),
-            verdict(cpu <= 1.0),
-        );
+        for (target, label) in contenders {
+            let Some(w) = find(summaries, group, target) else {
+                continue;
+            };
+            let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+            let rps = ratio(w.rps, n.rps);
+            let p99 = ratio(w.p99_us, n.p99_us);
+            let cpu = ratio(w.cpu_us.unwrap_or(0.0), n.cpu_us.unwrap_or(0.0));
+            let mem = ratio(w.rss_mib.unwrap_or(0.0), n.rss_mib.unwrap_or(0.0));
+            let _ = writeln!(
+                md,
+                "| {group}{label} | **{rps:.2}×** ({}) | {p99:.2}× ({}) | {cpu:.2}× ({}) | {mem:.2}× |",
+                verdict(rps >= 1.2),
+                verdict(p99 <= 1.0),
+                verdict(cpu <= 1.0),
+            );
+        }
     }
     // What a feature costs: web-proxy with it against web-proxy without, in the same rounds.
     let group = "forward, keep-alive (fast upstream)";

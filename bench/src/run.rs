@@ -12,7 +12,7 @@ use crate::duels::{Bench, ProxyTargets, Row, Settings, proxy_duels, was_duels};
 use crate::measure::{self, Cpu, rss_kib};
 use crate::report::{CEILING, CYCLE, Footprint, OVERHEAD, report, summarize};
 use crate::seed::{Seeded, seed};
-use crate::{h2load, nginx, plot, wrk};
+use crate::{h2load, haproxy, nginx, plot, wrk};
 
 pub async fn run(smoke: bool) -> Result<PathBuf, String> {
     let root = stack::topology::workspace_root();
@@ -42,6 +42,9 @@ pub async fn run(smoke: bool) -> Result<PathBuf, String> {
         nginx: fronts.nginx,
         fast_addr: fronts.fast_addr,
         fast_pid: fronts.fast.pid(),
+        lean_addr: fronts.lean_addr,
+        lean_pid: fronts.lean.pid(),
+        haproxy: (fronts.haproxy.addr, fronts.haproxy.pid()),
         logging_addr: fronts.logging_addr,
         logging_pid: fronts.logging.pid(),
         proxy,
@@ -51,6 +54,8 @@ pub async fn run(smoke: bool) -> Result<PathBuf, String> {
         duel.run(&bench, false, &mut rows)?;
     }
     drop(fronts.logging);
+    drop(fronts.lean);
+    drop(fronts.haproxy);
     drop(fronts.fast);
     drop(fronts.upstream);
     let nginx = targets.nginx;
@@ -188,8 +193,11 @@ fn start_topology(bins: &Binaries, root: &Path, dir: &Path) -> Result<Stack, Str
 struct Fronts {
     upstream: nginx::Upstream,
     nginx: nginx::Nginx,
+    haproxy: haproxy::HaProxy,
     fast: Process,
     fast_addr: SocketAddr,
+    lean: Process,
+    lean_addr: SocketAddr,
     logging: Process,
     logging_addr: SocketAddr,
 }
@@ -197,37 +205,50 @@ struct Fronts {
 impl Fronts {
     fn start(bins: &Binaries, dir: &Path, root: &Path, s: &Stack) -> Result<Self, String> {
         println!(
-            "==> starting the fast upstream, nginx, and web-proxies in front of the fast upstream"
+            "==> starting the fast upstream, nginx, HAProxy, and web-proxies in front of the fast upstream"
         );
         let upstream = nginx::Upstream::start(dir)?;
         let upstreams: Vec<_> = s.was.iter().map(|w| w.addr).collect();
         let nginx = nginx::Nginx::start(dir, &upstreams, upstream.addr, &root.join("web"))?;
-        let (fast, fast_addr) = fast_proxy(bins, dir, "web-proxy-fast", upstream.addr, "warn")?;
+        let haproxy = haproxy::HaProxy::start(dir, upstream.addr)?;
+        let quiet = ("warn", "hyper");
+        let (fast, fast_addr) = fast_proxy(bins, dir, "web-proxy-fast", upstream.addr, quiet)?;
+        let (lean, lean_addr) = fast_proxy(
+            bins,
+            dir,
+            "web-proxy-fast-lean",
+            upstream.addr,
+            ("warn", "lean"),
+        )?;
         let (logging, logging_addr) = fast_proxy(
             bins,
             dir,
             "web-proxy-fast-logging",
             upstream.addr,
-            "warn,access=info",
+            ("warn,access=info", "hyper"),
         )?;
         Ok(Self {
             upstream,
             nginx,
+            haproxy,
             fast,
             fast_addr,
+            lean,
+            lean_addr,
             logging,
             logging_addr,
         })
     }
 }
 
-/// A web-proxy of the benchmark's own, in front of the fast upstream.
+/// A web-proxy of the benchmark's own, in front of the fast upstream, with its log filter
+/// and forwarding path.
 fn fast_proxy(
     bins: &Binaries,
     dir: &Path,
     name: &'static str,
     upstream: SocketAddr,
-    log: &str,
+    (log, forwarding): (&str, &str),
 ) -> Result<(Process, SocketAddr), String> {
     let port = stack::free_port().map_err(|e| e.to_string())?;
     let admin = stack::free_port().map_err(|e| e.to_string())?;
@@ -239,6 +260,7 @@ fn fast_proxy(
             .env("WEB_PROXY_UPSTREAM_HEALTH_PATH", "/health")
             .env("WEB_PROXY_DRAIN_PERIOD", "0s")
             .env("RUST_LOG", log)
+            .env("WEB_PROXY_FORWARDING", forwarding)
             .log(dir.join(format!("{name}.log"))),
     )
     .map_err(|e| e.to_string())?;

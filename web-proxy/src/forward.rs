@@ -36,7 +36,7 @@ use crate::body::{BodyError, ClientBody};
 use crate::error::ProxyError;
 use crate::headers::{self, Forwarded, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PROTO};
 use crate::upstream::{Backend, Failure, InFlight};
-use crate::{AppState, Config};
+use crate::{AppState, Config, lean};
 
 pub type UpstreamClient = Client<HttpConnector, Body>;
 
@@ -60,6 +60,15 @@ enum Outbound {
 impl Outbound {
     fn replayable(&self) -> bool {
         !matches!(self, Outbound::Streaming(_))
+    }
+
+    /// The whole body when it is known in advance: what the lean path can carry.
+    fn known(&self) -> Option<Option<&Bytes>> {
+        match self {
+            Outbound::Empty => Some(None),
+            Outbound::Buffered(b) => Some(Some(b)),
+            Outbound::Streaming(_) => None,
+        }
     }
 
     fn take(&mut self) -> Body {
@@ -115,11 +124,14 @@ pub async fn proxy(state: &AppState, forwarded: Forwarded, mut req: Request<Body
         Ok(pair) => pair,
         Err(e) => return with_info(e.into_response(), info),
     };
-    let response = match client_upgrade {
-        Some(client_side) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
+    let response = match (response, client_upgrade) {
+        (Reply::Hyper(response), Some(client_side))
+            if response.status() == StatusCode::SWITCHING_PROTOCOLS =>
+        {
             tunnel(client_side, response, in_flight)
         }
-        _ => client_response(response, in_flight),
+        (Reply::Hyper(response), _) => client_response(response, in_flight),
+        (Reply::Lean(response), _) => client_response(response, in_flight),
     };
     with_info(response, info)
 }
@@ -163,6 +175,8 @@ struct UpstreamHead {
     path_and_query: http::uri::PathAndQuery,
     headers: HeaderMap,
     idempotent: bool,
+    /// Asks to switch protocols: hyper's path only.
+    upgrade: bool,
 }
 
 /// Step 2: the upstream request's head. The client's headers become the upstream's
@@ -206,6 +220,7 @@ fn upstream_head(
         }
         upstream_headers.insert(X_FORWARDED_HOST.clone(), host);
     }
+    let asks_upgrade = upgrade.is_some();
     if let Some(protocol) = upgrade {
         upstream_headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         upstream_headers.insert(header::UPGRADE, protocol);
@@ -219,7 +234,14 @@ fn upstream_head(
             .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
         headers: upstream_headers,
         idempotent,
+        upgrade: asks_upgrade,
     }
+}
+
+/// An upstream's response, from either path.
+enum Reply {
+    Hyper(Response<Incoming>),
+    Lean(Response<lean::UpstreamBody>),
 }
 
 /// Step 3: sends to a healthy address and, when it is safe (see the module's notes),
@@ -230,8 +252,7 @@ async fn send_with_retry(
     mut outbound: Outbound,
     sent_whole: &Arc<AtomicBool>,
     info: &mut UpstreamInfo,
-) -> Result<(Response<Incoming>, InFlight), ProxyError> {
-    let config = &state.config;
+) -> Result<(Reply, InFlight), ProxyError> {
     let mut exclude = None;
     loop {
         let Some((backend, fail_open)) = state.pool.pick(exclude) else {
@@ -240,33 +261,16 @@ async fn send_with_retry(
         info.addr = Some(backend.addr);
         info.fail_open |= fail_open;
         let can_retry = !info.retried && outbound.replayable();
-        let mut uri_parts = http::uri::Parts::default();
-        uri_parts.scheme = Some(http::uri::Scheme::HTTP);
-        uri_parts.authority = Some(backend.authority.clone());
-        uri_parts.path_and_query = Some(head.path_and_query.clone());
-        let Ok(uri) = Uri::from_parts(uri_parts) else {
-            return Err(ProxyError::BadRequest(
-                "the request target cannot be forwarded",
-            ));
-        };
-        let mut request = Request::new(outbound.take());
-        *request.method_mut() = head.method.clone();
-        *request.uri_mut() = uri;
-        *request.version_mut() = Version::HTTP_11;
-        // Keep a copy only while a retry could still need one.
-        *request.headers_mut() = if can_retry {
-            head.headers.clone()
-        } else {
-            std::mem::take(&mut head.headers)
-        };
+        let abort_on_ejection = can_retry && head.idempotent && !fail_open;
         let in_flight = InFlight::start(&backend);
         let started = Instant::now();
-        let outcome = send(
-            &state.client,
+        let outcome = attempt(
+            state,
             &backend,
-            request,
-            config.upstream_timeout,
-            can_retry && head.idempotent && !fail_open,
+            &mut head,
+            &mut outbound,
+            can_retry,
+            abort_on_ejection,
         )
         .await;
         info.duration = Some(started.elapsed());
@@ -276,7 +280,7 @@ async fn send_with_retry(
                 return Ok((response, in_flight));
             }
             Err(Attempt::Failed(failure, e)) => {
-                if let Some(client_fault) = e.as_ref().and_then(|e| BodyError::find(e)) {
+                if let Some(client_fault) = e.as_deref().and_then(|e| BodyError::find(e)) {
                     tracing::info!(upstream = %backend.addr, error = %client_fault, "request body failed; upstream not blamed");
                     return Err(body_failure(client_fault));
                 }
@@ -293,6 +297,7 @@ async fn send_with_retry(
                 }
                 failure
             }
+            Err(Attempt::Refused(e)) => return Err(e),
             Err(Attempt::Ejected) => {
                 tracing::info!(upstream = %backend.addr, "upstream ejected while waiting; retrying elsewhere");
                 Failure::Timeout
@@ -312,6 +317,91 @@ async fn send_with_retry(
             ProxyError::BadGateway
         });
     }
+}
+
+/// One attempt at `backend`: on the lean path when it is on and can carry the request
+/// (a body known in advance, no upgrade), on hyper's client otherwise.
+async fn attempt(
+    state: &AppState,
+    backend: &Backend,
+    head: &mut UpstreamHead,
+    outbound: &mut Outbound,
+    can_retry: bool,
+    abort_on_ejection: bool,
+) -> Result<Reply, Attempt> {
+    let config = &state.config;
+    let lean_body = outbound
+        .known()
+        .filter(|_| config.forwarding.is_lean() && !head.upgrade);
+    match lean_body {
+        Some(body) => {
+            let outgoing = lean::Outgoing {
+                method: &head.method,
+                path_and_query: head.path_and_query.as_str(),
+                authority: backend.authority.as_str(),
+                headers: &head.headers,
+                body,
+                idempotent: head.idempotent,
+            };
+            let settings = lean::Settings {
+                connect_timeout: config.connect_timeout,
+                idle_timeout: config.upstream_idle_timeout,
+                max_idle: config.upstream_max_idle,
+            };
+            let sent = lean::send(backend.addr, &backend.idle, settings, &outgoing);
+            let sent = race(sent, backend, config.upstream_timeout, abort_on_ejection).await?;
+            sent.map(Reply::Lean).map_err(|e| {
+                let kind = match e {
+                    lean::Error::Connect(_) => Failure::Connect,
+                    _ => Failure::Reset,
+                };
+                Attempt::Failed(kind, Some(Box::new(e)))
+            })
+        }
+        None => {
+            let request =
+                hyper_request(backend, head, outbound, can_retry).map_err(Attempt::Refused)?;
+            let sent = state.client.request(request);
+            let sent = race(sent, backend, config.upstream_timeout, abort_on_ejection).await?;
+            sent.map(Reply::Hyper).map_err(|e| {
+                let kind = if e.is_connect() {
+                    Failure::Connect
+                } else {
+                    Failure::Reset
+                };
+                Attempt::Failed(kind, Some(Box::new(e)))
+            })
+        }
+    }
+}
+
+/// hyper's request for one attempt at `backend`.
+fn hyper_request(
+    backend: &Backend,
+    head: &mut UpstreamHead,
+    outbound: &mut Outbound,
+    can_retry: bool,
+) -> Result<Request<Body>, ProxyError> {
+    let mut uri_parts = http::uri::Parts::default();
+    uri_parts.scheme = Some(http::uri::Scheme::HTTP);
+    uri_parts.authority = Some(backend.authority.clone());
+    uri_parts.path_and_query = Some(head.path_and_query.clone());
+    let Ok(uri) = Uri::from_parts(uri_parts) else {
+        return Err(ProxyError::BadRequest(
+            "the request target cannot be forwarded",
+        ));
+    };
+    let mut request = Request::new(outbound.take());
+    *request.method_mut() = head.method.clone();
+    *request.uri_mut() = uri;
+    *request.version_mut() = Version::HTTP_11;
+    // Keep a copy only while a retry could still need one.
+    *request.headers_mut() = if can_retry {
+        head.headers.clone()
+    } else {
+        std::mem::take(&mut head.headers)
+    };
+    Ok(request)
 }
 
 /// Step 4: the upstream agreed to switch protocols; the bytes of both sides are copied
@@ -341,7 +431,11 @@ fn tunnel(
 
 /// Step 5: the upstream's answer for the client, without hop-by-hop headers, its body
 /// streaming through and the request counted on its backend until the body is done.
-fn client_response(response: Response<Incoming>, in_flight: InFlight) -> Response {
+fn client_response<B>(response: Response<B>, in_flight: InFlight) -> Response
+where
+    B: hyper::body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<axum::BoxError>,
+{
     let (mut head, body) = response.into_parts();
     headers::strip_hop_by_hop(&mut head.headers);
     let body = Body::new(Guarded {
@@ -365,17 +459,19 @@ fn with_info(mut response: Response, info: UpstreamInfo) -> Response {
 }
 
 enum Attempt {
-    Failed(Failure, Option<hyper_util::client::legacy::Error>),
+    Failed(Failure, Option<Box<dyn std::error::Error + Send + Sync>>),
     Ejected,
+    /// The request cannot be sent at all (its target does not make an upstream URI).
+    Refused(ProxyError),
 }
 
-async fn send(
-    client: &UpstreamClient,
+/// One attempt against the upstream timeout and, when asked, the backend's ejection.
+async fn race<T>(
+    attempt: impl std::future::Future<Output = T>,
     backend: &Backend,
-    request: Request<Body>,
     timeout: Duration,
     abort_on_ejection: bool,
-) -> Result<Response<Incoming>, Attempt> {
+) -> Result<T, Attempt> {
     let ejected = async {
         if abort_on_ejection {
             backend.ejected().await;
@@ -384,10 +480,7 @@ async fn send(
         }
     };
     tokio::select! {
-        result = client.request(request) => result.map_err(|e| {
-            let kind = if e.is_connect() { Failure::Connect } else { Failure::Reset };
-            Attempt::Failed(kind, Some(e))
-        }),
+        result = attempt => Ok(result),
         () = tokio::time::sleep(timeout) => Err(Attempt::Failed(Failure::Timeout, None)),
         () = ejected => Err(Attempt::Ejected),
     }
@@ -395,19 +488,19 @@ async fn send(
 
 /// The upstream's response body, keeping the request counted as outstanding on its
 /// backend until the body is done.
-struct Guarded {
-    inner: Incoming,
+struct Guarded<B> {
+    inner: B,
     _in_flight: InFlight,
 }
 
-impl hyper::body::Body for Guarded {
-    type Data = Bytes;
-    type Error = hyper::Error;
+impl<B: hyper::body::Body + Unpin> hyper::body::Body for Guarded<B> {
+    type Data = B::Data;
+    type Error = B::Error;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
         Pin::new(&mut self.inner).poll_frame(cx)
     }
 

@@ -14,6 +14,7 @@ pub mod edge;
 pub mod error;
 pub mod forward;
 pub mod headers;
+pub mod lean;
 pub mod lifecycle;
 pub mod methods;
 pub mod metrics;

@@ -66,7 +66,7 @@ async fn upstreams(State(state): State<AppState>) -> impl IntoResponse {
         .pool
         .snapshot()
         .iter()
-        .map(|b| serde_json::json!({"address": b.addr.to_string(), "healthy": !b.is_ejected(), "outstanding": b.outstanding()}))
+        .map(|b| serde_json::json!({"address": b.addr.to_string(), "healthy": !b.is_ejected(), "outstanding": b.outstanding(), "kept": b.idle.len()}))
         .collect();
     axum::Json(list)
 }

@@ -52,6 +52,40 @@ async fn api_requests_are_forwarded_with_forwarding_headers_and_without_hop_by_h
     assert!(h.get("x-hop").is_none() && h.get("keep-alive").is_none());
 }
 
+/// Both forwarding paths relay every framing an upstream uses; only the lean one keeps
+/// connections of its own (the admin listing's `kept`), so the suites that run on each
+/// path really do take it.
+#[tokio::test]
+async fn both_forwarding_paths_relay_every_framing() {
+    let up = upstream("a").await;
+    for (path, kept) in [("hyper", false), ("lean", true)] {
+        let p = proxy(&[up.addr], &[("WEB_PROXY_FORWARDING", path)]).await;
+        let c = client();
+        for _ in 0..3 {
+            let r = c.get(p.url("/api/chunked")).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            assert_eq!(r.text().await.unwrap(), "우산 빌리기 끝", "{path}");
+            let r = c.get(p.url("/api/big?bytes=1048576")).send().await.unwrap();
+            assert_eq!(r.bytes().await.unwrap().len(), 1 << 20, "{path}");
+            let r = c.head(p.url("/api/text")).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            assert!(
+                r.text().await.unwrap().is_empty(),
+                "{path}: HEAD has no body"
+            );
+            let r = c.post(p.url("/api/things")).body("").send().await.unwrap();
+            let seen: Value = r.json().await.unwrap();
+            assert_eq!(seen["body_len"], 0, "{path}");
+        }
+        let listed = p.upstreams().await;
+        assert_eq!(
+            listed[0]["kept"].as_u64().unwrap() > 0,
+            kept,
+            "{path}: {listed}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn trusted_hops_keep_the_load_balancers_entries_only() {
     let up = upstream("a").await;

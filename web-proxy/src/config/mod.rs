@@ -21,7 +21,7 @@ use shared::config::{ConfigError, Settings, Source, Var};
 pub use listener::TlsFiles;
 pub use responses::is_standard;
 pub use source::{Layered, parse_toml};
-pub use upstream::Upstream;
+pub use upstream::{Forwarding, Upstream};
 
 const PREFIX: &str = "WEB_PROXY_";
 
@@ -86,6 +86,8 @@ pub struct Config {
     pub max_connections_per_ip: Option<usize>,
     pub max_concurrent: usize,
     pub retry_buffer_bytes: usize,
+    /// `WEB_PROXY_FORWARDING`.
+    pub forwarding: Forwarding,
     pub trusted_hops: usize,
     pub upstream_secret_header: http::HeaderName,
     /// Marked sensitive: `Debug` (and so any log of the configuration) shows
@@ -162,6 +164,7 @@ impl Config {
                 .filter(|n| *n > 0),
             max_concurrent: s.parse_or(&var("MAX_CONCURRENT"), 4096)?,
             retry_buffer_bytes: s.parse_or(&var("RETRY_BUFFER_BYTES"), 64 * 1024)?,
+            forwarding: upstream::forwarding(&s)?,
             trusted_hops: s.parse_or(&var("TRUSTED_HOPS"), 0)?,
             upstream_secret_header,
             upstream_secret: upstream::secret(&s)?,

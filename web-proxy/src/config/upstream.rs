@@ -70,6 +70,11 @@ pub(super) const VARS: &[Var] = &[
         "Idle pooled connections per upstream address",
     ),
     Var::new(
+        "WEB_PROXY_FORWARDING",
+        "hyper",
+        "How API requests reach the upstreams: hyper (its pooled client) or lean (HTTP/1.1 in the request's own task)",
+    ),
+    Var::new(
         "WEB_PROXY_RETRY_BUFFER_BYTES",
         "65536",
         "Largest request body kept for a retry",
@@ -85,6 +90,33 @@ pub(super) const VARS: &[Var] = &[
         "The shared secret (the WAS's WAS_PROXY_SECRET)",
     ),
 ];
+
+/// How API requests reach the upstreams (`WEB_PROXY_FORWARDING`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forwarding {
+    /// hyper's pooled client, for every request.
+    Hyper,
+    /// [`crate::lean`] for requests whose body is known in advance and that ask for no
+    /// upgrade; hyper's client for the rest.
+    Lean,
+}
+
+impl Forwarding {
+    pub fn is_lean(self) -> bool {
+        self == Forwarding::Lean
+    }
+}
+
+pub(super) fn forwarding(s: &Settings<'_>) -> Result<Forwarding, ConfigError> {
+    match s.string_or(&var("FORWARDING"), "hyper").as_str() {
+        "hyper" => Ok(Forwarding::Hyper),
+        "lean" => Ok(Forwarding::Lean),
+        other => Err(ConfigError::new(
+            &var("FORWARDING"),
+            format!("{other:?} is neither hyper nor lean"),
+        )),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upstream {

@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 use super::HealthPolicy;
 use super::health::{Failure, Health};
+use crate::lean::IdleConns;
 
 pub struct Backend {
     pub addr: SocketAddr,
@@ -21,6 +22,8 @@ pub struct Backend {
     pub ejections_total: AtomicU64,
     pub requests_total: AtomicU64,
     pub failures_total: AtomicU64,
+    /// Kept connections of the lean forwarding path (`WEB_PROXY_FORWARDING=lean`).
+    pub idle: Arc<IdleConns>,
 }
 
 impl Backend {
@@ -39,6 +42,7 @@ impl Backend {
             ejections_total: AtomicU64::new(0),
             requests_total: AtomicU64::new(0),
             failures_total: AtomicU64::new(0),
+            idle: Arc::default(),
         }
     }
 

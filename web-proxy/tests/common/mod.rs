@@ -81,6 +81,12 @@ async fn big(Query(q): Query<HashMap<String, u64>>) -> Response {
         .unwrap()
 }
 
+/// Three parts with no declared length: chunked on the wire.
+async fn chunked() -> Response {
+    let parts = ["우산 ", "빌리기 ", "끝"].map(|p| Ok::<_, std::io::Error>(bytes::Bytes::from(p)));
+    Body::from_stream(futures::stream::iter(parts)).into_response()
+}
+
 async fn health(State(s): State<UpState>) -> StatusCode {
     if s.healthy.load(Ordering::SeqCst) {
         StatusCode::OK
@@ -151,6 +157,7 @@ pub async fn upstream_on(listener: TcpListener, name: &str) -> Upstream {
         .route("/health", get(health))
         .route("/api/slow", get(slow))
         .route("/api/big", get(big))
+        .route("/api/chunked", get(chunked))
         .route("/api/text", get(text))
         .route("/api/pre-encoded", get(pre_encoded))
         .route("/api/upgrade", get(upgrade))
@@ -310,6 +317,11 @@ pub fn env_for(upstreams: &[SocketAddr], extra: &[(&str, &str)]) -> HashMap<Stri
         ("WEB_PROXY_DRAIN_PERIOD".into(), "0s".into()),
         ("WEB_PROXY_SHUTDOWN_GRACE".into(), "1s".into()),
     ]);
+    // The suites run once per forwarding path (scripts/cargo-test.sh sets it the second
+    // time); the binaries the other suites start read it from the environment themselves.
+    if let Ok(path) = std::env::var("WEB_PROXY_FORWARDING") {
+        env.insert("WEB_PROXY_FORWARDING".into(), path);
+    }
     for (k, v) in extra {
         env.insert((*k).to_owned(), (*v).to_owned());
     }
