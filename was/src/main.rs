@@ -128,7 +128,7 @@ fn main() -> ExitCode {
 /// time) or the database failed, 2 on bad settings or arguments.
 fn remind(now: Option<&str>, every: Option<&str>) -> ExitCode {
     use time::format_description::well_known::Rfc3339;
-    shared::telemetry::init("info,sqlx=warn");
+    shared::telemetry::init_direct("info,sqlx=warn");
     let now = match now
         .map(|t| time::OffsetDateTime::parse(t, &Rfc3339))
         .transpose()
@@ -256,7 +256,7 @@ fn pass_failed(message: &str, code: ExitCode) -> ExitCode {
 /// `was admin …`: prints what it did in Korean (an operator reads it), exits 0 when done,
 /// 1 when there is no such account or the database refused, 2 on bad settings or input.
 fn admin(action: AdminAction) -> ExitCode {
-    shared::telemetry::init("warn");
+    shared::telemetry::init_direct("warn");
     let config = match was::config::DatabaseConfig::from_source(&Env) {
         Ok(c) => c,
         Err(e) => {
@@ -382,7 +382,7 @@ fn describe(
 }
 
 fn run(command: &Command) -> ExitCode {
-    shared::telemetry::init("info,sqlx=warn,fred=warn");
+    let _log = shared::telemetry::init("info,sqlx=warn,fred=warn");
     let set: Vec<String> = std::env::vars_os()
         .filter_map(|(name, _)| name.into_string().ok())
         .collect();

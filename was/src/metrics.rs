@@ -293,6 +293,13 @@ impl Metrics {
             "Locker passwords handed to renters (rents and re-syncs).",
             count(&self.locker_passwords),
         );
+        single(
+            o,
+            "upbrella_was_log_lines_dropped_total",
+            "counter",
+            "Log lines dropped because the log writer fell too far behind.",
+            shared::telemetry::dropped_lines(),
+        );
         sources.mailer.render(o);
         sources.public.render(o);
         out

@@ -20,7 +20,7 @@ use crate::kakao::KakaoClient;
 use crate::limits::RateLimiter;
 use crate::notify::ReturnNotifier;
 use crate::repo::idempotency;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -103,7 +103,7 @@ impl Application {
             ),
             None => None,
         };
-        let state = AppState {
+        let state = AppState::new(Shared {
             db,
             redis: redis.clone(),
             cipher: BankCipher::new(&config.bank_key.0),
@@ -115,11 +115,12 @@ impl Application {
             photos,
             notifier,
             mailer,
+            instance_header: axum::http::HeaderValue::from_str(&config.instance_id).ok(),
             config: Arc::new(config),
             metrics: Arc::default(),
             public: Arc::default(),
             readiness: Default::default(),
-        };
+        });
         tokio::spawn(seal_locker_secrets(state.clone()));
         Ok(Self {
             listener,
@@ -280,6 +281,9 @@ pub fn database_pool(config: &DatabaseConfig, instance: &str) -> Result<PgPool, 
         // long instead of hanging.
         .acquire_timeout(config.timeout)
         .idle_timeout(Duration::from_secs(300))
+        // sqlx's test before each use (a round trip per query) stays on: without it, a
+        // connection the server ended (a failover, a password rotation) fails the request
+        // that takes it (a logged-in request pays two of its six round trips for it).
         .connect_lazy_with(options))
 }
 

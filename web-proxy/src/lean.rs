@@ -25,6 +25,8 @@ use hyper::body::{Frame, SizeHint};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
+use crate::headers;
+
 /// The longest response head read; more is the upstream misbehaving.
 const MAX_HEAD: usize = 64 * 1024;
 /// Headers in a response head, at most.
@@ -323,18 +325,10 @@ fn respond(
 
 /// Whether the connection may carry another request after this response.
 fn keeps_alive(version: Version, headers: &HeaderMap) -> bool {
-    let says = |token: &str| {
-        headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|t| t.trim().eq_ignore_ascii_case(token))
-    };
     if version == Version::HTTP_10 {
-        says("keep-alive")
+        headers::connection_says(headers, "keep-alive")
     } else {
-        !says("close")
+        !headers::connection_says(headers, "close")
     }
 }
 

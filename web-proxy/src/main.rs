@@ -74,7 +74,7 @@ fn healthcheck() -> ExitCode {
 }
 
 fn serve() -> ExitCode {
-    shared::telemetry::init("info");
+    let _log = shared::telemetry::init("info");
     let set: Vec<String> = std::env::vars_os()
         .filter_map(|(name, _)| name.into_string().ok())
         .collect();

@@ -207,6 +207,13 @@ impl Metrics {
         );
         single(
             o,
+            "upbrella_proxy_log_lines_dropped_total",
+            "counter",
+            "Log lines dropped because the log writer fell too far behind.",
+            shared::telemetry::dropped_lines(),
+        );
+        single(
+            o,
             "upbrella_proxy_fail_open_total",
             "counter",
             "Requests sent to an ejected upstream because all were ejected.",

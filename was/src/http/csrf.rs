@@ -17,9 +17,13 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::error::Error;
+use crate::http::public;
 use crate::state::AppState;
 
-pub async fn same_origin_only(
+/// Middleware for the API's routes: GET, HEAD and OPTIONS pass untouched; any other
+/// request is refused when it comes from another site (above), and once it succeeded the
+/// public reads kept in memory learn what it changed ([`public::change_of`]).
+pub async fn writes(
     State(state): State<AppState>,
     request: Request,
     next: Next,
@@ -30,15 +34,21 @@ pub async fn same_origin_only(
     ) {
         return Ok(next.run(request).await);
     }
-    if is_allowed(request.headers(), &state.config.allowed_origins) {
-        Ok(next.run(request).await)
-    } else {
+    if !is_allowed(request.headers(), &state.config.allowed_origins) {
         tracing::warn!("cross-origin state-changing request refused");
-        Err(Error::forbidden(
+        return Err(Error::forbidden(
             "cross_origin",
             "다른 사이트에서 보낸 요청은 처리하지 않습니다.",
-        ))
+        ));
     }
+    let change = public::change_of(request.uri().path());
+    let response = next.run(request).await;
+    if let Some(change) = change
+        && response.status().is_success()
+    {
+        state.public.changed(change);
+    }
+    Ok(response)
 }
 
 fn is_allowed(headers: &HeaderMap, allowed_origins: &[String]) -> bool {

@@ -11,10 +11,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::Response;
 use secrecy::ExposeSecret;
 
 use crate::error::Error;
@@ -24,11 +22,10 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub IpAddr);
 
-pub async fn client_address(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Result<Response, Error> {
+/// Refuses an API request without web-proxy's secret (when one is set), records the
+/// client's address in the request's extensions, and removes the secret header.
+/// Part of [`crate::http::observe::edge`].
+pub fn client_address(state: &AppState, request: &mut Request) -> Result<(), Error> {
     let config = &state.config;
     let peer = request
         .extensions()
@@ -69,7 +66,7 @@ pub async fn client_address(
     request.extensions_mut().insert(ClientAddr(client));
     // Handlers and logs have no use for the secret.
     request.headers_mut().remove(&config.proxy_secret_header);
-    Ok(next.run(request).await)
+    Ok(())
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {

@@ -200,22 +200,15 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { Error::NotFound("route") })
         .layer(
             ServiceBuilder::new()
-                .layer(from_fn_with_state(state.clone(), csrf::same_origin_only))
-                .layer(from_fn_with_state(state.clone(), public::after_writes))
+                .layer(from_fn_with_state(state.clone(), csrf::writes))
                 .layer(sessions),
         );
     Router::new()
         .merge(api)
         .layer(
             ServiceBuilder::new()
-                .layer(from_fn_with_state(state.clone(), observe::request_context))
-                .layer(from_fn_with_state(state.clone(), edge::client_address))
-                .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-                    observe::panic_response,
-                ))
-                .layer(from_fn_with_state(state.clone(), observe::deadline))
-                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-                .layer(from_fn(observe::method_not_allowed_as_problem)),
+                .layer(from_fn_with_state(state.clone(), observe::edge))
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
         .with_state(state)
 }

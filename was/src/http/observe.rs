@@ -1,15 +1,19 @@
 //! Per-request plumbing: request id, one access-log event per request, the instance
-//! header, a deadline, and problem+json for panics and axum's own 405s.
+//! header, the proxy secret, a deadline, and problem+json for panics and axum's own 405s.
 
+use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
+
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use crate::error::{Error, problem};
+use crate::http::edge;
 use crate::state::AppState;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static(shared::request_id::HEADER);
@@ -18,18 +22,18 @@ static TRACE: HeaderName = HeaderName::from_static(shared::request_id::TRACE_HEA
 /// consecutive requests of one session are served by different replicas.
 pub static INSTANCE: HeaderName = HeaderName::from_static("x-upbrella-instance");
 
-pub async fn request_context(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+/// Everything a request passes before its route, in one function rather than a stack
+/// of five `from_fn` layers (each of which boxed a future and cloned the rest of the
+/// stack for every request): the request id and its span, the client's address and
+/// web-proxy's secret ([`edge::client_address`]), the deadline, a panic turned into a
+/// 500, axum's bare 405 given a problem body, then the metrics and the access-log line.
+pub async fn edge(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let id = shared::request_id::from_header(request.headers().get(&REQUEST_ID));
     request.headers_mut().insert(REQUEST_ID.clone(), id.clone());
     let trace_id = shared::request_id::trace_id(request.headers().get(&TRACE))
         .unwrap_or_default()
         .to_owned();
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
     let matched = request
         .extensions()
         .get::<MatchedPath>()
@@ -38,11 +42,11 @@ pub async fn request_context(
         "request",
         request_id = %id.to_str().unwrap_or_default(),
         method = %method,
-        path = %path,
+        path = %request.uri().path(),
     );
     let started = Instant::now();
     let in_flight = state.metrics.in_flight();
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let mut response = inner(&state, request, next).instrument(span.clone()).await;
     drop(in_flight);
     let status = response.status();
     let took = started.elapsed();
@@ -72,19 +76,26 @@ pub async fn request_context(
     });
     let headers = response.headers_mut();
     headers.insert(REQUEST_ID.clone(), id);
-    if let Ok(v) = HeaderValue::from_str(&state.config.instance_id) {
-        headers.insert(INSTANCE.clone(), v);
+    if let Some(instance) = &state.instance_header {
+        headers.insert(INSTANCE.clone(), instance.clone());
     }
     response
 }
 
-/// A request that takes longer than `WAS_REQUEST_TIMEOUT` is answered with 503 so the
-/// client (or the proxy) can retry elsewhere instead of waiting on a stuck dependency.
-pub async fn deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Inside the request's span: the proxy secret, then the route under the deadline, with
+/// a panic caught.
+async fn inner(state: &AppState, mut request: Request, next: Next) -> Response {
+    if let Err(refused) = edge::client_address(state, &mut request) {
+        return refused.into_response();
+    }
     let limit: Duration = state.config.request_timeout;
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
+    match tokio::time::timeout(limit, AssertUnwindSafe(next.run(request)).catch_unwind()).await {
+        Ok(Ok(response)) => method_not_allowed_as_problem(response),
+        Ok(Err(_panic)) => Error::internal("handler panicked").into_response(),
         Err(_) => {
+            // A request that takes longer than `WAS_REQUEST_TIMEOUT` is answered with 503
+            // so the client (or the proxy) can retry elsewhere instead of waiting on a
+            // stuck dependency.
             tracing::warn!(?limit, "request deadline exceeded");
             problem(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -95,13 +106,8 @@ pub async fn deadline(State(state): State<AppState>, request: Request, next: Nex
     }
 }
 
-pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    Error::internal("handler panicked").into_response()
-}
-
 /// axum answers an unsupported method with a bare 405; give it a problem body too.
-pub async fn method_not_allowed_as_problem(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+fn method_not_allowed_as_problem(response: Response) -> Response {
     if response.status() == StatusCode::METHOD_NOT_ALLOWED
         && response.headers().get("content-type").is_none()
     {

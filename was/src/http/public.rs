@@ -2,9 +2,8 @@
 //! umbrella is. All but the umbrella's place are answered from memory while they have not
 //! changed (`public_reads`); the handlers say how to make each answer and under what key.
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method};
-use axum::middleware::Next;
+use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
@@ -188,29 +187,18 @@ pub async fn service_info(State(state): State<AppState>, headers: HeaderMap) -> 
         .await
 }
 
-/// Middleware: a write through this replica that succeeded starts a new generation at
-/// once, before the notification comes back. Sign-in, sign-up and logout
-/// (`/api/auth/…`) write nothing the public reads show, and a sign-in storm must not
-/// empty the map's cache; renting, returning and a locker's password (`/api/rentals…`)
-/// change only the counts.
-pub async fn after_writes(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    let change = if matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    ) || path.starts_with("/api/auth/")
-    {
+/// What a state-changing request to `path` changes of the public reads, for
+/// [`crate::http::csrf::writes`]: a write through this replica that succeeded starts a
+/// new generation at once, before the notification comes back. Sign-in, sign-up and
+/// logout (`/api/auth/…`) write nothing the public reads show, and a sign-in storm must
+/// not empty the map's cache; renting, returning and a locker's password
+/// (`/api/rentals…`) change only the counts.
+pub fn change_of(path: &str) -> Option<Change> {
+    if path.starts_with("/api/auth/") {
         None
     } else if path.starts_with("/api/rentals") {
         Some(Change::Stock)
     } else {
         Some(Change::Any)
-    };
-    let response = next.run(request).await;
-    if let Some(change) = change
-        && response.status().is_success()
-    {
-        state.public.changed(change);
     }
-    response
 }

@@ -216,6 +216,55 @@ async fn bad_heads_and_bodies_are_errors_not_answers() {
     }
 }
 
+/// Answers built at run time, kept for the peer's lifetime (the test's).
+fn leak(bytes: Vec<u8>) -> &'static [u8] {
+    Box::leak(bytes.into_boxed_slice())
+}
+
+#[tokio::test]
+async fn heads_and_lines_beyond_the_limits_are_refused_not_buffered_forever() {
+    let long_header = [
+        &b"HTTP/1.1 200 OK\r\nx-long: "[..],
+        &vec![b'a'; MAX_HEAD + 1],
+        b"\r\ncontent-length: 0\r\n\r\n",
+    ]
+    .concat();
+    let many_headers = [
+        &b"HTTP/1.1 200 OK\r\n"[..],
+        &b"x-many: 1\r\n".repeat(MAX_HEADERS + 1),
+        b"content-length: 0\r\n\r\n",
+    ]
+    .concat();
+    for (answer, what) in [
+        (leak(long_header), "a head over MAX_HEAD"),
+        (leak(many_headers), "more than MAX_HEADERS headers"),
+    ] {
+        let (addr, _seen) = peer(vec![answer]).await;
+        let idle = Arc::new(IdleConns::default());
+        let headers = HeaderMap::new();
+        let outcome = send(addr, &idle, SETTINGS, &get(&headers)).await;
+        assert!(
+            matches!(outcome, Err(Error::Protocol(_))),
+            "{what}: {:?}",
+            outcome.map(|r| r.status())
+        );
+        assert_eq!(idle.len(), 0, "{what}: its connection is not kept");
+    }
+    // A chunk-size line (with an extension) that does not end within MAX_LINE fails the
+    // body instead of growing the buffer.
+    let long_line = [
+        &b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2;x="[..],
+        &vec![b'a'; MAX_LINE + 1],
+    ]
+    .concat();
+    let (addr, _seen) = peer(vec![leak(long_line)]).await;
+    let idle = Arc::new(IdleConns::default());
+    let headers = HeaderMap::new();
+    let response = send(addr, &idle, SETTINGS, &get(&headers)).await.unwrap();
+    assert!(response.into_body().collect().await.is_err());
+    assert_eq!(idle.len(), 0);
+}
+
 #[tokio::test]
 async fn a_kept_connection_the_upstream_closed_is_not_used() {
     // The peer answers once per connection, then closes: the second request must not
