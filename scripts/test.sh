@@ -39,8 +39,8 @@ run_tests() { scripts/cargo-test.sh "$@" 2>&1 | tee -a "$log"; return "${PIPESTA
 timed tests run_tests --workspace --exclude upbrella-tests || status=1
 timed resilience run_tests -p upbrella-tests || status=1
 # The same suites on web-proxy's other forwarding path (CI: part of the resilience job).
-lean_tests() { scripts/lean-path-tests.sh 2>&1 | tee -a "$log"; return "${PIPESTATUS[0]}"; }
-timed lean-path lean_tests || status=1
+hyper_tests() { scripts/hyper-path-tests.sh 2>&1 | tee -a "$log"; return "${PIPESTATUS[0]}"; }
+timed hyper-path hyper_tests || status=1
 set -e
 # The stages below build their images inside Docker and the benchmark in release mode:
 # the debug build is not used again. Where the disk is short it goes, so Docker has room.
@@ -89,9 +89,9 @@ if [ -f target/hostile-summary.md ]; then
   echo
 fi
 for suite in resilience hostile; do
-  if [ -f "target/$suite-summary-lean.md" ]; then
-    echo "The $suite suite again, web-proxy on its lean forwarding path:"
-    sort -t. -k1,1n "target/$suite-summary-lean.md"
+  if [ -f "target/$suite-summary-hyper.md" ]; then
+    echo "The $suite suite again, web-proxy on hyper's forwarding path:"
+    sort -t. -k1,1n "target/$suite-summary-hyper.md"
     echo
   fi
 done

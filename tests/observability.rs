@@ -339,6 +339,24 @@ async fn both_tiers_print_what_cloudwatch_reads() {
     let signed_up =
         upbrella_tests::sign_up(&reqwest::Client::new(), &base, "mail@example.com").await;
     assert!(signed_up.status().is_success());
+    // An event inside a handler carries its request's span (and so its request id), not
+    // a span of a library layer between them.
+    let request_id = signed_up.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let inside = wait_for_line(
+        &s.was[0],
+        |l| l["message"] == "user signed up",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(inside["span"]["name"], "request", "{inside}");
+    assert_eq!(
+        inside["span"]["request_id"],
+        request_id.as_str(),
+        "{inside}"
+    );
     let remind_failed = remind_without_database(&s, &bins, no_smtp);
     traffic(&mut s).await;
     // Five attempts, a second's backoff doubling: the mail is given up after 15 s.

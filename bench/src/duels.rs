@@ -13,8 +13,9 @@ use crate::{h2load, wrk};
 /// The public store list: the WAS answers it from memory (`was/src/public_reads.rs`), the
 /// same-work server runs its three queries every time.
 pub const STORE_LIST: &str = "WAS: public store list (WAS from memory; same work: 3 queries)";
-/// web-proxy on its lean forwarding path, and the second peer proxy.
-pub const LEAN: &str = "web-proxy, lean path";
+/// web-proxy on hyper's forwarding path (the default is the lean one), and the second
+/// peer proxy.
+pub const HYPER: &str = "web-proxy, hyper path";
 pub const HAPROXY: &str = "HAProxy";
 pub const ME: &str = "WAS: logged-in /api/me (Redis + 2 queries)";
 
@@ -118,9 +119,9 @@ pub struct ProxyTargets {
     pub nginx: crate::nginx::Nginx,
     pub fast_addr: SocketAddr,
     pub fast_pid: i32,
-    /// web-proxy on its lean forwarding path (`WEB_PROXY_FORWARDING=lean`).
-    pub lean_addr: SocketAddr,
-    pub lean_pid: i32,
+    /// web-proxy on hyper's forwarding path (`WEB_PROXY_FORWARDING=hyper`).
+    pub hyper_addr: SocketAddr,
+    pub hyper_pid: i32,
     /// HAProxy in front of the fast upstream.
     pub haproxy: (SocketAddr, i32),
     pub logging_addr: SocketAddr,
@@ -165,9 +166,9 @@ pub fn proxy_duels(t: &ProxyTargets) -> Vec<Duel> {
     let peers = |path: &str, headers: &[String]| {
         [
             Target {
-                name: LEAN,
-                load: wrk(t.lean_addr, path, headers),
-                pids: vec![t.lean_pid],
+                name: HYPER,
+                load: wrk(t.hyper_addr, path, headers),
+                pids: vec![t.hyper_pid],
             },
             Target {
                 name: HAPROXY,

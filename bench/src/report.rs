@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::duels::{HAPROXY, LEAN, ME, Row, STORE_LIST};
+use crate::duels::{HAPROXY, HYPER, ME, Row, STORE_LIST};
 use crate::measure;
 
 /// What was measured besides the benchmarks' rows.
@@ -201,11 +201,11 @@ fn proxy_goals(md: &mut String, summaries: &[Summary]) {
             groups.push(s.group);
         }
     }
-    // web-proxy on hyper's path, on the lean one, and HAProxy for scale, each against
+    // web-proxy on its default (lean) path, on hyper's, and HAProxy for scale, each against
     // nginx in the same rounds.
     let contenders = [
         ("web-proxy", ""),
-        (LEAN, ", lean path"),
+        (HYPER, ", hyper path"),
         (HAPROXY, ": HAProxy (a peer, for scale)"),
     ];
     for group in groups {

@@ -42,8 +42,8 @@ pub async fn run(smoke: bool) -> Result<PathBuf, String> {
         nginx: fronts.nginx,
         fast_addr: fronts.fast_addr,
         fast_pid: fronts.fast.pid(),
-        lean_addr: fronts.lean_addr,
-        lean_pid: fronts.lean.pid(),
+        hyper_addr: fronts.hyper_addr,
+        hyper_pid: fronts.hyper.pid(),
         haproxy: (fronts.haproxy.addr, fronts.haproxy.pid()),
         logging_addr: fronts.logging_addr,
         logging_pid: fronts.logging.pid(),
@@ -54,7 +54,7 @@ pub async fn run(smoke: bool) -> Result<PathBuf, String> {
         duel.run(&bench, false, &mut rows)?;
     }
     drop(fronts.logging);
-    drop(fronts.lean);
+    drop(fronts.hyper);
     drop(fronts.haproxy);
     drop(fronts.fast);
     drop(fronts.upstream);
@@ -196,8 +196,8 @@ struct Fronts {
     haproxy: haproxy::HaProxy,
     fast: Process,
     fast_addr: SocketAddr,
-    lean: Process,
-    lean_addr: SocketAddr,
+    hyper: Process,
+    hyper_addr: SocketAddr,
     logging: Process,
     logging_addr: SocketAddr,
 }
@@ -211,21 +211,21 @@ impl Fronts {
         let upstreams: Vec<_> = s.was.iter().map(|w| w.addr).collect();
         let nginx = nginx::Nginx::start(dir, &upstreams, upstream.addr, &root.join("web"))?;
         let haproxy = haproxy::HaProxy::start(dir, upstream.addr)?;
-        let quiet = ("warn", "hyper");
+        let quiet = ("warn", "lean");
         let (fast, fast_addr) = fast_proxy(bins, dir, "web-proxy-fast", upstream.addr, quiet)?;
-        let (lean, lean_addr) = fast_proxy(
+        let (hyper, hyper_addr) = fast_proxy(
             bins,
             dir,
-            "web-proxy-fast-lean",
+            "web-proxy-fast-hyper",
             upstream.addr,
-            ("warn", "lean"),
+            ("warn", "hyper"),
         )?;
         let (logging, logging_addr) = fast_proxy(
             bins,
             dir,
             "web-proxy-fast-logging",
             upstream.addr,
-            ("warn,access=info", "hyper"),
+            ("warn,access=info", "lean"),
         )?;
         Ok(Self {
             upstream,
@@ -233,8 +233,8 @@ impl Fronts {
             haproxy,
             fast,
             fast_addr,
-            lean,
-            lean_addr,
+            hyper,
+            hyper_addr,
             logging,
             logging_addr,
         })

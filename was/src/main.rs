@@ -16,6 +16,11 @@ use was::{Application, Config};
 /// the local stack therefore run it with `MIMALLOC_PURGE_DELAY=0` (purge at once), which
 /// the login-flood test and benchmark measure. (Setting the option from code would take
 /// `unsafe` FFI, which this workspace forbids.)
+/// The log filter when `RUST_LOG` is unset. tower-sessions opens an info-level span of
+/// its own around every request; it names nothing, and as the innermost span it would
+/// take the place of the request's (and its request id) in every line a handler logs.
+const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,fred=warn,tower_sessions=warn";
+
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -382,7 +387,7 @@ fn describe(
 }
 
 fn run(command: &Command) -> ExitCode {
-    let _log = shared::telemetry::init("info,sqlx=warn,fred=warn");
+    let _log = shared::telemetry::init(DEFAULT_LOG_FILTER);
     let set: Vec<String> = std::env::vars_os()
         .filter_map(|(name, _)| name.into_string().ok())
         .collect();

@@ -1,9 +1,10 @@
-//! Conditional GETs for the public reads (regions, stores, markers, service info): a
-//! strong `ETag` over the body, `304 Not Modified` when the client already holds it, and
-//! `Cache-Control: no-cache`, so browsers and proxies revalidate every time (rentable
-//! counts change by the minute) but receive a body only when it changed. An answer that
-//! already carries its tag (the public reads kept in memory, `public_reads`) passes
-//! through: its tag was computed once, when it was made.
+//! Conditional GETs: a strong `ETag` over the body, `304 Not Modified` when the client
+//! already holds it, and `Cache-Control: no-cache`, so browsers and proxies revalidate
+//! every time (rentable counts change by the minute) but receive a body only when it
+//! changed. The public reads kept in memory (`public_reads`) do this themselves with a
+//! tag computed once, when the answer was made; [`conditional`] tags the public answer
+//! made per request (where an umbrella is) on its way out, and passes through one that
+//! already carries a tag.
 
 use axum::body::Body;
 use axum::extract::Request;

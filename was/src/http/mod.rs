@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use tower::ServiceBuilder;
 use tower_sessions::cookie::SameSite;
@@ -63,7 +63,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .nest(
             "/api",
             OpenApiRouter::new()
-                .merge(public::routes().route_layer(from_fn(caching::conditional)))
+                .merge(public::routes())
                 .merge(auth::routes())
                 .merge(account::routes())
                 .merge(me::routes())

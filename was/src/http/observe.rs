@@ -38,15 +38,16 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned());
+    let uri = request.uri().clone();
     let span = tracing::info_span!(
         "request",
         request_id = %id.to_str().unwrap_or_default(),
-        method = %method,
-        path = %request.uri().path(),
+        method = method.as_str(),
+        path = uri.path(),
     );
     let started = Instant::now();
     let in_flight = state.metrics.in_flight();
-    let mut response = inner(&state, request, next).instrument(span.clone()).await;
+    let mut response = inner(&state, request, next).instrument(span).await;
     drop(in_flight);
     let status = response.status();
     let took = started.elapsed();
@@ -54,26 +55,28 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
         .metrics
         .record(&method, matched.as_deref(), status.as_u16(), took);
     let duration_ms = took.as_secs_f64() * 1000.0;
-    span.in_scope(|| {
-        let route = matched.as_deref().unwrap_or("-");
-        let status = status.as_u16();
-        let request_id = id.to_str().unwrap_or_default();
-        // One shape at each level; CloudWatch's metric filters read `target`, `status`
-        // and `duration_ms` (ecs/observability/samples.jsonl holds real lines).
-        macro_rules! access {
-            ($level:ident) => {
-                tracing::$level!(target: "access", status, route, duration_ms, request_id, trace_id = %trace_id, "request")
-            };
-        }
-        if matches!(route, "/health" | "/ready") && (200..300).contains(&status) {
-            // Load balancers and proxies probe these every few hundred milliseconds.
-            access!(debug);
-        } else if status >= 500 {
-            access!(warn);
-        } else {
-            access!(info);
-        }
-    });
+    // Written outside the request's span, with what the span would add: the JSON
+    // format reads a span's fields back and writes them again into every event.
+    let route = matched.as_deref().unwrap_or("-");
+    let status = status.as_u16();
+    let request_id = id.to_str().unwrap_or_default();
+    let path = uri.path();
+    let method = method.as_str();
+    // One shape at each level; CloudWatch's metric filters read `target`, `status` and
+    // `duration_ms` (ecs/observability/samples.jsonl holds real lines).
+    macro_rules! access {
+        ($level:ident) => {
+            tracing::$level!(target: "access", status, route, duration_ms, request_id, trace_id = %trace_id, method, path, "request")
+        };
+    }
+    if matches!(route, "/health" | "/ready") && (200..300).contains(&status) {
+        // Load balancers and proxies probe these every few hundred milliseconds.
+        access!(debug);
+    } else if status >= 500 {
+        access!(warn);
+    } else {
+        access!(info);
+    }
     let headers = response.headers_mut();
     headers.insert(REQUEST_ID.clone(), id);
     if let Some(instance) = &state.instance_header {

@@ -10,21 +10,27 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{Error, Result};
+use crate::http::caching;
 use crate::http::extract::{Json, Path};
 use crate::http::views::{ClassificationView, StoreDetail, StoreMarker, UmbrellaLocation};
 use crate::public_reads::{Change, Key};
 use crate::repo::{classifications, stores, umbrellas};
 use crate::state::AppState;
 
+/// The answers from memory carry their tag and answer `If-None-Match` themselves; only
+/// the umbrella's place is tagged on its way out (`caching::conditional`).
 pub fn routes() -> OpenApiRouter<AppState> {
+    let tagged_on_the_way_out = OpenApiRouter::new()
+        .routes(routes!(umbrella_location))
+        .route_layer(axum::middleware::from_fn(caching::conditional));
     OpenApiRouter::new()
         .routes(routes!(list_regions))
         .routes(routes!(list_tags))
         .routes(routes!(region_stores))
         .routes(routes!(store_detail))
-        .routes(routes!(umbrella_location))
         .routes(routes!(service_info))
         .routes(routes!(introductions))
+        .merge(tagged_on_the_way_out)
 }
 
 async fn classifications(state: &AppState, kind: &str) -> Result<Vec<ClassificationView>> {

@@ -71,8 +71,8 @@ pub(super) const VARS: &[Var] = &[
     ),
     Var::new(
         "WEB_PROXY_FORWARDING",
-        "hyper",
-        "How API requests reach the upstreams: hyper (its pooled client) or lean (HTTP/1.1 in the request's own task)",
+        "lean",
+        "How API requests reach the upstreams: lean (HTTP/1.1 in the request's own task; streaming bodies and upgrades still go through hyper) or hyper (its pooled client for everything)",
     ),
     Var::new(
         "WEB_PROXY_RETRY_BUFFER_BYTES",
@@ -108,7 +108,7 @@ impl Forwarding {
 }
 
 pub(super) fn forwarding(s: &Settings<'_>) -> Result<Forwarding, ConfigError> {
-    match s.string_or(&var("FORWARDING"), "hyper").as_str() {
+    match s.string_or(&var("FORWARDING"), "lean").as_str() {
         "hyper" => Ok(Forwarding::Hyper),
         "lean" => Ok(Forwarding::Lean),
         other => Err(ConfigError::new(
