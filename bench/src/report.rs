@@ -258,10 +258,16 @@ fn proxy_goals(md: &mut String, summaries: &[Summary]) {
         find(summaries, OVERHEAD, "client → WAS"),
         find(summaries, OVERHEAD, "client → web-proxy → WAS"),
     ) {
+        let ratio = v.rps / d.rps.max(1.0);
+        // Which side limits the pair decides what the ratio says.
+        let why = if ratio >= 0.8 {
+            "the WAS is the bottleneck there; web-proxy balances over two replicas"
+        } else {
+            "web-proxy is the bottleneck there: one WAS replica answers faster than web-proxy forwards, on the same two cores"
+        };
         let _ = writeln!(
             md,
-            "Through web-proxy / straight to one WAS replica: **{:.2}×** throughput (the WAS is the bottleneck there; web-proxy balances over two replicas).",
-            v.rps / d.rps.max(1.0)
+            "Through web-proxy / straight to one WAS replica: **{ratio:.2}×** throughput ({why})."
         );
     }
 }
