@@ -65,6 +65,7 @@ pub fn write(md: &mut String, rush: &Rush) {
             let _ = writeln!(md, "\n**No knee:** even the first step was over the limit.");
         }
     }
+    let _ = writeln!(md, "\n![rush: p50 and p99 against offered load](rush.svg)");
     for (fraction, step) in &rush.held {
         endpoint_table(md, *fraction, step);
     }
