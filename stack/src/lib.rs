@@ -25,13 +25,46 @@ pub use topology::{Binaries, Options, Service, Stack};
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-/// A port on 127.0.0.1 that was free a moment ago.
+/// A port on 127.0.0.1 that was free a moment ago, for a server about to be started on
+/// it.
+///
+/// Taken below the kernel's ephemeral range (`net.ipv4.ip_local_port_range`), which
+/// outgoing connections draw their local ports from. A port from `bind(0)` comes from
+/// that range, so between this check and the server's own bind an outgoing connection (a
+/// pool's, the load's) could take it and the server would not start ("address already
+/// in use"); below the range only a listener can. Each process starts at its own place
+/// in the range and never hands out a port twice in a row.
 pub fn free_port() -> std::io::Result<u16> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const FIRST: u32 = 10_000;
+    let span = u32::from(ephemeral_low()).saturating_sub(FIRST);
+    if span > 0 {
+        let start = std::process::id().wrapping_mul(7_919) % span;
+        for _ in 0..span {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let Ok(port) = u16::try_from(FIRST + (start + n) % span) else {
+                continue;
+            };
+            if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+                return Ok(port);
+            }
+        }
+    }
+    // No room below the range (an unusual kernel setting): any free port.
     Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
         .local_addr()?
         .port())
+}
+
+/// The lowest port the kernel gives outgoing connections (Linux's default: 32768).
+fn ephemeral_low() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
 }
 
 /// Polls `GET http://addr{path}` until it answers 200 or `timeout` passes.
@@ -100,4 +133,21 @@ pub fn find_program(name: &str, override_var: Option<&str>, dirs: &[PathBuf]) ->
             .map(|d| d.join(name))
             .find(|p| p.is_file())
     })
+}
+
+#[cfg(test)]
+mod port_tests {
+    use super::*;
+
+    #[test]
+    fn free_ports_come_from_below_the_ephemeral_range_and_differ() {
+        let low = ephemeral_low();
+        let a = free_port().unwrap();
+        let b = free_port().unwrap();
+        assert_ne!(a, b);
+        for port in [a, b] {
+            assert!(port < low, "{port} is in the ephemeral range (from {low})");
+            TcpListener::bind((Ipv4Addr::LOCALHOST, port)).unwrap();
+        }
+    }
 }
