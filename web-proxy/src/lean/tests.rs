@@ -192,28 +192,39 @@ async fn bad_heads_and_bodies_are_errors_not_answers() {
         ),
         (b"garbage\r\n\r\n", "not HTTP"),
     ] {
-        let (addr, _seen) = peer(vec![answer]).await;
-        let idle = Arc::new(IdleConns::default());
-        let headers = HeaderMap::new();
-        let outcome = send(addr, &idle, SETTINGS, &get(&headers)).await;
-        assert!(
-            matches!(outcome, Err(Error::Protocol(_))),
-            "{what}: {:?}",
-            outcome.map(|r| r.status())
-        );
+        refused_as_protocol(answer, what).await;
     }
     // A body cut short, and a chunk not followed by CRLF: the client's stream fails.
     for answer in [
         &b"HTTP/1.1 200 OK\r\ncontent-length: 20\r\n\r\nshortCLOSE"[..],
         b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nokXX0\r\n\r\n",
     ] {
-        let (addr, _seen) = peer(vec![answer]).await;
-        let idle = Arc::new(IdleConns::default());
-        let headers = HeaderMap::new();
-        let response = send(addr, &idle, SETTINGS, &get(&headers)).await.unwrap();
-        assert!(response.into_body().collect().await.is_err());
-        assert_eq!(idle.len(), 0);
+        body_fails(answer).await;
     }
+}
+
+/// `answer` is a 502-worthy protocol error, and its connection is not kept.
+async fn refused_as_protocol(answer: &'static [u8], what: &str) {
+    let (addr, _seen) = peer(vec![answer]).await;
+    let idle = Arc::new(IdleConns::default());
+    let headers = HeaderMap::new();
+    let outcome = send(addr, &idle, SETTINGS, &get(&headers)).await;
+    assert!(
+        matches!(outcome, Err(Error::Protocol(_))),
+        "{what}: {:?}",
+        outcome.map(|r| r.status())
+    );
+    assert_eq!(idle.len(), 0, "{what}: its connection is not kept");
+}
+
+/// `answer`'s head is accepted but its body fails, and its connection is not kept.
+async fn body_fails(answer: &'static [u8]) {
+    let (addr, _seen) = peer(vec![answer]).await;
+    let idle = Arc::new(IdleConns::default());
+    let headers = HeaderMap::new();
+    let response = send(addr, &idle, SETTINGS, &get(&headers)).await.unwrap();
+    assert!(response.into_body().collect().await.is_err());
+    assert_eq!(idle.len(), 0);
 }
 
 /// Answers built at run time, kept for the peer's lifetime (the test's).
@@ -239,16 +250,7 @@ async fn heads_and_lines_beyond_the_limits_are_refused_not_buffered_forever() {
         (leak(long_header), "a head over MAX_HEAD"),
         (leak(many_headers), "more than MAX_HEADERS headers"),
     ] {
-        let (addr, _seen) = peer(vec![answer]).await;
-        let idle = Arc::new(IdleConns::default());
-        let headers = HeaderMap::new();
-        let outcome = send(addr, &idle, SETTINGS, &get(&headers)).await;
-        assert!(
-            matches!(outcome, Err(Error::Protocol(_))),
-            "{what}: {:?}",
-            outcome.map(|r| r.status())
-        );
-        assert_eq!(idle.len(), 0, "{what}: its connection is not kept");
+        refused_as_protocol(answer, what).await;
     }
     // A chunk-size line (with an extension) that does not end within MAX_LINE fails the
     // body instead of growing the buffer.
@@ -257,12 +259,7 @@ async fn heads_and_lines_beyond_the_limits_are_refused_not_buffered_forever() {
         &vec![b'a'; MAX_LINE + 1],
     ]
     .concat();
-    let (addr, _seen) = peer(vec![leak(long_line)]).await;
-    let idle = Arc::new(IdleConns::default());
-    let headers = HeaderMap::new();
-    let response = send(addr, &idle, SETTINGS, &get(&headers)).await.unwrap();
-    assert!(response.into_body().collect().await.is_err());
-    assert_eq!(idle.len(), 0);
+    body_fails(leak(long_line)).await;
 }
 
 #[tokio::test]
